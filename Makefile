@@ -1,0 +1,43 @@
+# One command to see it work (make demo), one more to prove it (make test).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip
+
+.PHONY: demo test lint install dev postgres bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml setup.py
+	$(PIP) install --quiet -e .
+	touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.installed
+	$(PIP) install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+dev: $(VENV)/.dev-installed
+
+demo: install
+	$(BIN)/socialsell demo
+
+# PostgreSQL's server is needed by the storage and multi-worker tests. The test setup starts its
+# own throwaway server; this only makes sure the binaries exist.
+postgres:
+	@bash .ci/ensure-postgres
+
+lint: dev
+	$(BIN)/ruff check socialsell plugins tests bench
+
+test: dev postgres lint
+	$(BIN)/python -m pytest -q --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
+
+bench: dev postgres
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

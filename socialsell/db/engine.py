@@ -1,0 +1,105 @@
+"""Connecting to the database: SQLite (WAL, ``BEGIN IMMEDIATE``) or PostgreSQL.
+
+SQLite write transactions start with ``BEGIN IMMEDIATE`` so that several workers on one
+machine queue on the busy timeout instead of failing with SQLITE_BUSY in the middle of a
+read-then-write. Reads (``Database.read()``) start a deferred transaction and never block
+writers (WAL). ``synchronous=FULL`` because the move to ``sending`` must survive power loss.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Connection, Engine
+
+from socialsell.errors import ConfigError, RuntimeFailure
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            if conn.get_execution_options().get("read_only"):
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    if url.startswith("postgres"):
+        if url.startswith("postgresql://") or url.startswith("postgres://"):
+            url = "postgresql+psycopg://" + url.split("://", 1)[1]
+        try:
+            return create_engine(url, pool_pre_ping=True, **kwargs)
+        except ModuleNotFoundError:
+            raise ConfigError("database", None, "PostgreSQL needs the driver: pip install 'socialsell[postgres]'") from None
+    raise ConfigError("database", None, f"unsupported database URL scheme in {redact_url(url)!r}: use sqlite:/// or postgresql://")
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password, for messages and ``status``."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}" if ":" in creds else f"{scheme}://{user}@{host}"
+    return url
+
+
+class Database:
+    """One database: the engine plus the transaction helpers every module uses."""
+
+    def __init__(self, url: str, *, migrate: bool = True, **engine_kwargs: Any):
+        self.url = url
+        self.engine = make_engine(url, **engine_kwargs)
+        self.dialect = self.engine.dialect.name
+        if migrate:
+            from socialsell.db.migrate import ensure_schema
+
+            ensure_schema(self)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on success."""
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except OSError as e:  # pragma: no cover - disk problems
+            raise RuntimeFailure(f"database {redact_url(self.url)}: {e}") from None
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only transaction that never blocks writers."""
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(read_only=True)
+            with conn.begin():
+                yield conn
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    def server_version(self) -> str:
+        with self.read() as conn:
+            if self.is_sqlite:
+                return "SQLite " + conn.execute(text("select sqlite_version()")).scalar_one()
+            return conn.execute(text("show server_version")).scalar_one()

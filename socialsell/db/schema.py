@@ -1,0 +1,336 @@
+"""Every table socialsell keeps.
+
+SQLAlchemy Core, not the ORM: the hot paths (ingesting engagements, listing tasks) are bulk
+statements, and read-only commands stay fast to start. Times are stored as naive UTC and
+come back as aware UTC (:class:`UTCDateTime`).
+
+The baseline Alembic migration (``migrations/versions/0001_baseline.py``) must create exactly
+this schema; ``tests/test_storage.py`` compares the two on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC in Python, naive UTC in the database (the same on SQLite and PostgreSQL)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database: times must be aware (UTC)")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):  # SQLite raw text (e.g. from an aggregate)
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=UTC)
+
+
+Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite's rowid alias must be INTEGER
+
+
+def _id() -> Column:
+    return Column("id", Id, primary_key=True, autoincrement=True)
+
+
+# --- channel accounts, cursors, leases ---------------------------------------------------------
+
+accounts = Table(
+    "accounts",
+    metadata,
+    _id(),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("channel", String(50), nullable=False),
+    Column("handle", String(200)),  # our own handle on the network (never a task)
+    Column("remote_user_id", String(100)),
+    Column("status", String(20), nullable=False, server_default="active"),  # active | paused
+    Column("paused_reason", Text),
+    Column("rate_limited_until", UTCDateTime),
+    Column("last_poll_at", UTCDateTime),
+    Column("last_poll_requests", Integer),
+    Column("last_poll_error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+cursors = Table(
+    "cursors",
+    metadata,
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(50), primary_key=True, server_default="engagements"),
+    Column("value", Text),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(200), primary_key=True),  # e.g. "poll:sandbox", "job:sla-check"
+    Column("holder", String(200), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("acquired_at", UTCDateTime, nullable=False),
+)
+
+workers = Table(
+    "workers",
+    metadata,
+    Column("id", String(200), primary_key=True),  # host:pid:random
+    Column("host", String(200), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("heartbeat_at", UTCDateTime, nullable=False),
+    Column("stopped_at", UTCDateTime),
+    Column("jobs", JSON),  # {job_id: {last_run, next_run, last_error, runs}}
+)
+
+# --- marketing: campaigns, posts, deliveries ---------------------------------------------------
+
+campaigns = Table(
+    "campaigns",
+    metadata,
+    _id(),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("goal", Text),
+    Column("persona", Text),
+    Column("starts_on", UTCDateTime),
+    Column("ends_on", UTCDateTime),
+    Column("channels", JSON),  # account names
+    Column("budget", Float),
+    Column("utm_campaign", String(200)),
+    Column("required_hashtags", JSON),
+    Column("disclaimer", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+posts = Table(
+    "posts",
+    metadata,
+    _id(),
+    Column("campaign_id", ForeignKey("campaigns.id", ondelete="SET NULL")),
+    Column("template", String(200)),
+    Column("variables", JSON),
+    Column("text", Text, nullable=False),  # the base text as written or rendered
+    Column("link", Text),
+    Column("media", JSON),
+    Column("author", String(100)),
+    Column("recurrence", JSON),  # {"every": "7d", "until": iso, "count": n}
+    Column("recurrence_parent_id", ForeignKey("posts.id", ondelete="SET NULL")),
+    Column("evergreen", Boolean, nullable=False, server_default=text("false")),
+    Column("approved_by", String(100)),
+    Column("approved_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    _id(),
+    Column("post_id", ForeignKey("posts.id", ondelete="CASCADE"), nullable=False),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("text", Text, nullable=False),  # the exact text for this channel, as previewed
+    # draft | approved | scheduled | sending | unknown | published | failed | missed
+    # | needs_attention | cancelled
+    Column("status", String(20), nullable=False),
+    Column("due_at", UTCDateTime),
+    Column("next_attempt_at", UTCDateTime),  # backoff / rate limit: not before this
+    Column("claimed_by", String(200)),
+    Column("lease_until", UTCDateTime),
+    Column("attempt_id", String(64)),  # fences every update after the network call
+    Column("attempt_started_at", UTCDateTime),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("remote_id", String(200)),
+    Column("remote_url", Text),
+    Column("published_at", UTCDateTime),
+    Column("error", Text),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("post_id", "account_id"),
+    # one published post per remote id: a reconcile can never claim the same remote post twice
+    Index("ix_deliveries_remote", "account_id", "remote_id", unique=True),
+    Index("ix_deliveries_due", "status", "due_at"),
+)
+
+post_metrics = Table(
+    "post_metrics",
+    metadata,
+    _id(),
+    Column("delivery_id", ForeignKey("deliveries.id", ondelete="CASCADE"), nullable=False),
+    Column("fetched_at", UTCDateTime, nullable=False),
+    Column("impressions", Integer),
+    Column("reach", Integer),
+    Column("likes", Integer),
+    Column("replies", Integer),
+    Column("reposts", Integer),
+    Column("quotes", Integer),
+    Column("clicks", Integer),
+    Column("profile_clicks", Integer),
+    Column("extra", JSON),
+    Index("ix_post_metrics_delivery", "delivery_id", "fetched_at"),
+)
+
+# --- sales: contacts, handles, engagements, tasks, notes -----------------------------------------
+
+contacts = Table(
+    "contacts",
+    metadata,
+    _id(),
+    Column("display_name", String(300)),
+    Column("headline", Text),
+    Column("company", String(300)),
+    Column("location", String(300)),
+    Column("email", String(300)),
+    # engaged | lead | qualified | opportunity | customer | disqualified
+    Column("stage", String(20), nullable=False, server_default="engaged"),
+    Column("owner", String(100)),
+    Column("score", Float, nullable=False, server_default="0"),
+    Column("score_explained", JSON),  # [[reason, points], ...]
+    Column("merged_into", ForeignKey("contacts.id")),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_contacts_owner", "owner"),
+)
+
+handles = Table(
+    "handles",
+    metadata,
+    _id(),
+    Column("contact_id", ForeignKey("contacts.id"), nullable=False),
+    Column("channel", String(50), nullable=False),
+    Column("handle", String(300), nullable=False),
+    Column("remote_user_id", String(200)),
+    Column("name", String(300)),
+    Column("profile_url", Text),
+    Column("headline", Text),
+    Column("followers", Integer),
+    UniqueConstraint("channel", "handle"),
+    Index("ix_handles_contact", "contact_id"),
+)
+
+engagements = Table(
+    "engagements",
+    metadata,
+    _id(),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("external_id", String(200), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("contact_id", ForeignKey("contacts.id")),
+    Column("handle_id", ForeignKey("handles.id")),
+    Column("delivery_id", ForeignKey("deliveries.id", ondelete="SET NULL")),
+    Column("task_id", ForeignKey("tasks.id", ondelete="SET NULL")),
+    Column("text", Text),
+    Column("url", Text),
+    Column("post_remote_id", String(200)),
+    Column("in_reply_to", String(200)),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("ingested_at", UTCDateTime, nullable=False),
+    Column("points", Float),
+    Column("ignored", String(50)),  # why it made no task: own account, ignore list...
+    Column("raw", JSON),
+    UniqueConstraint("account_id", "external_id", "kind", name="uq_engagements_once"),
+    Index("ix_engagements_contact", "contact_id", "occurred_at"),
+    Index("ix_engagements_delivery", "delivery_id"),
+)
+
+tasks = Table(
+    "tasks",
+    metadata,
+    _id(),
+    Column("contact_id", ForeignKey("contacts.id"), nullable=False),
+    Column("owner", String(100)),
+    Column("status", String(20), nullable=False, server_default="open"),  # open|snoozed|done|dismissed
+    Column("priority", Integer, nullable=False, server_default="3"),  # 1 highest .. 4 lowest
+    Column("score", Float, nullable=False, server_default="0"),
+    Column("reason", Text),  # why the task exists, one line
+    Column("intent", Boolean, nullable=False, server_default=text("false")),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("snoozed_until", UTCDateTime),
+    Column("first_engagement_id", BigInteger),
+    Column("last_engagement_at", UTCDateTime),
+    Column("outcome", String(30)),
+    Column("amount", Float),
+    Column("closed_by", String(100)),
+    Column("closed_at", UTCDateTime),
+    Column("replied_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    # invariant 3: one open task per contact
+    Index(
+        "uq_tasks_one_open",
+        "contact_id",
+        unique=True,
+        sqlite_where=text("status IN ('open', 'snoozed')"),
+        postgresql_where=text("status IN ('open', 'snoozed')"),
+    ),
+    Index("ix_tasks_owner_status", "owner", "status", "due_at"),
+)
+
+sla_alerts = Table(
+    "sla_alerts",
+    metadata,
+    Column("task_id", ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True),
+    Column("level", String(20), primary_key=True),  # overdue | escalated
+    Column("at", UTCDateTime, nullable=False),
+)
+
+notes = Table(
+    "notes",
+    metadata,
+    _id(),
+    Column("contact_id", ForeignKey("contacts.id"), nullable=False),
+    Column("task_id", ForeignKey("tasks.id", ondelete="SET NULL")),
+    Column("author", String(100)),
+    Column("kind", String(20), nullable=False),  # note | insight | outcome | reply
+    Column("text", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_notes_contact", "contact_id"),
+)
+
+# --- the event log ------------------------------------------------------------------------------
+
+events = Table(
+    "events",
+    metadata,
+    _id(),
+    Column("at", UTCDateTime, nullable=False),
+    Column("kind", String(50), nullable=False),
+    Column("subject", String(200)),  # e.g. "delivery:12", "task:3", "account:x"
+    Column("actor", String(200)),  # a rep, or a worker id
+    Column("detail", JSON),
+    Index("ix_events_kind_at", "kind", "at"),
+)

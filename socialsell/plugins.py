@@ -1,0 +1,114 @@
+"""The plugin manager: built-in and third-party plugins, loaded the same way.
+
+Plugins are found through the ``socialsell`` entry-point group (the built-in ``sandbox``, ``x``
+and ``linkedin`` channels too). Two environment variables narrow what loads:
+
+- ``SOCIALSELL_LOAD_PLUGINS=a,b`` loads only those entry points (empty: none);
+- ``SOCIALSELL_BLOCK_PLUGINS=a,b`` blocks those (``pm.set_blocked``).
+
+``--plugins-dir DIR`` (or ``SOCIALSELL_PLUGINS_DIR``) also loads every ``*.py`` file in DIR
+as a plugin, for trying one out without packaging it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from socialsell import hookspecs
+from socialsell.errors import UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from socialsell.channel import Channel
+
+ENTRY_POINT_GROUP = "socialsell"
+
+
+def _names(var: str) -> set[str] | None:
+    value = os.environ.get(var)
+    if value is None:
+        return None
+    return {n.strip() for n in value.split(",") if n.strip()}
+
+
+def build_plugin_manager(plugins_dir: str | os.PathLike[str] | None = None) -> pluggy.PluginManager:
+    """A fresh plugin manager with every allowed plugin registered and checked."""
+    pm = pluggy.PluginManager("socialsell")
+    pm.add_hookspecs(hookspecs)
+    allow = _names("SOCIALSELL_LOAD_PLUGINS")
+    for name in _names("SOCIALSELL_BLOCK_PLUGINS") or ():
+        pm.set_blocked(name)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if (allow is not None and ep.name not in allow) or pm.is_blocked(ep.name) or pm.has_plugin(ep.name):
+            continue
+        module = ep.load()
+        pm.register(module, name=ep.name)
+        dist = ep.dist
+        pm_dists[id(pm), ep.name] = (dist.name, dist.version) if dist else (ep.name, None)
+    plugins_dir = plugins_dir or os.environ.get("SOCIALSELL_PLUGINS_DIR")
+    if plugins_dir:
+        load_plugins_dir(pm, Path(plugins_dir))
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as e:
+        raise UsageError(f"a plugin implements a hook that does not exist: {e}") from None
+    return pm
+
+
+pm_dists: dict[tuple[int, str], tuple[str, str | None]] = {}
+
+
+def load_plugins_dir(pm: pluggy.PluginManager, folder: Path) -> None:
+    if not folder.is_dir():
+        raise UsageError(f"--plugins-dir {folder}: not a folder")
+    for path in sorted(folder.glob("*.py")):
+        name = f"socialsell_local_{path.stem}"
+        if pm.has_plugin(path.stem) or pm.is_blocked(path.stem):
+            continue
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except Exception as e:
+            raise UsageError(f"plugin {path}: {type(e).__name__}: {e}") from None
+        pm.register(module, name=path.stem)
+        pm_dists[id(pm), path.stem] = (str(path), None)
+
+
+def describe_plugins(pm: pluggy.PluginManager) -> list[dict[str, Any]]:
+    """Each plugin, the hooks it implements and its version (``socialsell plugins --json``)."""
+    rows = []
+    for name, plugin in sorted(pm.list_name_plugin(), key=lambda item: item[0]):
+        if plugin is None:
+            continue
+        hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or [])
+        dist, version = pm_dists.get((id(pm), name), (None, None))
+        rows.append({
+            "id": name,
+            "name": name,
+            "package": dist or getattr(plugin, "__name__", name),
+            "version": version or getattr(plugin, "__version__", None),
+            "hooks": hooks,
+        })
+    return rows
+
+
+def channel_types(pm: pluggy.PluginManager) -> dict[str, type[Channel]]:
+    """Channel types registered by plugins, by name."""
+    registry: dict[str, type[Channel]] = {}
+
+    def register(name: str, cls: type[Channel]) -> None:
+        if name in registry and registry[name] is not cls:
+            raise UsageError(f"two plugins register a channel named {name!r}")
+        registry[name] = cls
+
+    pm.hook.register_channels(register=register)
+    return registry

@@ -1,0 +1,207 @@
+"""Times people type, and weekly schedules.
+
+``parse_when`` reads what ``--at`` accepts: ISO times (``2026-12-01T09:00``, with or without an
+offset), ``today 14:00``, ``tomorrow 09:00``, ``mon 10:00`` (the next Monday), ``+2h`` / ``+30m``
+/ ``+1d``, and ``now``. Times without an offset are in the workspace time zone; the result is
+an aware UTC datetime. Wall-clock arithmetic is done in the local zone, so daylight-saving
+changes never shift a 09:00 post to 08:00 or 10:00.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+_DAY_ALIASES = {d: i for i, d in enumerate(DAYS)} | {
+    full: i for i, full in enumerate(["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"])
+}
+_UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def to_utc(local: datetime, tz: ZoneInfo) -> datetime:
+    """A naive wall-clock time in ``tz`` as aware UTC.
+
+    A time that does not exist (the hour skipped in spring) moves forward by the gap; an
+    ambiguous one (the hour repeated in autumn) takes its first occurrence.
+    """
+    aware = local.replace(tzinfo=tz, fold=0)
+    roundtrip = aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
+    if roundtrip != local:  # skipped hour: use the offset from before the gap
+        aware = local.replace(tzinfo=tz, fold=1)
+    return aware.astimezone(UTC)
+
+
+def local_date_time(day: date, at: time, tz: ZoneInfo) -> datetime:
+    return to_utc(datetime.combine(day, at), tz)
+
+
+def parse_when(text: str, now: datetime, tz: ZoneInfo) -> datetime:
+    """Parse ``text`` relative to ``now`` (aware). Raises ValueError with a helpful message."""
+    s = text.strip().lower()
+    local_now = now.astimezone(tz)
+    if s == "now":
+        return now.astimezone(UTC)
+    m = re.fullmatch(r"\+\s*(\d+)\s*(m|min|h|d|w)", s)
+    if m:
+        n, unit = int(m.group(1)), m.group(2)
+        if unit in ("d", "w"):  # calendar days keep the wall-clock time across DST
+            days = n * (7 if unit == "w" else 1)
+            return to_utc(local_now.replace(tzinfo=None) + timedelta(days=days), tz)
+        return now.astimezone(UTC) + timedelta(seconds=n * _UNITS[unit])
+    m = re.fullmatch(r"(today|tomorrow|[a-z]+)\s+(\d{1,2}:\d{2})", s)
+    if m and (m.group(1) in ("today", "tomorrow") or m.group(1) in _DAY_ALIASES):
+        word, hhmm = m.group(1), _parse_time(m.group(2))
+        today = local_now.date()
+        if word == "today":
+            day = today
+        elif word == "tomorrow":
+            day = today + timedelta(days=1)
+        else:
+            ahead = (_DAY_ALIASES[word] - today.weekday()) % 7
+            day = today + timedelta(days=ahead)
+            if ahead == 0 and hhmm <= local_now.time().replace(tzinfo=None):
+                day += timedelta(days=7)
+        return local_date_time(day, hhmm, tz)
+    try:
+        parsed = datetime.fromisoformat(text.strip().replace(" ", "T", 1) if re.match(r"\d{4}-\d\d-\d\d \d", text.strip()) else text.strip())
+    except ValueError:
+        raise ValueError(
+            f"cannot read the time {text!r}: use ISO (2026-12-01 09:00), 'tomorrow 09:00', 'mon 10:00' or '+2h'"
+        ) from None
+    if parsed.tzinfo is None:
+        return to_utc(parsed, tz)
+    return parsed.astimezone(UTC)
+
+
+def _parse_time(text: str) -> time:
+    m = re.fullmatch(r"(\d{1,2}):(\d{2})", text.strip())
+    if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
+        raise ValueError(f"cannot read the time of day {text!r}: use HH:MM, e.g. 09:00")
+    return time(int(m.group(1)), int(m.group(2)))
+
+
+def parse_days(text: str) -> list[int]:
+    """``mon-fri`` / ``mon,wed,fri`` / ``daily`` / ``sat`` -> weekday numbers (Monday 0)."""
+    s = text.strip().lower()
+    if s in ("daily", "every day", "*"):
+        return list(range(7))
+    if s in ("weekdays",):
+        return list(range(5))
+    days: list[int] = []
+    for part in s.split(","):
+        part = part.strip()
+        if "-" in part:
+            a, b = (p.strip() for p in part.split("-", 1))
+            if a not in _DAY_ALIASES or b not in _DAY_ALIASES:
+                raise ValueError(f"unknown day range {part!r}: use e.g. mon-fri")
+            i, j = _DAY_ALIASES[a], _DAY_ALIASES[b]
+            days.extend(range(i, j + 1) if i <= j else [*range(i, 7), *range(0, j + 1)])
+        elif part in _DAY_ALIASES:
+            days.append(_DAY_ALIASES[part])
+        else:
+            raise ValueError(f"unknown day {part!r}: use mon, tue, wed, thu, fri, sat, sun")
+    return sorted(set(days))
+
+
+@dataclass(frozen=True)
+class WeeklyTimes:
+    """Weekly wall-clock times: ``mon-fri 09:00, 12:30``."""
+
+    days: tuple[int, ...]
+    times: tuple[time, ...]
+
+    def __str__(self) -> str:
+        return f"{_days_label(self.days)} " + ", ".join(t.strftime("%H:%M") for t in self.times)
+
+
+def _days_label(days: tuple[int, ...]) -> str:
+    if list(days) == list(range(7)):
+        return "daily"
+    if len(days) > 2 and list(days) == list(range(days[0], days[-1] + 1)):
+        return f"{DAYS[days[0]]}-{DAYS[days[-1]]}"
+    return ",".join(DAYS[d] for d in days)
+
+
+def parse_slot_rule(text: str) -> WeeklyTimes:
+    """``"mon-fri 09:00, 12:30"`` -> WeeklyTimes. Raises ValueError."""
+    m = re.fullmatch(r"\s*([a-z,\- ]+?)\s+(\d{1,2}:\d{2}(?:\s*,\s*\d{1,2}:\d{2})*)\s*", text.lower())
+    if not m:
+        raise ValueError(f"cannot read the slot rule {text!r}: use e.g. \"mon-fri 09:00, 12:30\"")
+    days = parse_days(m.group(1))
+    times = sorted({_parse_time(t) for t in m.group(2).split(",")})
+    return WeeklyTimes(tuple(days), tuple(times))
+
+
+def upcoming_slots(rules: list[WeeklyTimes], after: datetime, tz: ZoneInfo, limit: int = 100, horizon_days: int = 366):
+    """Slot times (aware UTC) strictly after ``after``, in order."""
+    local = after.astimezone(tz)
+    day = local.date()
+    found = 0
+    for offset in range(horizon_days):
+        d = day + timedelta(days=offset)
+        times = sorted({t for r in rules if d.weekday() in r.days for t in r.times})
+        for t in times:
+            at = local_date_time(d, t, tz)
+            if at > after:
+                yield at
+                found += 1
+                if found >= limit:
+                    return
+
+
+@dataclass(frozen=True)
+class BusinessHours:
+    """Weekly opening hours: ``mon-fri 09:00-17:00`` (several rules joined by ``;``)."""
+
+    windows: tuple[tuple[int, time, time], ...]  # (weekday, start, end)
+
+    def open_windows(self, day: date) -> list[tuple[time, time]]:
+        return sorted((s, e) for d, s, e in self.windows if d == day.weekday())
+
+
+def parse_business_hours(text: str) -> BusinessHours:
+    windows = []
+    for rule in str(text).split(";"):
+        m = re.fullmatch(r"\s*([a-z,\- ]+?)\s+(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})\s*", rule.lower())
+        if not m:
+            raise ValueError(f"business hours like \"mon-fri 09:00-17:00\", not {rule.strip()!r}")
+        start, end = _parse_time(m.group(2)), _parse_time(m.group(3))
+        if end <= start:
+            raise ValueError(f"business hours must end after they start, not {rule.strip()!r}")
+        for d in parse_days(m.group(1)):
+            windows.append((d, start, end))
+    if not windows:
+        raise ValueError("business hours like \"mon-fri 09:00-17:00\"")
+    return BusinessHours(tuple(windows))
+
+
+def add_business_time(start: datetime, seconds: float, hours: BusinessHours, tz: ZoneInfo, holidays: frozenset[date] = frozenset()) -> datetime:
+    """``start`` plus ``seconds`` of business time, counted only inside opening hours."""
+    remaining = timedelta(seconds=seconds)
+    cursor = start.astimezone(tz)
+    for _ in range(3660):
+        day = cursor.date()
+        if day not in holidays:
+            for s, e in hours.open_windows(day):
+                w_start = local_date_time(day, s, tz)
+                w_end = local_date_time(day, e, tz)
+                begin = max(w_start, cursor.astimezone(UTC))
+                if begin >= w_end:
+                    continue
+                available = w_end - begin
+                if remaining <= available:
+                    return begin + remaining
+                remaining -= available
+        cursor = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
+    raise ValueError("business hours leave no open time within ten years")
+
+
+def format_local(at: datetime | None, tz: ZoneInfo, fmt: str = "%a %d %b %H:%M") -> str:
+    if at is None:
+        return "-"
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(tz).strftime(fmt)
