@@ -299,5 +299,5 @@ class Channel(abc.ABC):
         """The public link of one of our posts."""
         return None
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional for subclasses
         """Release network resources (sessions)."""

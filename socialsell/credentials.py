@@ -6,6 +6,7 @@ with :func:`load_tokens`. Nothing here ever prints or logs a token.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -77,10 +78,8 @@ def load_tokens(state_dir: Path, account: str) -> dict[str, Any] | None:
 def delete_tokens(state_dir: Path, account: str) -> None:
     kr = _keyring()
     if kr is not None:
-        try:
+        with contextlib.suppress(Exception):
             kr.delete_password(SERVICE, f"account:{account}")
-        except Exception:
-            pass
     token_file(state_dir, account).unlink(missing_ok=True)
 
 
