@@ -219,6 +219,8 @@ class Channel(abc.ABC):
 
     def __init__(self, account: Account):
         self.account = account
+        #: HTTP requests made since the core last reset it (logged per poll, shown by ``status``)
+        self.request_count = 0
 
     # -- text ------------------------------------------------------------------------------
 
