@@ -1,0 +1,25 @@
+"""X's way of counting text, and threads written as parts separated by ``---`` lines."""
+
+from __future__ import annotations
+
+import re
+
+MAX_WEIGHTED_LENGTH = 280
+
+_SEPARATOR = re.compile(r"^[ \t]*---[ \t]*$", re.MULTILINE)
+
+
+def thread_parts(text: str) -> list[str]:
+    """The tweets of ``text``: one part, or several when lines holding only ``---`` split it."""
+    parts = [part.strip() for part in _SEPARATOR.split(text)]
+    if len(parts) == 1:
+        return [text.strip()]
+    return parts
+
+
+def weighted_length(text: str) -> int:
+    """Length as X counts it: a URL is 23, CJK characters and emoji are 2."""
+    # twitter_text compiles large regexes at import (about 0.3 s): import it only when counting.
+    from twitter_text import parse_tweet
+
+    return parse_tweet(text).weightedLength
