@@ -528,7 +528,7 @@ def test_reply_posts_a_nested_comment(env, fake):
     assert published.url.startswith(f"https://www.linkedin.com/feed/update/{POST}/?commentUrn=")
     (request,) = fake.requests
     assert_clean_request(request)
-    assert json.loads(request.body) == {"actor": ORG, "object": POST, "message": {"text": "Hi Ann \\(DM sent\\)"}, "parentComment": parent}
+    assert json.loads(request.body) == {"actor": ORG, "object": POST, "message": {"text": "Hi Ann (DM sent)"}, "parentComment": parent}
 
 
 def test_reply_to_a_nested_reply_goes_under_the_top_level_comment(env, fake):
@@ -536,6 +536,23 @@ def test_reply_to_a_nested_reply_goes_under_the_top_level_comment(env, fake):
     fake.on("POST", f"/rest/socialActions/{enc(parent)}/comments", 201, {"commentUrn": "urn:li:comment:(x,1)"})
     make_channel(env).reply(comment_engagement("reply", in_reply_to=parent), "thanks")
     assert json.loads(fake.requests[0].body)["parentComment"] == parent
+
+
+def test_reply_to_mentions_comments_on_the_mentioning_post(env, fake):
+    fake.on("POST", f"/rest/socialActions/{enc('urn:li:share:7100000000000000777')}/comments", 201, {"commentUrn": "urn:li:comment:(a,1)"})
+    comment = "urn:li:comment:(urn:li:activity:7100000000000000889,7100000000000000901)"
+    fake.on("POST", f"/rest/socialActions/{enc(comment)}/comments", 201, {"commentUrn": "urn:li:comment:(a,2)"})
+    ch = make_channel(env)
+    post_mention = Engagement(external_id="urn:li:share:7100000000000000777", kind="mention", person=Person(handle="urn:li:person:eve555"),
+                              occurred_at=datetime(2026, 1, 1, tzinfo=UTC),
+                              url="https://www.linkedin.com/feed/update/urn:li:share:7100000000000000777/")  # raw not kept by the core
+    ch.reply(post_mention, "Thanks Eve!")
+    assert json.loads(fake.requests[0].body) == {"actor": ORG, "object": "urn:li:share:7100000000000000777", "message": {"text": "Thanks Eve!"}}
+    comment_mention = Engagement(external_id=comment, kind="mention", person=Person(handle="urn:li:person:fay666"),
+                                 occurred_at=datetime(2026, 1, 1, tzinfo=UTC), raw={"source_post": "urn:li:share:7100000000000000888"})
+    ch.reply(comment_mention, "Happy to show you")
+    assert json.loads(fake.requests[1].body)["parentComment"] == comment
+    assert json.loads(fake.requests[1].body)["object"] == "urn:li:share:7100000000000000888"
 
 
 def test_reply_to_a_reaction_is_not_allowed(env, fake):

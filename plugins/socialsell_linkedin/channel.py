@@ -591,27 +591,27 @@ class LinkedInChannel(Channel):
     def reply(self, engagement: Engagement, text_: str) -> Published:
         """A nested comment under the engagement's comment (or a comment on a mentioning post).
 
-        Uses ``post_remote_id`` (or ``raw["source_post"]`` for a mention), ``external_id`` and
-        ``in_reply_to`` (the top-level comment of a nested reply: LinkedIn nests one level).
+        Needs ``kind``, ``external_id`` (the comment URN), ``post_remote_id`` (or, for a mention,
+        ``raw["source_post"]`` or the post named in ``url``) and, for a ``reply``,
+        ``in_reply_to``: LinkedIn nests one level, so an answer to a nested reply goes under
+        the same top-level comment. Comment text is plain text (no little-text escaping).
         """
-        post = engagement.post_remote_id or engagement.raw.get("source_post")
+        post = engagement.post_remote_id or engagement.raw.get("source_post") or _post_in_url(engagement.url)
         url = engagement.url or (self.post_url(post) if post else None)
         if engagement.kind == "like" or not post:
             raise ReplyNotAllowed("there is nothing to reply to on LinkedIn: reply to a comment or a mention", url=url)
         if not self.capabilities().reply:
             needed = (ORG_SCOPES if self.is_organization else MEMBER_SCOPES)["reply"]
             raise ReplyNotAllowed(f"this LinkedIn account cannot comment (needs scope {needed}): reply on linkedin.com", url=url)
+        comment = engagement.external_id if engagement.external_id.startswith("urn:li:comment:") else None
         if engagement.kind == "reply":
-            parent = engagement.in_reply_to or engagement.raw.get("parent_comment")
+            parent = engagement.in_reply_to or engagement.raw.get("parent_comment") or comment
         else:
-            parent = engagement.raw.get("comment_urn") or (
-                engagement.external_id if engagement.external_id.startswith("urn:li:comment:") else None
-            )
-        body: dict[str, Any] = {"actor": self.author, "object": post, "message": {"text": text.to_little_text(text_)}}
+            parent = comment or engagement.raw.get("comment_urn")
+        body: dict[str, Any] = {"actor": self.author, "object": post, "message": {"text": text_}}
         if parent:
             body["parentComment"] = parent
-        target = parent or post
-        response = self._request("POST", f"socialActions/{urn_path(target)}/comments", body=body)
+        response = self._request("POST", f"socialActions/{urn_path(parent or post)}/comments", body=body)
         try:
             created = response.json()
         except ValueError:
@@ -719,6 +719,11 @@ def _comment_urn_from(obj: str | None, cid: Any) -> str:
 
 def _comment_url(post: str, comment: str) -> str:
     return f"https://www.linkedin.com/feed/update/{post}/?commentUrn={quote(comment, safe='')}"
+
+
+def _post_in_url(url: str | None) -> str | None:
+    m = re.search(r"/feed/update/(urn:li:[A-Za-z]+:[0-9A-Za-z_-]+)", url or "")
+    return m.group(1) if m else None
 
 
 def _article_title(little: str, link: str) -> str:
