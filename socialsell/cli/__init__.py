@@ -1,0 +1,72 @@
+"""The ``socialsell`` command line.
+
+The CLI is built by :func:`build_cli` (never at import time), so tests get a fresh one with
+their own plugin manager. Errors are one line on stderr: exit status 2 for bad input, 1 for
+a failure at run time. A traceback is a bug (set ``SOCIALSELL_DEBUG=1`` to see one).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+
+from socialsell import __version__
+from socialsell.cli.common import State
+from socialsell.errors import SocialsellError
+
+
+def build_cli(plugins_dir: str | None = None) -> click.Group:
+    @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+    @click.version_option(__version__, prog_name="socialsell")
+    @click.option("--config", "config", metavar="PATH", envvar="SOCIALSELL_CONFIG",
+                  help="Workspace config file or folder (default ./socialsell.toml).")
+    @click.option("--db", "db_url", metavar="URL", envvar="SOCIALSELL_DB",
+                  help="Database URL (default: socialsell.db beside the config).")
+    @click.option("--as", "actor", metavar="NAME", envvar="SOCIALSELL_USER", help="Who is acting (a rep's name).")
+    @click.option("--plugins-dir", metavar="DIR", envvar="SOCIALSELL_PLUGINS_DIR",
+                  help="Also load every *.py file in DIR as a plugin.")
+    @click.pass_context
+    def cli(ctx: click.Context, config: str | None, db_url: str | None, actor: str | None, plugins_dir: str | None) -> None:
+        """Social selling from the terminal.
+
+        Marketing queues brand posts; every person who reacts becomes a scored, owned,
+        time-boxed follow-up on a rep's list.
+
+        \b
+        Start:      socialsell init && socialsell post new --channel sandbox --text "Hello" --queue
+        Try it:     socialsell demo
+        """
+        ctx.obj = State(config=config, db_url=db_url, actor=actor, plugins_dir=plugins_dir, pm=pm)
+
+    from socialsell.cli import marketing, ops, sales
+
+    for module in (ops, marketing, sales):
+        module.register(cli)
+
+    from socialsell.plugins import build_plugin_manager
+
+    pm = build_plugin_manager(plugins_dir)
+    pm.hook.register_commands(cli=cli)
+    return cli
+
+
+def _argv_plugins_dir(argv: list[str]) -> str | None:
+    for i, arg in enumerate(argv):
+        if arg == "--plugins-dir" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--plugins-dir="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def main(argv: list[str] | None = None) -> Any:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        cli = build_cli(_argv_plugins_dir(argv) or os.environ.get("SOCIALSELL_PLUGINS_DIR"))
+        return cli.main(args=argv, prog_name="socialsell", standalone_mode=True)
+    except SocialsellError as e:
+        click.echo(f"Error: {e}", err=True)
+        sys.exit(e.exit_code)

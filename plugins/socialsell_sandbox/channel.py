@@ -1,0 +1,224 @@
+"""The sandbox network: a JSON timeline in the workspace, guarded by a file lock.
+
+Several workers may share one sandbox account: every change happens under ``fcntl.flock``
+and is written atomically (write, fsync, rename), so the timeline is as trustworthy as a
+real network's. Faults can be queued (``socialsell sandbox fault``) to try the loop's
+behaviour under 429s, 5xx, timeouts and lost responses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import time
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from socialsell.channel import (
+    AuthError,
+    Capabilities,
+    Channel,
+    CheckResult,
+    DuplicateContent,
+    Engagement,
+    Metrics,
+    OurPost,
+    Person,
+    Published,
+    RateLimited,
+    Rejected,
+    RemotePost,
+    TransientError,
+)
+from socialsell.clock import utcnow
+
+FAULTS = ("rate_limit", "server_error", "timeout_before_send", "timeout_after_send", "auth", "reject", "crash_after_send")
+
+
+class SandboxChannel(Channel):
+    name = "sandbox"
+    label = "Sandbox"
+    max_length = 500
+    supports = Capabilities(publish=True, engagements=True, reply=True, metrics=True)
+    default_poll_interval = 60
+    timeout = 5.0
+
+    def __init__(self, account):
+        super().__init__(account)
+        self.clock = utcnow
+        self.seed = str(account.settings.get("seed", "socialsell"))
+        self.audience = bool(account.settings.get("audience", True))
+        self.latency = float(account.settings.get("latency", 0))
+
+    # -- state ---------------------------------------------------------------------------------
+
+    @property
+    def path(self) -> Path:
+        folder = self.account.workspace.state_dir / "sandbox"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / f"{self.account.name}.json"
+
+    @contextlib.contextmanager
+    def state(self, write: bool = True) -> Iterator[dict[str, Any]]:
+        lock_path = self.path.with_suffix(".lock")
+        with open(lock_path, "a+") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX if write else fcntl.LOCK_SH)
+            data = json.loads(self.path.read_text()) if self.path.exists() else {}
+            data.setdefault("posts", [])
+            data.setdefault("inbox", [])
+            data.setdefault("faults", [])
+            data.setdefault("next_id", 1)
+            yield data
+            if write:
+                tmp = self.path.with_suffix(".tmp")
+                with open(tmp, "w") as f:
+                    json.dump(data, f)
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(tmp, self.path)
+
+    def queue_fault(self, fault: str, count: int = 1) -> None:
+        if fault not in FAULTS:
+            raise Rejected(f"unknown fault {fault!r} (one of {', '.join(FAULTS)})")
+        with self.state() as s:
+            s["faults"].extend([fault] * count)
+
+    def inject(self, *, post_id: str | None, kind: str, handle: str, text: str | None, name: str | None = None,
+               headline: str | None = None, at: datetime | None = None) -> str:
+        """An engagement by hand (``socialsell sandbox engage``); returns its id."""
+        at = at or self.clock()
+        with self.state() as s:
+            if post_id is not None and not any(p["id"] == post_id for p in s["posts"]):
+                raise Rejected(f"the sandbox has no post {post_id!r} (published posts: {', '.join(p['id'] for p in s['posts'][-5:]) or 'none'})")
+            ext = f"m{s['next_id']}"
+            s["next_id"] += 1
+            s["inbox"].append({"id": ext, "post_id": post_id, "kind": kind, "handle": handle, "name": name,
+                               "headline": headline, "text": text, "at": at.isoformat()})
+        return ext
+
+    # -- Channel -----------------------------------------------------------------------------
+
+    def check(self) -> CheckResult:
+        return CheckResult(ok=True, identity=f"@{self.account.name} (sandbox)", capabilities=self.capabilities(),
+                           notes=["a simulated network in this workspace: nothing leaves this machine"])
+
+    def post_url(self, remote_id: str) -> str:
+        return f"sandbox://{self.account.name}/{remote_id}"
+
+    def _take_fault(self, s: dict[str, Any]) -> str | None:
+        return s["faults"].pop(0) if s["faults"] else None
+
+    def publish(self, text: str, *, media: Sequence[str] = ()) -> Published:
+        self.request_count += 1
+        if self.latency:
+            time.sleep(self.latency)
+        now = self.clock()
+        with self.state() as s:
+            fault = self._take_fault(s)
+            if fault == "rate_limit":
+                raise RateLimited("sandbox: too many requests", retry_at=now + timedelta(seconds=60))
+            if fault == "server_error":
+                raise TransientError("sandbox: 503 service unavailable", status=503)
+            if fault == "timeout_before_send":
+                raise TransientError("sandbox: connect timeout", maybe_delivered=False)
+            if fault == "auth":
+                raise AuthError("sandbox: token revoked", status=401)
+            if fault == "reject":
+                raise Rejected("sandbox: this post violates the sandbox rules", status=403)
+            if any(p["text"] == text and p.get("reply_to") is None and
+                   now - datetime.fromisoformat(p["created_at"]) < timedelta(hours=24) for p in s["posts"]):
+                raise DuplicateContent("sandbox: you already posted this text in the last 24 hours", status=403)
+            remote_id = f"p{s['next_id']}"
+            s["next_id"] += 1
+            s["posts"].append({"id": remote_id, "text": text, "created_at": now.isoformat(), "media": list(media)})
+        if fault == "timeout_after_send":
+            raise TransientError("sandbox: read timeout (the post may have gone out)", maybe_delivered=True)
+        if fault == "crash_after_send":
+            os._exit(137)  # as if killed between the network call and the commit
+        return Published(remote_id=remote_id, url=self.post_url(remote_id), published_at=now)
+
+    def find_recent_posts(self, since: datetime) -> list[RemotePost]:
+        self.request_count += 1
+        with self.state(write=False) as s:
+            posts = [p for p in s["posts"] if p.get("reply_to") is None and datetime.fromisoformat(p["created_at"]) >= since]
+        return [RemotePost(remote_id=p["id"], text=p["text"], created_at=datetime.fromisoformat(p["created_at"]),
+                           url=self.post_url(p["id"])) for p in reversed(posts)]
+
+    def fetch_engagements(self, cursor: str | None, posts: Sequence[OurPost]) -> tuple[list[Engagement], str | None]:
+        from socialsell_sandbox.audience import reactions
+
+        self.request_count += 1
+        now = self.clock()
+        state = json.loads(cursor) if cursor else {"inbox": 0, "posts": {}}
+        out: list[Engagement] = []
+        with self.state(write=False) as s:
+            inbox = s["inbox"][state["inbox"]:]
+            known = {p["id"]: p for p in s["posts"]}
+        for item in inbox:
+            at = datetime.fromisoformat(item["at"])
+            out.append(Engagement(
+                external_id=item["id"], kind=item["kind"], occurred_at=at, text=item.get("text"),
+                url=f"sandbox://{item['handle'].lstrip('@')}/{item['id']}", post_remote_id=item.get("post_id"),
+                person=Person(handle=item["handle"], name=item.get("name") or item["handle"].lstrip("@"),
+                              headline=item.get("headline"), profile_url=f"sandbox://{item['handle'].lstrip('@')}"),
+            ))
+        state["inbox"] += len(inbox)
+        if self.audience:
+            for post in posts:
+                if post.remote_id not in known:
+                    continue
+                done = state["posts"].get(post.remote_id, 0)
+                planned = reactions(post.remote_id, self.seed)
+                due = [r for r in planned if post.published_at + timedelta(minutes=r[0]) <= now]
+                for delay, persona, kind, text in due[done:]:
+                    at = post.published_at + timedelta(minutes=delay)
+                    out.append(Engagement(
+                        external_id=f"{post.remote_id}:{persona.handle}:{kind}", kind=kind, occurred_at=at, text=text,
+                        url=f"sandbox://{persona.handle.lstrip('@')}/{post.remote_id}", post_remote_id=post.remote_id,
+                        person=Person(handle=persona.handle, name=persona.name, headline=persona.headline,
+                                      company=persona.company or None, location=persona.location or None,
+                                      followers=persona.followers, profile_url=f"sandbox://{persona.handle.lstrip('@')}"),
+                    ))
+                state["posts"][post.remote_id] = len(due)
+        return out, json.dumps(state, sort_keys=True)
+
+    def reply(self, engagement: Engagement, text: str) -> Published:
+        self.request_count += 1
+        now = self.clock()
+        with self.state() as s:
+            remote_id = f"r{s['next_id']}"
+            s["next_id"] += 1
+            s["posts"].append({"id": remote_id, "text": text, "created_at": now.isoformat(), "reply_to": engagement.external_id})
+        return Published(remote_id=remote_id, url=self.post_url(remote_id), published_at=now)
+
+    def fetch_metrics(self, remote_ids: Sequence[str]) -> list[Metrics]:
+        from socialsell_sandbox.audience import reactions
+
+        self.request_count += 1
+        now = self.clock()
+        with self.state(write=False) as s:
+            known = {p["id"]: p for p in s["posts"]}
+        out = []
+        for rid in remote_ids:
+            p = known.get(rid)
+            if p is None:
+                continue
+            age_min = (now - datetime.fromisoformat(p["created_at"])).total_seconds() / 60
+            seen = [r for r in reactions(rid, self.seed) if r[0] <= age_min] if self.audience else []
+            kinds = [r[2] for r in seen]
+            reach = int(min(age_min, 2880) * 3) + 40 * len(seen)
+            out.append(Metrics(
+                remote_id=rid, impressions=int(reach * 1.6), reach=reach, likes=kinds.count("like"),
+                replies=kinds.count("reply") + kinds.count("comment"), reposts=kinds.count("repost"),
+                quotes=kinds.count("quote"), clicks=len(seen) // 2, profile_clicks=len(seen) // 3,
+            ))
+        return out
+
+
+def parse_at(value: str) -> datetime:
+    at = datetime.fromisoformat(value)
+    return at if at.tzinfo else at.replace(tzinfo=UTC)

@@ -1,0 +1,86 @@
+"""``socialsell sandbox ...``: drive the simulated network by hand."""
+
+from __future__ import annotations
+
+import click
+
+from socialsell.channel import ENGAGEMENT_KINDS
+from socialsell.cli.common import json_option, parse_id, pass_app, print_json, print_table
+from socialsell.errors import UsageError
+
+
+@click.group()
+def sandbox() -> None:
+    """The simulated network (no credentials needed)."""
+
+
+def _sandbox_channel(app, account: str | None):
+    names = [n for n, a in app.workspace.accounts.items() if a.channel == "sandbox"]
+    if account is None:
+        if not names:
+            raise UsageError("no sandbox account in this workspace (add [[accounts]] with channel = \"sandbox\")")
+        account = names[0]
+    elif account not in names:
+        raise UsageError(f"{account!r} is not a sandbox account (sandbox accounts: {', '.join(names) or 'none'})")
+    return account, app.channel(account)
+
+
+@sandbox.command("engage")
+@click.option("--post", "post_id", help="The socialsell post id (see `post list`); omit for a bare mention.")
+@click.option("--kind", required=True, type=click.Choice(ENGAGEMENT_KINDS), help="What they did.")
+@click.option("--from", "handle", required=True, metavar="@HANDLE", help="Who did it.")
+@click.option("--text", help="What they wrote.")
+@click.option("--name", help="Their display name.")
+@click.option("--headline", help="Their headline / bio.")
+@click.option("--account", help="Which sandbox account (default: the first).")
+@pass_app
+def sandbox_engage(app, post_id, kind, handle, text, name, headline, account) -> None:
+    """Make someone react to a post, as if on a real network."""
+    from sqlalchemy import select
+
+    from socialsell.db import schema as t
+
+    account, channel = _sandbox_channel(app, account)
+    remote_id = None
+    if post_id is not None:
+        pid = parse_id(post_id, "post")
+        with app.db.read() as conn:
+            row = conn.execute(select(t.deliveries.c.remote_id, t.deliveries.c.status).where(
+                t.deliveries.c.post_id == pid, t.deliveries.c.account_id == app.account_id(account))).first()
+        if row is None:
+            raise UsageError(f"post {pid} has no delivery on {account}")
+        if row.remote_id is None:
+            raise UsageError(f"post {pid} is {row.status} on {account}, not published yet: run `socialsell run --once` first")
+        remote_id = row.remote_id
+    if not handle.startswith("@"):
+        handle = "@" + handle
+    ext = channel.inject(post_id=remote_id, kind=kind, handle=handle, text=text, name=name, headline=headline, at=app.now())
+    click.echo(f"{handle} {kind}" + (f" on post {post_id}" if post_id else "") + f" ({ext}); `socialsell run --once` picks it up")
+
+
+@sandbox.command("fault")
+@click.argument("fault", type=click.Choice(["rate_limit", "server_error", "timeout_before_send", "timeout_after_send", "auth", "reject"]))
+@click.option("--count", default=1, show_default=True)
+@click.option("--account", help="Which sandbox account (default: the first).")
+@pass_app
+def sandbox_fault(app, fault, count, account) -> None:
+    """Make the next publish calls fail, to see how the loop copes."""
+    account, channel = _sandbox_channel(app, account)
+    channel.queue_fault(fault, count)
+    click.echo(f"{account}: the next {count} publish call(s) will fail with {fault}")
+
+
+@sandbox.command("timeline")
+@click.option("--account", help="Which sandbox account (default: the first).")
+@json_option
+@pass_app
+def sandbox_timeline(app, account, as_json) -> None:
+    """What the sandbox network has received."""
+    account, channel = _sandbox_channel(app, account)
+    with channel.state(write=False) as s:
+        posts = list(s["posts"])
+    if as_json:
+        print_json(posts)
+        return
+    print_table(["id", "at", "text"], [(p["id"], p["created_at"][:16], p["text"][:70].replace("\n", " ")) for p in posts],
+                empty="the sandbox timeline is empty")

@@ -1,0 +1,148 @@
+"""One running socialsell: the workspace, its database, its plugins, and who is acting.
+
+Commands and jobs receive an :class:`App`; domain modules take it as their first argument.
+Channels are built lazily, at first use, so a command that never touches the network never
+imports a network library.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable
+from datetime import datetime
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Connection
+
+from socialsell.clock import utcnow
+from socialsell.config import Workspace, load_workspace
+from socialsell.db import schema as t
+from socialsell.db.engine import Database
+from socialsell.errors import UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pluggy
+
+    from socialsell.channel import Channel
+
+log = logging.getLogger("socialsell")
+
+
+class App:
+    def __init__(
+        self,
+        workspace: Workspace,
+        *,
+        pm: pluggy.PluginManager | None = None,
+        actor: str | None = None,
+        db: Database | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        plugins_dir: str | None = None,
+    ):
+        self.workspace = workspace
+        self._pm = pm
+        self._db = db
+        self._plugins_dir = plugins_dir
+        self.actor = actor or os.environ.get("SOCIALSELL_USER") or _default_actor(workspace)
+        self.clock = clock
+        self._channels: dict[str, Channel] = {}
+        self._account_ids: dict[str, int] | None = None
+
+    @classmethod
+    def load(cls, config: str | None = None, db_url: str | None = None, **kwargs: Any) -> App:
+        return cls(load_workspace(config, db_url), **kwargs)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    @property
+    def pm(self) -> pluggy.PluginManager:
+        if self._pm is None:
+            from socialsell.plugins import build_plugin_manager
+
+            self._pm = build_plugin_manager(self._plugins_dir)
+        return self._pm
+
+    @property
+    def hook(self) -> Any:
+        return self.pm.hook
+
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            self._db = Database(self.workspace.db_url)
+        return self._db
+
+    @cached_property
+    def channel_types(self) -> dict[str, type[Channel]]:
+        from socialsell.plugins import channel_types
+
+        return channel_types(self.pm)
+
+    def channel(self, account_name: str) -> Channel:
+        """The channel object for a configured account (built once, no network call)."""
+        if account_name not in self._channels:
+            account = self.workspace.account(account_name)
+            cls = self.channel_types.get(account.channel)
+            if cls is None:
+                known = ", ".join(sorted(self.channel_types)) or "none"
+                raise UsageError(
+                    f"account {account_name!r} uses channel type {account.channel!r}, which no installed plugin provides (installed: {known})"
+                )
+            self._channels[account_name] = cls(account)
+        return self._channels[account_name]
+
+    # -- accounts in the database ------------------------------------------------------------
+
+    def account_ids(self) -> dict[str, int]:
+        """Account name -> id, creating rows for accounts newly added to the config."""
+        if self._account_ids is None:
+            with self.db.read() as conn:
+                rows = dict(conn.execute(select(t.accounts.c.name, t.accounts.c.id)).all())
+            missing = [a for a in self.workspace.accounts.values() if a.name not in rows]
+            if missing:
+                with self.db.write() as conn:
+                    for a in missing:
+                        exists = conn.execute(select(t.accounts.c.id).where(t.accounts.c.name == a.name)).scalar()
+                        if exists is None:
+                            conn.execute(insert(t.accounts).values(
+                                name=a.name, channel=a.channel, handle=a.settings.get("handle"),
+                                status="active", created_at=self.now(),
+                            ))
+                    rows = dict(conn.execute(select(t.accounts.c.name, t.accounts.c.id)).all())
+            self._account_ids = rows
+        return self._account_ids
+
+    def account_id(self, name: str) -> int:
+        self.workspace.account(name)  # a clear error for an unknown name
+        return self.account_ids()[name]
+
+    def pause_account(self, conn: Connection, name: str, reason: str) -> None:
+        conn.execute(update(t.accounts).where(t.accounts.c.name == name).values(status="paused", paused_reason=reason))
+        self.record(conn, "account.paused", f"account:{name}", {"reason": reason})
+
+    # -- the event log -------------------------------------------------------------------------
+
+    def record(self, conn: Connection, kind: str, subject: str | None = None, detail: dict[str, Any] | None = None) -> None:
+        """Append to the event log (in the caller's transaction) and log one line."""
+        conn.execute(insert(t.events).values(at=self.now(), kind=kind, subject=subject, actor=self.actor, detail=detail))
+        log.info(kind, extra={"event": kind, "subject": subject, **({"detail": detail} if detail else {})})
+
+    def close(self) -> None:
+        for ch in self._channels.values():
+            ch.close()
+        if self._db is not None:
+            self._db.dispose()
+
+
+def _default_actor(workspace: Workspace) -> str:
+    user = os.environ.get("USER") or os.environ.get("USERNAME") or "me"
+    return user
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, default=str, sort_keys=True)

@@ -1,0 +1,144 @@
+"""What every command shares: the lazily built App, output helpers, shared options."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from socialsell.errors import SocialsellError, UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pluggy
+
+    from socialsell.app import App
+
+
+@dataclass
+class State:
+    config: str | None
+    db_url: str | None
+    actor: str | None
+    plugins_dir: str | None
+    pm: pluggy.PluginManager
+    _app: App | None = None
+
+    @property
+    def app(self) -> App:
+        if self._app is None:
+            from socialsell.app import App
+
+            self._app = App.load(self.config, self.db_url, pm=self.pm, actor=self.actor)
+        return self._app
+
+
+def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn domain and channel errors into one line and the right exit status."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from socialsell.channel import ChannelError, ReplyNotAllowed
+
+        try:
+            return func(*args, **kwargs)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except SocialsellError as e:
+            fail(str(e), e.exit_code)
+        except ReplyNotAllowed as e:
+            fail(f"{e}" + (f" - reply by hand: {e.url}" if e.url else ""), 1)
+        except ChannelError as e:
+            fail(f"{type(e).__name__}: {e}", 1)
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+        except Exception as e:
+            if os.environ.get("SOCIALSELL_DEBUG"):
+                raise
+            fail(f"internal error: {type(e).__name__}: {e} (set SOCIALSELL_DEBUG=1 for the traceback, and please report it)", 1)
+
+    return wrapper
+
+
+def fail(message: str, code: int = 2) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+def pass_app(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Give the command the App as first argument, with one-line errors."""
+
+    @click.pass_obj
+    @handle_errors
+    @functools.wraps(func)
+    def wrapper(state: State, *args: Any, **kwargs: Any) -> Any:
+        return func(state.app, *args, **kwargs)
+
+    return wrapper
+
+
+def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--json", "as_json", is_flag=True, help="Print a JSON list of objects.")(func)
+
+
+def channel_option(multiple: bool = False, required: bool = False, help: str = "Channel account name.") -> Callable[..., Any]:
+    return click.option("--channel", "-c", "channels" if multiple else "channel", multiple=multiple, required=required,
+                        metavar="NAME", help=help)
+
+
+def to_jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    return value
+
+
+def print_json(rows: Any) -> None:
+    click.echo(json.dumps(to_jsonable(rows), indent=2, ensure_ascii=False))
+
+
+def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None, empty: str = "nothing to show") -> None:
+    rows = list(rows)
+    if not rows:
+        click.echo(empty)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_edge=False, header_style="bold", pad_edge=False)
+    for c in columns:
+        table.add_column(c, overflow="fold")
+    for r in rows:
+        table.add_row(*["" if v is None else str(v) for v in r])
+    Console(soft_wrap=False).print(table)
+
+
+def parse_vars(pairs: Sequence[str]) -> dict[str, str]:
+    out = {}
+    for p in pairs:
+        if "=" not in p:
+            raise UsageError(f"--var {p!r}: use key=value")
+        k, v = p.split("=", 1)
+        if not k.strip():
+            raise UsageError(f"--var {p!r}: the key is empty")
+        out[k.strip()] = v
+    return out
+
+
+def parse_id(value: str, what: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise UsageError(f"{what} id must be a number, not {value!r}") from None
+    if n < 1:
+        raise UsageError(f"{what} id must be positive, not {n}")
+    return n

@@ -1,0 +1,186 @@
+"""Workspace and operations commands: init, demo, run, status, plugins, channels."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import click
+
+from socialsell.cli.common import (
+    State,
+    handle_errors,
+    json_option,
+    pass_app,
+    print_json,
+    print_table,
+)
+
+
+def register(cli: click.Group) -> None:
+    for command in (init, demo, run, status, plugins, channels):
+        cli.add_command(command)
+
+
+@click.command()
+@click.argument("directory", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--name", help="Workspace name (default: the folder's name).")
+@click.option("--timezone", "tz", help="IANA time zone (default: this machine's).")
+@click.option("--force", is_flag=True, help="Overwrite an existing socialsell.toml.")
+@click.pass_obj
+@handle_errors
+def init(state: State, directory: Path, name: str | None, tz: str | None, force: bool) -> None:
+    """Create a workspace: socialsell.toml, templates/ and the database."""
+    from socialsell.app import App
+    from socialsell.workspace import init_workspace, local_timezone
+
+    config = init_workspace(directory, name=name, timezone=tz or local_timezone(), force=force)
+    app = App.load(str(config), state.db_url, pm=state.pm)
+    app.account_ids()  # creates the database and the account rows
+    click.echo(f"Created {config}")
+    click.echo(f"  templates:  {config.parent / 'templates'}")
+    click.echo(f"  database:   {app.workspace.db_url}")
+    click.echo("Next:")
+    click.echo(f"  cd {directory}")
+    click.echo('  socialsell post new --channel sandbox --template product-launch --var product=Acme --queue')
+    click.echo("  socialsell run --once && socialsell tasks --all")
+
+
+@click.command()
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
+              help="Keep the demo workspace here (default: a temporary folder).")
+@click.option("--days", default=7, show_default=True, help="Simulated days to run.")
+@click.pass_obj
+@handle_errors
+def demo(state: State, directory: Path | None, days: int) -> None:
+    """Run socialsell end to end on the sandbox channel over simulated time, then report."""
+    from socialsell.demo import run_demo
+
+    run_demo(directory, days=days, pm=state.pm, echo=click.echo)
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="One pass of every job, then exit (for cron and CI).")
+@click.option("--log-json", is_flag=True, help="Log one JSON object per line.")
+@click.option("-v", "--verbose", is_flag=True, help="Log more.")
+@pass_app
+def run(app, once: bool, log_json: bool, verbose: bool) -> None:
+    """Run the loop: publish due posts, poll channels, check SLAs, refresh metrics."""
+    from socialsell.logs import setup_logging
+    from socialsell.loop import Worker, run_forever, run_once
+
+    setup_logging(json_lines=log_json, level=logging.DEBUG if verbose else logging.INFO)
+    worker = Worker(app)
+    if once:
+        results = run_once(app, worker)
+        pub = results.get("publish")
+        if pub is not None:
+            click.echo(f"published {len(pub.published)}, failed {len(pub.failed)}, deferred {len(pub.deferred)}, "
+                       f"unknown {len(pub.unknown)}, missed {len(pub.missed)}")
+        for job_id, r in results.items():
+            if job_id.startswith("poll:") and r is not None:
+                what = r.skipped or r.error or f"{r.new} new engagements, {r.tasks_created} new tasks, {r.requests} requests"
+                click.echo(f"{job_id}: {what}")
+        return
+    click.echo(f"socialsell worker {worker.id} running (Ctrl-C to stop)", err=True)
+    run_forever(app, worker)
+
+
+@click.command()
+@json_option
+@pass_app
+def status(app, as_json: bool) -> None:
+    """Loop health: workers, jobs, channel accounts, queue depth, errors."""
+    from socialsell.status import collect_status
+
+    info = collect_status(app)
+    if as_json:
+        print_json(info)
+        return
+    click.echo(f"workspace {info['workspace']}  ({info['database']}, {info['database_version']})")
+    click.echo(f"queue: {info['queue']['due_now']} due now, {info['queue']['scheduled']} scheduled, "
+               f"{info['queue']['sending']} sending, {info['queue']['unknown']} unknown, "
+               f"{info['queue']['needs_attention']} need attention")
+    print_table(["account", "channel", "status", "last poll", "requests", "error"],
+                [(a["name"], a["channel"], a["status"], a["last_poll_at"] or "never", a["last_poll_requests"],
+                  a["error"] or "") for a in info["accounts"]], title="channel accounts")
+    print_table(["worker", "heartbeat", "alive", "jobs"],
+                [(w["id"], w["heartbeat_at"], "yes" if w["alive"] else "no",
+                  ", ".join(f"{k} ({v.get('last_error') or 'ok'})" for k, v in (w["jobs"] or {}).items()))
+                 for w in info["workers"]], title="workers", empty="no worker has run yet: socialsell run")
+
+
+@click.command()
+@json_option
+@click.pass_obj
+@handle_errors
+def plugins(state: State, as_json: bool) -> None:
+    """Installed plugins and the hooks each implements."""
+    from socialsell.plugins import describe_plugins
+
+    rows = describe_plugins(state.pm)
+    if as_json:
+        print_json(rows)
+        return
+    print_table(["plugin", "version", "hooks"], [(r["name"], r["version"] or "", ", ".join(r["hooks"])) for r in rows])
+
+
+@click.group(invoke_without_command=True)
+@json_option
+@click.pass_context
+def channels(ctx: click.Context, as_json: bool) -> None:
+    """Configured channel accounts; `channels check NAME`, `channels connect NAME`."""
+    if ctx.invoked_subcommand is not None:
+        return
+    _list_channels(ctx.obj, as_json)
+
+
+@handle_errors
+def _list_channels(state: State, as_json: bool) -> None:
+    app = state.app
+    rows = []
+    for name, account in app.workspace.accounts.items():
+        cls = app.channel_types.get(account.channel)
+        caps = app.channel(name).capabilities().names() if cls else []
+        rows.append({"id": name, "name": name, "channel": account.channel, "installed": cls is not None,
+                     "capabilities": caps, "slots": account.slots})
+    if as_json:
+        print_json(rows)
+        return
+    print_table(["account", "channel", "capabilities", "slots"],
+                [(r["name"], r["channel"] + ("" if r["installed"] else " (plugin missing)"), ", ".join(r["capabilities"]),
+                  "; ".join(r["slots"])) for r in rows])
+
+
+@channels.command("check")
+@click.argument("name")
+@json_option
+@pass_app
+def channels_check(app, name: str, as_json: bool) -> None:
+    """Verify an account's credentials and show what its access allows."""
+    result = app.channel(name).check()
+    if as_json:
+        print_json([{"id": name, "ok": result.ok, "identity": result.identity,
+                     "capabilities": result.capabilities.names(), "notes": result.notes}])
+        return
+    click.echo(f"{name}: {'ok' if result.ok else 'NOT OK'}" + (f" as {result.identity}" if result.identity else ""))
+    click.echo(f"  can: {', '.join(result.capabilities.names()) or 'nothing'}")
+    for note in result.notes:
+        click.echo(f"  - {note}")
+    if not result.ok:
+        raise SystemExit(1)
+
+
+@channels.command("connect")
+@click.argument("name")
+@pass_app
+def channels_connect(app, name: str) -> None:
+    """Authorize an account (OAuth in the browser) and store its tokens safely."""
+    app.channel(name).connect(click.echo)
+    from sqlalchemy import update
+
+    from socialsell.db import schema as t
+
+    with app.db.write() as conn:  # a fresh authorization un-pauses the account
+        conn.execute(update(t.accounts).where(t.accounts.c.name == name).values(status="active", paused_reason=None))
+    click.echo(f"{name}: connected")

@@ -1,0 +1,1 @@
+"""Marketing: brand templates, the post queue, campaigns and the posting calendar."""

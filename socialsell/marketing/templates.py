@@ -1,0 +1,157 @@
+"""Brand post templates: TOML front matter and Jinja2 in the sandboxed environment.
+
+A template file ``templates/NAME.j2``::
+
+    +++
+    title = "Product launch"
+    channels = ["x", "linkedin"]          # default channel types or account names
+    hashtags = ["acme"]
+    link = "https://acme.example/launch"
+    requires = ["product"]                 # variables that must be given
+    +++
+    {% block x %}{{ product }} is here. {{ link }} {{ hashtags }}{% endblock %}
+    {% block linkedin %}A longer story about {{ product }}...{% endblock %}
+    {% block default %}{{ product }} is here: {{ link }}{% endblock %}
+
+The block named after the account's channel type is used (then the account name, then
+``default``; a template without blocks is one body for every channel). Rendering is strict:
+a missing variable is an error, never an empty string, and the sandbox refuses access to
+Python internals.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from socialsell.errors import UsageError
+
+FRONT_MATTER = re.compile(r"\A\+\+\+\s*\n(.*?)\n\+\+\+\s*\n", re.S)
+
+
+@dataclass
+class Template:
+    name: str
+    path: Path
+    source: str
+    meta: dict[str, Any] = field(default_factory=dict)
+    body: str = ""
+    body_line: int = 1  # line of the file where the body starts
+
+    @property
+    def title(self) -> str:
+        return self.meta.get("title", self.name)
+
+    @property
+    def requires(self) -> list[str]:
+        return list(self.meta.get("requires", []))
+
+
+def template_dirs(workspace_root: Path | None) -> list[Path]:
+    dirs = []
+    if workspace_root is not None:
+        dirs.append(workspace_root / "templates")
+    dirs.append(Path(str(files("socialsell.shipped_templates"))))
+    return dirs
+
+
+def list_templates(workspace_root: Path | None) -> list[Template]:
+    seen: dict[str, Template] = {}
+    for d in template_dirs(workspace_root):
+        if d.is_dir():
+            for path in sorted(d.glob("*.j2")):
+                if path.stem not in seen:
+                    seen[path.stem] = load_template_file(path)
+    return list(seen.values())
+
+
+def find_template(name: str, workspace_root: Path | None) -> Template:
+    for d in template_dirs(workspace_root):
+        path = d / f"{name}.j2"
+        if path.exists():
+            return load_template_file(path)
+    known = ", ".join(t.name for t in list_templates(workspace_root)) or "none"
+    raise UsageError(f"unknown template {name!r} (available: {known})")
+
+
+def load_template_file(path: Path) -> Template:
+    source = path.read_text(encoding="utf-8")
+    m = FRONT_MATTER.match(source)
+    meta: dict[str, Any] = {}
+    body, body_line = source, 1
+    if m:
+        try:
+            meta = tomllib.loads(m.group(1))
+        except tomllib.TOMLDecodeError as e:
+            raise UsageError(f"template {path.name}: front matter is not valid TOML ({e})") from None
+        body = source[m.end():]
+        body_line = source[: m.end()].count("\n") + 1
+    return Template(name=path.stem, path=path, source=source, meta=meta, body=body, body_line=body_line)
+
+
+def _environment():
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+    env.filters["hashtag"] = lambda s: "#" + re.sub(r"\W+", "", str(s))
+    return env
+
+
+def render(template: Template, variables: dict[str, Any], *, channel_type: str, account: str | None = None) -> str:
+    """The text ``template`` produces for one channel. Raises UsageError, never half-renders."""
+    from jinja2 import TemplateSyntaxError, UndefinedError
+    from jinja2.exceptions import SecurityError
+
+    missing = [v for v in template.requires if v not in variables]
+    if missing:
+        raise UsageError(f"template {template.name}: missing variable {', '.join(missing)} (pass --var {missing[0]}=...)")
+    env = _environment()
+    try:
+        compiled = env.from_string(template.body)
+    except TemplateSyntaxError as e:
+        line = (e.lineno or 1) + template.body_line - 1
+        raise UsageError(f"template {template.name}: {e.message} (line {line})") from None
+    hashtags = variables.get("hashtags", template.meta.get("hashtags", []))
+    context = {
+        "channel": channel_type,
+        "account": account,
+        "link": template.meta.get("link"),
+        "title": template.title,
+        **{k: v for k, v in template.meta.items() if k not in ("requires", "channels")},
+        **variables,
+    }
+    context["hashtags"] = " ".join("#" + h.lstrip("#") for h in hashtags) if isinstance(hashtags, list) else hashtags
+    try:
+        block = None
+        for name in (channel_type, account, "default"):
+            if name and name in compiled.blocks:
+                block = compiled.blocks[name]
+                break
+        if block is not None:
+            text = "".join(block(compiled.new_context(context)))
+        elif compiled.blocks:
+            raise UsageError(f"template {template.name}: no block for channel {channel_type!r} and no default block")
+        else:
+            text = compiled.render(context)
+    except UndefinedError as e:
+        raise UsageError(f"template {template.name}: {e.message} (pass it with --var)") from None
+    except SecurityError as e:
+        raise UsageError(f"template {template.name}: refused by the sandbox: {e}") from None
+    except TemplateSyntaxError as e:
+        raise UsageError(f"template {template.name}: {e.message} (line {(e.lineno or 1) + template.body_line - 1})") from None
+    return _tidy(text)
+
+
+def _tidy(text: str) -> str:
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    out: list[str] = []
+    for line in lines:
+        if line == "" and out and out[-1] == "":
+            continue
+        out.append(line)
+    return "\n".join(out)

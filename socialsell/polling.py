@@ -1,0 +1,119 @@
+"""Polling a channel account for engagements.
+
+One worker polls an account at a time (a lease). The channel is asked for what is new
+since the stored cursor, outside any transaction; then the engagements, the contacts and
+tasks they create, and the new cursor are committed in one transaction. A crash before
+that commit loses nothing (the next poll starts from the old cursor) and a crash after it
+duplicates nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import and_, select, update
+
+from socialsell import leases
+from socialsell.channel import AuthError, ChannelError, OurPost, RateLimited
+from socialsell.db import schema as t
+from socialsell.sales.ingest import IngestResult, ingest
+
+if TYPE_CHECKING:  # pragma: no cover
+    from socialsell.app import App
+
+log = logging.getLogger("socialsell.poll")
+
+
+@dataclass
+class PollReport:
+    account: str
+    skipped: str | None = None
+    fetched: int = 0
+    new: int = 0
+    tasks_created: int = 0
+    requests: int = 0
+    error: str | None = None
+
+
+def _cursor_upsert(app: App, account_id: int, value: str | None, now: datetime):
+    if app.db.is_sqlite:
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        from sqlalchemy.dialects.postgresql import insert
+    stmt = insert(t.cursors).values(account_id=account_id, name="engagements", value=value, updated_at=now)
+    return stmt.on_conflict_do_update(index_elements=["account_id", "name"], set_={"value": value, "updated_at": now})
+
+
+def poll_account(app: App, account: str, worker: str, now: datetime | None = None) -> PollReport:
+    now = now or app.now()
+    report = PollReport(account)
+    channel = app.channel(account)
+    if not channel.capabilities().engagements:
+        report.skipped = "this account cannot read engagements"
+        return report
+    account_id = app.account_id(account)
+    with app.db.read() as conn:
+        acc = conn.execute(select(t.accounts).where(t.accounts.c.id == account_id)).mappings().one()
+        if acc["status"] == "paused":
+            report.skipped = f"paused: {acc['paused_reason']}"
+            return report
+        if acc["rate_limited_until"] and acc["rate_limited_until"] > now:
+            report.skipped = f"rate limited until {acc['rate_limited_until'].isoformat(timespec='seconds')}"
+            return report
+    lease_name = f"poll:{account}"
+    if not leases.acquire(app.db, lease_name, worker, now, seconds=max(300, channel.timeout * 10)):
+        report.skipped = "another worker is polling it"
+        return report
+    try:
+        window = app.workspace.account(account).engagement_window_days
+        with app.db.read() as conn:
+            cursor = conn.execute(select(t.cursors.c.value).where(and_(
+                t.cursors.c.account_id == account_id, t.cursors.c.name == "engagements"))).scalar()
+            posts = [OurPost(remote_id=r.remote_id, published_at=r.published_at, delivery_id=r.id) for r in conn.execute(
+                select(t.deliveries.c.id, t.deliveries.c.remote_id, t.deliveries.c.published_at).where(and_(
+                    t.deliveries.c.account_id == account_id, t.deliveries.c.status == "published",
+                    t.deliveries.c.published_at >= now - timedelta(days=window)))
+                .order_by(t.deliveries.c.published_at.desc())
+            )]
+        channel.request_count = 0
+        try:
+            engagements, new_cursor = channel.fetch_engagements(cursor, posts)
+        except RateLimited as e:
+            report.error = f"rate limited until {e.retry_at.isoformat(timespec='seconds')}"
+            with app.db.write() as conn:
+                conn.execute(update(t.accounts).where(t.accounts.c.id == account_id).values(
+                    rate_limited_until=e.retry_at, last_poll_error=report.error))
+            return report
+        except AuthError as e:
+            report.error = f"credentials refused: {e}"
+            with app.db.write() as conn:
+                app.pause_account(conn, account, str(e))
+                conn.execute(update(t.accounts).where(t.accounts.c.id == account_id).values(last_poll_error=report.error))
+            app.hook.account_paused(account=account, reason=str(e))
+            return report
+        except ChannelError as e:
+            report.error = str(e)
+            with app.db.write() as conn:
+                conn.execute(update(t.accounts).where(t.accounts.c.id == account_id).values(
+                    last_poll_error=report.error, last_poll_at=now, last_poll_requests=channel.request_count))
+            return report
+        report.fetched = len(engagements)
+        report.requests = channel.request_count
+        result: IngestResult
+        with app.db.write() as conn:
+            result = ingest(app, conn, account, engagements, now)
+            conn.execute(_cursor_upsert(app, account_id, new_cursor, now))
+            conn.execute(update(t.accounts).where(t.accounts.c.id == account_id).values(
+                last_poll_at=now, last_poll_requests=report.requests, last_poll_error=None))
+        report.new = len(result.new)
+        report.tasks_created = len(result.tasks_created)
+        log.info("poll", extra={"event": "poll", "account": account, "requests": report.requests,
+                                "fetched": report.fetched, "new": report.new, "tasks": report.tasks_created})
+        result.fire_hooks(app)
+        return report
+    finally:
+        leases.release(app.db, lease_name, worker)
+

@@ -1,0 +1,1 @@
+"""Sales: contacts, lead scoring, follow-up tasks and their SLA."""

@@ -1,0 +1,67 @@
+"""Who owns a new follow-up, and when it is due.
+
+Owner: the ``assign_owner`` hook, else the contact's owner, else the first ``[[routing]]`` rule
+that matches (channel, keyword in the text, territory in the location), else round-robin
+across the team (the rep with the fewest open tasks, ties by name).
+Due time: the response SLA in business hours of the team's calendar, shorter for high intent.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from socialsell.db import schema as t
+from socialsell.timeparse import add_business_time, parse_business_hours
+
+if TYPE_CHECKING:  # pragma: no cover
+    from socialsell.app import App
+
+
+def choose_owner(app: App, conn: Connection, contact: dict[str, Any], engagement: dict[str, Any]) -> str | None:
+    team = [r.name for r in app.workspace.team]
+    chosen = app.hook.assign_owner(contact=contact, engagement=engagement, team=team)
+    if chosen:
+        return chosen
+    if contact.get("owner"):
+        return contact["owner"]
+    text = (engagement.get("text") or "").lower()
+    location = (contact.get("location") or "").lower()
+    for rule in app.workspace.data.get("routing", []) or []:
+        if "channel" in rule and rule["channel"] not in (engagement.get("channel"), engagement.get("account")):
+            continue
+        if "keyword" in rule and rule["keyword"].lower() not in text:
+            continue
+        if "territory" in rule and rule["territory"].lower() not in location:
+            continue
+        return rule.get("owner")
+    for rep in app.workspace.team:
+        if rep.territories and location and any(tr.lower() in location for tr in rep.territories):
+            return rep.name
+        if rep.keywords and any(k.lower() in text for k in rep.keywords):
+            return rep.name
+        if rep.channels and engagement.get("channel") in rep.channels:
+            return rep.name
+    if not team:
+        return None
+    load = dict(conn.execute(
+        select(t.tasks.c.owner, func.count()).where(t.tasks.c.status.in_(("open", "snoozed"))).group_by(t.tasks.c.owner)
+    ).all())
+    return min(team, key=lambda name: (load.get(name, 0), name))
+
+
+def sla_hours(app: App, intent: bool) -> float:
+    sla = app.workspace.section("sla")
+    if intent:
+        return float(sla.get("high_intent_hours", 1))
+    return float(sla.get("response_hours", 4))
+
+
+def due_time(app: App, start: datetime, intent: bool) -> datetime:
+    sla = app.workspace.section("sla")
+    hours = parse_business_hours(sla.get("business_hours", "mon-fri 09:00-17:00"))
+    holidays = frozenset(date.fromisoformat(str(d)) for d in sla.get("holidays", []))
+    return add_business_time(start, sla_hours(app, intent) * 3600, hours, app.workspace.timezone, holidays)

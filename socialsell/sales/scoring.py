@@ -1,0 +1,144 @@
+"""The shared lead definition: how an engagement scores, and what score makes a lead.
+
+Configured under ``[leads]`` (weights per kind, intent keywords, ideal customer profile,
+thresholds, recency half-life) and extended by the ``score_engagement`` hook (results summed)
+and ``qualify_lead`` (first result wins).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from socialsell.config import ENGAGEMENT_WEIGHTS, INTENT_KEYWORDS
+
+if TYPE_CHECKING:  # pragma: no cover
+    from socialsell.app import App
+
+STAGES = ("engaged", "lead", "qualified", "opportunity", "customer", "disqualified")
+
+
+@dataclass
+class LeadRules:
+    weights: dict[str, float] = field(default_factory=lambda: dict(ENGAGEMENT_WEIGHTS))
+    intent_keywords: list[str] = field(default_factory=lambda: list(INTENT_KEYWORDS))
+    intent_points: float = 12.0
+    question_points: float = 4.0
+    icp_keywords: list[str] = field(default_factory=list)
+    icp_companies: list[str] = field(default_factory=list)
+    icp_regions: list[str] = field(default_factory=list)
+    icp_points: float = 8.0
+    min_followers: int | None = None
+    follower_points: float = 2.0
+    half_life_days: float = 14.0
+    task_threshold: float = 5.0
+    lead_threshold: float = 10.0
+    qualified_threshold: float = 25.0
+    ignore_handles: list[str] = field(default_factory=list)
+    ignore_keywords: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_app(cls, app: App) -> LeadRules:
+        c = app.workspace.section("leads")
+        r = cls()
+        r.weights.update({k: float(v) for k, v in c.get("weights", {}).items()})
+        intent = c.get("intent", {})
+        r.intent_keywords = [k.lower() for k in intent.get("keywords", r.intent_keywords)]
+        r.intent_points = float(intent.get("points", r.intent_points))
+        r.question_points = float(intent.get("question_points", r.question_points))
+        icp = c.get("icp", {})
+        r.icp_keywords = [k.lower() for k in icp.get("headline_keywords", [])]
+        r.icp_companies = [k.lower() for k in icp.get("companies", [])]
+        r.icp_regions = [k.lower() for k in icp.get("regions", [])]
+        r.icp_points = float(icp.get("points", r.icp_points))
+        r.min_followers = icp.get("min_followers")
+        for key in ("half_life_days", "task_threshold", "lead_threshold", "qualified_threshold"):
+            if key in c:
+                setattr(r, key, float(c[key]))
+        ignore = c.get("ignore", {})
+        r.ignore_handles = [h.lower() for h in ignore.get("handles", [])]
+        r.ignore_keywords = [k.lower() for k in ignore.get("headline_keywords", [])]
+        return r
+
+
+def has_intent(text: str | None, rules: LeadRules) -> str | None:
+    """The intent signal in ``text`` (a keyword), or None."""
+    if not text:
+        return None
+    low = text.lower()
+    for kw in rules.intent_keywords:
+        if re.search(rf"(?<!\w){re.escape(kw)}", low):
+            return kw
+    return None
+
+
+def score_lines(engagement: dict[str, Any], contact: dict[str, Any], rules: LeadRules, app: App | None = None) -> list[tuple[str, float]]:
+    """Why one engagement is worth what it is: ``[(reason, points), ...]``."""
+    kind = engagement["kind"]
+    lines: list[tuple[str, float]] = [(f"{kind} on {engagement.get('channel', 'a channel')}", rules.weights.get(kind, 1.0))]
+    text = engagement.get("text")
+    kw = has_intent(text, rules)
+    if kw:
+        lines.append((f"intent: mentions {kw!r}", rules.intent_points))
+    elif text and "?" in text:
+        lines.append(("asks a question", rules.question_points))
+    if app is not None:
+        for contributed in app.hook.score_engagement(engagement=engagement, contact=contact):
+            lines.extend((str(reason), float(points)) for reason, points in contributed or [])
+    return lines
+
+
+def icp_lines(contact: dict[str, Any], rules: LeadRules) -> list[tuple[str, float]]:
+    """Ideal-customer-profile matches: counted once per contact, not per engagement."""
+    lines = []
+    headline = (contact.get("headline") or "").lower()
+    hit = next((k for k in rules.icp_keywords if k in headline), None)
+    if hit:
+        lines.append((f"ideal customer profile: headline has {hit!r}", rules.icp_points))
+    company = (contact.get("company") or "").lower()
+    if company and any(c in company for c in rules.icp_companies):
+        lines.append((f"target account: {contact.get('company')}", rules.icp_points))
+    location = (contact.get("location") or "").lower()
+    if location and any(r in location for r in rules.icp_regions):
+        lines.append((f"target region: {contact.get('location')}", rules.icp_points / 2))
+    if rules.min_followers and (contact.get("followers") or 0) >= rules.min_followers:
+        lines.append((f"audience of {contact.get('followers')} followers", rules.follower_points))
+    return lines
+
+
+def decay(points: float, occurred_at: datetime, now: datetime, half_life_days: float) -> float:
+    age_days = max(0.0, (now - occurred_at).total_seconds() / 86400)
+    return points * math.pow(0.5, age_days / half_life_days) if half_life_days > 0 else points
+
+
+def contact_score(
+    contact: dict[str, Any], engagements: list[dict[str, Any]], rules: LeadRules, now: datetime
+) -> tuple[float, list[tuple[str, float]]]:
+    """A contact's score (recency-decayed engagement points plus profile fit) and its explanation."""
+    explained: list[tuple[str, float]] = []
+    total = 0.0
+    for e in engagements:
+        pts = decay(e.get("points") or 0.0, e["occurred_at"], now, rules.half_life_days)
+        total += pts
+        age = (now - e["occurred_at"]).days
+        label = f"{e['kind']} ({'today' if age < 1 else f'{age}d ago'})"
+        if e.get("reasons"):
+            label += ": " + "; ".join(e["reasons"])
+        explained.append((label, round(pts, 1)))
+    for reason, pts in icp_lines(contact, rules):
+        total += pts
+        explained.append((reason, pts))
+    return round(total, 2), explained
+
+
+def stage_for(score: float, rules: LeadRules, current: str = "engaged") -> str:
+    if current in ("opportunity", "customer", "disqualified"):
+        return current
+    if score >= rules.qualified_threshold:
+        return "qualified"
+    if score >= rules.lead_threshold:
+        return "lead"
+    return "engaged" if current == "engaged" else current

@@ -1,0 +1,44 @@
+"""The response-time SLA: flag overdue follow-ups and escalate, each exactly once."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, select
+from sqlalchemy.exc import IntegrityError
+
+from socialsell.db import schema as t
+from socialsell.sales.tasks import wake_snoozed
+
+if TYPE_CHECKING:  # pragma: no cover
+    from socialsell.app import App
+
+
+def check_sla(app: App, now: datetime | None = None) -> dict[str, Any]:
+    """Fire ``sla_breached`` once per task and level (``overdue``, then ``escalated``)."""
+    now = now or app.now()
+    woken = wake_snoozed(app, now)
+    escalate_after = float(app.workspace.section("sla").get("escalate_after_hours", 8))
+    fired: list[tuple[int, str]] = []
+    with app.db.read() as conn:
+        overdue = [dict(r) for r in conn.execute(
+            select(t.tasks).where(and_(t.tasks.c.status == "open", t.tasks.c.due_at < now))
+        ).mappings()]
+        alerted = set(conn.execute(select(t.sla_alerts.c.task_id, t.sla_alerts.c.level)).all())
+    for task in overdue:
+        levels = ["overdue"]
+        if now - task["due_at"] >= timedelta(hours=escalate_after):
+            levels.append("escalated")
+        for level in levels:
+            if (task["id"], level) in alerted:
+                continue
+            try:
+                with app.db.write() as conn:
+                    conn.execute(t.sla_alerts.insert().values(task_id=task["id"], level=level, at=now))
+                    app.record(conn, f"sla.{level}", f"task:{task['id']}", {"owner": task["owner"]})
+            except IntegrityError:  # another worker fired it first
+                continue
+            fired.append((task["id"], level))
+            app.hook.sla_breached(task=task, level=level)
+    return {"woken": woken, "breaches": fired}

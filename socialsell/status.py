@@ -1,0 +1,51 @@
+"""``socialsell status``: what the loop is doing, read from the database."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+
+from socialsell.db import schema as t
+from socialsell.db.engine import redact_url
+
+if TYPE_CHECKING:  # pragma: no cover
+    from socialsell.app import App
+
+ALIVE_SECONDS = 120
+
+
+def collect_status(app: App) -> dict[str, Any]:
+    now = app.now()
+    app.account_ids()
+    with app.db.read() as conn:
+        counts = dict(conn.execute(select(t.deliveries.c.status, func.count()).group_by(t.deliveries.c.status)).all())
+        due_now = conn.execute(select(func.count()).where(t.deliveries.c.status == "scheduled", t.deliveries.c.due_at <= now)).scalar()
+        next_due = conn.execute(select(func.min(t.deliveries.c.due_at)).where(t.deliveries.c.status == "scheduled")).scalar()
+        accounts = [dict(r) for r in conn.execute(select(t.accounts).order_by(t.accounts.c.name)).mappings()]
+        workers = [dict(r) for r in conn.execute(select(t.workers).order_by(t.workers.c.heartbeat_at.desc()).limit(20)).mappings()]
+        open_tasks = conn.execute(select(func.count()).where(t.tasks.c.status == "open")).scalar()
+        overdue = conn.execute(select(func.count()).where(t.tasks.c.status == "open", t.tasks.c.due_at < now)).scalar()
+    for w in workers:
+        w["alive"] = w["stopped_at"] is None and now - w["heartbeat_at"] < timedelta(seconds=ALIVE_SECONDS)
+    return {
+        "id": app.workspace.name,
+        "workspace": app.workspace.name,
+        "database": redact_url(app.workspace.db_url),
+        "database_version": app.db.server_version(),
+        "sqlite_library": sqlite3.sqlite_version if app.db.is_sqlite else None,
+        "queue": {
+            "due_now": due_now, "next_due_at": next_due,
+            **{s: counts.get(s, 0) for s in ("draft", "approved", "scheduled", "sending", "unknown", "published",
+                                             "failed", "missed", "needs_attention", "cancelled")},
+        },
+        "tasks": {"open": open_tasks, "overdue": overdue},
+        "accounts": [{
+            "name": a["name"], "channel": a["channel"], "status": a["status"], "paused_reason": a["paused_reason"],
+            "rate_limited_until": a["rate_limited_until"], "last_poll_at": a["last_poll_at"],
+            "last_poll_requests": a["last_poll_requests"], "error": a["last_poll_error"] or a["paused_reason"],
+        } for a in accounts],
+        "workers": workers,
+    }

@@ -1,0 +1,1 @@
+"""Example brand post templates shipped with socialsell (copied by `socialsell init`)."""
