@@ -146,6 +146,14 @@ def test_hook_register_channels_registers_linkedin():
     assert LinkedInChannel.name == "linkedin" and LinkedInChannel.max_length == 3000
 
 
+def test_hook_register_channels_is_found_through_the_entry_point():
+    from socialsell_linkedin.channel import LinkedInChannel
+
+    from socialsell.plugins import build_plugin_manager, channel_types
+
+    assert channel_types(build_plugin_manager())["linkedin"] is LinkedInChannel
+
+
 def test_import_and_construction_load_no_network_library(tmp_path):
     code = (
         "import sys\n"
@@ -711,6 +719,15 @@ def test_connect_reports_a_denied_authorization(env, fake):
     ch.open_browser = False
     *_, errors = run_connect(ch, lambda q: {"error": "user_cancelled_authorize", "error_description": "The user cancelled the authorization", "state": q["state"]})
     assert isinstance(errors[0], AuthError) and "cancelled" in str(errors[0])
+
+
+def test_connect_gives_up_after_its_timeout(env, fake):
+    ch = make_channel(env, access_token=None, client_id="86abcde", client_secret={"env": "LINKEDIN_CLIENT_SECRET"})
+    ch.open_browser = False
+    ch.connect_timeout = 0.2
+    with pytest.raises(AuthError, match="no answer from LinkedIn's authorization page within 0.2s"):
+        ch.connect(lambda line: None)
+    assert fake.requests == []
 
 
 def test_connect_needs_client_credentials(env):
