@@ -347,13 +347,15 @@ def test_publish_thread_as_reply_chain(channel, net):
     ]
 
 
-def test_thread_failing_midway_is_reported_as_maybe_delivered(channel, net):
+def test_thread_failing_midway_says_what_is_live(channel, net):
     net.add("POST", f"{API}/tweets", json={"data": {"id": "21", "text": "one"}}, status=201)
     net.add("POST", f"{API}/tweets", json={"title": "Forbidden", "detail": "You are not permitted to perform this action.", "status": 403}, status=403)
-    with pytest.raises(TransientError) as info:
+    with pytest.raises(Rejected) as info:
         channel.publish("one\n---\ntwo")
-    assert info.value.maybe_delivered
-    assert "parts 1-1 of 2 are live (https://x.com/acme/status/21)" in str(info.value)
+    assert str(info.value) == (
+        "thread partly published: parts 1-1 of 2 are live (https://x.com/acme/status/21); part 2 failed "
+        "(X refused thread part 2 (403): You are not permitted to perform this action.); finish the thread on x.com")
+    assert len(net.calls) == 2
 
 
 def test_publish_uploads_images_and_attaches_them(channel, net, tmp_path):
@@ -725,17 +727,24 @@ def test_metrics_of_old_posts_missing_private_fields_are_read_public(channel, ne
 def test_find_recent_posts(channel, net):
     since = datetime.now(UTC) - timedelta(hours=1)
     net.add("GET", re.compile(rf"{API}/users/100/tweets"), json={
-        "data": [{"id": "71", "text": "older", "created_at": "2026-03-01T10:00:00.000Z"}],
-        "meta": {"result_count": 1, "next_token": "p2"}})
+        "data": [{"id": "73", "text": "part two", "created_at": "2026-03-01T11:00:05.000Z", "conversation_id": "72",
+                  "referenced_tweets": [{"type": "replied_to", "id": "72"}]},
+                 {"id": "72", "text": "Q&amp;A part one", "created_at": "2026-03-01T11:00:00.000Z", "conversation_id": "72"}],
+        "meta": {"result_count": 2, "next_token": "p2"}})
     net.add("GET", re.compile(rf"{API}/users/100/tweets"), json={
-        "data": [{"id": "72", "text": "newer", "created_at": "2026-03-01T11:00:00.000Z"}],
+        "data": [{"id": "71", "text": "older", "created_at": "2026-03-01T10:00:00.000Z", "conversation_id": "71"}],
         "meta": {"result_count": 1}})
     posts = channel.find_recent_posts(since)
-    assert [(p.remote_id, p.text, p.url) for p in posts] == [("72", "newer", "https://x.com/acme/status/72"), ("71", "older", "https://x.com/acme/status/71")]
+    assert [(p.remote_id, p.text, p.url) for p in posts] == [
+        ("72", "Q&A part one", "https://x.com/acme/status/72"),
+        ("72", "Q&A part one\n---\npart two", "https://x.com/acme/status/72"),
+        ("71", "older", "https://x.com/acme/status/71"),
+    ]
     assert posts[0].created_at == datetime(2026, 3, 1, 11, tzinfo=UTC)
     first = params_of(net.calls[0])
-    assert first["start_time"] == since.strftime("%Y-%m-%dT%H:%M:%SZ") and first["tweet.fields"] == "created_at"
-    assert params_of(net.calls[1])["pagination_token"] == "p2"
+    assert first["start_time"] == since.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert first["tweet.fields"] == "created_at,conversation_id,referenced_tweets"
+    assert "pagination_token" not in first and params_of(net.calls[1])["pagination_token"] == "p2"
 
 
 # --- check --------------------------------------------------------------------------------------

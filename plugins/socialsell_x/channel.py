@@ -8,6 +8,7 @@ and counts the request in :attr:`Channel.request_count`.
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import mimetypes
@@ -232,7 +233,7 @@ class XChannel(Channel):
         path = self._state_path()
         path.parent.mkdir(parents=True, exist_ok=True)
         state = {**self._state(), **values}
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")  # workers may write at once
         tmp.write_text(json.dumps(state, indent=1, sort_keys=True))
         os.replace(tmp, path)
 
@@ -332,11 +333,12 @@ class XChannel(Channel):
             try:
                 previous = self._create_tweet(part, in_reply_to_tweet_id=previous, doing=f"thread part {number}")
             except ChannelError as exc:
-                # The first tweets are public: never let the core post the whole thread again.
-                raise TransientError(
+                # The first parts are public. Re-sending would post them twice and reconciling
+                # cannot match a half thread, so this needs a person: say exactly what is live.
+                raise Rejected(
                     f"thread partly published: parts 1-{number - 1} of {len(parts)} are live "
-                    f"({tweet_url(identity.username, first)}); part {number} failed: {exc}",
-                    maybe_delivered=True,
+                    f"({tweet_url(identity.username, first)}); part {number} failed ({exc}); "
+                    "finish the thread on x.com",
                 ) from None
         return Published(remote_id=first, url=tweet_url(identity.username, first), published_at=datetime.now(UTC))
 
@@ -378,25 +380,48 @@ class XChannel(Channel):
         return media_ids
 
     def find_recent_posts(self, since: datetime) -> list[RemotePost]:
-        """Our own tweets created since ``since``, newest first (to reconcile an unknown outcome)."""
+        """Our own tweets created since ``since``, newest first (to reconcile an unknown outcome).
+
+        X returns text HTML-escaped (``&amp;``): it is unescaped to compare with what we sent. A
+        thread we posted is also listed as one post whose text is its parts joined by ``---``
+        lines, the way it was written, next to its first tweet alone.
+        """
         identity = self.me()
-        posts: list[RemotePost] = []
+        tweets: dict[str, dict[str, Any]] = {}
         token = None
         for _ in range(5):  # 500 tweets: far more than one can post between a crash and a restart
             answer = self._call(
                 "get_users_tweets", identity.user_id, start_time=since, max_results=100,
-                tweet_fields=["created_at"], pagination_token=token, doing="reading our timeline",
+                tweet_fields=["created_at", "conversation_id", "referenced_tweets"],
+                pagination_token=token, doing="reading our timeline",
             )
             for tweet in answer.get("data") or []:
-                posts.append(RemotePost(
-                    remote_id=str(tweet["id"]), text=tweet.get("text", ""),
-                    created_at=parse_time(tweet.get("created_at")),
-                    url=tweet_url(identity.username, str(tweet["id"])),
-                ))
+                tweets[str(tweet["id"])] = tweet
             token = (answer.get("meta") or {}).get("next_token")
             if not token:
                 break
-        return sorted(posts, key=lambda p: int(p.remote_id), reverse=True)
+        next_part: dict[str, str] = {}
+        for tweet_id in sorted(tweets, key=int, reverse=True):  # the earliest self-reply wins
+            parent = replied_to(tweets[tweet_id])
+            if parent in tweets:
+                next_part[parent] = tweet_id
+        posts: list[RemotePost] = []
+        for tweet_id in sorted(tweets, key=int, reverse=True):
+            if replied_to(tweets[tweet_id]) in tweets:
+                continue  # a later part of one of our threads
+            tweet = tweets[tweet_id]
+            post = RemotePost(
+                remote_id=tweet_id, text=html.unescape(tweet.get("text", "")),
+                created_at=parse_time(tweet.get("created_at")), url=tweet_url(identity.username, tweet_id),
+            )
+            posts.append(post)
+            parts, cursor = [post.text], tweet_id
+            while cursor in next_part and len(parts) < 25:
+                cursor = next_part[cursor]
+                parts.append(html.unescape(tweets[cursor].get("text", "")))
+            if len(parts) > 1:
+                posts.append(RemotePost(remote_id=tweet_id, text="\n---\n".join(parts), created_at=post.created_at, url=post.url))
+        return posts
 
     # -- engagements -----------------------------------------------------------------------
 
@@ -468,6 +493,10 @@ def parse_time(value: str | None) -> datetime | None:
         return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
     except ValueError:
         return None
+
+
+def replied_to(tweet: dict[str, Any]) -> str | None:
+    return next((str(r["id"]) for r in tweet.get("referenced_tweets") or [] if r.get("type") == "replied_to"), None)
 
 
 def metrics_from_tweet(tweet: dict[str, Any]) -> Metrics:
