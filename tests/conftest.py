@@ -1,0 +1,139 @@
+"""Shared fixtures: every test gets its own workspace, database and plugin manager."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from socialsell.app import App
+from socialsell.plugins import build_plugin_manager
+from socialsell.workspace import init_workspace
+
+from .pgserver import INSTALL_HINT, PostgresServer
+
+REQUIRE_POSTGRES = os.environ.get("SOCIALSELL_REQUIRE_POSTGRES") == "1"
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the developer's environment, keyring or current folder."""
+    for var in list(os.environ):
+        if var.startswith("SOCIALSELL_") and var != "SOCIALSELL_REQUIRE_POSTGRES":
+            monkeypatch.delenv(var)
+    monkeypatch.setenv("SOCIALSELL_NO_KEYRING", "1")
+    monkeypatch.setenv("USER", "tester")
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """A fresh workspace (as `socialsell init` makes it); returns the config path."""
+    return init_workspace(tmp_path / "ws", name="Test", timezone="Europe/Berlin")
+
+
+@pytest.fixture
+def pm():
+    return build_plugin_manager()
+
+
+@pytest.fixture
+def clock():
+    """A controllable clock: ``clock.now`` is what the App sees; ``clock.advance(minutes=5)``."""
+
+    class Clock:
+        def __init__(self) -> None:
+            self.now = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # Monday 09:00 in Berlin
+
+        def __call__(self) -> datetime:
+            return self.now
+
+        def advance(self, **kwargs: float) -> datetime:
+            from datetime import timedelta
+
+            self.now += timedelta(**kwargs)
+            return self.now
+
+    return Clock()
+
+
+@pytest.fixture
+def make_app(workspace: Path, pm, clock):
+    """Build Apps on the test workspace (several share one database, like several workers)."""
+    apps: list[App] = []
+
+    def make(db_url: str | None = None, actor: str = "alice", **kwargs) -> App:
+        app = App.load(str(workspace), db_url, pm=pm, actor=actor, clock=clock, **kwargs)
+        for name, account in app.workspace.accounts.items():
+            if account.channel == "sandbox":
+                app.channel(name).clock = clock
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.close()
+
+
+@pytest.fixture
+def app(make_app) -> App:
+    return make_app()
+
+
+# --- PostgreSQL -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    try:
+        server = PostgresServer()
+    except FileNotFoundError:
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"SOCIALSELL_REQUIRE_POSTGRES=1 but no PostgreSQL server binary: {INSTALL_HINT}")
+        pytest.skip(f"no PostgreSQL server binary: {INSTALL_HINT}")
+    try:
+        server.start()
+    except Exception as e:
+        server.stop()
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"could not start PostgreSQL: {e}")
+        pytest.skip(f"could not start PostgreSQL ({e}); {INSTALL_HINT}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: PostgresServer) -> str:
+    """A new, empty PostgreSQL database for this test."""
+    return pg_server.create_database("t_" + uuid.uuid4().hex[:12])
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, workspace: Path) -> str | None:
+    """Run the test on SQLite (the workspace's file) and on a real PostgreSQL database."""
+    if request.param == "sqlite":
+        return None
+    return request.getfixturevalue("pg_url")
+
+
+# --- the command line -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli(workspace: Path):
+    """``cli("post", "list")`` runs the real CLI in-process against the test workspace."""
+    from socialsell.cli import build_cli
+
+    runner = CliRunner()
+
+    def invoke(*args: str, actor: str = "alice", input: str | None = None, env: dict | None = None):
+        command = build_cli()
+        full = ["--config", str(workspace), "--as", actor, *args]
+        return runner.invoke(command, full, input=input, env=env, catch_exceptions=False)
+
+    return invoke

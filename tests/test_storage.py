@@ -1,0 +1,90 @@
+"""Storage on SQLite and a real PostgreSQL server: migrations, constraints, WAL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import insert, inspect, select, text
+from sqlalchemy.exc import IntegrityError
+
+from socialsell.db import schema as t
+from socialsell.db.engine import Database, redact_url
+from socialsell.db.migrate import HEAD, MIGRATIONS, alembic_config, current_revision
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def test_head_constant_matches_alembic(tmp_path):
+    from alembic.script import ScriptDirectory
+
+    db = Database(f"sqlite:///{tmp_path}/x.db", migrate=False)
+    script = ScriptDirectory.from_config(alembic_config(db))
+    assert script.get_current_head() == HEAD
+    assert MIGRATIONS.is_dir()
+
+
+def test_migration_creates_exactly_the_schema(db_url, workspace):
+    """The baseline migration and schema.py must not drift apart (on both databases)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    url = db_url or f"sqlite:///{workspace.parent / 'socialsell.db'}"
+    db = Database(url)
+    assert current_revision(db) == HEAD
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), t.metadata)
+    assert diff == []
+    assert set(inspect(db.engine).get_table_names()) >= set(t.metadata.tables)
+    db.dispose()
+
+
+def test_sqlite_is_wal_with_full_sync(workspace):
+    db = Database(f"sqlite:///{workspace.parent / 'socialsell.db'}")
+    with db.read() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    db.dispose()
+
+
+def test_engagement_is_unique_per_account_external_id_and_kind(db_url, make_app):
+    app = make_app(db_url)
+    account_id = app.account_id("sandbox")
+    row = dict(account_id=account_id, external_id="e1", kind="like", occurred_at=NOW, ingested_at=NOW)
+    with app.db.write() as conn:
+        conn.execute(insert(t.engagements).values(**row))
+        conn.execute(insert(t.engagements).values(**{**row, "kind": "reply"}))  # another kind: fine
+    with pytest.raises(IntegrityError), app.db.write() as conn:
+        conn.execute(insert(t.engagements).values(**row))
+
+
+def test_one_open_task_per_contact(db_url, make_app):
+    app = make_app(db_url)
+    with app.db.write() as conn:
+        cid = conn.execute(insert(t.contacts).values(first_seen_at=NOW, last_seen_at=NOW, updated_at=NOW)).inserted_primary_key[0]
+        task = dict(contact_id=cid, status="open", due_at=NOW, created_at=NOW, updated_at=NOW)
+        conn.execute(insert(t.tasks).values(**{**task, "status": "done"}))
+        conn.execute(insert(t.tasks).values(**task))
+    with pytest.raises(IntegrityError), app.db.write() as conn:
+        conn.execute(insert(t.tasks).values(**{**task, "status": "snoozed"}))
+
+
+def test_times_round_trip_as_aware_utc(db_url, make_app):
+    app = make_app(db_url)
+    with app.db.write() as conn:
+        app.record(conn, "test.event", "x")
+    with app.db.read() as conn:
+        at = conn.execute(select(t.events.c.at)).scalar()
+    assert at == app.now() and at.tzinfo is not None
+
+
+def test_naive_datetimes_are_refused(make_app):
+    app = make_app()
+    with pytest.raises(Exception, match="naive"), app.db.write() as conn:
+        conn.execute(insert(t.events).values(at=datetime(2026, 1, 1), kind="x"))
+
+
+def test_redact_url_hides_the_password():
+    assert redact_url("postgresql+psycopg://user:s3cret@db/x") == "postgresql+psycopg://user:***@db/x"
+    assert "s3cret" not in redact_url("postgresql://u:s3cret@h:5432/d")
