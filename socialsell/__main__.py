@@ -1,0 +1,5 @@
+"""``python -m socialsell``."""
+
+from socialsell.cli import main
+
+main()

@@ -1,0 +1,148 @@
+"""The command line as users meet it: init, errors, the demo, import hygiene."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from socialsell.app import App
+from socialsell.db import schema as t
+
+ROOT = Path(__file__).resolve().parent.parent
+SOCIALSELL = [sys.executable, "-m", "socialsell"]
+
+
+def run(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, "SOCIALSELL_NO_KEYRING": "1", **(env or {})}
+    return subprocess.run([*SOCIALSELL, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+def test_init_creates_config_templates_and_database(tmp_path):
+    result = run("init", str(tmp_path / "team"), "--timezone", "Europe/Berlin")
+    assert result.returncode == 0, result.stderr
+    ws = tmp_path / "team"
+    assert (ws / "socialsell.toml").exists() and (ws / "socialsell.db").exists()
+    assert sorted(p.name for p in (ws / "templates").glob("*.j2")) == [
+        "customer-story.j2", "product-launch.j2", "tip.j2", "webinar.j2"]
+    config = (ws / "socialsell.toml").read_text()
+    assert 'timezone = "Europe/Berlin"' in config and 'channel = "sandbox"' in config
+    again = run("init", str(ws))
+    assert again.returncode == 2 and again.stderr.count("\n") == 1 and "already exists" in again.stderr
+
+
+def test_a_new_workspace_works_without_credentials(workspace, cli):
+    assert cli("post", "new", "--channel", "sandbox", "--text", "Hello world", "--queue").exit_code == 0
+    listing = json.loads(cli("post", "list", "--json").output)
+    assert listing[0]["deliveries"][0]["status"] == "scheduled"
+    assert listing[0]["deliveries"][0]["account"] == "sandbox" and listing[0]["id"] == 1
+    assert cli("channels", "check", "sandbox").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["post", "new", "--channel", "nope", "--text", "hi", "--queue"], "unknown channel account 'nope'"),
+        (["post", "new", "--channel", "sandbox", "--text", "hi", "--at", "yesterday-ish"], "cannot read the time"),
+        (["post", "new", "--channel", "sandbox", "--text", "hi", "--at", "2020-01-01 09:00"], "is in the past"),
+        (["post", "new", "--channel", "sandbox", "--text", "x" * 600, "--queue"], "over Sandbox's limit of 500"),
+        (["post", "new", "--channel", "sandbox", "--template", "product-launch", "--queue"], "missing variable product"),
+        (["post", "new", "--channel", "sandbox", "--template", "nope", "--queue"], "unknown template 'nope'"),
+        (["post", "new", "--channel", "sandbox", "--text", "A guarantee!", "--queue"], "banned word 'guarantee'"),
+        (["post", "show", "99"], "no post with id 99"),
+        (["post", "show", "abc"], "must be a number"),
+        (["task", "show", "7"], "no task with id 7"),
+        (["task", "done", "7", "--outcome", "won"], "needs --amount"),
+        (["contact", "show", "0"], "must be positive"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_changes_nothing(workspace, cli, args, message):
+    before = _counts(workspace)
+    result = cli(*args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert result.output.startswith("Error: ") and result.output.count("\n") == 1
+    assert _counts(workspace) == before
+
+
+def _counts(workspace: Path) -> dict:
+    app = App.load(str(workspace))
+    with app.db.read() as conn:
+        counts = {name: conn.execute(select(func.count()).select_from(table)).scalar()
+                  for name, table in t.metadata.tables.items() if name not in ("events", "accounts")}
+    app.close()
+    return counts
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda s: s.replace('timezone = "Europe/Berlin"', 'timezone = "Mars/Olympus"'), "workspace.timezone: an IANA time zone"),
+        (lambda s: s.replace('poll_interval = "1m"', 'poll_interval = "often"'), "accounts.sandbox.poll_interval: a duration"),
+        (lambda s: s + '\n[[accounts]]\nname = "x1"\nchannel = "x"\naccess_token = "abc123"\n', "accounts.x1.access_token: a reference, not the secret itself"),
+        (lambda s: s.replace('business_hours = "mon-fri 09:00-17:30"', 'business_hours = "weekdays 9-5"'), "sla.business_hours"),
+        (lambda s: s.replace("[workspace]", "[workspace\n"), "not valid TOML"),
+    ],
+)
+def test_broken_config_is_one_line_naming_file_and_key(workspace, cli, edit, message):
+    workspace.write_text(edit(workspace.read_text()))
+    result = cli("tasks")
+    assert result.exit_code == 2
+    assert message in result.output and "socialsell.toml" in result.output
+    assert result.output.count("\n") == 1 and "Traceback" not in result.output
+
+
+def test_missing_workspace_says_what_to_do(tmp_path):
+    result = run("tasks", cwd=tmp_path)
+    assert result.returncode == 2 and "run `socialsell init` first" in result.stderr
+
+
+def test_secrets_never_reach_output_or_the_database(workspace, cli, monkeypatch):
+    monkeypatch.setenv("X_CONSUMER_SECRET", "sup3r-s3cret-value")
+    workspace.write_text(workspace.read_text() + (
+        '\n[[accounts]]\nname = "acme-x"\nchannel = "x"\nconsumer_key = {env = "X_CONSUMER_KEY"}\n'
+        'consumer_secret = {env = "X_CONSUMER_SECRET"}\n'))
+    for args in (["channels", "--json"], ["status", "--json"], ["plugins", "--json"]):
+        result = cli(*args)
+        assert result.exit_code == 0, result.output
+        assert "sup3r-s3cret-value" not in result.output
+    db = (workspace.parent / "socialsell.db").read_bytes()
+    assert b"sup3r-s3cret-value" not in db
+
+
+def test_read_only_commands_never_import_network_libraries_or_the_scheduler(workspace):
+    code = (
+        "import sys\nfrom socialsell.cli import main\n"
+        "try:\n    main(sys.argv[1:])\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+        "heavy = sorted(m for m in ('tweepy', 'linkedin_v2', 'apscheduler', 'requests') if m in sys.modules)\n"
+        "print('HEAVY=' + ','.join(heavy), file=sys.stderr)\n"
+    )
+    for args in (["tasks", "--all", "--json"], ["post", "list", "--json"], ["queue", "--json"], ["contacts", "--json"]):
+        result = subprocess.run([sys.executable, "-c", code, "--config", str(workspace), *args],
+                                capture_output=True, text=True, timeout=60, env={**os.environ, "SOCIALSELL_NO_KEYRING": "1"})
+        assert result.returncode == 0, result.stderr
+        assert "HEAVY=\n" in result.stderr, f"{args}: {result.stderr}"
+
+
+def test_demo_runs_end_to_end_in_under_a_minute(tmp_path):
+    result = run("demo", "--dir", str(tmp_path / "demo"), timeout=60)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "published 7 posts" in out and "follow-up list" in out and "socialsell --as alice tasks" in out
+    tasks = run("--config", str(tmp_path / "demo"), "--as", "alice", "tasks", "--json")
+    rows = json.loads(tasks.stdout)
+    assert rows and all(r["owner"] == "alice" for r in rows)
+    assert all(r["contact"]["handles"] for r in rows)
+
+
+def test_version_and_help(cli):
+    assert cli("--version").output.startswith("socialsell, version")
+    out = cli("--help").output
+    for command in ("init", "demo", "run", "status", "plugins", "channels", "post", "queue", "templates",
+                    "tasks", "task", "contacts", "contact", "sandbox"):
+        assert f"  {command} " in out or f"  {command}\n" in out, command
