@@ -37,7 +37,7 @@ test: dev postgres lint
 	$(BIN)/python -m pytest -q --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
 
 bench: dev postgres
-	$(BIN)/python bench/run.py
+	for f in bench/*.py; do case $$f in */common.py) ;; *) echo "== $$f"; $(BIN)/python $$f || exit 1;; esac; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info
