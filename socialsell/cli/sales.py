@@ -9,6 +9,10 @@ from socialsell.errors import UsageError
 from socialsell.timeparse import format_local
 
 
+def force_option(func):
+    return click.option("--force", is_flag=True, help="Act on it even though it is someone else's.")(func)
+
+
 def register(cli: click.Group) -> None:
     for command in (tasks, task, contacts, contact):
         cli.add_command(command)
@@ -97,7 +101,7 @@ def task_show(app, task_id, as_json) -> None:
 @click.argument("task_id")
 @click.option("--outcome", "-o", required=True, help="replied, connected, meeting, opportunity, won, lost, not_interested.")
 @click.option("--amount", type=float, help="Deal value, for --outcome won.")
-@click.option("--force", is_flag=True, help="Close it even though it is someone else's.")
+@force_option
 @pass_app
 def task_done(app, task_id, outcome, amount, force) -> None:
     """Close a task with its outcome."""
@@ -110,13 +114,14 @@ def task_done(app, task_id, outcome, amount, force) -> None:
 @task.command("snooze")
 @click.argument("task_id")
 @click.argument("duration")
+@force_option
 @pass_app
-def task_snooze(app, task_id, duration) -> None:
+def task_snooze(app, task_id, duration, force) -> None:
     """Hide a task until later: 2h, 3d, 1w or 'mon 09:00'."""
     from socialsell.sales.tasks import parse_snooze, snooze_task
 
     until = parse_snooze(duration, app.now(), app.workspace.timezone)
-    snooze_task(app, parse_id(task_id, "task"), until)
+    snooze_task(app, parse_id(task_id, "task"), until, force=force)
     click.echo(f"task {task_id} snoozed until {format_local(until, app.workspace.timezone)}")
 
 
@@ -135,51 +140,66 @@ def task_assign(app, task_id, owner) -> None:
 @task.command("note")
 @click.argument("task_id")
 @click.argument("text")
+@force_option
 @pass_app
-def task_note(app, task_id, text) -> None:
+def task_note(app, task_id, text, force) -> None:
     """Add a note to a task's contact."""
     from socialsell.sales.tasks import add_note
 
-    add_note(app, parse_id(task_id, "task"), text)
+    add_note(app, parse_id(task_id, "task"), text, force=force)
     click.echo(f"noted on task {task_id}")
 
 
 @task.command("tag")
 @click.argument("task_id")
 @click.argument("insight")
+@force_option
 @pass_app
-def task_tag(app, task_id, insight) -> None:
+def task_tag(app, task_id, insight, force) -> None:
     """Record an insight for marketing (e.g. "pricing objection")."""
     from socialsell.sales.tasks import add_note
 
-    add_note(app, parse_id(task_id, "task"), insight, kind="insight")
+    add_note(app, parse_id(task_id, "task"), insight, kind="insight", force=force)
     click.echo(f"insight recorded on task {task_id}: {insight}")
 
 
 @task.command("reply")
 @click.argument("task_id")
 @click.argument("text")
+@force_option
 @pass_app
-def task_reply(app, task_id, text) -> None:
+def task_reply(app, task_id, text, force) -> None:
     """Reply through the channel, without leaving the terminal."""
     from socialsell.sales.tasks import reply_to_task
 
-    r = reply_to_task(app, parse_id(task_id, "task"), text)
+    r = reply_to_task(app, parse_id(task_id, "task"), text, force=force)
     click.echo(f"replied on task {task_id}" + (f": {r['url']}" if r["url"] else ""))
 
 
 @click.command()
 @click.option("--stage", help="Only this lifecycle stage.")
 @click.option("--owner", help="Only this owner's contacts.")
+@click.option("--suggest-merges", is_flag=True, help="Pairs that look like one person (same name and profile link).")
 @json_option
 @pass_app
-def contacts(app, stage, owner, as_json) -> None:
+def contacts(app, stage, owner, suggest_merges, as_json) -> None:
     """Everyone who engaged, best first."""
     from socialsell.sales.contacts import list_contacts
     from socialsell.sales.scoring import STAGES
 
     if stage and stage not in STAGES:
         raise UsageError(f"unknown stage {stage!r} (one of {', '.join(STAGES)})")
+    if suggest_merges:
+        from socialsell.sales.contacts import suggest_merges as suggest
+
+        pairs = suggest(app)
+        if as_json:
+            print_json(pairs)
+            return
+        print_table(["id", "merge with", "name", "why", "to merge"],
+                    [(p["id"], p["merge_with"], p["name"], p["reason"], p["command"]) for p in pairs],
+                    empty="no merge suggestions")
+        return
     rows = list_contacts(app, stage=stage, owner=owner)
     if as_json:
         print_json(rows)
@@ -207,16 +227,43 @@ def contact_show(app, contact_id, as_json) -> None:
         print_json([c])
         return
     tz = app.workspace.timezone
-    click.echo(f"{c['display_name']}  ({c['stage']}, owner {c['owner'] or '-'}, score {c['score']:.0f})")
+    if c.get("redirected_from"):
+        click.echo(f"(contact {c['redirected_from']} was merged into {c['id']})")
+    click.echo(f"#{c['id']} {c['display_name']}  ({c['stage']}, owner {c['owner'] or '-'}, score {c['score']:.1f})")
+    for line in (c.get("headline"), c.get("company"), c.get("location")):
+        if line:
+            click.echo(f"  {line}")
     for h in c["handles"]:
-        click.echo(f"  {h['channel']}: {h['handle']}" + (f"  {h['headline']}" if h["headline"] else ""))
-    click.echo("\nscore")
+        click.echo(f"  {h['channel']}: {h['handle']}" + (f"  {h['profile_url']}" if h["profile_url"] else ""))
+    click.echo("\nscore, line by line")
     for reason, pts in c.get("score_explained") or []:
         click.echo(f"  {pts:+6.1f}  {reason}")
+    click.echo(f"  {'=':>6}  {c['score']:.1f}")
     click.echo(f"\nhistory ({c['engagement_count']} engagements)")
     for e in c["history"]:
         click.echo(f"  {format_local(e['occurred_at'], tz)}  {e['kind']} on {e['account']}" + (f": {e['text']}" if e["text"] else ""))
     if c["tasks"]:
         click.echo("\ntasks")
         for tk in c["tasks"]:
-            click.echo(f"  #{tk['id']} {tk['status']} {tk['owner'] or '-'} {tk['outcome'] or ''}")
+            click.echo(f"  #{tk['id']} {tk['status']} {tk['owner'] or '-'} {tk['outcome'] or ''}"
+                       + (f" {tk['amount']:g}" if tk["amount"] is not None else ""))
+    if c["notes"]:
+        click.echo("\nnotes")
+        for n in c["notes"]:
+            click.echo(f"  {format_local(n['created_at'], tz)}  {n['kind']} by {n['author']}: {n['text']}")
+    for s in c["merge_suggestions"]:
+        other = s["merge_with"] if s["id"] == c["id"] else s["id"]
+        click.echo(f"\nmaybe the same person as contact {other}: {s['reason']} (socialsell contact merge {c['id']} {other})")
+
+
+@contact.command("merge")
+@click.argument("keep_id")
+@click.argument("other_id")
+@pass_app
+def contact_merge(app, keep_id, other_id) -> None:
+    """Merge OTHER_ID into KEEP_ID: handles, engagements, notes and tasks move; one open task stays."""
+    from socialsell.sales.contacts import merge_contacts
+
+    r = merge_contacts(app, parse_id(keep_id, "contact"), parse_id(other_id, "contact"))
+    click.echo(f"contact {r['merged']} merged into {r['id']} (score {r['score']:.1f}, {r['stage']})"
+               + (f"; task {r['dismissed_task']} folded into task {r['task']}" if r["dismissed_task"] else ""))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, insert, select, update
 
 from socialsell.db import schema as t
-from socialsell.errors import NotFound
+from socialsell.errors import NotFound, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
@@ -42,6 +42,8 @@ def contact_detail(app: App, contact_id: int) -> dict[str, Any]:
         if row is None:
             raise NotFound(f"no contact with id {contact_id} (see `socialsell contacts`)")
         c = dict(row)
+        if c["merged_into"] is not None:  # follow the merge: show the survivor
+            return {**contact_detail(app, _survivor(conn, contact_id)), "redirected_from": contact_id}
         c["handles"] = [dict(h) for h in conn.execute(
             select(t.handles.c.channel, t.handles.c.handle, t.handles.c.name, t.handles.c.profile_url,
                    t.handles.c.headline, t.handles.c.followers)
@@ -53,11 +55,150 @@ def contact_detail(app: App, contact_id: int) -> dict[str, Any]:
                    t.accounts.c.name.label("account"))
             .join(t.accounts, t.accounts.c.id == t.engagements.c.account_id)
             .where(t.engagements.c.contact_id == contact_id)
-            .order_by(t.engagements.c.occurred_at.desc()).limit(50)).mappings()]
+            .order_by(t.engagements.c.occurred_at.desc())).mappings()]
         c["notes"] = [dict(r) for r in conn.execute(
             select(t.notes.c.kind, t.notes.c.text, t.notes.c.author, t.notes.c.created_at)
             .where(t.notes.c.contact_id == contact_id).order_by(t.notes.c.created_at.desc())).mappings()]
         c["tasks"] = [dict(r) for r in conn.execute(
             select(t.tasks.c.id, t.tasks.c.status, t.tasks.c.owner, t.tasks.c.outcome, t.tasks.c.amount, t.tasks.c.created_at)
             .where(t.tasks.c.contact_id == contact_id).order_by(t.tasks.c.created_at.desc())).mappings()]
+    c["merge_suggestions"] = suggest_merges(app, contact_id)
     return c
+
+
+def _survivor(conn, contact_id: int) -> int:
+    for _ in range(10):
+        nxt = conn.execute(select(t.contacts.c.merged_into).where(t.contacts.c.id == contact_id)).scalar()
+        if nxt is None:
+            return contact_id
+        contact_id = nxt
+    return contact_id
+
+
+# --- merging ----------------------------------------------------------------------------------
+
+STAGE_ORDER = ("engaged", "lead", "qualified", "opportunity", "customer")
+
+
+def _profile_slug(url: str | None) -> str | None:
+    """``https://www.linkedin.com/in/dana-w/`` -> ``dana-w``: the part of a profile link that names the person."""
+    if not url:
+        return None
+    path = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    return path.lstrip("@").lower() or None
+
+
+def _name_key(name: str | None) -> str:
+    return " ".join((name or "").lower().replace(".", " ").split())
+
+
+def suggest_merges(app: App, contact_id: int | None = None) -> list[dict[str, Any]]:
+    """Pairs of contacts that look like one person: the same name, and a profile link or company in common.
+
+    Same name alone is not enough (two "Sam Rivera"s are common); the second signal is a profile
+    link naming the same person (the last part of one handle's profile URL equals the other's
+    handle or profile slug) or the same company.
+    """
+    C, H = t.contacts, t.handles
+    with app.db.read() as conn:
+        names = select(func.lower(C.c.display_name)).where(C.c.merged_into.is_(None))\
+            .group_by(func.lower(C.c.display_name)).having(func.count() > 1)
+        rows = [dict(r) for r in conn.execute(
+            select(C.c.id, C.c.display_name, C.c.company)
+            .where(and_(C.c.merged_into.is_(None), func.lower(C.c.display_name).in_(names)))
+            .order_by(C.c.id)).mappings()]
+        ids = [r["id"] for r in rows]
+        links: dict[int, set[str]] = {}
+        for i in range(0, len(ids), 500):
+            for h in conn.execute(select(H.c.contact_id, H.c.handle, H.c.profile_url).where(H.c.contact_id.in_(ids[i:i + 500]))):
+                s = links.setdefault(h.contact_id, set())
+                s.add(h.handle.lstrip("@").lower())
+                slug = _profile_slug(h.profile_url)
+                if slug:
+                    s.add(slug)
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        by_name.setdefault(_name_key(r["display_name"]), []).append(r)
+    out = []
+    for group in by_name.values():
+        for i, a in enumerate(group):
+            for b in group[i + 1:]:
+                if contact_id is not None and contact_id not in (a["id"], b["id"]):
+                    continue
+                common = links.get(a["id"], set()) & links.get(b["id"], set())
+                if common:
+                    why = f"same name and profile link ({sorted(common)[0]})"
+                elif a["company"] and (a["company"] or "").lower() == (b["company"] or "").lower():
+                    why = f"same name and company ({a['company']})"
+                else:
+                    continue
+                out.append({"id": a["id"], "merge_with": b["id"], "name": a["display_name"], "reason": why,
+                            "command": f"socialsell contact merge {a['id']} {b['id']}"})
+    return out
+
+
+def merge_contacts(app: App, keep_id: int, other_id: int) -> dict[str, Any]:
+    """Merge ``other_id`` into ``keep_id``: handles, engagements, notes and tasks move; one open task stays.
+
+    When both have an open task, the survivor's task stays open (earliest due time, highest
+    priority of the two) and takes the other's engagements; the other task is dismissed with
+    outcome ``merged``. The other contact keeps a ``merged_into`` pointer, and later engagements
+    from any of its handles land on the survivor (the handles themselves moved).
+    """
+    from socialsell.sales.ingest import rescore
+    from socialsell.sales.scoring import LeadRules, stage_for
+
+    if keep_id == other_id:
+        raise UsageError("cannot merge a contact into itself")
+    C, T = t.contacts, t.tasks
+    now = app.now()
+    with app.db.write() as conn:
+        pair = {r["id"]: dict(r) for r in conn.execute(select(C).where(C.c.id.in_((keep_id, other_id)))).mappings()}
+        for cid in (keep_id, other_id):
+            if cid not in pair:
+                raise NotFound(f"no contact with id {cid} (see `socialsell contacts`)")
+            if pair[cid]["merged_into"] is not None:
+                raise UsageError(f"contact {cid} was already merged into {pair[cid]['merged_into']}")
+        keep, other = pair[keep_id], pair[other_id]
+        open_tasks = {r["contact_id"]: dict(r) for r in conn.execute(select(T).where(and_(
+            T.c.contact_id.in_((keep_id, other_id)), T.c.status.in_(("open", "snoozed"))))).mappings()}
+        kept_task = open_tasks.get(keep_id)
+        gone_task = open_tasks.get(other_id)
+        if kept_task and gone_task:
+            conn.execute(update(T).where(T.c.id == gone_task["id"]).values(
+                status="dismissed", outcome="merged", closed_by=app.actor, closed_at=now, updated_at=now))
+            conn.execute(update(t.engagements).where(t.engagements.c.task_id == gone_task["id"]).values(task_id=kept_task["id"]))
+            conn.execute(update(T).where(T.c.id == kept_task["id"]).values(
+                priority=min(kept_task["priority"], gone_task["priority"]),
+                due_at=min(kept_task["due_at"], gone_task["due_at"]),
+                intent=kept_task["intent"] or gone_task["intent"],
+                owner=kept_task["owner"] or gone_task["owner"], updated_at=now))
+        conn.execute(update(T).where(T.c.contact_id == other_id).values(contact_id=keep_id))
+        conn.execute(update(t.handles).where(t.handles.c.contact_id == other_id).values(contact_id=keep_id))
+        conn.execute(update(t.engagements).where(t.engagements.c.contact_id == other_id).values(contact_id=keep_id))
+        conn.execute(update(t.notes).where(t.notes.c.contact_id == other_id).values(contact_id=keep_id))
+        conn.execute(update(C).where(C.c.merged_into == other_id).values(merged_into=keep_id))
+        stage = keep["stage"]
+        if "disqualified" not in (keep["stage"], other["stage"]):
+            stage = max(keep["stage"], other["stage"], key=lambda s: STAGE_ORDER.index(s) if s in STAGE_ORDER else 0)
+        fill = {k: keep[k] or other[k] for k in ("headline", "company", "location", "email", "owner")}
+        merged = {**keep, **fill, "stage": stage}
+        rules = LeadRules.from_app(app)
+        score, explained = rescore(app, conn, merged, rules, now)
+        stage = stage_for(score, rules, stage)
+        conn.execute(update(C).where(C.c.id == keep_id).values(
+            **fill, stage=stage, score=score, score_explained=explained,
+            first_seen_at=min(keep["first_seen_at"], other["first_seen_at"]),
+            last_seen_at=max(keep["last_seen_at"], other["last_seen_at"]), updated_at=now))
+        conn.execute(update(T).where(and_(T.c.contact_id == keep_id, T.c.status.in_(("open", "snoozed"))))
+                     .values(score=score))
+        conn.execute(update(C).where(C.c.id == other_id).values(merged_into=keep_id, updated_at=now))
+        conn.execute(insert(t.notes).values(
+            contact_id=keep_id, author=app.actor, kind="merge", created_at=now,
+            text=f"merged contact {other_id} ({other['display_name']}) into this one"))
+        app.record(conn, "contact.merged", f"contact:{keep_id}", {
+            "merged": other_id, "task_kept": (kept_task or gone_task or {}).get("id"),
+            "task_dismissed": gone_task["id"] if kept_task and gone_task else None})
+    return {"id": keep_id, "merged": other_id, "score": score, "stage": stage,
+            "task": (kept_task or gone_task or {}).get("id"),
+            "dismissed_task": gone_task["id"] if kept_task and gone_task else None}

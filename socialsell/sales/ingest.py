@@ -1,21 +1,32 @@
 """Engagements in, contacts and follow-up tasks out, in the caller's transaction.
 
 The poller calls :func:`ingest` inside the same transaction that advances the channel's
-cursor, so a crash loses nothing and duplicates nothing. Rows are written with Core bulk
-statements; an engagement seen before (same account, external id, kind) is skipped.
+cursor, so a crash loses nothing and duplicates nothing. Every step is a bulk statement
+over the whole batch (one ``SELECT ... IN``, one executemany), never a round trip per row:
+
+1. drop engagements seen before (same account, external id, kind);
+2. drop people who never become follow-ups (our own accounts, ``[leads.ignore]``): their
+   engagements are stored with the reason in ``ignored`` and no contact;
+3. find or create each person's handle and contact (a handle merged away points to the
+   survivor, because ``contact merge`` moves handles);
+4. store the engagements (``ON CONFLICT DO NOTHING``: a row another worker stored first is
+   skipped, so each engagement is counted once);
+5. rescore the touched contacts and open or update their one open task (invariant 3; a
+   second worker racing for the same contact loses on the partial unique index and attaches
+   to the winner's task instead).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, bindparam, delete, insert, select, text, update
 from sqlalchemy.engine import Connection
 
-from socialsell.channel import Engagement
+from socialsell.channel import Engagement, Person
 from socialsell.db import schema as t
 from socialsell.sales import routing
 from socialsell.sales.scoring import LeadRules, contact_score, has_intent, score_lines, stage_for
@@ -23,11 +34,15 @@ from socialsell.sales.scoring import LeadRules, contact_score, has_intent, score
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
 
+CHUNK = 500  # ids per IN (...) list: well below SQLite's and PostgreSQL's parameter limits
+OPEN_TASK = text("status IN ('open', 'snoozed')")  # the predicate of uq_tasks_one_open
+
 
 @dataclass
 class IngestResult:
     new: list[dict[str, Any]] = field(default_factory=list)  # engagements stored
     duplicates: int = 0
+    ignored: int = 0
     tasks_created: list[dict[str, Any]] = field(default_factory=list)
     tasks_updated: list[int] = field(default_factory=list)
     contacts: dict[int, dict[str, Any]] = field(default_factory=dict)
@@ -40,11 +55,45 @@ class IngestResult:
             app.hook.task_created(task=task, contact=self.contacts.get(task["contact_id"], {}))
 
 
-def _norm_handle(handle: str) -> str:
+def norm_handle(handle: str) -> str:
+    """How handles are stored and compared: trimmed and lower case."""
     return handle.strip().lower()
 
 
+def bare_handle(handle: str) -> str:
+    """A handle without its ``@``, for comparing with lists typed by people."""
+    return norm_handle(handle).lstrip("@")
+
+
+def _chunks(values: Iterable[Any]) -> Iterable[list[Any]]:
+    values = list(values)
+    for i in range(0, len(values), CHUNK):
+        yield values[i:i + CHUNK]
+
+
+def _insert(app: App, table):
+    if app.db.is_sqlite:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    return dialect_insert(table)
+
+
+def ignore_reason(person: Person, rules: LeadRules, own: set[str]) -> str | None:
+    """Why this person never becomes a follow-up, or None."""
+    h = bare_handle(person.handle)
+    if h in own:
+        return "our own account"
+    if h in {bare_handle(x) for x in rules.ignore_handles}:
+        return "on the ignore list"
+    headline = (person.headline or "").lower()
+    if rules.ignore_keywords and any(k in headline for k in rules.ignore_keywords):
+        return "ignored by headline"
+    return None
+
+
 def ingest(app: App, conn: Connection, account: str, engagements: Sequence[Engagement], now: datetime | None = None) -> IngestResult:
+    """Store a batch of engagements from one account and turn people into follow-ups."""
     now = now or app.now()
     result = IngestResult()
     if not engagements:
@@ -52,16 +101,14 @@ def ingest(app: App, conn: Connection, account: str, engagements: Sequence[Engag
     acc = app.workspace.account(account)
     account_id = app.account_id(account)
     rules = LeadRules.from_app(app)
-    own = {_norm_handle(h) for h in _own_handles(app, conn)}
+    own = {bare_handle(h) for h in _own_handles(app, conn)}
 
-    # 1. which are new? one query for the whole batch
-    keys = {(e.external_id, e.kind) for e in engagements}
-    seen = set(conn.execute(
-        select(t.engagements.c.external_id, t.engagements.c.kind).where(and_(
-            t.engagements.c.account_id == account_id,
-            t.engagements.c.external_id.in_([k[0] for k in keys]),
-        ))
-    ).all())
+    # 1. which are new? one query per chunk of external ids
+    seen: set[tuple[str, str]] = set()
+    for ids in _chunks({e.external_id for e in engagements}):
+        seen.update((r[0], r[1]) for r in conn.execute(
+            select(t.engagements.c.external_id, t.engagements.c.kind).where(and_(
+                t.engagements.c.account_id == account_id, t.engagements.c.external_id.in_(ids)))))
     fresh: dict[tuple[str, str], Engagement] = {}
     for e in engagements:
         k = (e.external_id, e.kind)
@@ -72,117 +119,138 @@ def ingest(app: App, conn: Connection, account: str, engagements: Sequence[Engag
     if not fresh:
         return result
 
-    # 2. handles and contacts
-    people = {}
+    # 2. who is ignored; the rest are people we may follow up
+    people: dict[str, Person] = {}
+    ignored_handles: dict[str, str] = {}
     for e in fresh.values():
-        people.setdefault(_norm_handle(e.person.handle), e.person)
-    existing = {
-        r.handle: r for r in conn.execute(
-            select(t.handles.c.id, t.handles.c.handle, t.handles.c.contact_id).where(and_(
-                t.handles.c.channel == acc.channel, t.handles.c.handle.in_(list(people)),
-            ))
-        )
-    }
-    new_people = [h for h in people if h not in existing]
-    if new_people:
-        contact_rows = [{
-            "display_name": people[h].name or people[h].handle, "headline": people[h].headline,
-            "company": people[h].company, "location": people[h].location, "stage": "engaged",
-            "score": 0.0, "first_seen_at": now, "last_seen_at": now, "updated_at": now,
-        } for h in new_people]
-        contact_ids = [conn.execute(insert(t.contacts).values(**row)).inserted_primary_key[0] for row in contact_rows]
-        conn.execute(insert(t.handles), [{
-            "contact_id": cid, "channel": acc.channel, "handle": h, "remote_user_id": people[h].external_id,
-            "name": people[h].name, "profile_url": people[h].profile_url, "headline": people[h].headline,
-            "followers": people[h].followers,
-        } for h, cid in zip(new_people, contact_ids, strict=True)])
-        existing.update({
-            r.handle: r for r in conn.execute(
-                select(t.handles.c.id, t.handles.c.handle, t.handles.c.contact_id).where(and_(
-                    t.handles.c.channel == acc.channel, t.handles.c.handle.in_(new_people)))
-            )
-        })
-    # follow merges: a handle's contact may have been merged into another
-    contact_of = {h: _resolve_contact(conn, r.contact_id) for h, r in existing.items()}
+        h = norm_handle(e.person.handle)
+        if h in people or h in ignored_handles:
+            continue
+        reason = ignore_reason(e.person, rules, own)
+        if reason:
+            ignored_handles[h] = reason
+        else:
+            people[h] = e.person
 
-    # 3. our posts these engagements concern
+    # 3. handles and contacts
+    handle_rows = _ensure_handles(app, conn, acc.channel, people, now)
+    contact_of = _resolve_merged(conn, {h: r["contact_id"] for h, r in handle_rows.items()})
+
     remote_ids = {e.post_remote_id for e in fresh.values() if e.post_remote_id}
-    delivery_of = dict(conn.execute(
-        select(t.deliveries.c.remote_id, t.deliveries.c.id).where(and_(
-            t.deliveries.c.account_id == account_id, t.deliveries.c.remote_id.in_(remote_ids)))
-    ).all()) if remote_ids else {}
+    delivery_of: dict[str, int] = {}
+    for ids in _chunks(remote_ids):
+        delivery_of.update((r[0], r[1]) for r in conn.execute(
+            select(t.deliveries.c.remote_id, t.deliveries.c.id).where(and_(
+                t.deliveries.c.account_id == account_id, t.deliveries.c.remote_id.in_(ids)))))
 
-    contacts = {
-        r["id"]: dict(r) for r in conn.execute(select(t.contacts).where(t.contacts.c.id.in_(set(contact_of.values())))).mappings()
-    }
+    contacts: dict[int, dict[str, Any]] = {}
+    for ids in _chunks(set(contact_of.values())):
+        contacts.update((r["id"], dict(r)) for r in conn.execute(select(t.contacts).where(t.contacts.c.id.in_(ids))).mappings())
     for h, cid in contact_of.items():
-        contacts[cid].setdefault("followers", people.get(h).followers if people.get(h) else None)
+        followers = people[h].followers or 0
+        contacts[cid]["followers"] = max(contacts[cid].get("followers") or 0, followers) or None
 
+    # 4. the engagement rows, scored one by one (plugins' score_engagement included)
     rows = []
     for e in fresh.values():
-        h = _norm_handle(e.person.handle)
-        cid = contact_of[h]
-        ignored = None
-        if h in own:
-            ignored = "our own account"
-        elif h in rules.ignore_handles or (e.person.handle.lower() in rules.ignore_handles):
-            ignored = "on the ignore list"
-        elif rules.ignore_keywords and any(k in (e.person.headline or "").lower() for k in rules.ignore_keywords):
-            ignored = "ignored by headline"
-        payload = {"kind": e.kind, "text": e.text, "channel": acc.channel, "account": account, "occurred_at": e.occurred_at}
-        lines = score_lines(payload, contacts[cid], rules, app)
+        h = norm_handle(e.person.handle)
+        ignored = ignored_handles.get(h)
+        cid = None if ignored else contact_of[h]
+        lines: list[tuple[str, float]] = []
+        if not ignored:
+            payload = {"kind": e.kind, "text": e.text, "channel": acc.channel, "account": account,
+                       "occurred_at": e.occurred_at, "url": e.url, "post_remote_id": e.post_remote_id,
+                       "handle": e.person.handle}
+            lines = score_lines(payload, contacts[cid], rules, app)
         rows.append({
             "account_id": account_id, "external_id": e.external_id, "kind": e.kind, "contact_id": cid,
-            "handle_id": existing[h].id, "delivery_id": delivery_of.get(e.post_remote_id), "text": e.text,
-            "url": e.url, "post_remote_id": e.post_remote_id, "in_reply_to": e.in_reply_to,
-            "occurred_at": e.occurred_at, "ingested_at": now, "points": 0.0 if ignored else sum(p for _, p in lines),
+            "handle_id": None if ignored else handle_rows[h]["id"], "delivery_id": delivery_of.get(e.post_remote_id or ""),
+            "text": e.text, "url": e.url, "post_remote_id": e.post_remote_id, "in_reply_to": e.in_reply_to,
+            "occurred_at": e.occurred_at, "ingested_at": now, "points": round(sum(p for _, p in lines), 2),
             "ignored": ignored, "raw": {"reasons": [r for r, _ in lines[1:]], **(e.raw or {})},
         })
-
-    # 4. store engagements; the unique constraint is the last word on duplicates (other workers)
-    stored = _insert_engagements(conn, app, rows)
+    stored = _insert_engagements(app, conn, rows)
     result.duplicates += len(rows) - len(stored)
+    result.ignored = sum(1 for r in stored if r["ignored"])
     for row in stored:
         result.new.append({**row, "channel": acc.channel, "account": account})
 
     # 5. rescore touched contacts, open or update their one task
-    touched = sorted({r["contact_id"] for r in stored if not r["ignored"]})
-    for cid in touched:
-        _update_contact_and_task(app, conn, contacts[cid], [r for r in stored if r["contact_id"] == cid], rules, now, result)
+    new_by_contact: dict[int, list[dict[str, Any]]] = {}
+    for r in stored:
+        if not r["ignored"]:
+            new_by_contact.setdefault(r["contact_id"], []).append({**r, "channel": acc.channel, "account": account})
+    if new_by_contact:
+        _update_contacts_and_tasks(app, conn, {cid: contacts[cid] for cid in new_by_contact}, new_by_contact, rules, now, result)
     result.contacts = contacts
     return result
 
 
-def _insert_engagements(conn: Connection, app: App, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    if app.db.is_sqlite:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    stmt = dialect_insert(t.engagements).on_conflict_do_nothing(index_elements=["account_id", "external_id", "kind"])
-    conn.execute(stmt, rows)  # one executemany; rows another worker stored first are skipped
-    # which of them are ours: the rows whose ingested_at and contact match what we wrote
-    by_key = {(r["external_id"], r["kind"]): r for r in rows}
-    stored = []
-    account_id = rows[0]["account_id"]
-    ext_ids = list({r["external_id"] for r in rows})
-    for i in range(0, len(ext_ids), 500):
-        for id_, ext, kind, ingested in conn.execute(
-            select(t.engagements.c.id, t.engagements.c.external_id, t.engagements.c.kind, t.engagements.c.ingested_at)
-            .where(and_(t.engagements.c.account_id == account_id, t.engagements.c.external_id.in_(ext_ids[i:i + 500])))
-        ):
-            row = by_key.get((ext, kind))
-            if row is not None and ingested == row["ingested_at"]:
-                stored.append({**row, "id": id_})
-    return stored
+def _ensure_handles(app: App, conn: Connection, channel: str, people: dict[str, Person], now: datetime) -> dict[str, dict[str, Any]]:
+    """``{handle: {"id", "contact_id"}}`` for every person, creating contacts for new ones."""
+    H = t.handles
+    found: dict[str, dict[str, Any]] = {}
+
+    def lookup(handles: Iterable[str]) -> None:
+        for ids in _chunks(handles):
+            found.update((r.handle, {"id": r.id, "contact_id": r.contact_id}) for r in conn.execute(
+                select(H.c.id, H.c.handle, H.c.contact_id).where(and_(H.c.channel == channel, H.c.handle.in_(ids)))))
+
+    lookup(people)
+    new = [h for h in people if h not in found]
+    if not new:
+        return found
+    # one executemany for the contacts, one for the handles (RETURNING keeps the pairing)
+    created = conn.execute(insert(t.contacts).returning(t.contacts.c.id, sort_by_parameter_order=True), [{
+        "display_name": people[h].name or people[h].handle, "headline": people[h].headline,
+        "company": people[h].company, "location": people[h].location, "stage": "engaged",
+        "score": 0.0, "first_seen_at": now, "last_seen_at": now, "updated_at": now,
+    } for h in new]).scalars().all()
+    stmt = _insert(app, H).on_conflict_do_nothing(index_elements=["channel", "handle"]).returning(H.c.handle)
+    inserted = set(conn.execute(stmt, [{
+        "contact_id": cid, "channel": channel, "handle": h, "remote_user_id": people[h].external_id,
+        "name": people[h].name, "profile_url": people[h].profile_url, "headline": people[h].headline,
+        "followers": people[h].followers,
+    } for h, cid in zip(new, created, strict=True)]).scalars().all())
+    orphans = [cid for h, cid in zip(new, created, strict=True) if h not in inserted]
+    if orphans:  # another worker created these people first: use theirs, drop ours
+        conn.execute(delete(t.contacts).where(t.contacts.c.id.in_(orphans)))
+    lookup(new)
+    return found
 
 
-def _resolve_contact(conn: Connection, contact_id: int) -> int:
+def _resolve_merged(conn: Connection, contact_of: dict[str, int]) -> dict[str, int]:
+    """Follow ``merged_into`` (normally handles already point at the survivor)."""
+    target: dict[int, int | None] = {}
+    pending = set(contact_of.values())
     for _ in range(10):
-        merged = conn.execute(select(t.contacts.c.merged_into).where(t.contacts.c.id == contact_id)).scalar()
-        if merged is None:
-            return contact_id
-        contact_id = merged
-    return contact_id
+        if not pending:
+            break
+        step: dict[int, int | None] = {}
+        for ids in _chunks(pending):
+            step.update((r[0], r[1]) for r in conn.execute(
+                select(t.contacts.c.id, t.contacts.c.merged_into).where(t.contacts.c.id.in_(ids))))
+        target.update(step)
+        pending = {m for m in step.values() if m is not None and m not in target}
+
+    def final(cid: int) -> int:
+        for _ in range(10):
+            nxt = target.get(cid)
+            if nxt is None:
+                return cid
+            cid = nxt
+        return cid
+
+    return {h: final(cid) for h, cid in contact_of.items()}
+
+
+def _insert_engagements(app: App, conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One executemany; rows another worker stored first come back from nobody and are dropped."""
+    E = t.engagements
+    stmt = _insert(app, E).on_conflict_do_nothing(index_elements=["account_id", "external_id", "kind"])\
+        .returning(E.c.id, E.c.external_id, E.c.kind)
+    by_key = {(r["external_id"], r["kind"]): r for r in rows}
+    return [{**by_key[(ext, kind)], "id": id_} for id_, ext, kind in conn.execute(stmt, rows).all()]
 
 
 def _own_handles(app: App, conn: Connection) -> list[str]:
@@ -192,59 +260,131 @@ def _own_handles(app: App, conn: Connection) -> list[str]:
     return handles
 
 
+def contact_histories(conn: Connection, contact_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
+    """Every counted engagement of these contacts, newest first, in one query per chunk."""
+    E = t.engagements
+    out: dict[int, list[dict[str, Any]]] = {}
+    for ids in _chunks(contact_ids):
+        for r in conn.execute(
+            select(E.c.contact_id, E.c.kind, E.c.text, E.c.points, E.c.occurred_at, E.c.raw)
+            .where(and_(E.c.contact_id.in_(ids), E.c.ignored.is_(None)))
+            .order_by(E.c.contact_id, E.c.occurred_at.desc(), E.c.id.desc())
+        ).mappings():
+            row = dict(r)
+            row["reasons"] = (row.pop("raw") or {}).get("reasons", [])
+            out.setdefault(row.pop("contact_id"), []).append(row)
+    return out
+
+
 def rescore(app: App, conn: Connection, contact: dict[str, Any], rules: LeadRules, now: datetime) -> tuple[float, list]:
-    history = [dict(r) for r in conn.execute(
-        select(t.engagements.c.kind, t.engagements.c.points, t.engagements.c.occurred_at, t.engagements.c.raw)
-        .where(and_(t.engagements.c.contact_id == contact["id"], t.engagements.c.ignored.is_(None)))
-        .order_by(t.engagements.c.occurred_at.desc())
-    ).mappings()]
-    for h in history:
-        h["reasons"] = (h.get("raw") or {}).get("reasons", [])
-    return contact_score(contact, history, rules, now)
+    """One contact's score and its explanation, from its whole history."""
+    return contact_score(contact, contact_histories(conn, [contact["id"]]).get(contact["id"], []), rules, now)
 
 
-def _update_contact_and_task(app: App, conn: Connection, contact: dict[str, Any], new: list[dict[str, Any]], rules: LeadRules, now: datetime, result: IngestResult) -> None:
-    score, explained = rescore(app, conn, contact, rules, now)
-    history = [{"kind": r["kind"], "text": r["text"], "occurred_at": r["occurred_at"]} for r in new]
-    stage = app.hook.qualify_lead(contact=contact, score=score, engagements=history) or stage_for(score, rules, contact["stage"])
-    last = max(r["occurred_at"] for r in new)
-    conn.execute(update(t.contacts).where(t.contacts.c.id == contact["id"]).values(
-        score=score, score_explained=explained, stage=stage, last_seen_at=last, updated_at=now))
-    contact.update(score=score, stage=stage)
-    intent_row = next((r for r in new if has_intent(r["text"], rules)), None)
-    best = intent_row or max(new, key=lambda r: r["points"])
-    task = conn.execute(select(t.tasks).where(and_(
-        t.tasks.c.contact_id == contact["id"], t.tasks.c.status.in_(("open", "snoozed"))))).mappings().first()
-    ids = [r["id"] for r in new]
-    if task is not None:
-        values: dict[str, Any] = {"score": score, "last_engagement_at": last, "updated_at": now,
-                                  "priority": priority(score, bool(intent_row) or task["intent"], rules)}
-        if intent_row and not task["intent"]:
-            values.update(intent=True, reason=_reason(intent_row, rules),
-                          due_at=min(task["due_at"], routing.due_time(app, now, True)))
-        if task["status"] == "snoozed":
-            values.update(status="open", snoozed_until=None)  # they spoke again: wake it up
-        conn.execute(update(t.tasks).where(t.tasks.c.id == task["id"]).values(**values))
-        conn.execute(update(t.engagements).where(t.engagements.c.id.in_(ids)).values(task_id=task["id"]))
-        result.tasks_updated.append(task["id"])
-        return
-    if stage == "disqualified" or (score < rules.task_threshold and not intent_row):
-        return
-    owner = routing.choose_owner(app, conn, contact, {**best, "channel": best.get("channel")})
-    intent = intent_row is not None
+def _update_contacts_and_tasks(app: App, conn: Connection, contacts: dict[int, dict[str, Any]],
+                               new_by_contact: dict[int, list[dict[str, Any]]], rules: LeadRules,
+                               now: datetime, result: IngestResult) -> None:
+    T = t.tasks
+    histories = contact_histories(conn, contacts)
+    open_tasks: dict[int, dict[str, Any]] = {}
+    for ids in _chunks(contacts):
+        open_tasks.update((r["contact_id"], dict(r)) for r in conn.execute(
+            select(T).where(and_(T.c.contact_id.in_(ids), T.c.status.in_(("open", "snoozed"))))).mappings())
+
+    contact_updates: list[dict[str, Any]] = []
+    task_updates: list[dict[str, Any]] = []
+    attach: list[dict[str, Any]] = []  # engagement id -> task id
+    new_tasks: list[dict[str, Any]] = []
+    for cid, new in new_by_contact.items():
+        contact = contacts[cid]
+        history = histories.get(cid, [])
+        score, explained = contact_score(contact, history, rules, now)
+        stage = app.hook.qualify_lead(contact=contact, score=score, engagements=history) \
+            or stage_for(score, rules, contact["stage"])
+        last = max(max(r["occurred_at"] for r in new), contact.get("last_seen_at") or now) if contact.get("last_seen_at") \
+            else max(r["occurred_at"] for r in new)
+        contact.update(score=score, score_explained=explained, stage=stage, last_seen_at=last)
+        contact_updates.append({"b_id": cid, "b_score": score, "b_explained": explained, "b_stage": stage,
+                                "b_last": last, "b_now": now})
+        intent_row = next((r for r in new if has_intent(r["text"], rules)), None)
+        task = open_tasks.get(cid)
+        if task is not None:
+            task_updates.append(_raise_task(app, task, new, intent_row, score, rules, now))
+            attach.extend({"b_id": r["id"], "b_task": task["id"]} for r in new)
+            result.tasks_updated.append(task["id"])
+            continue
+        if stage == "disqualified" or (score < rules.task_threshold and not intent_row):
+            continue
+        best = intent_row or max(new, key=lambda r: r["points"] or 0)
+        owner = routing.choose_owner(app, conn, contact, best)
+        intent = intent_row is not None
+        new_tasks.append({
+            "contact_id": cid, "owner": owner, "status": "open", "score": score, "intent": intent,
+            "priority": priority(score, intent, rules), "reason": _reason(best, rules),
+            "due_at": routing.due_time(app, now, intent), "first_engagement_id": best["id"],
+            "last_engagement_at": last, "created_at": now, "updated_at": now,
+        })
+
+    C = t.contacts
+    conn.execute(update(C).where(C.c.id == bindparam("b_id")).values(
+        score=bindparam("b_score"), score_explained=bindparam("b_explained"), stage=bindparam("b_stage"),
+        last_seen_at=bindparam("b_last"), updated_at=bindparam("b_now")), contact_updates)
+    if task_updates:
+        conn.execute(update(T).where(T.c.id == bindparam("b_id")).values(
+            score=bindparam("b_score"), priority=bindparam("b_priority"), intent=bindparam("b_intent"),
+            reason=bindparam("b_reason"), due_at=bindparam("b_due"), status=bindparam("b_status"),
+            snoozed_until=bindparam("b_snoozed"), last_engagement_at=bindparam("b_last"),
+            updated_at=bindparam("b_now")), task_updates)
+    if new_tasks:
+        stmt = _insert(app, T).on_conflict_do_nothing(index_elements=["contact_id"], index_where=OPEN_TASK)\
+            .returning(T.c.id, T.c.contact_id)
+        created = dict((cid, tid) for tid, cid in conn.execute(stmt, new_tasks).all())
+        lost = [v["contact_id"] for v in new_tasks if v["contact_id"] not in created]
+        if lost:  # another worker opened a task for this person a moment ago: attach to it
+            for ids in _chunks(lost):
+                for r in conn.execute(select(T.c.id, T.c.contact_id).where(and_(
+                        T.c.contact_id.in_(ids), T.c.status.in_(("open", "snoozed"))))):
+                    attach.extend({"b_id": e["id"], "b_task": r.id} for e in new_by_contact[r.contact_id])
+                    result.tasks_updated.append(r.id)
+        owners = []
+        for v in new_tasks:
+            tid = created.get(v["contact_id"])
+            if tid is None:
+                continue
+            attach.extend({"b_id": e["id"], "b_task": tid} for e in new_by_contact[v["contact_id"]])
+            result.tasks_created.append({**v, "id": tid})
+            contact = contacts[v["contact_id"]]
+            if v["owner"] and not contact.get("owner"):
+                contact["owner"] = v["owner"]
+                owners.append({"b_id": v["contact_id"], "b_owner": v["owner"]})
+        if owners:
+            conn.execute(update(C).where(C.c.id == bindparam("b_id")).values(owner=bindparam("b_owner")), owners)
+        if result.tasks_created:
+            conn.execute(insert(t.events), [{
+                "at": now, "kind": "task.created", "subject": f"task:{v['id']}", "actor": app.actor,
+                "detail": {"contact": v["contact_id"], "owner": v["owner"]}} for v in result.tasks_created])
+    if attach:
+        E = t.engagements
+        conn.execute(update(E).where(E.c.id == bindparam("b_id")).values(task_id=bindparam("b_task")), attach)
+
+
+def _raise_task(app: App, task: dict[str, Any], new: list[dict[str, Any]], intent_row: dict[str, Any] | None,
+                score: float, rules: LeadRules, now: datetime) -> dict[str, Any]:
+    """A later engagement attaches to the open task: new score, higher priority, earlier due time."""
+    intent = bool(intent_row) or task["intent"]
     values = {
-        "contact_id": contact["id"], "owner": owner, "status": "open", "score": score, "intent": intent,
-        "priority": priority(score, intent, rules), "reason": _reason(best, rules),
-        "due_at": routing.due_time(app, now, intent), "first_engagement_id": best["id"],
-        "last_engagement_at": last, "created_at": now, "updated_at": now,
+        "b_id": task["id"], "b_score": score, "b_priority": min(task["priority"], priority(score, intent, rules)),
+        "b_intent": intent, "b_reason": task["reason"], "b_due": task["due_at"], "b_status": task["status"],
+        "b_snoozed": task["snoozed_until"], "b_last": max(r["occurred_at"] for r in new), "b_now": now,
     }
-    task_id = conn.execute(insert(t.tasks).values(**values)).inserted_primary_key[0]
-    if owner and not contact.get("owner"):
-        conn.execute(update(t.contacts).where(t.contacts.c.id == contact["id"]).values(owner=owner))
-        contact["owner"] = owner
-    conn.execute(update(t.engagements).where(t.engagements.c.id.in_(ids)).values(task_id=task_id))
-    app.record(conn, "task.created", f"task:{task_id}", {"contact": contact["id"], "owner": owner})
-    result.tasks_created.append({**values, "id": task_id})
+    said = max((r for r in new if r["text"]), key=lambda r: r["points"] or 0, default=None)
+    if said is not None and not task["intent"]:  # what they said last explains the task best
+        values["b_reason"] = _reason(said, rules)
+    if intent_row and not task["intent"]:
+        values.update(b_reason=_reason(intent_row, rules), b_due=min(task["due_at"], routing.due_time(app, now, True)))
+    if task["status"] == "snoozed":  # they spoke again: wake it up
+        values.update(b_status="open", b_snoozed=None)
+    return values
 
 
 def priority(score: float, intent: bool, rules: LeadRules) -> int:

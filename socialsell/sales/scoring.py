@@ -117,21 +117,22 @@ def decay(points: float, occurred_at: datetime, now: datetime, half_life_days: f
 def contact_score(
     contact: dict[str, Any], engagements: list[dict[str, Any]], rules: LeadRules, now: datetime
 ) -> tuple[float, list[tuple[str, float]]]:
-    """A contact's score (recency-decayed engagement points plus profile fit) and its explanation."""
+    """A contact's score (recency-decayed engagement points plus profile fit) and its explanation.
+
+    Every line is rounded to one decimal and the score is the sum of the rounded lines, so the
+    explanation ``contact show`` prints always adds up to the score it shows.
+    """
     explained: list[tuple[str, float]] = []
-    total = 0.0
     for e in engagements:
-        pts = decay(e.get("points") or 0.0, e["occurred_at"], now, rules.half_life_days)
-        total += pts
+        pts = round(decay(e.get("points") or 0.0, e["occurred_at"], now, rules.half_life_days), 1)
         age = (now - e["occurred_at"]).days
         label = f"{e['kind']} ({'today' if age < 1 else f'{age}d ago'})"
         if e.get("reasons"):
             label += ": " + "; ".join(e["reasons"])
-        explained.append((label, round(pts, 1)))
+        explained.append((label, pts))
     for reason, pts in icp_lines(contact, rules):
-        total += pts
-        explained.append((reason, pts))
-    return round(total, 2), explained
+        explained.append((reason, round(pts, 1)))
+    return round(sum(p for _, p in explained), 1), explained
 
 
 def stage_for(score: float, rules: LeadRules, current: str = "engaged") -> str:

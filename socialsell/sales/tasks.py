@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, case, insert, select, update
@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
 
 OPEN = ("open", "snoozed")
+DUE_SOON = timedelta(hours=4)
 OUTCOMES = ("replied", "connected", "meeting", "opportunity", "won", "lost", "not_interested", "dismissed")
 OUTCOME_ALIASES = {"meeting_booked": "meeting", "not-interested": "not_interested", "meeting-booked": "meeting"}
 
@@ -37,8 +38,10 @@ def list_tasks(app: App, *, owner: str | None = None, all_owners: bool = False, 
         q = q.where(T.c.owner == (owner or app.actor))
     if overdue:
         q = q.where(T.c.due_at < now)
-    overdue_first = case((T.c.due_at < now, 0), else_=1)
-    q = q.order_by(overdue_first, T.c.priority, T.c.due_at, T.c.score.desc(), T.c.id)
+    # overdue first, then due within the next hours, then the rest; inside each band the
+    # highest priority (intent) and the best score lead, and the earliest due time breaks ties
+    band = case((T.c.due_at < now, 0), (T.c.due_at < now + DUE_SOON, 1), else_=2)
+    q = q.order_by(band, T.c.priority, T.c.score.desc(), T.c.due_at, T.c.id)
     if limit:
         q = q.limit(limit)
     with app.db.read() as conn:
@@ -172,11 +175,13 @@ def assign_task(app: App, task_id: int, owner: str) -> None:
         app.record(conn, "task.assigned", f"task:{task_id}", {"from": task["owner"], "to": owner})
 
 
-def add_note(app: App, task_id: int, text: str, kind: str = "note") -> None:
+def add_note(app: App, task_id: int, text: str, kind: str = "note", *, force: bool = False) -> None:
+    """A note (or, with ``kind="insight"``, an insight for marketing) on a task and its contact."""
     if not text.strip():
-        raise UsageError("the note is empty")
+        raise UsageError(f"the {kind} is empty")
     with app.db.write() as conn:
         task = _task(conn, task_id)
+        _check_owner(app, task, force)
         conn.execute(insert(t.notes).values(contact_id=task["contact_id"], task_id=task_id, author=app.actor,
                                             kind=kind, text=text.strip(), created_at=app.now()))
         app.record(conn, f"task.{kind}", f"task:{task_id}", {"text": text.strip()})

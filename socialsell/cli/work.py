@@ -1,0 +1,123 @@
+"""``socialsell work``: triage my open follow-ups one at a time, one key per action."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from socialsell.cli.common import pass_app
+from socialsell.errors import SocialsellError
+from socialsell.timeparse import format_local
+
+KEYS = "r reply  d done  s snooze  k skip  o open link  n note  q quit"
+PROMPT_OUTCOMES = ("replied", "connected", "meeting", "opportunity", "won", "lost", "not_interested")
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(work)
+
+
+def _link(task: dict) -> str | None:
+    for e in task["engagements"]:
+        if e.get("url"):
+            return e["url"]
+    for h in task["contact"]["handles"]:
+        if h.get("profile_url"):
+            return h["profile_url"]
+    return None
+
+
+def _show(app, task: dict, position: int, total: int) -> None:
+    tz = app.workspace.timezone
+    c = task["contact"]
+    due = ("OVERDUE since " if task["overdue"] else "due ") + format_local(task["due_at"], tz)
+    click.echo(f"\n[{position}/{total}] task {task['id']}  p{task['priority']}  {due}")
+    click.echo(f"{c['display_name']}" + (f", {c['headline']}" if c.get("headline") else "")
+               + f"  ({c['stage']}, score {c['score']:.0f})")
+    for e in task["engagements"][:3]:
+        where = f" on post {e['post_id']}" if e.get("post_id") else ""
+        camp = f" ({e['campaign']})" if e.get("campaign") else ""
+        click.echo(f"  {e['kind']}{where}{camp}" + (f": \"{e['text']}\"" if e["text"] else ""))
+    click.echo(f"  opener: {task['opener']}")
+
+
+@click.command()
+@pass_app
+def work(app) -> None:
+    """Walk my open follow-ups, most urgent first, one key per action.
+
+    \b
+    r reply through the channel    d done (asks the outcome)    s snooze
+    k skip to the next             o open the link              n add a note
+    q quit
+    """
+    from socialsell.channel import ChannelError, ReplyNotAllowed
+    from socialsell.sales.tasks import (
+        add_note,
+        close_task,
+        get_task,
+        list_tasks,
+        parse_snooze,
+        reply_to_task,
+        snooze_task,
+    )
+
+    rows = list_tasks(app, owner=app.actor)
+    if not rows:
+        click.echo(f"no open follow-ups for {app.actor}")
+        return
+    done = 0
+    for i, row in enumerate(rows, 1):
+        task = get_task(app, row["id"])
+        _show(app, task, i, len(rows))
+        while True:
+            click.echo(KEYS)
+            key = click.getchar().lower()
+            click.echo()
+            try:
+                if key == "q":
+                    click.echo(f"stopped: {done} closed, {len(rows) - i + 1} left")
+                    return
+                if key == "k":
+                    break
+                if key == "r":
+                    text = click.prompt("reply", default="", show_default=False).strip() or task["opener"]
+                    try:
+                        r = reply_to_task(app, task["id"], text)
+                        click.echo("replied" + (f": {r['url']}" if r["url"] else ""))
+                    except ReplyNotAllowed as e:
+                        click.echo(f"{e}" + (f" - reply by hand: {e.url}" if e.url else ""))
+                    except ChannelError as e:
+                        click.echo(f"the reply failed: {type(e).__name__}: {e}")
+                    continue
+                if key == "d":
+                    outcome = click.prompt("outcome", type=click.Choice(PROMPT_OUTCOMES), default="replied")
+                    amount = click.prompt("amount won", type=float) if outcome == "won" else None
+                    close_task(app, task["id"], outcome, amount)
+                    done += 1
+                    click.echo(f"task {task['id']} done: {outcome}" + (f" ({amount:g})" if amount is not None else ""))
+                    break
+                if key == "s":
+                    duration = click.prompt("snooze for", default="1d")
+                    until = parse_snooze(duration, app.now(), app.workspace.timezone)
+                    snooze_task(app, task["id"], until)
+                    click.echo(f"snoozed until {format_local(until, app.workspace.timezone)}")
+                    break
+                if key == "o":
+                    url = _link(task)
+                    if url is None:
+                        click.echo("no link for this task")
+                        continue
+                    click.echo(url)
+                    if sys.stdout.isatty() and url.startswith("http"):
+                        click.launch(url)
+                    continue
+                if key == "n":
+                    add_note(app, task["id"], click.prompt("note"))
+                    click.echo("noted")
+                    continue
+                click.echo(f"unknown key {key!r}")
+            except SocialsellError as e:  # one line, and stay on this task
+                click.echo(f"Error: {e}", err=True)
+    click.echo(f"\nall done: {done} closed, nothing left in your list")
