@@ -41,9 +41,9 @@ def build_cli(plugins_dir: str | None = None) -> click.Group:
         """
         ctx.obj = State(config=config, db_url=db_url, actor=actor, plugins_dir=plugins_dir, pm=pm)
 
-    from socialsell.cli import marketing, ops, sales
+    from socialsell.cli import marketing, ops, sales, work
 
-    for module in (ops, marketing, sales):
+    for module in (ops, marketing, sales, work):
         module.register(cli)
 
     from socialsell.plugins import build_plugin_manager
