@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,20 +45,50 @@ class Job:
     description: str = ""
 
 
+HEARTBEAT_SECONDS = 10.0
+MAX_IDLE_WAIT = 1.0  # the loop looks at the database at least this often: edits apply at once
+
+
 @dataclass
 class Worker:
+    """One running loop: its id (``host:pid:random``, so a dead one on this machine is
+    recognised and its claims taken over at once) and what its jobs did, for ``status``."""
+
     app: App
     id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
     state: dict[str, dict[str, Any]] = field(default_factory=dict)
+    started_at: datetime | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _running: dict[str, threading.Lock] = field(default_factory=dict, repr=False)
+    _last_beat: float = field(default=0.0, repr=False)
 
-    def heartbeat(self, now: datetime, stopped: bool = False) -> None:
+    def job_lock(self, job_id: str) -> threading.Lock:
+        with self._lock:
+            return self._running.setdefault(job_id, threading.Lock())
+
+    def note(self, job_id: str, **values: Any) -> None:
+        """Record something about a job (thread-safe: scheduler threads call it too)."""
+        with self._lock:
+            self.state.setdefault(job_id, {"runs": 0}).update(values)
+
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            return {k: dict(v) for k, v in self.state.items()}
+
+    def heartbeat(self, now: datetime, stopped: bool = False, *, force: bool = True) -> None:
+        """Write this worker's row (throttled to every HEARTBEAT_SECONDS unless forced)."""
+        mono = time.monotonic()
+        if not force and mono - self._last_beat < HEARTBEAT_SECONDS:
+            return
+        self._last_beat = mono
         if self.app.db.is_sqlite:
             from sqlalchemy.dialects.sqlite import insert
         else:
             from sqlalchemy.dialects.postgresql import insert
-        values = {"host": socket.gethostname(), "pid": os.getpid(), "heartbeat_at": now, "jobs": self.state,
+        self.started_at = self.started_at or now
+        values = {"host": socket.gethostname(), "pid": os.getpid(), "heartbeat_at": now, "jobs": self.snapshot(),
                   "stopped_at": now if stopped else None}
-        stmt = insert(t.workers).values(id=self.id, started_at=now, **values)
+        stmt = insert(t.workers).values(id=self.id, started_at=self.started_at, **values)
         stmt = stmt.on_conflict_do_update(index_elements=["id"], set_=values)
         with self.app.db.write() as conn:
             conn.execute(stmt)
@@ -123,19 +155,34 @@ def build_jobs(app: App) -> list[Job]:
 
 
 def run_job(worker: Worker, job: Job, now: datetime | None = None) -> Any:
+    """Run one job once, recording its outcome. A job already running in this worker (the
+    publish job is woken by the main loop and by the scheduler) is skipped, not doubled."""
+    lock = worker.job_lock(job.id)
+    if not lock.acquire(blocking=False):
+        return None
     now = now or worker.app.now()
-    entry = worker.state.setdefault(job.id, {"runs": 0})
+    started = time.monotonic()
     try:
         result = job.func(JobContext(worker.app, worker.id, now))
-        entry.update(last_run=now.isoformat(), last_error=None)
+        worker.note(job.id, last_run=now.isoformat(), last_error=None)
+        log.debug("job %s done", job.id, extra={"event": "job.done", "job": job.id,
+                                                "ms": round((time.monotonic() - started) * 1000, 1)})
         return result
     except Exception as e:
-        log.exception("job %s failed", job.id)
-        entry.update(last_run=now.isoformat(), last_error=f"{type(e).__name__}: {e}")
+        log.exception("job %s failed", job.id, extra={"event": "job.failed", "job": job.id})
+        worker.note(job.id, last_run=now.isoformat(), last_error=_one_line(e), last_error_at=now.isoformat())
         return None
     finally:
-        entry["runs"] += 1
-        entry["next_run"] = (now + timedelta(seconds=job.seconds)).isoformat()
+        with worker._lock:
+            entry = worker.state.setdefault(job.id, {"runs": 0})
+            entry["runs"] = entry.get("runs", 0) + 1
+            entry["next_run"] = (now + timedelta(seconds=job.seconds)).isoformat()
+        lock.release()
+
+
+def _one_line(e: BaseException) -> str:
+    text = f"{type(e).__name__}: {e}".splitlines()
+    return text[0] if text else type(e).__name__
 
 
 def run_once(app: App, worker: Worker | None = None, now: datetime | None = None) -> dict[str, Any]:
@@ -144,57 +191,84 @@ def run_once(app: App, worker: Worker | None = None, now: datetime | None = None
     results = {}
     for job in build_jobs(app):
         results[job.id] = run_job(worker, job, now)
-    worker.heartbeat(now or app.now())
+    worker.heartbeat(now or app.now(), stopped=True)
     return results
 
 
-def run_forever(app: App, worker: Worker | None = None, stop: Any = None) -> None:
-    """The loop: APScheduler runs every job at its interval; publishing also wakes at the
-    next due time so posts go out within about a second."""
+def run_forever(app: App, worker: Worker | None = None, stop: threading.Event | None = None) -> None:
+    """The loop until SIGINT/SIGTERM (or ``stop``): APScheduler runs every job at its interval
+    from a memory job store; the main thread also wakes the publish job at the next due time
+    (read from the database at least every second), so posts go out within about a second and
+    edits, cancellations and new posts apply without a restart. On the way out, running jobs
+    finish, then this worker's claims and leases are released and its row marked stopped."""
     import signal
-    import threading
 
+    from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from socialsell.publishing import next_due_at, release_all
+    from socialsell import leases
+    from socialsell.publishing import PublishSettings, next_due_at, release_all
 
     worker = worker or Worker(app)
     stop = stop or threading.Event()
+    settings = PublishSettings.from_app(app)
     jobs = build_jobs(app)
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
+    start = app.now()
     for job in jobs:
         scheduler.add_job(run_job, "interval", seconds=job.seconds, args=[worker, job], id=job.id,
-                          next_run_time=app.now(), replace_existing=True)
+                          name=job.description or job.id, next_run_time=start, replace_existing=True)
+
+    def on_event(event: Any) -> None:
+        kind = {EVENT_JOB_ERROR: "error", EVENT_JOB_MISSED: "missed", EVENT_JOB_MAX_INSTANCES: "max_instances"}[event.code]
+        detail = _one_line(event.exception) if getattr(event, "exception", None) else kind
+        worker.note(event.job_id, last_event=kind, last_event_at=app.now().isoformat(),
+                    **({"last_error": detail} if kind == "error" else {}))
+        log.warning("job %s: %s", event.job_id, kind, extra={"event": f"job.{kind}", "job": event.job_id})
+
+    scheduler.add_listener(on_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
 
     def on_signal(signum: int, _frame: Any) -> None:
-        log.info("stopping", extra={"event": "worker.stopping", "signal": signum})
+        log.info("stopping", extra={"event": "worker.stopping", "signal": signal.Signals(signum).name})
         stop.set()
 
+    previous: dict[int, Any] = {}
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, on_signal)
-        signal.signal(signal.SIGINT, on_signal)
-    worker.heartbeat(app.now())
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous[sig] = signal.signal(sig, on_signal)
+    log.info("worker started", extra={"event": "worker.started", "worker": worker.id, "jobs": [j.id for j in jobs]})
+    worker.heartbeat(start)
     scheduler.start()
     publish = next(j for j in jobs if j.id == "publish")
     try:
         while not stop.is_set():
             now = app.now()
-            due = next_due_at(app, now)
-            wait = 5.0
-            if due is not None:
-                wait = max(0.0, min(wait, (due - now).total_seconds()))
-                if wait == 0.0:
-                    run_job(worker, publish, now)
-                    wait = 0.2
-            worker.heartbeat(now)
+            due = next_due_at(app, now, settings)
+            wait = MAX_IDLE_WAIT
+            if due is not None and due <= now:
+                run_job(worker, publish, now)
+                wait = 0.0  # more may be due (a full batch): look again at once
+                due = next_due_at(app, app.now(), settings)
+                if due is not None and due <= app.now():
+                    wait = 0.05
+                else:
+                    wait = MAX_IDLE_WAIT if due is None else min(MAX_IDLE_WAIT, max(0.0, (due - app.now()).total_seconds()))
+            elif due is not None:
+                wait = min(MAX_IDLE_WAIT, max(0.0, (due - now).total_seconds()))
+            for job in scheduler.get_jobs():
+                if job.next_run_time is not None and job.id != "publish":
+                    worker.note(job.id, next_run=job.next_run_time.isoformat())
+            worker.note("publish", next_run=due.isoformat() if due else None)
+            worker.heartbeat(app.now(), force=False)
             stop.wait(wait)
     finally:
-        scheduler.shutdown(wait=True)
+        scheduler.shutdown(wait=True)  # running jobs finish; none is interrupted mid-call
         release_all(app, worker.id)
-        from socialsell import leases
-
         leases.release_all(app.db, worker.id)
         worker.heartbeat(app.now(), stopped=True)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        log.info("worker stopped", extra={"event": "worker.stopped", "worker": worker.id})
 
 
 def worker_rows(app: App) -> list[dict[str, Any]]:

@@ -47,6 +47,31 @@ def _cursor_upsert(app: App, account_id: int, value: str | None, now: datetime):
     return stmt.on_conflict_do_update(index_elements=["account_id", "name"], set_={"value": value, "updated_at": now})
 
 
+class LeaseLost(RuntimeError):
+    """This worker's poll lease was taken over before it could commit."""
+
+
+def _poll_failed(app: App, account: str, account_id: int, e: ChannelError, report: PollReport, now: datetime) -> None:
+    """Record a failed poll (requests made, the error) and react: wait out a 429, pause on 401."""
+    values: dict = {"last_poll_at": now, "last_poll_requests": report.requests}
+    if isinstance(e, RateLimited):
+        report.error = f"rate limited until {e.retry_at.isoformat(timespec='seconds')}"
+        values["rate_limited_until"] = e.retry_at
+    elif isinstance(e, AuthError):
+        report.error = f"credentials refused: {e}"
+    else:
+        report.error = str(e)
+    values["last_poll_error"] = report.error
+    with app.db.write() as conn:
+        if isinstance(e, AuthError):
+            app.pause_account(conn, account, str(e))
+        conn.execute(update(t.accounts).where(t.accounts.c.id == account_id).values(**values))
+    log.warning("poll failed", extra={"event": "poll.failed", "account": account, "requests": report.requests,
+                                      "error": report.error})
+    if isinstance(e, AuthError):
+        app.hook.account_paused(account=account, reason=str(e))
+
+
 def poll_account(app: App, account: str, worker: str, now: datetime | None = None) -> PollReport:
     now = now or app.now()
     report = PollReport(account)
@@ -64,7 +89,8 @@ def poll_account(app: App, account: str, worker: str, now: datetime | None = Non
             report.skipped = f"rate limited until {acc['rate_limited_until'].isoformat(timespec='seconds')}"
             return report
     lease_name = f"poll:{account}"
-    if not leases.acquire(app.db, lease_name, worker, now, seconds=max(300, channel.timeout * 10)):
+    lease_seconds = max(300, channel.timeout * 10)
+    if not leases.acquire(app.db, lease_name, worker, now, seconds=lease_seconds):
         report.skipped = "another worker is polling it"
         return report
     try:
@@ -81,36 +107,25 @@ def poll_account(app: App, account: str, worker: str, now: datetime | None = Non
         channel.request_count = 0
         try:
             engagements, new_cursor = channel.fetch_engagements(cursor, posts)
-        except RateLimited as e:
-            report.error = f"rate limited until {e.retry_at.isoformat(timespec='seconds')}"
-            with app.db.write() as conn:
-                conn.execute(update(t.accounts).where(t.accounts.c.id == account_id).values(
-                    rate_limited_until=e.retry_at, last_poll_error=report.error))
-            return report
-        except AuthError as e:
-            report.error = f"credentials refused: {e}"
-            with app.db.write() as conn:
-                app.pause_account(conn, account, str(e))
-                conn.execute(update(t.accounts).where(t.accounts.c.id == account_id).values(last_poll_error=report.error))
-            app.hook.account_paused(account=account, reason=str(e))
-            return report
         except ChannelError as e:
-            report.error = str(e)
-            with app.db.write() as conn:
-                conn.execute(update(t.accounts).where(t.accounts.c.id == account_id).values(
-                    last_poll_error=report.error, last_poll_at=now, last_poll_requests=channel.request_count))
+            report.requests = channel.request_count
+            _poll_failed(app, account, account_id, e, report, now)
             return report
         report.fetched = len(engagements)
         report.requests = channel.request_count
         result: IngestResult
         with app.db.write() as conn:
+            # fenced: commit only under a lease still ours, so a worker that stalled past its
+            # lease cannot move the cursor behind the one that took over
+            if not leases.renew_in(conn, lease_name, worker, now, lease_seconds):
+                raise LeaseLost(f"poll:{account}: the lease was taken over mid-poll; nothing committed")
             result = ingest(app, conn, account, engagements, now)
             conn.execute(_cursor_upsert(app, account_id, new_cursor, now))
             conn.execute(update(t.accounts).where(t.accounts.c.id == account_id).values(
                 last_poll_at=now, last_poll_requests=report.requests, last_poll_error=None))
         report.new = len(result.new)
         report.tasks_created = len(result.tasks_created)
-        log.info("poll", extra={"event": "poll", "account": account, "requests": report.requests,
+        log.info("poll", extra={"event": "poll.done", "account": account, "requests": report.requests,
                                 "fetched": report.fetched, "new": report.new, "tasks": report.tasks_created})
         result.fire_hooks(app)
         return report

@@ -3,16 +3,20 @@
 The state machine (see docs/operations.md)::
 
     scheduled --claim (claimed_by, lease_until)--> scheduled+claimed
-    claimed   --lease expired--> claimable again              (network never called: safe)
-    claimed   --commit intent (attempt_id)--> sending
+    claimed   --lease expired, or its holder died--> claimable again  (network never called: safe)
+    claimed   --commit intent (attempt_id, lease renewed)--> sending
     sending   --2xx--> published
-    sending   --certainly not delivered (400/401/403/429, connect error)--> scheduled (later) | failed
-    sending   --ambiguous (read timeout, reset, 5xx, crash, lease lost)--> unknown
+    sending   --certainly not delivered (connect error, 401, 429)--> scheduled (later) | failed
+    sending   --rejected (400/403)--> failed, with the network's message
+    sending   --ambiguous (read timeout, reset, 5xx on a write, crash, lease lost)--> unknown
+    sending   --duplicate content on a retry--> unknown (our earlier attempt probably went out)
     unknown   --reconcile with find_recent_posts--> published | scheduled | needs_attention
-    scheduled --now > due_at + grace, never attempted--> missed
+    scheduled --now > max(due_at, next_attempt_at) + grace--> missed (fail closed, visible)
 
 The intent is committed before the network call, and every update after the call is fenced
-by ``attempt_id``, so a crash or a second worker can never turn one post into two.
+by ``attempt_id``, so a crash or a second worker can never turn one post into two. The intent
+itself is fenced by the claim, the lease and the account's state (not paused, not rate
+limited), so a 429 or a revoked token stops the rest of a claimed batch from calling.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from socialsell.channel import (
@@ -56,6 +60,12 @@ class PublishSettings:
     lease: int = 180  # longer than the channel's total HTTP timeout
     reconcile_after: int = 30  # seconds after an ambiguous attempt before looking for it
     batch: int = 20
+
+    def lease_for(self, channel: Any) -> float:
+        """The lease to hold while calling ``channel``: longer than its total timeout, so a
+        slow call is never mistaken for a dead one and reconciled while still in flight."""
+        total = float(getattr(channel, "total_timeout", None) or channel.timeout * 4)
+        return max(float(self.lease), 2 * total + 10)
 
     @classmethod
     def from_app(cls, app: App) -> PublishSettings:
@@ -89,8 +99,30 @@ def backoff(attempt: int, settings: PublishSettings, rng: random.Random = random
     return base * rng.uniform(0.75, 1.25)
 
 
-def _claimable(now: datetime):
-    return or_(D.c.lease_until.is_(None), D.c.lease_until < now)
+def _active_accounts(now: datetime):
+    """Accounts that may be called now: not paused, not inside a rate-limit window."""
+    return select(t.accounts.c.id).where(and_(
+        t.accounts.c.status == "active",
+        or_(t.accounts.c.rate_limited_until.is_(None), t.accounts.c.rate_limited_until <= now),
+    ))
+
+
+def _claimable(now: datetime, dead: list[str]):
+    cond = [D.c.lease_until.is_(None), D.c.lease_until < now]
+    if dead:
+        cond.append(D.c.claimed_by.in_(dead))
+    return or_(*cond)
+
+
+def _dead_holders(app: App, now: datetime) -> list[str]:
+    """Workers on this machine that hold unexpired claims but no longer exist (kill -9)."""
+    from socialsell.leases import dead_holders
+
+    with app.db.read() as conn:
+        holders = [h for (h,) in conn.execute(select(D.c.claimed_by).distinct().where(and_(
+            D.c.claimed_by.is_not(None), D.c.lease_until >= now,
+            D.c.status.in_(("scheduled", "sending", "unknown")))))]
+    return dead_holders(holders)
 
 
 def claim(app: App, worker: str, now: datetime, settings: PublishSettings, limit: int | None = None) -> list[int]:
@@ -98,19 +130,18 @@ def claim(app: App, worker: str, now: datetime, settings: PublishSettings, limit
 
     PostgreSQL: ``FOR UPDATE SKIP LOCKED`` so workers never wait on each other's rows.
     SQLite: the write transaction is ``BEGIN IMMEDIATE``, so the select-then-update is atomic.
+    A delivery found in ``sending`` whose lease expired (or whose holder died) becomes
+    ``unknown``: its call may have gone out, so it is reconciled, never re-sent blindly.
     """
     limit = limit or settings.batch
-    active_accounts = select(t.accounts.c.id).where(and_(
-        t.accounts.c.status == "active",
-        or_(t.accounts.c.rate_limited_until.is_(None), t.accounts.c.rate_limited_until <= now),
-    ))
+    dead = _dead_holders(app, now)
+    not_backing_off = or_(D.c.next_attempt_at.is_(None), D.c.next_attempt_at <= now)
     due = and_(
-        D.c.account_id.in_(active_accounts),
-        _claimable(now),
+        D.c.account_id.in_(_active_accounts(now)),
+        _claimable(now, dead),
         or_(
-            and_(D.c.status == "scheduled", D.c.due_at <= now,
-                 or_(D.c.next_attempt_at.is_(None), D.c.next_attempt_at <= now)),
-            and_(D.c.status == "unknown",
+            and_(D.c.status == "scheduled", D.c.due_at <= now, not_backing_off),
+            and_(D.c.status == "unknown", not_backing_off,
                  D.c.attempt_started_at <= now - timedelta(seconds=settings.reconcile_after)),
             D.c.status == "sending",  # lease expired while sending: the holder died mid-call
         ),
@@ -124,40 +155,80 @@ def claim(app: App, worker: str, now: datetime, settings: PublishSettings, limit
         if not ids:
             return []
         conn.execute(update(D).where(D.c.id.in_(ids)).values(claimed_by=worker, lease_until=lease_until, updated_at=now))
-        # a delivery found in `sending` with its lease gone: its outcome is unknown
-        conn.execute(update(D).where(and_(D.c.id.in_(ids), D.c.status == "sending")).values(status="unknown"))
+        lost = conn.execute(update(D).where(and_(D.c.id.in_(ids), D.c.status == "sending"))
+                            .values(status="unknown", error="the worker sending it stopped mid-call: reconciling")).rowcount
+    if lost:
+        log.warning("took over %d deliveries left in sending", lost, extra={"event": "publish.takeover", "count": lost})
     return ids
 
 
-def next_due_at(app: App, now: datetime) -> datetime | None:
-    """When the next scheduled delivery is due (the loop sleeps until then)."""
+def next_due_at(app: App, now: datetime, settings: PublishSettings | None = None) -> datetime | None:
+    """When the publish job next has something to do (the loop sleeps until then).
+
+    Counts backoff (``next_attempt_at``), rate-limit windows, paused accounts, claims held
+    by other workers and unknown deliveries waiting to be reconciled, so the loop neither
+    spins on a post it may not send yet nor oversleeps a new one.
+    """
+    reconcile_after = timedelta(seconds=(settings or PublishSettings()).reconcile_after)
+    A = t.accounts
     with app.db.read() as conn:
-        return conn.execute(
-            select(D.c.due_at).where(D.c.status == "scheduled").order_by(D.c.due_at).limit(1)
-        ).scalar()
+        rows = conn.execute(
+            select(D.c.status, A.c.rate_limited_until,
+                   func.min(func.coalesce(D.c.next_attempt_at, D.c.due_at)), func.min(D.c.attempt_started_at),
+                   func.min(D.c.lease_until))
+            .join(A, A.c.id == D.c.account_id)
+            .where(and_(A.c.status == "active", D.c.status.in_(("scheduled", "unknown", "sending"))))
+            .group_by(D.c.status, A.c.id, A.c.rate_limited_until)
+        ).all()
+    best: datetime | None = None
+    for status, limited_until, first_due, first_attempt, first_lease in rows:
+        if status == "scheduled":
+            at = first_due
+        elif status == "unknown":
+            at = first_attempt + reconcile_after if first_attempt else first_due
+        else:
+            at = first_lease  # a sending delivery is only ours to touch once its lease ends
+        if at is None:
+            continue
+        if limited_until is not None and limited_until > at:
+            at = limited_until
+        best = at if best is None or at < best else best
+    return best
 
 
 def publish_due(app: App, worker: str, now: datetime | None = None, settings: PublishSettings | None = None) -> PublishReport:
-    """One pass: claim what is due, publish or reconcile each, release the rest."""
+    """One pass: claim what is due, publish or reconcile each, release the claims.
+
+    A pass handles each delivery at most once, so a delivery that stays claimable (a reconcile
+    that cannot reach the network) never makes the pass spin.
+    """
     settings = settings or PublishSettings.from_app(app)
     report = PublishReport()
+    seen: set[int] = set()
     while True:
         now_ = now or app.now()
         ids = claim(app, worker, now_, settings)
-        if not ids:
-            return report
+        fresh = [i for i in ids if i not in seen]
         for delivery_id in ids:
+            if delivery_id not in fresh:
+                release(app, worker, delivery_id)
+        if not fresh:
+            return report
+        for delivery_id in fresh:
+            seen.add(delivery_id)
             try:
                 process(app, worker, delivery_id, settings, report, now)
             finally:
                 release(app, worker, delivery_id)
-        if now is not None and len(ids) < settings.batch:
+        if len(ids) < settings.batch:
             return report
 
 
 def release(app: App, worker: str, delivery_id: int) -> None:
+    """Give back one claim. A delivery still in ``sending`` keeps its lease: only its expiry
+    (or the holder's death) may turn it into ``unknown``."""
     with app.db.write() as conn:
-        conn.execute(update(D).where(and_(D.c.id == delivery_id, D.c.claimed_by == worker))
+        conn.execute(update(D).where(and_(D.c.id == delivery_id, D.c.claimed_by == worker, D.c.status != "sending"))
                      .values(claimed_by=None, lease_until=None))
 
 
@@ -179,18 +250,22 @@ def _load(conn: Connection, delivery_id: int) -> dict[str, Any] | None:
 
 
 def process(app: App, worker: str, delivery_id: int, settings: PublishSettings, report: PublishReport, fixed_now: datetime | None = None) -> None:
+    """Move one claimed delivery one step along the state machine (see the module docstring)."""
     now = fixed_now or app.now()
     with app.db.read() as conn:
         d = _load(conn, delivery_id)
     if d is None or d["claimed_by"] != worker:
         return
     if d["status"] == "unknown":
+        if d["attempt_started_at"] and d["attempt_started_at"] > now - timedelta(seconds=settings.reconcile_after):
+            return  # too soon: the network may not show the post yet
         reconcile(app, worker, d, settings, report, now)
         return
     if d["status"] != "scheduled":
         return
-    if d["attempts"] == 0 and d["due_at"] + timedelta(seconds=settings.grace) < now:
-        late = now - d["due_at"]
+    expected = max(d["due_at"], d["next_attempt_at"] or d["due_at"])
+    if expected + timedelta(seconds=settings.grace) < now:
+        late = now - expected
         _finish(app, d, None, "missed", report.missed,
                 error=f"the loop was not running at its time; {int(late.total_seconds() // 60)} min late is past the grace window of {settings.grace // 60} min (socialsell post retry {d['post_id']} to send it now)")
         return
@@ -203,17 +278,25 @@ def process(app: App, worker: str, delivery_id: int, settings: PublishSettings, 
         _finish(app, d, None, "failed", report.failed, error=problems[0])
         return
 
+    # The intent, fenced by our claim, an unexpired lease and the account's state: a 429 or a
+    # revoked token seen earlier in this batch stops the call. The lease is renewed to outlast
+    # the channel's whole timeout, so nobody reconciles this attempt while it is in flight.
     attempt_id = uuid.uuid4().hex
+    now = fixed_now or app.now()
+    lease = settings.lease_for(channel)
     with app.db.write() as conn:
         ok = conn.execute(
             update(D).where(and_(D.c.id == delivery_id, D.c.claimed_by == worker, D.c.status == "scheduled",
-                                 D.c.lease_until > now))
+                                 D.c.lease_until > now, D.c.account_id.in_(_active_accounts(now))))
             .values(status="sending", attempt_id=attempt_id, attempt_started_at=now,
-                    attempts=D.c.attempts + 1, updated_at=now)
+                    lease_until=now + timedelta(seconds=lease), attempts=D.c.attempts + 1, updated_at=now)
         ).rowcount
-    if not ok:  # the claim was lost (lease expired and taken over): do nothing
+    if not ok:  # claim lost, lease expired, account paused or rate limited: do nothing
         return
     d["attempt_id"], d["attempts"], d["attempt_started_at"] = attempt_id, d["attempts"] + 1, now
+    d["status"] = "sending"
+    log.info("publishing", extra={"event": "publish.attempt", "delivery": delivery_id, "account": d["account"],
+                                  "attempt": d["attempts"]})
 
     channel.request_count = 0
     try:
@@ -221,9 +304,12 @@ def process(app: App, worker: str, delivery_id: int, settings: PublishSettings, 
     except DuplicateContent as e:
         if e.existing_id:
             _published(app, d, e.existing_id, channel.post_url(e.existing_id), now, report)
-        else:  # the network has this text already: most likely our earlier attempt went out
-            _to(app, d, "unknown", error=f"{d['account']} says duplicate content: reconciling ({e})")
+        elif d["attempts"] > 1:  # on a retry: most likely our earlier, ambiguous attempt went out
+            _to(app, d, "unknown", attempt_started_at=now - timedelta(seconds=settings.reconcile_after),
+                error=f"{DUPLICATE_PREFIX} {d['account']} says it already has this text ({e}): reconciling")
             report.unknown.append(delivery_id)
+        else:  # a first attempt: the same text was posted by someone, not by this delivery
+            _finish(app, d, attempt_id, "failed", report.failed, error=str(e))
         return
     except Rejected as e:
         _finish(app, d, attempt_id, "failed", report.failed, error=str(e))
@@ -239,6 +325,8 @@ def process(app: App, worker: str, delivery_id: int, settings: PublishSettings, 
         _to(app, d, "scheduled", next_attempt_at=e.retry_at, error=f"rate limited until {e.retry_at.isoformat(timespec='seconds')}")
         with app.db.write() as conn:
             conn.execute(update(t.accounts).where(t.accounts.c.name == d["account"]).values(rate_limited_until=e.retry_at))
+        log.warning("rate limited", extra={"event": "account.rate_limited", "account": d["account"],
+                                           "until": e.retry_at.isoformat(timespec="seconds")})
         report.deferred.append(delivery_id)
         return
     except TransientError as e:
@@ -257,11 +345,14 @@ def process(app: App, worker: str, delivery_id: int, settings: PublishSettings, 
         report.unknown.append(delivery_id)
         return
     except Exception as e:  # a bug in a plugin: we cannot know whether it posted
-        log.exception("publish raised unexpectedly")
+        log.exception("publish raised unexpectedly", extra={"event": "publish.bug", "delivery": delivery_id})
         _to(app, d, "unknown", error=f"outcome unknown: {type(e).__name__}: {e}")
         report.unknown.append(delivery_id)
         return
     _published(app, d, result.remote_id, result.url, result.published_at or now, report)
+
+
+DUPLICATE_PREFIX = "duplicate content:"
 
 
 def _to(app: App, d: dict[str, Any], status: str, **values: Any) -> bool:
@@ -292,7 +383,7 @@ def _finish(app: App, d: dict[str, Any], attempt_id: str | None, status: str, bu
     if attempt_id:
         cond += [D.c.attempt_id == attempt_id, D.c.status == "sending"]
     else:
-        cond += [D.c.status == d["status"]]
+        cond += [D.c.status == d["status"], D.c.claimed_by == d["claimed_by"]]
     with app.db.write() as conn:
         n = conn.execute(update(D).where(and_(*cond)).values(status=status, error=error, updated_at=app.now())).rowcount
         if n:
@@ -311,7 +402,8 @@ def _norm(text: str) -> str:
 def reconcile(app: App, worker: str, d: dict[str, Any], settings: PublishSettings, report: PublishReport, now: datetime) -> None:
     """Learn whether an ambiguous attempt went out before anything is re-sent."""
     channel = app.channel(d["account"])
-    since = (d["attempt_started_at"] or d["due_at"] or now) - timedelta(minutes=2)
+    # from the earliest moment an attempt of this delivery can have gone out (clock skew: 2 min)
+    since = min(x for x in (d["attempt_started_at"], d["due_at"], now) if x is not None) - timedelta(minutes=2)
     try:
         recent = channel.find_recent_posts(since)
     except Rejected as e:
@@ -321,8 +413,12 @@ def reconcile(app: App, worker: str, d: dict[str, Any], settings: PublishSetting
         post, delivery = _hook_payload(app, d["id"])
         app.hook.post_failed(post=post, delivery=delivery, reason="outcome unknown and the channel cannot be checked")
         return
-    except ChannelError as e:  # cannot check now: stay unknown, try again later
-        _fenced(app, d, "unknown", status="unknown", error=f"reconcile pending: {e}")
+    except ChannelError as e:  # cannot check now: stay unknown, look again after a backoff
+        retry_at = e.retry_at if isinstance(e, RateLimited) else now + timedelta(seconds=backoff(d["attempts"], settings))
+        _fenced(app, d, "unknown", status="unknown", next_attempt_at=retry_at, error=f"reconcile pending: {e}")
+        if isinstance(e, RateLimited):
+            with app.db.write() as conn:
+                conn.execute(update(t.accounts).where(t.accounts.c.id == d["account_id"]).values(rate_limited_until=e.retry_at))
         return
     with app.db.read() as conn:
         used = {r for (r,) in conn.execute(select(D.c.remote_id).where(and_(D.c.account_id == d["account_id"], D.c.remote_id.is_not(None))))}
@@ -333,12 +429,19 @@ def reconcile(app: App, worker: str, d: dict[str, Any], settings: PublishSetting
         _published(app, d, match.remote_id, match.url or channel.post_url(match.remote_id), match.created_at or now, report, from_status="unknown")
         report.reconciled.append(d["id"])
         return
+    if (d["error"] or "").startswith(DUPLICATE_PREFIX):
+        # the network refused the text as a duplicate, yet no post of ours carries it: a person decides
+        _fenced(app, d, "unknown", status="needs_attention",
+                error=f"{d['account']} refused the text as a duplicate but no matching post was found; look on the network, then `socialsell post retry {d['post_id']}` if it is not there")
+        report.failed.append(d["id"])
+        return
     # not on the network: it never went out, so sending again cannot double it
     if d["attempts"] >= settings.max_attempts:
         _fenced(app, d, "unknown", status="failed", error=f"not delivered after {d['attempts']} attempts")
         report.failed.append(d["id"])
         return
     _fenced(app, d, "unknown", status="scheduled", next_attempt_at=now, error="reconciled: not on the network, sending again")
+    log.info("reconciled: not delivered", extra={"event": "publish.reconciled", "delivery": d["id"], "found": False})
     report.reconciled.append(d["id"])
 
 

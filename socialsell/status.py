@@ -14,7 +14,7 @@ from socialsell.db.engine import redact_url
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
 
-ALIVE_SECONDS = 120
+ALIVE_SECONDS = 60  # six missed heartbeats (socialsell.loop.HEARTBEAT_SECONDS)
 
 
 def collect_status(app: App) -> dict[str, Any]:
@@ -28,8 +28,14 @@ def collect_status(app: App) -> dict[str, Any]:
         workers = [dict(r) for r in conn.execute(select(t.workers).order_by(t.workers.c.heartbeat_at.desc()).limit(20)).mappings()]
         open_tasks = conn.execute(select(func.count()).where(t.tasks.c.status == "open")).scalar()
         overdue = conn.execute(select(func.count()).where(t.tasks.c.status == "open", t.tasks.c.due_at < now)).scalar()
+    from socialsell.leases import holder_is_dead
+
     for w in workers:
-        w["alive"] = w["stopped_at"] is None and now - w["heartbeat_at"] < timedelta(seconds=ALIVE_SECONDS)
+        w["alive"] = (w["stopped_at"] is None and now - w["heartbeat_at"] < timedelta(seconds=ALIVE_SECONDS)
+                      and not holder_is_dead(w["id"]))
+        w["jobs"] = [{"id": job_id, "runs": j.get("runs", 0), "last_run": j.get("last_run"), "next_run": j.get("next_run"),
+                      "last_error": j.get("last_error"), "last_event": j.get("last_event")}
+                     for job_id, j in sorted((w["jobs"] or {}).items())]
     return {
         "id": app.workspace.name,
         "workspace": app.workspace.name,
@@ -37,6 +43,7 @@ def collect_status(app: App) -> dict[str, Any]:
         "database_version": app.db.server_version(),
         "sqlite_library": sqlite3.sqlite_version if app.db.is_sqlite else None,
         "queue": {
+            "depth": sum(counts.get(s, 0) for s in ("scheduled", "sending", "unknown")),
             "due_now": due_now, "next_due_at": next_due,
             **{s: counts.get(s, 0) for s in ("draft", "approved", "scheduled", "sending", "unknown", "published",
                                              "failed", "missed", "needs_attention", "cancelled")},
@@ -44,8 +51,11 @@ def collect_status(app: App) -> dict[str, Any]:
         "tasks": {"open": open_tasks, "overdue": overdue},
         "accounts": [{
             "name": a["name"], "channel": a["channel"], "status": a["status"], "paused_reason": a["paused_reason"],
+            "paused": a["status"] == "paused",
+            "rate_limited": bool(a["rate_limited_until"] and a["rate_limited_until"] > now),
             "rate_limited_until": a["rate_limited_until"], "last_poll_at": a["last_poll_at"],
-            "last_poll_requests": a["last_poll_requests"], "error": a["last_poll_error"] or a["paused_reason"],
+            "last_poll_requests": a["last_poll_requests"], "last_poll_error": a["last_poll_error"],
+            "error": a["last_poll_error"] or a["paused_reason"],
         } for a in accounts],
         "workers": workers,
     }

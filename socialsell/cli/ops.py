@@ -97,17 +97,22 @@ def status(app, as_json: bool) -> None:
     if as_json:
         print_json(info)
         return
-    click.echo(f"workspace {info['workspace']}  ({info['database']}, {info['database_version']})")
-    click.echo(f"queue: {info['queue']['due_now']} due now, {info['queue']['scheduled']} scheduled, "
-               f"{info['queue']['sending']} sending, {info['queue']['unknown']} unknown, "
-               f"{info['queue']['needs_attention']} need attention")
+    q = info["queue"]
+    sqlite_lib = f", sqlite library {info['sqlite_library']}" if info["sqlite_library"] else ""
+    click.echo(f"workspace {info['workspace']}  ({info['database']}, {info['database_version']}{sqlite_lib})")
+    click.echo(f"queue: {q['depth']} in the queue, {q['due_now']} due now, next due {q['next_due_at'] or 'none'}; "
+               f"{q['sending']} sending, {q['unknown']} unknown, {q['needs_attention']} need attention, "
+               f"{q['failed']} failed, {q['missed']} missed")
     print_table(["account", "channel", "status", "last poll", "requests", "error"],
-                [(a["name"], a["channel"], a["status"], a["last_poll_at"] or "never", a["last_poll_requests"],
-                  a["error"] or "") for a in info["accounts"]], title="channel accounts")
-    print_table(["worker", "heartbeat", "alive", "jobs"],
-                [(w["id"], w["heartbeat_at"], "yes" if w["alive"] else "no",
-                  ", ".join(f"{k} ({v.get('last_error') or 'ok'})" for k, v in (w["jobs"] or {}).items()))
-                 for w in info["workers"]], title="workers", empty="no worker has run yet: socialsell run")
+                [(a["name"], a["channel"],
+                  a["status"] + (f", rate limited until {a['rate_limited_until']}" if a["rate_limited"] else ""),
+                  a["last_poll_at"] or "never", a["last_poll_requests"], a["error"] or "") for a in info["accounts"]],
+                title="channel accounts")
+    print_table(["worker", "heartbeat", "alive", "job", "last run", "next run", "last error"],
+                [(w["id"], w["heartbeat_at"], "yes" if w["alive"] else "no", j["id"], j["last_run"] or "never",
+                  j["next_run"] or "", j["last_error"] or "")
+                 for w in info["workers"] for j in (w["jobs"] or [{"id": "", "last_run": None, "next_run": None, "last_error": None}])],
+                title="workers", empty="no worker has run yet: socialsell run")
 
 
 @click.command()
