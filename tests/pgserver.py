@@ -7,6 +7,7 @@ what to install, unless SOCIALSELL_REQUIRE_POSTGRES=1 (set by .ci/run) makes tha
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -71,9 +72,7 @@ class PostgresServer:
         return self.url(name)
 
     def stop(self) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self._run(self.pg_ctl, "-D", str(self.data), "-m", "immediate", "-w", "stop")
-        except Exception:
-            pass
         time.sleep(0.1)
         shutil.rmtree(self.root, ignore_errors=True)

@@ -407,7 +407,7 @@ def test_channel_defaults_refuse_clearly(workspace):
     ch = Minimal(load_workspace(str(workspace)).accounts["sandbox"])
     assert ch.fetch_engagements(None, []) == ([], None)
     e = Engagement(external_id="1", kind="like", person=Person(handle="@a"), occurred_at=None, url="https://x")
-    from socialsell.channel import ReplyNotAllowed, Rejected
+    from socialsell.channel import Rejected, ReplyNotAllowed
 
     with pytest.raises(ReplyNotAllowed) as info:
         ch.reply(e, "hi")
