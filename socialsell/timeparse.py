@@ -205,3 +205,38 @@ def format_local(at: datetime | None, tz: ZoneInfo, fmt: str = "%a %d %b %H:%M")
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
     return at.astimezone(tz).strftime(fmt)
+
+
+def parse_interval(text: str) -> tuple[int, str]:
+    """``"7d"`` / ``"2w"`` / ``"12h"`` / ``"30m"`` -> (number, unit). Raises ValueError."""
+    m = re.fullmatch(r"\s*(\d+)\s*(m|min|h|d|w)\s*", str(text).lower())
+    if not m or int(m.group(1)) < 1:
+        raise ValueError(f"cannot read the interval {text!r}: use e.g. 7d, 2w, 12h")
+    return int(m.group(1)), m.group(2)
+
+
+def interval_seconds(text: str) -> int:
+    n, unit = parse_interval(text)
+    return n * _UNITS[unit]
+
+
+def add_interval(at: datetime, every: str, tz: ZoneInfo) -> datetime:
+    """``at`` plus ``every``: days and weeks in wall-clock time (a 09:00 post stays 09:00 across a
+    daylight-saving change), hours and minutes in elapsed time."""
+    n, unit = parse_interval(every)
+    if unit in ("d", "w"):
+        local = at.astimezone(tz).replace(tzinfo=None)
+        return to_utc(local + timedelta(days=n * (7 if unit == "w" else 1)), tz)
+    return at.astimezone(UTC) + timedelta(seconds=n * _UNITS[unit])
+
+
+def parse_date_end(text: str, tz: ZoneInfo) -> datetime:
+    """``--until 2026-12-31`` -> the end of that local day (aware UTC); a full time is kept."""
+    s = text.strip()
+    try:
+        if re.fullmatch(r"\d{4}-\d\d-\d\d", s):
+            return to_utc(datetime.combine(date.fromisoformat(s), time(23, 59, 59)), tz)
+        parsed = datetime.fromisoformat(s)
+    except ValueError:
+        raise ValueError(f"cannot read the date {text!r}: use YYYY-MM-DD") from None
+    return to_utc(parsed, tz) if parsed.tzinfo is None else parsed.astimezone(UTC)

@@ -18,8 +18,11 @@ from socialsell.timeparse import format_local, parse_when
 
 
 def register(cli: click.Group) -> None:
-    for command in (post, queue, templates):
+    from socialsell.cli import campaigns
+
+    for command in (post, queue, slots, templates):
         cli.add_command(command)
+    campaigns.register(cli)
 
 
 def _when(app, value: str | None):
@@ -46,14 +49,24 @@ def post() -> None:
 @click.option("--campaign", metavar="NAME", help="The campaign this post belongs to.")
 @click.option("--draft", is_flag=True, help="Keep it as a draft until `post approve`.")
 @click.option("--media", multiple=True, type=click.Path(exists=True, dir_okay=False), help="An image to attach.")
+@click.option("--repeat", "every", metavar="INTERVAL", help="Post again every INTERVAL (7d, 2w, 12h).")
+@click.option("--until", metavar="DATE", help="With --repeat: the last day of the series.")
+@click.option("--count", type=int, metavar="N", help="With --repeat: how many times in all.")
+@click.option("--evergreen", is_flag=True, help="Add it to the evergreen pool (re-queued into empty slots).")
 @json_option
 @pass_app
-def post_new(app, channels, text, template, variables, at, queue, campaign, draft, media, as_json) -> None:
-    """Queue a post on one or more channel accounts."""
-    from socialsell.marketing.posts import create_post, get_post
+def post_new(app, channels, text, template, variables, at, queue, campaign, draft, media, every, until, count,
+             evergreen, as_json) -> None:
+    """Queue a post on one or more channel accounts.
 
+    Without --channel, the campaign's channels (or the template's default channels) are used.
+    """
+    from socialsell.marketing.posts import create_post, get_post, parse_recurrence
+
+    recurrence = parse_recurrence(app, every, until, count)
     post_id = create_post(app, accounts=list(channels), text=text, template=template, variables=parse_vars(variables),
-                          at=_when(app, at), queue=queue, campaign=campaign, draft=draft, media=media)
+                          at=_when(app, at), queue=queue, campaign=campaign, draft=draft, media=media,
+                          recurrence=recurrence, evergreen=evergreen)
     p = get_post(app, post_id)
     if as_json:
         print_json([p])
@@ -67,14 +80,27 @@ def post_new(app, channels, text, template, variables, at, queue, campaign, draf
 @click.option("--status", "-s", help="Only deliveries with this status.")
 @channel_option()
 @json_option
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV, one row per channel delivery.")
 @pass_app
-def post_list(app, status, channel, as_json) -> None:
+def post_list(app, status, channel, as_json, as_csv) -> None:
     """Posts and the status of each delivery."""
     from socialsell.marketing.posts import list_posts
 
     rows = list_posts(app, status=status, account=channel)
     if as_json:
         print_json(rows)
+        return
+    if as_csv:
+        import csv
+        import sys
+
+        from socialsell.marketing.importer import export_rows
+
+        out = export_rows(rows)
+        writer = csv.DictWriter(sys.stdout, fieldnames=["id", "delivery", "channel", "status", "at", "published_at",
+                                                        "campaign", "text", "url", "error"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(out)
         return
     tz = app.workspace.timezone
     print_table(["id", "channel", "status", "due", "text", "note"], [
@@ -150,40 +176,90 @@ def post_retry(app, post_id, at) -> None:
     click.echo(f"queued {n} deliver{'y' if n == 1 else 'ies'} of post {post_id} again")
 
 
+@post.command("edit")
+@click.argument("post_id")
+@click.option("--text", "-t", help="The new text (re-validated for every channel).")
+@click.option("--var", "variables", multiple=True, metavar="KEY=VALUE", help="Change a template variable (re-rendered).")
+@click.option("--at", "at", metavar="WHEN", help="A new time.")
+@channel_option(help="Only this account's delivery.")
+@pass_app
+def post_edit(app, post_id, text, variables, at, channel) -> None:
+    """Change a post that has not been sent yet."""
+    from socialsell.marketing.posts import edit_post
+
+    names = edit_post(app, parse_id(post_id, "post"), text=text, variables=parse_vars(variables),
+                      at=_when(app, at), account=channel)
+    click.echo(f"edited post {post_id} on {', '.join(names)}")
+
+
 @click.command()
 @channel_option()
-@click.option("--days", default=14, show_default=True, help="How far ahead.")
+@click.option("--days", default=14, show_default=True, type=click.IntRange(1, 366), help="How far ahead.")
+@click.option("--fill-evergreen", is_flag=True, help="First fill empty slots from the evergreen pool.")
 @json_option
 @pass_app
-def queue(app, channel, days, as_json) -> None:
-    """The upcoming calendar, by day."""
-    from datetime import timedelta
+def queue(app, channel, days, fill_evergreen, as_json) -> None:
+    """The posting calendar from today, by day and channel, with each post's status."""
+    from socialsell.marketing.calendar import calendar
 
-    from socialsell.marketing.posts import list_posts
+    if fill_evergreen:
+        from socialsell.marketing.evergreen import fill_empty_slots
 
-    now = app.now()
-    horizon = now + timedelta(days=days)
-    rows = []
-    for p in list_posts(app, account=channel):
-        for d in p["deliveries"]:
-            if d["status"] in ("draft", "approved", "scheduled", "sending", "unknown") and (d["due_at"] is None or d["due_at"] <= horizon):
-                rows.append({"id": p["id"], "account": d["account"], "status": d["status"], "due_at": d["due_at"], "text": d["text"]})
-    rows.sort(key=lambda r: (r["due_at"] is None, r["due_at"] or now, r["account"]))
+        added = fill_empty_slots(app, app.now(), days, account=channel)
+        if not as_json:
+            click.echo(f"queued {len(added)} evergreen post{'' if len(added) == 1 else 's'} into empty slots")
+    rows, free = calendar(app, account=channel, days=days)
     if as_json:
         print_json(rows)
         return
-    if not rows:
+    if not rows and not free:
         click.echo("the queue is empty: socialsell post new --channel sandbox --text '...' --queue")
         return
     tz = app.workspace.timezone
+    entries = [(r["due_at"], r["account"], f"{r['status']:<10} #{r['id']}  {_short(r['text'], 60)}") for r in rows]
+    entries += [(at, account, "(free slot)") for account, times in free.items() for at in times]
+    entries.sort(key=lambda e: (e[0] is None, e[0] or app.now(), e[1]))
     day = None
-    for r in rows:
-        label = format_local(r["due_at"], tz, "%A %d %B") if r["due_at"] else "unscheduled"
+    for at, account, what in entries:
+        label = format_local(at, tz, "%A %d %B") if at else "unscheduled"
         if label != day:
             click.echo(f"\n{label}")
             day = label
-        at = format_local(r["due_at"], tz, "%H:%M") if r["due_at"] else "--:--"
-        click.echo(f"  {at}  {r['account']:<12} {r['status']:<10} #{r['id']}  {_short(r['text'], 60)}")
+        hhmm = format_local(at, tz, "%H:%M") if at else "--:--"
+        click.echo(f"  {hhmm}  {account:<12} {what}")
+
+
+@click.command()
+@channel_option(help="Only this account (required to change it).")
+@click.option("--set", "set_to", metavar="RULE", multiple=True, help='Replace the slots: "mon-fri 09:00, 12:30" (repeatable).')
+@click.option("--add", metavar="RULE", multiple=True, help='Add a rule: "sat 10:00".')
+@click.option("--remove", metavar="RULE|HH:MM", multiple=True, help="Remove a rule, or one time from every rule.")
+@json_option
+@pass_app
+def slots(app, channel, set_to, add, remove, as_json) -> None:
+    """The weekly posting slots of each account, and changing them in socialsell.toml."""
+    from socialsell.marketing.slots import edit_slots, slot_rules
+    from socialsell.timeparse import upcoming_slots
+
+    if set_to or add or remove:
+        if not channel:
+            raise UsageError("name the account to change with --channel")
+        rules = edit_slots(app, channel, set_to=list(set_to) if set_to else None, add=add, remove=remove)
+        click.echo(f"{channel}: " + ("; ".join(rules) or "no slots") + f" (saved in {app.workspace.config_path.name})")
+        return
+    names = [channel] if channel else list(app.workspace.accounts)
+    tz = app.workspace.timezone
+    rows = []
+    for name in names:
+        rules = slot_rules(app, name)
+        upcoming = list(upcoming_slots(rules, app.now(), tz, limit=3)) if rules else []
+        rows.append({"id": name, "account": name, "slots": [str(r) for r in rules], "next": upcoming})
+    if as_json:
+        print_json(rows)
+        return
+    print_table(["account", "slots", "next"], [
+        (r["account"], "; ".join(r["slots"]) or "none", ", ".join(format_local(x, tz) for x in r["next"])) for r in rows
+    ])
 
 
 @click.group()

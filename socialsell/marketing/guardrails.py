@@ -1,32 +1,127 @@
-"""Brand guardrails from ``[guardrails]`` in the config, checked at creation and before sending."""
+"""Brand guardrails from ``[guardrails]`` in the config, checked at creation and before sending.
+
+::
+
+    [guardrails]
+    banned_words = ["guarantee", "free money"]
+    required_hashtags = []            # on every post
+    disclaimer = ""                   # appended to every post
+    [guardrails.utm]
+    enabled = true                    # tag links with utm_source / utm_medium / utm_campaign
+    medium = "social"
+    source = {x = "twitter"}          # default: the channel type (x, linkedin, sandbox)
+
+A campaign adds its own required hashtags, disclaimer and ``utm_campaign`` name.
+:func:`apply` makes the changes (adds what is required, tags links); :func:`check` reports
+what still breaks the rules. The channel's length limit is the channel's own
+``validate`` (counted as the network counts), checked alongside.
+"""
 
 from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
     from socialsell.channel import Channel
 
+URL = re.compile(r"https?://[^\s<>\"')\]]+", re.I)
+_TRAILING = ".,;:!?"
+
+
+def _rules(app: App) -> dict[str, Any]:
+    return app.workspace.section("guardrails")
+
+
+def _hashtags(app: App, campaign: dict[str, Any] | None) -> list[str]:
+    tags = list(_rules(app).get("required_hashtags", []) or [])
+    if campaign:
+        tags += list(campaign.get("required_hashtags") or [])
+    return list(dict.fromkeys("#" + str(t).lstrip("#") for t in tags if str(t).strip("# ")))
+
+
+def _disclaimers(app: App, campaign: dict[str, Any] | None) -> list[str]:
+    out = [str(_rules(app).get("disclaimer") or "").strip()]
+    if campaign:
+        out.append(str(campaign.get("disclaimer") or "").strip())
+    return [d for d in dict.fromkeys(out) if d]
+
+
+def _has_tag(text: str, tag: str) -> bool:
+    return re.search(rf"(?<![\w#]){re.escape(tag)}(?!\w)", text, re.I) is not None
+
+
+def utm_settings(app: App) -> dict[str, Any]:
+    utm = _rules(app).get("utm", {})
+    if isinstance(utm, bool):
+        utm = {"enabled": utm}
+    return {"enabled": bool(utm.get("enabled", True)), "medium": str(utm.get("medium", "social")),
+            "source": utm.get("source", {}) if isinstance(utm.get("source", {}), dict) else {}}
+
+
+def tag_links(text: str, *, source: str, medium: str, campaign: str | None) -> str:
+    """Add UTM parameters to every link that has none yet (never double-tags)."""
+
+    def tag(m: re.Match[str]) -> str:
+        url = m.group(0)
+        tail = ""
+        while url and url[-1] in _TRAILING:
+            url, tail = url[:-1], url[-1] + tail
+        parts = urlsplit(url)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        if any(k.lower().startswith("utm_") for k, _ in query):
+            return url + tail
+        query += [("utm_source", source), ("utm_medium", medium)]
+        if campaign:
+            query.append(("utm_campaign", campaign))
+        return urlunsplit(parts._replace(query=urlencode(query))) + tail
+
+    return URL.sub(tag, text)
+
 
 def apply(app: App, text: str, *, channel: Channel, account: str, campaign: dict[str, Any] | None) -> str:
-    """Changes the guardrails make to a text (required hashtags, disclaimer)."""
-    if campaign:
-        for tag in campaign.get("required_hashtags") or []:
-            tag = "#" + tag.lstrip("#")
-            if tag.lower() not in text.lower():
-                text = f"{text} {tag}"
-        if campaign.get("disclaimer") and campaign["disclaimer"] not in text:
-            text = f"{text}\n{campaign['disclaimer']}"
+    """The text with what the rules add: required hashtags, disclaimers, UTM-tagged links."""
+    for tag in _hashtags(app, campaign):
+        if not _has_tag(text, tag):
+            text = f"{text} {tag}"
+    for disclaimer in _disclaimers(app, campaign):
+        if disclaimer not in text:
+            text = f"{text}\n{disclaimer}"
+    utm = utm_settings(app)
+    if utm["enabled"]:
+        source = str(utm["source"].get(channel.name, channel.name))
+        name = (campaign.get("utm_campaign") or campaign.get("name")) if campaign else None
+        text = tag_links(text, source=source, medium=utm["medium"], campaign=name)
     return text
 
 
+def _unescaped(text: str) -> str:
+    """The text as readers see it, for a text already ``prepare``d by a channel (LinkedIn's
+    little text writes ``{hashtag|\\#|tag}`` and backslash escapes): the send-time check sees
+    prepared text and must judge what readers will read."""
+    text = re.sub(r"\{hashtag\|\\?#\|([^}]*)\}", r"#\1", text)
+    return re.sub(r"\\(.)", r"\1", text)
+
+
 def check(app: App, text: str, *, campaign: dict[str, Any] | None = None) -> list[str]:
-    """Problems that break the brand rules; empty when the text may go out."""
-    rules = app.workspace.section("guardrails")
+    """Problems that break the brand rules; empty when the text may go out.
+
+    Called by ``post new`` / ``post edit`` on the text before the channel prepares it, and by
+    the publisher on the exact text about to be sent (so a rule added since still holds).
+    """
+    rules = _rules(app)
+    text = _unescaped(text)
     problems = []
     for word in rules.get("banned_words", []):
         if re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text, re.I):
             problems.append(f"contains the banned word {word!r} ([guardrails] banned_words)")
+    where = f"campaign {campaign['name']!r}" if campaign else "[guardrails]"
+    for tag in _hashtags(app, campaign):
+        if not _has_tag(text, tag):
+            problems.append(f"is missing the required hashtag {tag} ({where})")
+    for disclaimer in _disclaimers(app, campaign):
+        if disclaimer not in text:
+            problems.append(f"is missing the disclaimer {disclaimer!r} ({where})")
     return problems

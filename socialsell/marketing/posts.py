@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy.engine import Connection
 
 from socialsell.db import schema as t
 from socialsell.errors import NotFound, UsageError
@@ -42,7 +43,10 @@ def render_for_accounts(
     app: App, accounts: Sequence[str], *, text: str | None, template: str | None, variables: dict[str, Any],
     campaign: dict[str, Any] | None = None,
 ) -> list[Draft]:
-    """The exact text each account would post, checked against its channel and the guardrails."""
+    """The exact text each account would post, checked against its channel and the guardrails.
+
+    Raises UsageError naming the account and the first problem; nothing is half-done.
+    """
     from socialsell.marketing import guardrails
     from socialsell.marketing.templates import find_template, render
 
@@ -58,14 +62,76 @@ def render_for_accounts(
         assert body is not None
         body = guardrails.apply(app, body, channel=channel, account=name, campaign=campaign)
         prepared = channel.prepare(body)
-        problems = channel.validate(body) + guardrails.check(app, body, campaign=campaign)
+        problems = guardrails.check(app, body, campaign=campaign) + channel.validate(prepared)
         if problems:
-            raise UsageError(f"{name}: {problems[0]}")
-        drafts.append(Draft(account=name, text=prepared, length=channel.measure(body), limit=channel.max_length))
+            raise UsageError(f"{name}: the post {problems[0]}" if problems[0].startswith(("contains", "is missing"))
+                             else f"{name}: {problems[0]}")
+        drafts.append(Draft(account=name, text=prepared, length=channel.measure(prepared), limit=channel.max_length))
     return drafts
 
 
-def create_post(
+def default_accounts(app: App, template: str | None, campaign: dict[str, Any] | None) -> list[str]:
+    """Accounts for a post that names none: the campaign's channels, else the template's
+    ``channels`` (account names or channel types), else an error."""
+    from socialsell.marketing.templates import find_template
+
+    wanted: list[str] = list(campaign.get("channels") or []) if campaign else []
+    if not wanted and template:
+        wanted = list(find_template(template, app.workspace.root).meta.get("channels", []))
+    names = [a.name for a in app.workspace.accounts.values() if a.name in wanted or a.channel in wanted]
+    if not names:
+        raise UsageError("name at least one channel account with --channel")
+    return names
+
+
+def parse_recurrence(app: App, every: str | None, until: str | None, count: int | None) -> dict[str, Any] | None:
+    """``--repeat 7d [--until DATE | --count N]`` as stored in ``posts.recurrence``."""
+    from socialsell.timeparse import parse_date_end, parse_interval
+
+    if every is None:
+        if until is not None or count is not None:
+            raise UsageError("--until and --count go with --repeat (e.g. --repeat 7d --count 4)")
+        return None
+    try:
+        parse_interval(every)
+    except ValueError as e:
+        raise UsageError(f"--repeat: {e}") from None
+    if until is not None and count is not None:
+        raise UsageError("give either --until or --count, not both")
+    rec: dict[str, Any] = {"every": every.strip().lower()}
+    if until is not None:
+        try:
+            end = parse_date_end(until, app.workspace.timezone)
+        except ValueError as e:
+            raise UsageError(f"--until: {e}") from None
+        if end <= app.now():
+            raise UsageError(f"--until {until} is in the past")
+        rec["until"] = end.isoformat()
+    if count is not None:
+        if count < 1:
+            raise UsageError(f"--count must be at least 1, not {count}")
+        rec["count"] = count
+    return rec
+
+
+@dataclass
+class PostPlan:
+    """A validated post, ready to store (:func:`prepare_post` then :func:`store_post`)."""
+
+    drafts: list[Draft]
+    text: str | None
+    template: str | None
+    variables: dict[str, Any]
+    at: datetime | None
+    queue: bool
+    campaign: dict[str, Any] | None
+    draft: bool
+    media: list[str]
+    recurrence: dict[str, Any] | None
+    evergreen: bool
+
+
+def prepare_post(
     app: App,
     *,
     accounts: Sequence[str],
@@ -79,44 +145,150 @@ def create_post(
     media: Sequence[str] = (),
     recurrence: dict[str, Any] | None = None,
     evergreen: bool = False,
-) -> int:
-    """Validate and store a post with one delivery per account. Returns the post id."""
+) -> PostPlan:
+    """Check everything about a new post without writing: times, campaign, every channel's text."""
     now = app.now()
     variables = dict(variables or {})
     if at is not None and at < now - timedelta(seconds=5):
-        raise UsageError(f"{at.isoformat(timespec='minutes')} is in the past: give a future time, or --queue")
+        raise UsageError(f"{_local(app, at)} is in the past: give a future time, or --queue")
     if at is not None and queue:
         raise UsageError("give either --at or --queue, not both")
-    campaign_row = _campaign(app, campaign) if campaign else None
-    drafts = render_for_accounts(app, accounts, text=text, template=template, variables=variables, campaign=campaign_row)
-    needs_approval = bool(app.workspace.section("workspace").get("require_approval", False))
-    ids = app.account_ids()
-    with app.db.write() as conn:
-        post_id = conn.execute(insert(t.posts).values(
-            campaign_id=campaign_row["id"] if campaign_row else None,
-            template=template, variables=variables or None,
-            text=text if text is not None else drafts[0].text,
-            media=list(media) or None, author=app.actor, recurrence=recurrence, evergreen=evergreen,
-            created_at=now, updated_at=now,
-        )).inserted_primary_key[0]
-        for d in drafts:
-            due = at
-            if queue:
-                from socialsell.marketing.slots import next_free_slot
+    if recurrence and at is None and not queue:
+        raise UsageError("a repeating post needs its first time: add --at WHEN or --queue")
+    if template and campaign is None:
+        from socialsell.marketing.templates import find_template
 
-                due = next_free_slot(app, conn, d.account, after=now)
-            if draft or needs_approval:
-                status = "draft"
-            elif due is None:
-                status = "approved"  # approved, waiting for a time
-            else:
-                status = "scheduled"
-            conn.execute(insert(t.deliveries).values(
-                post_id=post_id, account_id=ids[d.account], text=d.text, status=status, due_at=due,
-                attempts=0, updated_at=now,
-            ))
-        app.record(conn, "post.created", f"post:{post_id}", {"accounts": [d.account for d in drafts]})
+        campaign = find_template(template, app.workspace.root).meta.get("campaign")
+    campaign_row = _campaign(app, campaign) if campaign else None
+    if not accounts:
+        accounts = default_accounts(app, template, campaign_row)
+    drafts = render_for_accounts(app, accounts, text=text, template=template, variables=variables, campaign=campaign_row)
+    if queue:
+        from socialsell.marketing.slots import slot_rules
+
+        for d in drafts:
+            if not slot_rules(app, d.account):
+                raise UsageError(f"account {d.account!r} has no posting slots: add slots = [\"mon-fri 09:00, 12:30\"] "
+                                 f"to it (or `socialsell slots --channel {d.account} --set ...`), or use --at")
+    return PostPlan(drafts=drafts, text=text, template=template, variables=variables, at=at, queue=queue,
+                    campaign=campaign_row, draft=draft, media=list(media), recurrence=recurrence, evergreen=evergreen)
+
+
+def store_post(app: App, conn: Connection, plan: PostPlan) -> int:
+    """Store a prepared post in the caller's transaction; ``--queue`` takes each account's next
+    free slot as of this transaction (so posts stored together take successive slots)."""
+    now = app.now()
+    needs_approval = bool(app.workspace.section("workspace").get("require_approval", False))
+    dues: dict[str, datetime | None] = {}
+    for d in plan.drafts:
+        dues[d.account] = plan.at
+        if plan.queue:
+            from socialsell.marketing.slots import next_free_slot
+
+            dues[d.account] = next_free_slot(app, conn, d.account, after=now)
+    post_id = conn.execute(insert(t.posts).values(
+        campaign_id=plan.campaign["id"] if plan.campaign else None,
+        template=plan.template, variables=plan.variables or None,
+        text=plan.text if plan.text is not None else plan.drafts[0].text,
+        media=plan.media or None, author=app.actor, recurrence=plan.recurrence, evergreen=plan.evergreen,
+        created_at=now, updated_at=now,
+    )).inserted_primary_key[0]
+    for d in plan.drafts:
+        due = dues[d.account]
+        conn.execute(insert(t.deliveries).values(
+            post_id=post_id, account_id=app.account_id(d.account), text=d.text,
+            status=initial_status(due, plan.draft or needs_approval), due_at=due, attempts=0, updated_at=now,
+        ))
+    app.record(conn, "post.created", f"post:{post_id}", {"accounts": [d.account for d in plan.drafts]})
     return post_id
+
+
+def create_post(app: App, **kwargs: Any) -> int:
+    """Validate and store a post with one delivery per account. Returns the post id.
+
+    Takes the arguments of :func:`prepare_post`. Everything is checked before the first
+    write, so a refused post changes nothing. A recurring post (``recurrence``) is stored
+    once; its next occurrence is created when this one is published
+    (:func:`socialsell.marketing.recurring.schedule_next_occurrences`).
+    """
+    plan = prepare_post(app, **kwargs)
+    app.account_ids()  # create account rows before the write transaction
+    with app.db.write() as conn:
+        return store_post(app, conn, plan)
+
+
+def _local(app: App, at: datetime) -> str:
+    from socialsell.timeparse import format_local
+
+    return f"{format_local(at, app.workspace.timezone, '%a %Y-%m-%d %H:%M')} ({app.workspace.timezone.key})"
+
+
+def initial_status(due: datetime | None, draft: bool) -> str:
+    if draft:
+        return "draft"
+    return "approved" if due is None else "scheduled"  # approved without a time waits for one
+
+
+def edit_post(
+    app: App, post_id: int, *, text: str | None = None, variables: dict[str, Any] | None = None,
+    at: datetime | None = None, account: str | None = None,
+) -> list[str]:
+    """Change a post before it is sent: new text or template variables (re-rendered and
+    re-validated per channel), and/or a new time. Returns the accounts changed.
+
+    A delivery that is sending, published or otherwise final is never edited: the edit is
+    refused and nothing changes.
+    """
+    post = get_post(app, post_id)
+    now = app.now()
+    if text is None and not variables and at is None:
+        raise UsageError("nothing to change: give --text, --var or --at")
+    if text is not None and variables:
+        raise UsageError("give either --text or --var, not both")
+    if variables and not post["template"]:
+        raise UsageError(f"post {post_id} was not made from a template: change its text with --text")
+    if at is not None and at < now - timedelta(seconds=5):
+        raise UsageError(f"{_local(app, at)} is in the past: give a future time")
+    targets = [d for d in post["deliveries"] if account is None or d["account"] == account]
+    if account is not None and not targets:
+        raise UsageError(f"post {post_id} has no delivery on {account!r}")
+    if account is None:
+        targets = [d for d in targets if d["status"] != "cancelled"] or targets
+    for d in targets:
+        if d["status"] not in OPEN_STATUSES:
+            hint = " (edit the others with --channel NAME)" if len(post["deliveries"]) > 1 else ""
+            raise UsageError(f"post {post_id} on {d['account']} is {d['status']}: only a post not yet sent can be edited{hint}")
+    campaign = _campaign(app, post["campaign"]) if post["campaign"] else None
+    names = [d["account"] for d in targets]
+    texts: dict[str, str] = {}
+    if text is not None or variables:
+        drafts = render_for_accounts(
+            app, names, text=text, template=None if text is not None else post["template"],
+            variables={**(post["variables"] or {}), **(variables or {})}, campaign=campaign,
+        )
+        texts = {d.account: d.text for d in drafts}
+    needs_approval = bool(app.workspace.section("workspace").get("require_approval", False))
+    with app.db.write() as conn:
+        for d in targets:
+            values: dict[str, Any] = {"updated_at": now}
+            if d["account"] in texts:
+                values["text"] = texts[d["account"]]
+            due = at if at is not None else d["due_at"]
+            values["due_at"] = due
+            if d["status"] != "draft":
+                values["status"] = initial_status(due, needs_approval)
+            done = conn.execute(update(t.deliveries).where(and_(
+                t.deliveries.c.id == d["id"], t.deliveries.c.status == d["status"])).values(**values)).rowcount
+            if not done:  # the publisher took it in the meantime
+                raise UsageError(f"post {post_id} on {d['account']} changed while editing (it may be sending): nothing edited")
+        post_values: dict[str, Any] = {"updated_at": now}
+        if text is not None:
+            post_values["text"] = text
+        if variables:
+            post_values["variables"] = {**(post["variables"] or {}), **variables}
+        conn.execute(update(t.posts).where(t.posts.c.id == post_id).values(**post_values))
+        app.record(conn, "post.edited", f"post:{post_id}", {"accounts": names})
+    return names
 
 
 def _campaign(app: App, name: str) -> dict[str, Any]:

@@ -97,9 +97,23 @@ def _environment():
     from jinja2 import StrictUndefined
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False,
+                                        finalize=_printable)
     env.filters["hashtag"] = lambda s: "#" + re.sub(r"\W+", "", str(s))
     return env
+
+
+def _printable(value: Any) -> Any:
+    """Only data may be printed: a function, method or class in the output means the template
+    reached for machinery (``{{ ''.format_map }}``), which is refused like any internal."""
+    from datetime import date
+
+    from jinja2 import Undefined
+    from jinja2.exceptions import SecurityError
+
+    if isinstance(value, Undefined | str | int | float | list | tuple | dict | date) or value is None:
+        return value
+    raise SecurityError(f"printing {type(value).__name__} objects is not allowed, only text and numbers")
 
 
 def render(template: Template, variables: dict[str, Any], *, channel_type: str, account: str | None = None) -> str:
@@ -138,12 +152,19 @@ def render(template: Template, variables: dict[str, Any], *, channel_type: str, 
             raise UsageError(f"template {template.name}: no block for channel {channel_type!r} and no default block")
         else:
             text = compiled.render(context)
-    except UndefinedError as e:
-        raise UsageError(f"template {template.name}: {e.message} (pass it with --var)") from None
     except SecurityError as e:
         raise UsageError(f"template {template.name}: refused by the sandbox: {e}") from None
+    except UndefinedError as e:
+        message = e.message or "undefined value"
+        if "unsafe" in message or "__" in message:  # the sandbox hides internals as undefined
+            raise UsageError(f"template {template.name}: refused by the sandbox: {message}") from None
+        raise UsageError(f"template {template.name}: {message} (pass it with --var)") from None
     except TemplateSyntaxError as e:
         raise UsageError(f"template {template.name}: {e.message} (line {(e.lineno or 1) + template.body_line - 1})") from None
+    except UsageError:
+        raise
+    except Exception as e:  # a filter on the wrong type, a division by zero: the template's fault
+        raise UsageError(f"template {template.name}: cannot render ({type(e).__name__}: {e})") from None
     return _tidy(text)
 
 

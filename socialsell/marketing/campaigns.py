@@ -1,0 +1,121 @@
+"""Campaigns: a goal, a period, a persona, channels, a budget, and the posts that serve them.
+
+A post belongs to at most one campaign (``posts.campaign_id``). The campaign's UTM name tags
+its links, and its required hashtags and disclaimer are brand guardrails for its posts.
+Reach, impressions and engagements come from the latest ``post_metrics`` snapshot of each
+delivery and from the ``engagements`` table.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, func, insert, select
+
+from socialsell.db import schema as t
+from socialsell.errors import NotFound, UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from socialsell.app import App
+
+C, P, D, M, E = t.campaigns, t.posts, t.deliveries, t.post_metrics, t.engagements
+
+
+def create_campaign(
+    app: App, name: str, *, goal: str | None = None, starts: str | None = None, ends: str | None = None,
+    persona: str | None = None, channels: list[str] | None = None, budget: float | None = None,
+    utm: str | None = None, hashtags: list[str] | None = None, disclaimer: str | None = None,
+) -> dict[str, Any]:
+    """Validate and store a campaign. Raises UsageError (and changes nothing) on bad input."""
+    from socialsell.timeparse import parse_date_end, to_utc
+
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise UsageError("a campaign needs a name of 1 to 200 characters")
+    for account in channels or []:
+        app.workspace.account(account)
+    tz = app.workspace.timezone
+    starts_on = ends_on = None
+    try:
+        if starts:
+            parsed = datetime.fromisoformat(starts.strip())  # a date alone is its midnight
+            starts_on = to_utc(parsed, tz) if parsed.tzinfo is None else parsed
+        if ends:
+            ends_on = parse_date_end(ends, tz)
+    except ValueError as e:
+        raise UsageError(f"campaign dates: {e}") from None
+    if starts_on and ends_on and ends_on < starts_on:
+        raise UsageError(f"--ends {ends} is before --starts {starts}")
+    if budget is not None and budget < 0:
+        raise UsageError(f"--budget must not be negative, not {budget}")
+    utm_name = utm or re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or None
+    if utm and not re.fullmatch(r"[A-Za-z0-9._~-]+", utm):
+        raise UsageError(f"--utm {utm!r}: use letters, digits, '-', '_', '.' (it goes into links)")
+    tags = [h.lstrip("#") for h in (hashtags or [])]
+    for h in tags:
+        if not re.fullmatch(r"\w+", h):
+            raise UsageError(f"--hashtag {h!r}: a hashtag is letters, digits and '_'")
+    with app.db.write() as conn:
+        if conn.execute(select(C.c.id).where(C.c.name == name)).first():
+            raise UsageError(f"a campaign named {name!r} exists already (see `socialsell campaign show {name}`)")
+        campaign_id = conn.execute(insert(C).values(
+            name=name, goal=goal, persona=persona, starts_on=starts_on, ends_on=ends_on,
+            channels=list(channels) if channels else None, budget=budget, utm_campaign=utm_name,
+            required_hashtags=tags or None, disclaimer=disclaimer, created_at=app.now(),
+        )).inserted_primary_key[0]
+        app.record(conn, "campaign.created", f"campaign:{campaign_id}", {"name": name})
+    return get_campaign(app, name, with_posts=False)
+
+
+def list_campaigns(app: App) -> list[dict[str, Any]]:
+    with app.db.read() as conn:
+        rows = [dict(r) for r in conn.execute(select(C).order_by(C.c.starts_on, C.c.id)).mappings()]
+        counts = dict(conn.execute(select(P.c.campaign_id, func.count()).where(P.c.campaign_id.is_not(None))
+                                   .group_by(P.c.campaign_id)).all())
+    for r in rows:
+        r["posts"] = counts.get(r["id"], 0)
+    return rows
+
+
+def get_campaign(app: App, name: str, *, with_posts: bool = True) -> dict[str, Any]:
+    """The campaign, its posts with per-channel status, and its reach and engagement figures."""
+    with app.db.read() as conn:
+        row = conn.execute(select(C).where(C.c.name == name)).mappings().first()
+        if row is None:
+            raise NotFound(f"no campaign named {name!r} (see `socialsell campaign list`)")
+        campaign = dict(row)
+        if not with_posts:
+            return campaign
+        from socialsell.marketing.posts import delivery_rows
+
+        post_rows = [dict(r) for r in conn.execute(
+            select(P.c.id, P.c.text, P.c.created_at).where(P.c.campaign_id == campaign["id"]).order_by(P.c.id)).mappings()]
+        ids = [p["id"] for p in post_rows]
+        deliveries = delivery_rows(conn, ids) if ids else []
+        delivery_ids = [d["id"] for d in deliveries]
+        metrics: dict[int, dict[str, Any]] = {}
+        engaged: dict[int, int] = {}
+        if delivery_ids:
+            latest = (select(M.c.delivery_id, func.max(M.c.fetched_at).label("at"))
+                      .where(M.c.delivery_id.in_(delivery_ids)).group_by(M.c.delivery_id).subquery())
+            for m in conn.execute(select(M).join(latest, and_(M.c.delivery_id == latest.c.delivery_id,
+                                                              M.c.fetched_at == latest.c.at))).mappings():
+                metrics[m["delivery_id"]] = dict(m)
+            engaged = dict(conn.execute(select(E.c.delivery_id, func.count()).where(E.c.delivery_id.in_(delivery_ids))
+                                        .group_by(E.c.delivery_id)).all())
+    by_post: dict[int, list[dict[str, Any]]] = {p["id"]: [] for p in post_rows}
+    totals = {"reach": 0, "impressions": 0, "engagements": 0, "published": 0}
+    for d in deliveries:
+        m = metrics.get(d["id"], {})
+        d["reach"], d["impressions"] = m.get("reach"), m.get("impressions")
+        d["engagements"] = engaged.get(d["id"], 0)
+        totals["reach"] += d["reach"] or 0
+        totals["impressions"] += d["impressions"] or 0
+        totals["engagements"] += d["engagements"]
+        totals["published"] += d["status"] == "published"
+        by_post[d["post_id"]].append(d)
+    campaign["posts"] = [{**p, "deliveries": by_post[p["id"]]} for p in post_rows]
+    campaign["totals"] = totals
+    return campaign

@@ -1,0 +1,176 @@
+"""Bulk import of posts from CSV: ``socialsell import posts FILE.csv [--dry-run] [--skip-invalid]``.
+
+The header (column order is free, names are fixed)::
+
+    channel,text,template,vars,at,campaign
+
+- ``channel``: one account, or several separated by ``;`` (``sandbox;acme-x``); empty: the
+  campaign's or the template's default channels
+- ``text`` or ``template`` (exactly one), ``vars`` as ``k=v;k2=v2`` for the template
+- ``at``: when (``2026-12-01 09:00``, ``tomorrow 09:00``, ...); empty: the next free slot
+- ``campaign``: a campaign name (optional)
+
+Every row is checked first, exactly as ``post new`` checks it. Rows are numbered as a
+spreadsheet shows them (the header is row 1). With any bad row nothing is imported, unless
+``skip_invalid``, which imports the good rows and reports the others.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from socialsell.errors import UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from socialsell.app import App
+    from socialsell.marketing.posts import PostPlan
+
+COLUMNS = ("channel", "text", "template", "vars", "at", "campaign")
+
+
+@dataclass
+class ImportResult:
+    rows: int = 0
+    imported: list[int] = field(default_factory=list)  # post ids
+    valid: int = 0
+    errors: list[str] = field(default_factory=list)  # one line per bad row
+
+
+class RowError(Exception):
+    def __init__(self, column: str, message: str):
+        super().__init__(message)
+        self.column = column
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    try:
+        raw = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    reader = csv.DictReader(raw.splitlines(keepends=True))
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    if not header:
+        raise UsageError(f"{path}: empty file; the header is {','.join(COLUMNS)}")
+    unknown = [h for h in header if h not in COLUMNS]
+    if unknown:
+        raise UsageError(f"{path}: row 1: unknown column {unknown[0]!r} (the header is {','.join(COLUMNS)})")
+    if "text" not in header and "template" not in header:
+        raise UsageError(f"{path}: row 1: the header needs a text or a template column ({','.join(COLUMNS)})")
+    reader.fieldnames = header
+    rows = []
+    try:
+        for row in reader:
+            if None in row:
+                raise UsageError(f"{path}: row {reader.line_num}: more fields than the header has columns")
+            rows.append({k: (v or "").strip() for k, v in row.items()})
+    except csv.Error as e:
+        raise UsageError(f"{path}: row {reader.line_num}: {e}") from None
+    return rows
+
+
+def plan_row(app: App, row: dict[str, str]) -> PostPlan:
+    """Check one row as ``post new`` would; RowError names the column at fault."""
+    from socialsell.marketing.posts import _campaign, prepare_post
+    from socialsell.timeparse import parse_when
+
+    accounts = [a.strip() for a in row.get("channel", "").split(";") if a.strip()]
+    for a in accounts:
+        if a not in app.workspace.accounts:
+            raise RowError("channel", f"unknown channel account {a!r} (configured: {', '.join(sorted(app.workspace.accounts))})")
+    text, template = row.get("text") or None, row.get("template") or None
+    if (text is None) == (template is None):
+        raise RowError("text", "give either text or template (exactly one)")
+    variables: dict[str, str] = {}
+    for pair in filter(None, (p.strip() for p in row.get("vars", "").split(";"))):
+        if "=" not in pair or not pair.split("=", 1)[0].strip():
+            raise RowError("vars", f"{pair!r}: use k=v;k2=v2")
+        k, v = pair.split("=", 1)
+        variables[k.strip()] = v
+    if variables and template is None:
+        raise RowError("vars", "vars are for a template; this row has none")
+    at = None
+    if row.get("at"):
+        try:
+            at = parse_when(row["at"], app.now(), app.workspace.timezone)
+        except ValueError as e:
+            raise RowError("at", str(e)) from None
+        if at < app.now():
+            raise RowError("at", f"{row['at']} is in the past")
+    campaign = row.get("campaign") or None
+    if campaign:
+        try:
+            _campaign(app, campaign)
+        except UsageError as e:
+            raise RowError("campaign", str(e)) from None
+    if template:
+        from socialsell.marketing.templates import find_template
+
+        try:
+            find_template(template, app.workspace.root)
+        except UsageError as e:
+            raise RowError("template", str(e)) from None
+    try:
+        return prepare_post(app, accounts=accounts, text=text, template=template, variables=variables,
+                            at=at, queue=at is None, campaign=campaign)
+    except UsageError as e:
+        message = str(e)
+        column = "template" if template else "text"
+        if "missing variable" in message or "is undefined" in message:
+            column = "vars"
+        elif "no posting slots" in message:
+            column = "at"
+        elif "channel account" in message:
+            column = "channel"
+        raise RowError(column, message) from None
+
+
+def import_posts(
+    app: App, path: Path, *, dry_run: bool = False, skip_invalid: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Check every row, then store the valid ones in one transaction (all, or none unless
+    ``skip_invalid``). ``progress(n)`` is called as rows are checked and stored."""
+    from socialsell.marketing.posts import store_post
+
+    rows = read_rows(path)
+    result = ImportResult(rows=len(rows))
+    plans: list[PostPlan] = []
+    for number, row in enumerate(rows, start=2):
+        try:
+            plans.append(plan_row(app, row))
+        except RowError as e:
+            result.errors.append(f"{path.name}: row {number}, column {e.column}: {e}")
+        if progress:
+            progress(1)
+    result.valid = len(plans)
+    if dry_run or (result.errors and not skip_invalid) or not plans:
+        return result
+    app.account_ids()
+    with app.db.write() as conn:
+        for plan in plans:
+            result.imported.append(store_post(app, conn, plan))
+            if progress:
+                progress(1)
+        app.record(conn, "posts.imported", None, {"file": path.name, "posts": len(result.imported)})
+    return result
+
+
+def export_rows(posts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``post list --csv``: one row per delivery."""
+    out = []
+    for p in posts:
+        for d in p["deliveries"]:
+            out.append({
+                "id": p["id"], "delivery": d["id"], "channel": d["account"], "status": d["status"],
+                "at": d["due_at"].isoformat() if d["due_at"] else "",
+                "published_at": d["published_at"].isoformat() if d["published_at"] else "",
+                "campaign": p.get("campaign") or "", "text": d["text"],
+                "url": d["remote_url"] or "", "error": d["error"] or "",
+            })
+    return out
