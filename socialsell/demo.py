@@ -42,11 +42,52 @@ class SimulatedClock:
         return self.now
 
 
+def _reps_work(app: App, now: datetime) -> list[tuple[str, str, str]]:
+    """Each rep handles the top task on their list, as a rep working from `socialsell work` would."""
+    from socialsell.sales.tasks import close_task, list_tasks
+
+    done = []
+    for rep in app.workspace.team:
+        rows = list_tasks(app, owner=rep.name, now=now, limit=1)
+        if not rows:
+            continue
+        task = rows[0]
+        app.actor = rep.name
+        if task["intent"] and task["score"] >= 40:
+            outcome, amount = "won", 4800.0 + 100 * (task["id"] % 7)
+        elif task["intent"]:
+            outcome, amount = "meeting", None
+        else:
+            outcome, amount = "replied", None
+        close_task(app, task["id"], outcome, amount)
+        done.append((rep.name, task["contact"]["name"], outcome + (f" ({amount:,.0f})" if amount else "")))
+    app.actor = "morgan"
+    return done
+
+
+def _revenue_by_post(app: App) -> list[tuple[int, str, int, float]]:
+    """Won deals traced back to the post whose engagement opened the follow-up."""
+    first = t.engagements.alias("first")
+    q = (
+        select(t.posts.c.id, t.posts.c.text, func.count(t.tasks.c.id), func.sum(t.tasks.c.amount))
+        .select_from(t.tasks)
+        .join(first, first.c.id == t.tasks.c.first_engagement_id)
+        .join(t.deliveries, t.deliveries.c.id == first.c.delivery_id)
+        .join(t.posts, t.posts.c.id == t.deliveries.c.post_id)
+        .where(t.tasks.c.outcome == "won")
+        .group_by(t.posts.c.id, t.posts.c.text)
+        .order_by(func.sum(t.tasks.c.amount).desc())
+    )
+    with app.db.read() as conn:
+        return [(pid, text.splitlines()[0], n, amount or 0.0) for pid, text, n, amount in conn.execute(q)]
+
+
 def run_demo(directory: Path | None, *, days: int = 7, pm: Any = None, echo: Callable[[str], None] = print) -> Path:
     started = time.monotonic()
     folder = directory or Path(tempfile.mkdtemp(prefix="socialsell-demo-"))
     config = init_workspace(folder, name="Acme demo", timezone="Europe/Berlin", force=True)
-    start = datetime.now(UTC).replace(second=0, microsecond=0)
+    wall = datetime.now(UTC)
+    start = wall.replace(minute=wall.minute - wall.minute % 30, second=0, microsecond=0)
     clock = SimulatedClock(start)
     app = App.load(str(config), pm=pm, actor="morgan", clock=clock)
     sandbox = app.channel("sandbox")
@@ -64,14 +105,19 @@ def run_demo(directory: Path | None, *, days: int = 7, pm: Any = None, echo: Cal
 
     echo(f"\n2. The loop runs for {days} simulated days: publishing at each slot, polling the sandbox,")
     echo("   turning reactions into contacts and follow-up tasks, checking the SLA.")
+    echo("   The first two days each rep works the top of their list twice a day (a reply, a meeting, a deal).")
     worker = Worker(app, id="demo-worker")
     jobs = {j.id: j for j in build_jobs(app)}
     step = timedelta(minutes=30)
     end = start + timedelta(days=days)
+    worked: list[tuple[str, str, str]] = []
     while clock.now < end:
         clock.now += step
         for job_id in ("publish", "poll:sandbox", "sla"):
             run_job(worker, jobs[job_id], clock.now)
+        local = clock.now.astimezone(tz)
+        if clock.now < start + timedelta(days=2) and local.weekday() < 5 and (local.hour, local.minute) in ((10, 0), (15, 0)):
+            worked += _reps_work(app, clock.now)
     run_job(worker, jobs["metrics"], clock.now)
 
     with app.db.read() as conn:
@@ -86,7 +132,7 @@ def run_demo(directory: Path | None, *, days: int = 7, pm: Any = None, echo: Cal
          f"({', '.join(f'{n} {k}' for k, n in kinds.most_common())}); {ignored} ignored (bots, competitors)")
     echo(f"   {contacts} contacts: " + ", ".join(f"{n} {s}" for s, n in stages.most_common()))
 
-    from socialsell.sales.tasks import close_task, get_task, list_tasks
+    from socialsell.sales.tasks import get_task, list_tasks
 
     echo("\n3. Each rep's follow-up list (`socialsell --as NAME tasks`), most urgent first:")
     for rep in app.workspace.team:
@@ -97,21 +143,25 @@ def run_demo(directory: Path | None, *, days: int = 7, pm: Any = None, echo: Cal
             who = r["contact"]["name"] + (f" ({r['contact']['company']})" if r["contact"]["company"] else "")
             echo(f"   #{r['id']:<3} p{r['priority']} score {r['score']:>4.0f}  {flag}{who}: {(r['reason'] or '')[:60]}")
 
+    if worked:
+        echo(f"\n   During the week the reps closed {len(worked)} follow-ups, e.g.:")
+        for rep, who, outcome in worked[:4]:
+            echo(f"   {rep}: {who} -> {outcome}")
+
     first = next((r for rep in app.workspace.team for r in list_tasks(app, owner=rep.name, now=clock.now)[:1]), None)
     if first:
         tk = get_task(app, first["id"])
         echo(f"\n4. `socialsell task show {first['id']}` gives the rep the context and an opener:")
         echo(f"   {tk['contact']['display_name']}, {tk['contact'].get('headline') or ''}")
         for e in tk["engagements"][:2]:
-            echo(f"   {e['kind']}: \"{e['text'] or ''}\"")
+            echo(f"   {e['kind']}" + (f": \"{e['text']}\"" if e["text"] else "") + (f" (post #{e['post_id']})" if e["post_id"] else ""))
         echo(f"   opener: {tk['opener']}")
-        app.actor = first["owner"] or app.actor
-        close_task(app, first["id"], "meeting", force=True)
-        echo(f"   ...and `socialsell task done {first['id']} --outcome meeting` records the outcome.")
 
-    echo("\n5. Report")
+    echo("\n5. Report: from posts to revenue")
     echo(f"   reach {reach}, impressions {impressions}, {sum(kinds.values())} engagements from {contacts} people,")
-    echo(f"   {stages.get('lead', 0) + stages.get('qualified', 0) + stages.get('opportunity', 0)} leads handed to sales.")
+    echo(f"   {stages.get('lead', 0) + stages.get('qualified', 0) + stages.get('opportunity', 0) + stages.get('customer', 0)} leads handed to sales.")
+    for post_id, text, won, amount in _revenue_by_post(app):
+        echo(f"   post #{post_id} \"{text[:50]}\": {won} won, {amount:,.0f} in revenue")
     echo(f"\nDone in {time.monotonic() - started:.1f} s. The demo workspace stays in {folder}:")
     echo(f"   cd {folder}")
     echo("   socialsell --as alice tasks          # alice's follow-ups")
