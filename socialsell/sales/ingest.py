@@ -200,12 +200,16 @@ def _ensure_handles(app: App, conn: Connection, channel: str, people: dict[str, 
     new = [h for h in people if h not in found]
     if not new:
         return found
-    # one executemany for the contacts, one for the handles (RETURNING keeps the pairing)
-    created = conn.execute(insert(t.contacts).returning(t.contacts.c.id, sort_by_parameter_order=True), [{
-        "display_name": people[h].name or people[h].handle, "headline": people[h].headline,
-        "company": people[h].company, "location": people[h].location, "stage": "engaged",
-        "score": 0.0, "first_seen_at": now, "last_seen_at": now, "updated_at": now,
-    } for h in new]).scalars().all()
+    # one executemany for the contacts, one for the handles; RETURNING the origin pairs them
+    # (row order of RETURNING is not guaranteed, and asking for it costs a statement per row)
+    origin_of = {f"{channel}:{h}": h for h in new}
+    contact_of = {origin_of[origin]: cid for cid, origin in conn.execute(
+        insert(t.contacts).returning(t.contacts.c.id, t.contacts.c.origin), [{
+            "display_name": people[h].name or people[h].handle, "headline": people[h].headline,
+            "company": people[h].company, "location": people[h].location, "stage": "engaged", "origin": o,
+            "score": 0.0, "first_seen_at": now, "last_seen_at": now, "updated_at": now,
+        } for o, h in origin_of.items()]).all()}
+    created = [contact_of[h] for h in new]
     stmt = _insert(app, H).on_conflict_do_nothing(index_elements=["channel", "handle"]).returning(H.c.handle)
     inserted = set(conn.execute(stmt, [{
         "contact_id": cid, "channel": channel, "handle": h, "remote_user_id": people[h].external_id,
@@ -295,6 +299,7 @@ def _update_contacts_and_tasks(app: App, conn: Connection, contacts: dict[int, d
     task_updates: list[dict[str, Any]] = []
     attach: list[dict[str, Any]] = []  # engagement id -> task id
     new_tasks: list[dict[str, Any]] = []
+    load: dict[str, int] | None = None
     for cid, new in new_by_contact.items():
         contact = contacts[cid]
         history = histories.get(cid, [])
@@ -316,7 +321,11 @@ def _update_contacts_and_tasks(app: App, conn: Connection, contacts: dict[int, d
         if stage == "disqualified" or (score < rules.task_threshold and not intent_row):
             continue
         best = intent_row or max(new, key=lambda r: r["points"] or 0)
-        owner = routing.choose_owner(app, conn, contact, best)
+        if load is None:
+            load = routing.open_task_load(conn)
+        owner = routing.choose_owner(app, conn, contact, best, load)
+        if owner:
+            load[owner] = load.get(owner, 0) + 1  # round-robin stays fair inside one batch
         intent = intent_row is not None
         new_tasks.append({
             "contact_id": cid, "owner": owner, "status": "open", "score": score, "intent": intent,

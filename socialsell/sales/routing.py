@@ -1,7 +1,8 @@
 """Who owns a new follow-up, and when it is due.
 
 Owner: the ``assign_owner`` hook, else the contact's owner, else the first ``[[routing]]`` rule
-that matches (channel, keyword in the text, territory in the location), else round-robin
+that matches (channel, keyword in the text, territory in the location), else a rep whose
+territories, then keywords, then channels match, else round-robin
 across the team (the rep with the fewest open tasks, ties by name).
 Due time: the response SLA in business hours of the team's calendar, shorter for high intent.
 """
@@ -21,7 +22,19 @@ if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
 
 
-def choose_owner(app: App, conn: Connection, contact: dict[str, Any], engagement: dict[str, Any]) -> str | None:
+def open_task_load(conn: Connection) -> dict[str, int]:
+    """Open (and snoozed) tasks per owner."""
+    return {owner: n for owner, n in conn.execute(
+        select(t.tasks.c.owner, func.count()).where(t.tasks.c.status.in_(("open", "snoozed"))).group_by(t.tasks.c.owner)
+    ).all() if owner}
+
+
+def choose_owner(app: App, conn: Connection, contact: dict[str, Any], engagement: dict[str, Any],
+                 load: dict[str, int] | None = None) -> str | None:
+    """The rep who owns a new task (see the module's docstring for the order of the rules).
+
+    :param load: open tasks per owner, for round-robin; read from the database when not given.
+    """
     team = [r.name for r in app.workspace.team]
     chosen = app.hook.assign_owner(contact=contact, engagement=engagement, team=team)
     if chosen:
@@ -38,18 +51,20 @@ def choose_owner(app: App, conn: Connection, contact: dict[str, Any], engagement
         if "territory" in rule and rule["territory"].lower() not in location:
             continue
         return rule.get("owner")
+    # most specific first: a rep's territory, then their keywords, then their channels
     for rep in app.workspace.team:
         if rep.territories and location and any(tr.lower() in location for tr in rep.territories):
             return rep.name
+    for rep in app.workspace.team:
         if rep.keywords and any(k.lower() in text for k in rep.keywords):
             return rep.name
-        if rep.channels and engagement.get("channel") in rep.channels:
+    for rep in app.workspace.team:
+        if rep.channels and (engagement.get("channel") in rep.channels or engagement.get("account") in rep.channels):
             return rep.name
     if not team:
         return None
-    load = dict(conn.execute(
-        select(t.tasks.c.owner, func.count()).where(t.tasks.c.status.in_(("open", "snoozed"))).group_by(t.tasks.c.owner)
-    ).all())
+    if load is None:
+        load = open_task_load(conn)
     return min(team, key=lambda name: (load.get(name, 0), name))
 
 
