@@ -220,6 +220,7 @@ contacts = Table(
     Column("score", Float, nullable=False, server_default="0"),
     Column("score_explained", JSON),  # [[reason, points], ...]
     Column("merged_into", ForeignKey("contacts.id")),
+    Column("origin", String(400)),  # "channel:handle" where we first met them
     Column("first_seen_at", UTCDateTime, nullable=False),
     Column("last_seen_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),

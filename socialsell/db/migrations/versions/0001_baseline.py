@@ -83,6 +83,7 @@ def upgrade() -> None:
         sa.Column(
             "merged_into", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
         ),
+        sa.Column("origin", sa.String(length=400), nullable=True),
         sa.Column("first_seen_at", socialsell.db.schema.UTCDateTime(), nullable=False),
         sa.Column("last_seen_at", socialsell.db.schema.UTCDateTime(), nullable=False),
         sa.Column("updated_at", socialsell.db.schema.UTCDateTime(), nullable=False),
