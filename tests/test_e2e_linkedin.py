@@ -277,8 +277,6 @@ def _published_with_a_task(app, fake, clock) -> tuple[int, dict]:
     return post_id, task
 
 
-@pytest.mark.xfail(strict=True, reason="LinkedIn polls return our own page's comments (our replies) as engagements: "
-                                       "our page becomes a contact with its own follow-up task")
 def test_our_own_reply_read_back_by_the_next_poll_is_not_a_lead(li_app, fake, clock):
     app = li_app
     _, task = _published_with_a_task(app, fake, clock)

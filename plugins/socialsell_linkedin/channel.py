@@ -426,6 +426,8 @@ class LinkedInChannel(Channel):
         state["posts"] = kept
         if self.is_organization:
             found += self._new_mentions(state)
+        # our own comments (replies a rep sent) and reactions are read back too: never a lead
+        found = [e for e in found if e.person.external_id != self.author]
         self._describe_people(found)
         return found, json.dumps(state, separators=(",", ":"), sort_keys=True)
 
