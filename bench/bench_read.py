@@ -1,0 +1,233 @@
+"""Read-only commands on a big workspace, against the floor ``python -c "import click, sqlalchemy"``.
+
+Target (DESIGN.md "Targets"): ``tasks --json`` and ``queue`` on 100k engagements, 20k contacts,
+5k open tasks take at most 1.3x the floor. ``post list --json`` is measured with the same yardstick.
+
+    .venv/bin/python bench/bench_read.py [--runs 7] [--engagements 100000] [--contacts 20000]
+                                         [--tasks 5000] [--posts 500] [--keep DIR] [--importtime]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import subprocess
+import sys
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import (  # noqa: E402
+    BIN,
+    NOW,
+    PYTHON,
+    bulk_insert,
+    clean_env,
+    interleaved_medians,
+    make_workspace,
+    timed,
+    verdict,
+)
+
+TARGET = 1.3
+HEAVY = ("tweepy", "linkedin_v2", "apscheduler")
+KINDS = ["like"] * 50 + ["repost"] * 15 + ["reply"] * 15 + ["comment"] * 10 + ["mention"] * 5 + ["quote"] * 3 + ["follow"] * 2
+COUNTRIES = ["Germany", "France", "UK", "Sweden", "Singapore", "Spain", "USA", "Brazil", "Japan", "Ireland"]
+HEADLINES = ["VP Sales at Acme", "Head of Growth", "Engineer", "Founder, Widgets Inc", "Marketing Director", "Student"]
+
+
+def populate(app, n_engagements: int, n_contacts: int, n_tasks: int, n_posts: int, seed: int = 7) -> dict[str, int]:
+    """Rows straight into the tables with Core bulk inserts (setup, not measured)."""
+    from sqlalchemy import func, select
+
+    from socialsell.db import schema as t
+
+    rnd = random.Random(seed)
+    account_id = app.account_id("sandbox")
+    reps = [r.name for r in app.workspace.team] or ["alice"]
+    n_tasks = min(n_tasks, n_contacts)
+    n_done = min(n_tasks // 2, n_contacts - n_tasks)  # closed tasks too: the index must skip them
+    task_contacts = rnd.sample(range(1, n_contacts + 1), n_tasks + n_done)
+    open_owner = {cid: reps[i % len(reps)] for i, cid in enumerate(task_contacts[:n_tasks])}
+
+    contacts, handles = [], []
+    for cid in range(1, n_contacts + 1):
+        first = NOW - timedelta(days=rnd.uniform(1, 90))
+        contacts.append({
+            "id": cid, "display_name": f"Person {cid}", "headline": rnd.choice(HEADLINES),
+            "company": f"Company {cid % 3000}", "location": rnd.choice(COUNTRIES),
+            "stage": "lead" if cid in open_owner else "engaged", "owner": open_owner.get(cid),
+            "score": round(rnd.uniform(0, 40), 2), "score_explained": [["like on sandbox", 1.0]],
+            "first_seen_at": first, "last_seen_at": NOW - timedelta(hours=rnd.uniform(0, 72)), "updated_at": NOW,
+        })
+        handles.append({"id": cid, "contact_id": cid, "channel": "sandbox", "handle": f"@person{cid}",
+                        "remote_user_id": str(1_000_000 + cid), "name": f"Person {cid}",
+                        "profile_url": f"https://sandbox.example/@person{cid}", "headline": contacts[-1]["headline"],
+                        "followers": rnd.randint(0, 5000)})
+
+    posts, deliveries = [], []
+    published = []
+    for pid in range(1, n_posts + 1):
+        is_published = pid <= n_posts * 6 // 10
+        due = NOW - timedelta(days=rnd.uniform(0, 30)) if is_published else NOW + timedelta(days=rnd.uniform(0, 21))
+        text = f"Post {pid}: how we cut onboarding time in half. #growth https://example.com/p/{pid}"
+        posts.append({"id": pid, "text": text, "author": "morgan", "evergreen": False,
+                      "created_at": due - timedelta(days=1), "updated_at": due - timedelta(days=1)})
+        deliveries.append({
+            "id": pid, "post_id": pid, "account_id": account_id, "text": text,
+            "status": "published" if is_published else "scheduled", "due_at": due, "attempts": 1 if is_published else 0,
+            "remote_id": f"r{pid}" if is_published else None,
+            "remote_url": f"https://sandbox.example/p/r{pid}" if is_published else None,
+            "published_at": due if is_published else None, "updated_at": due,
+        })
+        if is_published:
+            published.append(pid)
+
+    tasks = []
+    task_of = {}
+    for i, cid in enumerate(task_contacts):
+        tid = i + 1
+        is_open = cid in open_owner
+        due = NOW + timedelta(hours=rnd.uniform(-48, 48))
+        tasks.append({
+            "id": tid, "contact_id": cid, "owner": open_owner.get(cid, reps[i % len(reps)]),
+            "status": "open" if is_open else "done", "priority": rnd.randint(1, 4), "score": round(rnd.uniform(5, 40), 2),
+            "reason": "reply: \"interesting, what does it cost for 20 seats?\"", "intent": rnd.random() < 0.2,
+            "due_at": due, "first_engagement_id": None, "last_engagement_at": NOW - timedelta(hours=rnd.uniform(0, 72)),
+            "outcome": None if is_open else "replied", "closed_by": None if is_open else open_owner.get(cid, reps[0]),
+            "closed_at": None if is_open else NOW - timedelta(days=1), "created_at": due - timedelta(hours=4), "updated_at": NOW,
+        })
+        if is_open:
+            task_of[cid] = tid
+
+    engagements = []
+    for eid in range(1, n_engagements + 1):
+        cid = rnd.randint(1, n_contacts)
+        kind = rnd.choice(KINDS)
+        pid = rnd.choice(published) if published and kind != "mention" else None
+        text = f"great post, what is the pricing for team {eid}?" if kind in ("reply", "comment", "quote", "mention") else None
+        engagements.append({
+            "id": eid, "account_id": account_id, "external_id": f"e{eid}", "kind": kind, "contact_id": cid, "handle_id": cid,
+            "delivery_id": pid, "task_id": task_of.get(cid), "text": text,
+            "url": f"https://sandbox.example/e/{eid}", "post_remote_id": f"r{pid}" if pid else None, "in_reply_to": None,
+            "occurred_at": NOW - timedelta(minutes=rnd.uniform(0, 60 * 24 * 60)), "ingested_at": NOW,
+            "points": 1.0, "ignored": None, "raw": {"reasons": []},
+        })
+
+    with app.db.write() as conn:
+        for table, rows in ((t.contacts, contacts), (t.handles, handles), (t.posts, posts), (t.deliveries, deliveries),
+                            (t.tasks, tasks), (t.engagements, engagements)):
+            bulk_insert(conn, table, rows)
+    with app.db.write() as conn:
+        conn.exec_driver_sql("ANALYZE")
+    with app.db.read() as conn:
+        return {name: conn.execute(select(func.count()).select_from(table)).scalar_one() for name, table in (
+            ("engagements", t.engagements), ("contacts", t.contacts), ("posts", t.posts),
+            ("open tasks", t.tasks), ("alice's open tasks", t.tasks))} | {
+            "open tasks": conn.execute(select(func.count()).where(t.tasks.c.status == "open")).scalar_one(),
+            "alice's open tasks": conn.execute(select(func.count()).where(
+                t.tasks.c.status == "open", t.tasks.c.owner == "alice")).scalar_one(),
+        }
+
+
+IMPORT_CHECK = """
+import io, sys, contextlib
+from socialsell.cli import main
+out = io.StringIO()
+try:
+    with contextlib.redirect_stdout(out):
+        main(sys.argv[1:])
+except SystemExit as e:
+    if e.code:
+        raise
+heavy = %r
+loaded = sorted(m for m in sys.modules if m.split('.')[0] in heavy)
+print(','.join(sorted({m.split('.')[0] for m in loaded})) or 'none')
+"""
+
+
+def heavy_imports(argv: list[str]) -> str:
+    """Which of the heavy network/scheduler libraries a command imports, run in its own process."""
+    proc = subprocess.run([PYTHON, "-c", IMPORT_CHECK % (HEAVY,), *argv], capture_output=True, text=True, env=clean_env())
+    if proc.returncode != 0:
+        raise SystemExit(f"import check failed: {proc.stderr[-2000:]}")
+    return proc.stdout.strip().splitlines()[-1]
+
+
+def top_imports(argv: list[str], n: int = 15) -> list[tuple[int, str]]:
+    """The ``-X importtime`` top-level packages by cumulative microseconds (one run)."""
+    code = f"import sys; from socialsell.cli import main; sys.exit(main({argv!r}))"
+    proc = subprocess.run([PYTHON, "-X", "importtime", "-c", code], capture_output=True, text=True, env=clean_env())
+    top: dict[str, int] = {}
+    for line in proc.stderr.splitlines():
+        if line.startswith("import time:") and "cumulative" not in line:
+            parts = line.split("|")
+            name = parts[2].rstrip()
+            if name.startswith(" ") and not name.startswith("  "):  # one space: imported at top level
+                top[name.strip()] = int(parts[1])
+    return sorted(((us, name) for name, us in top.items()), reverse=True)[:n]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=7, help="timed runs per command (median)")
+    ap.add_argument("--engagements", type=int, default=100_000)
+    ap.add_argument("--contacts", type=int, default=20_000)
+    ap.add_argument("--tasks", type=int, default=5_000, help="open tasks")
+    ap.add_argument("--posts", type=int, default=500)
+    ap.add_argument("--keep", metavar="DIR", help="build the workspace in DIR and keep it (default: a temp dir)")
+    ap.add_argument("--importtime", action="store_true", help="also print the slowest top-level imports per command")
+    args = ap.parse_args()
+
+    tmp = None
+    if args.keep:
+        folder = Path(args.keep)
+    else:
+        tmp = tempfile.TemporaryDirectory(prefix="socialsell-bench-")
+        folder = Path(tmp.name)
+    try:
+        app = make_workspace(folder)
+        secs, counts = timed(lambda: populate(app, args.engagements, args.contacts, args.tasks, args.posts))
+        app.close()
+        print(f"workspace {folder}: " + ", ".join(f"{v} {k}" for k, v in counts.items()) + f" (setup {secs:.1f} s)")
+
+        cli = str(BIN / "socialsell")
+        commands = {
+            "floor": [PYTHON, "-c", "import click, sqlalchemy"],
+            "tasks --json": [cli, "--config", str(folder), "--as", "alice", "tasks", "--json"],
+            "queue --json": [cli, "--config", str(folder), "queue", "--json"],
+            "post list --json": [cli, "--config", str(folder), "post", "list", "--json"],
+        }
+        medians = interleaved_medians(commands, args.runs)
+        floor = medians.pop("floor")
+        print(f"floor `python -c \"import click, sqlalchemy\"`: {floor:.0f} ms (median of {args.runs})")
+        missed = []
+        for name, ms in medians.items():
+            ratio = ms / floor
+            targeted = name != "post list --json"
+            note = f"target <= {TARGET}" if targeted else f"no target; same yardstick {TARGET}"
+            ok = ratio <= TARGET
+            if targeted and not ok:
+                missed.append(name)
+            print(f"{name}: {ms:.0f} ms, floor {floor:.0f} ms, ratio {ratio:.2f} ({note}) {verdict(ok)}")
+
+        for name, argv in commands.items():
+            if name == "floor":
+                continue
+            loaded = heavy_imports(argv[1:])
+            print(f"{name} imports of {', '.join(HEAVY)}: {loaded} {verdict(loaded == 'none')}")
+            if loaded != "none" and name == "tasks --json":
+                missed.append(f"{name} imports")
+            if args.importtime:
+                print("  slowest top-level imports (cumulative ms): " + ", ".join(
+                    f"{name_} {us / 1000:.0f}" for us, name_ in top_imports(argv[1:])))
+        return 1 if missed else 0
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
