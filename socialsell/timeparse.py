@@ -27,11 +27,9 @@ def to_utc(local: datetime, tz: ZoneInfo) -> datetime:
     A time that does not exist (the hour skipped in spring) moves forward by the gap; an
     ambiguous one (the hour repeated in autumn) takes its first occurrence.
     """
-    aware = local.replace(tzinfo=tz, fold=0)
-    roundtrip = aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
-    if roundtrip != local:  # skipped hour: use the offset from before the gap
-        aware = local.replace(tzinfo=tz, fold=1)
-    return aware.astimezone(UTC)
+    # fold=0 takes the offset in force before a transition: for an ambiguous time that is its
+    # first occurrence, and for a skipped one it lands after the gap (02:30 -> 03:30 in spring).
+    return local.replace(tzinfo=tz, fold=0).astimezone(UTC)
 
 
 def local_date_time(day: date, at: time, tz: ZoneInfo) -> datetime:

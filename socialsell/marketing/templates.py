@@ -111,7 +111,9 @@ def _printable(value: Any) -> Any:
     from jinja2 import Undefined
     from jinja2.exceptions import SecurityError
 
-    if isinstance(value, Undefined | str | int | float | list | tuple | dict | date) or value is None:
+    if value is None:  # would print "None" in a brand post
+        raise ValueError("a value printed by the template is empty (None)")
+    if isinstance(value, Undefined | str | int | float | list | tuple | dict | date):
         return value
     raise SecurityError(f"printing {type(value).__name__} objects is not allowed, only text and numbers")
 
@@ -134,7 +136,6 @@ def render(template: Template, variables: dict[str, Any], *, channel_type: str, 
     context = {
         "channel": channel_type,
         "account": account,
-        "link": template.meta.get("link"),
         "title": template.title,
         **{k: v for k, v in template.meta.items() if k not in ("requires", "channels")},
         **variables,
