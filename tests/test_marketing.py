@@ -669,3 +669,26 @@ def test_post_list_json_export_carries_deliveries(cli, app):
     create_post(app, accounts=["sandbox"], text="one", queue=True)
     rows = json.loads(cli("post", "list", "--json").output)
     assert rows[0]["id"] == 1 and rows[0]["deliveries"][0]["status"] == "scheduled"
+
+
+def test_marketing_flow_on_both_databases(make_app, workspace, clock, db_url, tmp_path):
+    """Create, edit, publish, recur, fill evergreen slots, import, campaign figures: SQLite and PostgreSQL."""
+    from socialsell.marketing.campaigns import create_campaign, get_campaign
+    from socialsell.marketing.evergreen import fill_empty_slots
+    from socialsell.marketing.importer import import_posts
+    from socialsell.marketing.recurring import schedule_next_occurrences
+
+    app = make_app(db_url)
+    create_campaign(app, "Both", hashtags=["both"])
+    post_id = create_post(app, accounts=["sandbox"], text="Weekly", at=clock.now + timedelta(minutes=1),
+                          campaign="Both", recurrence={"every": "7d", "count": 2}, evergreen=True)
+    edit_post(app, post_id, text="Weekly news")
+    clock.advance(minutes=1)
+    publish_due(app, "w1")
+    [nxt] = schedule_next_occurrences(app)
+    assert get_post(app, nxt)["deliveries"][0]["text"] == "Weekly news #both"
+    assert get_campaign(app, "Both")["totals"]["published"] == 1
+    clock.advance(days=60)
+    assert fill_empty_slots(app, clock.now, 1)[0]["text"] == "Weekly news #both"
+    path = write_csv(tmp_path, "channel,text\nsandbox,Imported\n")
+    assert len(import_posts(app, path).imported) == 1

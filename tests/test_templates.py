@@ -160,3 +160,12 @@ def test_template_default_channels_and_campaign_are_used(cli, app, workspace):
     assert post["campaign"] == "Spring"
     assert [d["account"] for d in post["deliveries"]] == ["sandbox"]
     assert post["deliveries"][0]["text"] == "Spring is here #spring"
+
+
+def test_front_matter_utm_names_the_campaign_or_turns_tagging_off(cli, workspace):
+    write_template(workspace, "tagged", '+++\nutm = "launch26"\n+++\nSee https://acme.example/a')
+    write_template(workspace, "untagged", "+++\nutm = false\n+++\nSee https://acme.example/a")
+    tagged = json.loads(cli("templates", "preview", "tagged", "-c", "sandbox", "--json").output)[0]["text"]
+    assert tagged == "See https://acme.example/a?utm_source=sandbox&utm_medium=social&utm_campaign=launch26"
+    untagged = json.loads(cli("templates", "preview", "untagged", "-c", "sandbox", "--json").output)[0]["text"]
+    assert untagged == "See https://acme.example/a"

@@ -81,19 +81,24 @@ def tag_links(text: str, *, source: str, medium: str, campaign: str | None) -> s
     return URL.sub(tag, text)
 
 
-def apply(app: App, text: str, *, channel: Channel, account: str, campaign: dict[str, Any] | None) -> str:
-    """The text with what the rules add: required hashtags, disclaimers, UTM-tagged links."""
+def apply(app: App, text: str, *, channel: Channel, account: str, campaign: dict[str, Any] | None,
+          utm: str | bool | None = None) -> str:
+    """The text with what the rules add: required hashtags, disclaimers, UTM-tagged links.
+
+    ``utm`` is a template's front matter ``utm``: a name for ``utm_campaign`` (when the post
+    has no campaign), or ``false`` to leave its links untagged.
+    """
     for tag in _hashtags(app, campaign):
         if not _has_tag(text, tag):
             text = f"{text} {tag}"
     for disclaimer in _disclaimers(app, campaign):
         if disclaimer not in text:
             text = f"{text}\n{disclaimer}"
-    utm = utm_settings(app)
-    if utm["enabled"]:
-        source = str(utm["source"].get(channel.name, channel.name))
+    settings = utm_settings(app)
+    if settings["enabled"] and utm is not False:
+        source = str(settings["source"].get(channel.name, channel.name))
         name = (campaign.get("utm_campaign") or campaign.get("name")) if campaign else None
-        text = tag_links(text, source=source, medium=utm["medium"], campaign=name)
+        text = tag_links(text, source=source, medium=settings["medium"], campaign=name or (utm if isinstance(utm, str) else None))
     return text
 
 

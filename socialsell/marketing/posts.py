@@ -60,7 +60,8 @@ def render_for_accounts(
         channel = app.channel(name)
         body = render(tmpl, variables, channel_type=channel.name, account=name) if tmpl else text
         assert body is not None
-        body = guardrails.apply(app, body, channel=channel, account=name, campaign=campaign)
+        body = guardrails.apply(app, body, channel=channel, account=name, campaign=campaign,
+                                utm=tmpl.meta.get("utm") if tmpl else None)
         prepared = channel.prepare(body)
         problems = guardrails.check(app, body, campaign=campaign) + channel.validate(prepared)
         if problems:

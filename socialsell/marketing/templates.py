@@ -8,6 +8,8 @@ A template file ``templates/NAME.j2``::
     hashtags = ["acme"]
     link = "https://acme.example/launch"
     requires = ["product"]                 # variables that must be given
+    campaign = "Winter Launch"             # the campaign, unless --campaign says otherwise
+    utm = "launch"                         # utm_campaign when there is no campaign; false: no tagging
     +++
     {% block x %}{{ product }} is here. {{ link }} {{ hashtags }}{% endblock %}
     {% block linkedin %}A longer story about {{ product }}...{% endblock %}
