@@ -13,8 +13,8 @@ Configured under ``[notify.email]``::
 
 Each rep with an ``email`` in ``[[team.reps]]`` gets at most one digest per local day, and
 only when there is something in it. Any number of workers run the ``digest`` job: a worker
-sends a rep's digest only after taking the lease ``digest:<rep>:<date>`` for two days, so two
-workers never both send it; a failed send releases the lease so the next run retries.
+sends a rep's digest only after inserting the lease row ``digest:<rep>:<date>`` (the first
+insert wins), so two workers never both send it; a failed send releases the lease so the next run retries.
 """
 
 from __future__ import annotations
@@ -105,6 +105,21 @@ def send_email(settings: dict[str, Any], to: str, subject: str, body: str) -> No
         smtp.send_message(msg)
 
 
+def _claim(app: App, name: str, worker: str, now: datetime) -> bool:
+    """Insert the lease row ``name`` unless it exists: the first worker wins, with no expiry race.
+
+    The name carries the date, so the row never needs to expire for the next day's digest.
+    """
+    if app.db.is_sqlite:
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        from sqlalchemy.dialects.postgresql import insert
+    stmt = insert(t.leases).values(name=name, holder=worker, acquired_at=now,
+                                   expires_at=now + timedelta(seconds=LEASE_SECONDS))
+    with app.db.write() as conn:
+        return conn.execute(stmt.on_conflict_do_nothing(index_elements=["name"]).returning(t.leases.c.name)).first() is not None
+
+
 def send_digests(app: App, worker: str, now: datetime | None = None) -> dict[str, Any]:
     """Send each rep with an email address their digest, once per local day, when ``[notify.email]`` is set."""
     now = now or app.now()
@@ -129,7 +144,7 @@ def send_digests(app: App, worker: str, now: datetime | None = None) -> dict[str
         if not digest["new"] and not digest["overdue"]:
             empty.append(rep.name)
             continue
-        if not leases.acquire(app.db, lease, worker, now, LEASE_SECONDS):
+        if not _claim(app, lease, worker, now):
             taken.append(rep.name)  # another worker is sending (or sent) it
             continue
         subject, body = render_digest(app, rep.name, digest)
