@@ -86,7 +86,8 @@ def run_demo(directory: Path | None, *, days: int = 7, pm: Any = None, echo: Cal
     started = time.monotonic()
     folder = directory or Path(tempfile.mkdtemp(prefix="socialsell-demo-"))
     config = init_workspace(folder, name="Acme demo", timezone="Europe/Berlin", force=True)
-    wall = datetime.now(UTC)
+    # the simulated week ends now, so `socialsell tasks` afterwards shows what the demo printed
+    wall = datetime.now(UTC) - timedelta(days=days)
     start = wall.replace(minute=wall.minute - wall.minute % 30, second=0, microsecond=0)
     clock = SimulatedClock(start)
     app = App.load(str(config), pm=pm, actor="morgan", clock=clock)
