@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -21,14 +22,19 @@ REQUIRE_POSTGRES = os.environ.get("SOCIALSELL_REQUIRE_POSTGRES") == "1"
 
 
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test sees the developer's environment, keyring or current folder."""
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No test sees the developer's environment, keyring or current folder, nor the logging
+    set up by an earlier test's in-process `socialsell run`."""
     for var in list(os.environ):
         if var.startswith("SOCIALSELL_") and var != "SOCIALSELL_REQUIRE_POSTGRES":
             monkeypatch.delenv(var)
     monkeypatch.setenv("SOCIALSELL_NO_KEYRING", "1")
     monkeypatch.setenv("USER", "tester")
     monkeypatch.chdir(tmp_path)
+    logger = logging.getLogger("socialsell")
+    saved = (logger.handlers[:], logger.level, logger.propagate)
+    yield
+    logger.handlers[:], logger.level, logger.propagate = saved
 
 
 @pytest.fixture
