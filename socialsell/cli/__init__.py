@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -17,9 +17,43 @@ from socialsell import __version__
 from socialsell.cli.common import State
 from socialsell.errors import SocialsellError
 
+if TYPE_CHECKING:  # pragma: no cover
+    import pluggy
+
+
+class SocialsellCLI(click.Group):
+    """The root group. Built-in commands are always there; plugins are loaded only when
+    needed (a command name that is not built in, ``--help``, or an App that calls a hook), so
+    ``socialsell tasks`` never pays for entry-point discovery."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.plugins_dir: str | None = None
+        self.loaded_pm: pluggy.PluginManager | None = None
+
+    @property
+    def pm(self) -> pluggy.PluginManager:
+        if self.loaded_pm is None:
+            from socialsell.plugins import build_plugin_manager
+
+            self.loaded_pm = build_plugin_manager(self.plugins_dir)
+            self.loaded_pm.hook.register_commands(cli=self)
+        return self.loaded_pm
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and self.loaded_pm is None:
+            self.pm  # noqa: B018 - a plugin may provide it
+            command = super().get_command(ctx, cmd_name)
+        return command
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self.pm  # noqa: B018 - --help lists plugin commands too
+        return super().list_commands(ctx)
+
 
 def build_cli(plugins_dir: str | None = None) -> click.Group:
-    @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+    @click.group(cls=SocialsellCLI, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
     @click.version_option(__version__, prog_name="socialsell")
     @click.option("--config", "config", metavar="PATH", envvar="SOCIALSELL_CONFIG",
                   help="Workspace config file or folder (default ./socialsell.toml).")
@@ -39,17 +73,14 @@ def build_cli(plugins_dir: str | None = None) -> click.Group:
         Start:      socialsell init && socialsell post new --channel sandbox --text "Hello" --queue
         Try it:     socialsell demo
         """
-        ctx.obj = State(config=config, db_url=db_url, actor=actor, plugins_dir=plugins_dir, pm=pm)
+        ctx.obj = State(config=config, db_url=db_url, actor=actor, plugins_dir=plugins_dir, cli=cli)
 
     from socialsell.cli import marketing, ops, sales, work
 
     for module in (ops, marketing, sales, work):
         module.register(cli)
 
-    from socialsell.plugins import build_plugin_manager
-
-    pm = build_plugin_manager(plugins_dir)
-    pm.hook.register_commands(cli=cli)
+    cli.plugins_dir = plugins_dir
     return cli
 
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pluggy
 
     from socialsell.app import App
+    from socialsell.cli import SocialsellCLI
 
 
 @dataclass
@@ -27,15 +28,22 @@ class State:
     db_url: str | None
     actor: str | None
     plugins_dir: str | None
-    pm: pluggy.PluginManager
+    cli: SocialsellCLI
     _app: App | None = None
+
+    @property
+    def pm(self) -> pluggy.PluginManager:
+        """The plugin manager (loads the plugins on first use)."""
+        return self.cli.pm
 
     @property
     def app(self) -> App:
         if self._app is None:
             from socialsell.app import App
 
-            self._app = App.load(self.config, self.db_url, pm=self.pm, actor=self.actor)
+            # the App loads plugins itself when it first needs a channel or a hook
+            self._app = App.load(self.config, self.db_url, pm=self.cli.loaded_pm, actor=self.actor,
+                                 plugins_dir=self.plugins_dir)
         return self._app
 
 

@@ -45,6 +45,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("postgres"):
         if url.startswith("postgresql://") or url.startswith("postgres://"):
             url = "postgresql+psycopg://" + url.split("://", 1)[1]
+        from socialsell.db.schema import use_postgresql_options
+
+        use_postgresql_options()
         try:
             return create_engine(url, pool_pre_ping=True, **kwargs)
         except ModuleNotFoundError:
