@@ -11,7 +11,15 @@ from sqlalchemy import select, update
 from socialsell import hookimpl
 from socialsell.db import schema as t
 from socialsell.marketing.posts import create_post
-from socialsell.publishing import PublishSettings, backoff, claim, next_due_at, process, publish_due, PublishReport
+from socialsell.publishing import (
+    PublishReport,
+    PublishSettings,
+    backoff,
+    claim,
+    next_due_at,
+    process,
+    publish_due,
+)
 
 D = t.deliveries
 
