@@ -75,8 +75,9 @@ class PublishSettings:
         for key in ("grace", "backoff_base", "backoff_cap", "lease", "reconcile_after"):
             if key in loop:
                 setattr(s, key, parse_duration(loop[key], path, f"loop.{key}"))
-        if "max_attempts" in loop:
-            s.max_attempts = int(loop["max_attempts"])
+        for key in ("max_attempts", "batch"):
+            if key in loop:
+                setattr(s, key, int(loop[key]))
         return s
 
 
