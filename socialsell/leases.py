@@ -40,8 +40,9 @@ def acquire(db: Database, name: str, holder: str, now: datetime, seconds: float)
         where=or_(t.leases.c.holder == holder, t.leases.c.expires_at < now,
                   *([t.leases.c.holder.in_(dead)] if dead else [])),
     )
+    # RETURNING, not rowcount: psycopg reports -1 for INSERT ... ON CONFLICT, which is truthy
     with db.write() as conn:
-        return bool(conn.execute(stmt).rowcount)
+        return conn.execute(stmt.returning(t.leases.c.holder)).scalar() is not None
 
 
 def renew(db: Database, name: str, holder: str, now: datetime, seconds: float) -> bool:
