@@ -36,6 +36,7 @@ from socialsell.channel import (
 )
 from socialsell.clock import utcnow
 
+BEFORE_SEND = ("rate_limit", "server_error", "timeout_before_send", "auth", "reject")
 FAULTS = ("rate_limit", "server_error", "timeout_before_send", "timeout_after_send", "auth", "reject", "crash_after_send")
 
 
@@ -117,24 +118,29 @@ class SandboxChannel(Channel):
         if self.latency:
             time.sleep(self.latency)
         now = self.clock()
-        with self.state() as s:
+        remote_id = None
+        with self.state() as s:  # the fault is taken off the queue even when it fails the call
             fault = self._take_fault(s)
-            if fault == "rate_limit":
-                raise RateLimited("sandbox: too many requests", retry_at=now + timedelta(seconds=60))
-            if fault == "server_error":
-                raise TransientError("sandbox: 503 service unavailable", status=503)
-            if fault == "timeout_before_send":
-                raise TransientError("sandbox: connect timeout", maybe_delivered=False)
-            if fault == "auth":
-                raise AuthError("sandbox: token revoked", status=401)
-            if fault == "reject":
-                raise Rejected("sandbox: this post violates the sandbox rules", status=403)
-            if any(p["text"] == text and p.get("reply_to") is None and
-                   now - datetime.fromisoformat(p["created_at"]) < timedelta(hours=24) for p in s["posts"]):
-                raise DuplicateContent("sandbox: you already posted this text in the last 24 hours", status=403)
-            remote_id = f"p{s['next_id']}"
-            s["next_id"] += 1
-            s["posts"].append({"id": remote_id, "text": text, "created_at": now.isoformat(), "media": list(media)})
+            duplicate = any(
+                p["text"] == text and p.get("reply_to") is None
+                and now - datetime.fromisoformat(p["created_at"]) < timedelta(hours=24) for p in s["posts"])
+            if fault not in BEFORE_SEND and not duplicate:
+                remote_id = f"p{s['next_id']}"
+                s["next_id"] += 1
+                s["posts"].append({"id": remote_id, "text": text, "created_at": now.isoformat(), "media": list(media)})
+        if fault == "rate_limit":
+            raise RateLimited("sandbox: too many requests", retry_at=now + timedelta(seconds=60))
+        if fault == "server_error":
+            raise TransientError("sandbox: 503 service unavailable", status=503)
+        if fault == "timeout_before_send":
+            raise TransientError("sandbox: connect timeout", maybe_delivered=False)
+        if fault == "auth":
+            raise AuthError("sandbox: token revoked", status=401)
+        if fault == "reject":
+            raise Rejected("sandbox: this post violates the sandbox rules", status=403)
+        if duplicate:
+            raise DuplicateContent("sandbox: you already posted this text in the last 24 hours", status=403)
+        assert remote_id is not None
         if fault == "timeout_after_send":
             raise TransientError("sandbox: read timeout (the post may have gone out)", maybe_delivered=True)
         if fault == "crash_after_send":
