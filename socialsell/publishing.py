@@ -303,7 +303,11 @@ def process(app: App, worker: str, delivery_id: int, settings: PublishSettings, 
     try:
         result = channel.publish(d["text"], media=d.get("media") or ())
     except DuplicateContent as e:
-        if e.existing_id:
+        holder = _remote_id_holder(app, d, e.existing_id) if e.existing_id else None
+        if holder is not None:  # the network names a post another delivery already published
+            _finish(app, d, attempt_id, "failed", report.failed,
+                    error=f"{d['account']} refuses this text as a duplicate of {e.existing_id}, published by post {holder}: change the text, then `socialsell post retry {d['post_id']}`")
+        elif e.existing_id:
             _published(app, d, e.existing_id, channel.post_url(e.existing_id), now, report)
         elif d["attempts"] > 1:  # on a retry: most likely our earlier, ambiguous attempt went out
             _to(app, d, "unknown", attempt_started_at=now - timedelta(seconds=settings.reconcile_after),
@@ -363,6 +367,13 @@ def _to(app: App, d: dict[str, Any], status: str, **values: Any) -> bool:
             update(D).where(and_(D.c.id == d["id"], D.c.attempt_id == d["attempt_id"], D.c.status == "sending"))
             .values(status=status, updated_at=app.now(), **values)
         ).rowcount)
+
+
+def _remote_id_holder(app: App, d: dict[str, Any], remote_id: str) -> int | None:
+    """The post whose delivery on this account already has ``remote_id``, if another one does."""
+    with app.db.read() as conn:
+        return conn.execute(select(D.c.post_id).where(and_(
+            D.c.account_id == d["account_id"], D.c.remote_id == remote_id, D.c.id != d["id"]))).scalar()
 
 
 def _published(app: App, d: dict[str, Any], remote_id: str, url: str | None, at: datetime, report: PublishReport, *, from_status: str = "sending") -> None:

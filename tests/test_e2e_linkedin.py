@@ -253,7 +253,7 @@ def test_lost_answer_on_publish_is_reconciled_through_the_loop(li_app, fake, clo
         assert conn.execute(select(func.count()).select_from(t.deliveries).where(t.deliveries.c.status == "published")).scalar() == 1
 
 
-# --- bugs found end to end (strict xfail: they pass once fixed, then drop the mark) -------------
+# --- bugs found end to end (fixed; kept as regression tests) ------------------------------------
 
 
 def _published_with_a_task(app, fake, clock) -> tuple[int, dict]:
@@ -307,8 +307,6 @@ def test_our_own_reply_read_back_by_the_next_poll_is_not_a_lead(li_app, fake, cl
     assert (contacts, tasks, poll.tasks_created) == (["Ann Lee"], 1, 0)
 
 
-@pytest.mark.xfail(strict=True, reason="422 DUPLICATE_POST naming the URN of another delivery: _published hits the UNIQUE "
-                                       "(account_id, remote_id) constraint, publish_due raises and the delivery is left in sending")
 def test_duplicate_naming_an_earlier_delivery_is_not_reported_as_published(li_app, fake, clock):
     app = li_app
     first = create_post(app, accounts=["acme-li"], text="Webinar on Thursday, join us", at=clock.now)
