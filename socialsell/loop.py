@@ -100,7 +100,32 @@ class Worker:
 def job_publish(ctx: JobContext) -> Any:
     from socialsell.publishing import publish_due
 
-    return publish_due(ctx.app, ctx.worker)
+    report = publish_due(ctx.app, ctx.worker)
+    if report.published:  # a recurring post went out: queue its next occurrence now
+        from socialsell.marketing.recurring import schedule_next_occurrences
+
+        schedule_next_occurrences(ctx.app, ctx.now)
+    return report
+
+
+def job_content(ctx: JobContext) -> Any:
+    """Recurring posts' next occurrences, and (``[marketing] evergreen_autofill``) the
+    evergreen pool into empty slots. One worker at a time."""
+    from socialsell import leases
+    from socialsell.marketing.recurring import schedule_next_occurrences
+
+    if not leases.acquire(ctx.app.db, "job:content", ctx.worker, ctx.now, 600):
+        return {"skipped": "another worker is on it"}
+    try:
+        result: dict[str, Any] = {"recurring": schedule_next_occurrences(ctx.app, ctx.now)}
+        marketing = ctx.app.workspace.section("marketing")
+        if marketing.get("evergreen_autofill"):
+            from socialsell.marketing.evergreen import fill_empty_slots
+
+            result["evergreen"] = fill_empty_slots(ctx.app, ctx.now, int(marketing.get("evergreen_days", 7)))
+        return result
+    finally:
+        leases.release(ctx.app.db, "job:content", ctx.worker)
 
 
 def make_poll_job(account: str) -> Callable[[JobContext], Any]:
@@ -142,6 +167,7 @@ def build_jobs(app: App) -> list[Job]:
         interval = account.poll_interval or channel.default_poll_interval
         jobs.append(Job(f"poll:{name}", make_poll_job(name), interval, f"poll {name} for engagements"))
     jobs.append(Job("sla", job_sla, 60, "flag overdue follow-ups, fire sla_breached once"))
+    jobs.append(Job("content", job_content, 300, "next occurrences of recurring posts; evergreen autofill"))
     jobs.append(Job("metrics", job_metrics, 3600, "refresh post metrics"))
     jobs.append(Job("digest", job_digest, 3600, "send each rep's daily digest"))
 

@@ -274,7 +274,7 @@ def process(app: App, worker: str, delivery_id: int, settings: PublishSettings, 
     problems = channel.validate(d["text"])  # checked again: the config may have changed since
     from socialsell.marketing import guardrails
 
-    problems += guardrails.check(app, d["text"])
+    problems += guardrails.check(app, d["text"], campaign=_campaign(app, d["campaign_id"]))
     if problems:
         _finish(app, d, None, "failed", report.failed, error=problems[0])
         return
@@ -367,6 +367,15 @@ def _to(app: App, d: dict[str, Any], status: str, **values: Any) -> bool:
             update(D).where(and_(D.c.id == d["id"], D.c.attempt_id == d["attempt_id"], D.c.status == "sending"))
             .values(status=status, updated_at=app.now(), **values)
         ).rowcount)
+
+
+def _campaign(app: App, campaign_id: int | None) -> dict[str, Any] | None:
+    """The post's campaign, for its rules (required hashtags, disclaimer) at sending time."""
+    if campaign_id is None:
+        return None
+    with app.db.read() as conn:
+        row = conn.execute(select(t.campaigns).where(t.campaigns.c.id == campaign_id)).mappings().first()
+    return dict(row) if row else None
 
 
 def _remote_id_holder(app: App, d: dict[str, Any], remote_id: str) -> int | None:
