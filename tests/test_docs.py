@@ -1,0 +1,42 @@
+"""The README stays true to the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from socialsell.cli import build_cli
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _commands(group: click.Group, ctx: click.Context, prefix: str = "") -> list[str]:
+    out = []
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        out.append(f"{prefix}{name}")
+        if isinstance(command, click.Group):
+            out += _commands(command, ctx, f"{prefix}{name} ")
+    return out
+
+
+def test_readme_names_every_command():
+    cli = build_cli()
+    readme = (ROOT / "README.md").read_text()
+    missing = [c for c in _commands(cli, click.Context(cli)) if f"socialsell {c}" not in readme and f"| {c}" not in readme]
+    assert missing == [], f"README.md does not show: {missing}"
+
+
+def test_readme_quick_start_is_the_two_make_commands():
+    readme = (ROOT / "README.md").read_text()
+    quick = readme.split("## Quick start", 1)[1].split("##", 1)[0]
+    assert "make demo" in quick and "make test" in quick
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_docs_linked_from_the_readme_exist():
+    readme = (ROOT / "README.md").read_text()
+    for doc in ("docs/plugins.md", "docs/operations.md", "docs/marketing.md", "docs/sales.md",
+                "docs/channels/x.md", "docs/channels/linkedin.md"):
+        assert doc in readme and (ROOT / doc).exists(), doc
