@@ -244,6 +244,8 @@ def validate_business_hours(workspace: Workspace) -> None:
     hours = sla.get("business_hours", "mon-fri 09:00-17:00")
     from socialsell.timeparse import parse_business_hours
 
+    if not isinstance(hours, str):
+        raise ConfigError(workspace.config_path, "sla.business_hours", 'a string like "mon-fri 09:00-17:00"')
     try:
         parse_business_hours(hours)
     except ValueError as e:

@@ -9,6 +9,7 @@ changes never shift a 09:00 post to 08:00 or 10:00.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -160,6 +161,7 @@ class BusinessHours:
         return sorted((s, e) for d, s, e in self.windows if d == day.weekday())
 
 
+@functools.lru_cache(maxsize=64)  # called for every new follow-up's due time
 def parse_business_hours(text: str) -> BusinessHours:
     windows = []
     for rule in str(text).split(";"):
