@@ -97,20 +97,32 @@ def status(app, as_json: bool) -> None:
     if as_json:
         print_json(info)
         return
+    from datetime import datetime
+
+    from socialsell.timeparse import format_local
+
+    def local(value: datetime | str | None, default: str = "") -> str:
+        """Invariant 6: people read times in the workspace's zone (--json keeps UTC ISO)."""
+        if not value:
+            return default
+        at = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return format_local(at, app.workspace.timezone, "%a %d %b %H:%M:%S")
+
     q = info["queue"]
     sqlite_lib = f", sqlite library {info['sqlite_library']}" if info["sqlite_library"] else ""
-    click.echo(f"workspace {info['workspace']}  ({info['database']}, {info['database_version']}{sqlite_lib})")
-    click.echo(f"queue: {q['depth']} in the queue, {q['due_now']} due now, next due {q['next_due_at'] or 'none'}; "
+    click.echo(f"workspace {info['workspace']}  ({info['database']}, {info['database_version']}{sqlite_lib}), "
+               f"times in {app.workspace.timezone.key}")
+    click.echo(f"queue: {q['depth']} in the queue, {q['due_now']} due now, next due {local(q['next_due_at'], 'none')}; "
                f"{q['sending']} sending, {q['unknown']} unknown, {q['needs_attention']} need attention, "
                f"{q['failed']} failed, {q['missed']} missed")
     print_table(["account", "channel", "status", "last poll", "requests", "error"],
                 [(a["name"], a["channel"],
-                  a["status"] + (f", rate limited until {a['rate_limited_until']}" if a["rate_limited"] else ""),
-                  a["last_poll_at"] or "never", a["last_poll_requests"], a["error"] or "") for a in info["accounts"]],
+                  a["status"] + (f", rate limited until {local(a['rate_limited_until'])}" if a["rate_limited"] else ""),
+                  local(a["last_poll_at"], "never"), a["last_poll_requests"], a["error"] or "") for a in info["accounts"]],
                 title="channel accounts")
     print_table(["worker", "heartbeat", "alive", "job", "last run", "next run", "last error"],
-                [(w["id"], w["heartbeat_at"], "yes" if w["alive"] else "no", j["id"], j["last_run"] or "never",
-                  j["next_run"] or "", j["last_error"] or "")
+                [(w["id"], local(w["heartbeat_at"]), "yes" if w["alive"] else "no", j["id"], local(j["last_run"], "never"),
+                  local(j["next_run"]), j["last_error"] or "")
                  for w in info["workers"] for j in (w["jobs"] or [{"id": "", "last_run": None, "next_run": None, "last_error": None}])],
                 title="workers", empty="no worker has run yet: socialsell run")
 
