@@ -40,3 +40,14 @@ def test_docs_linked_from_the_readme_exist():
     for doc in ("docs/plugins.md", "docs/operations.md", "docs/marketing.md", "docs/sales.md",
                 "docs/channels/x.md", "docs/channels/linkedin.md"):
         assert doc in readme and (ROOT / doc).exists(), doc
+
+
+def test_lazy_command_map_matches_what_each_module_registers():
+    import importlib
+
+    from socialsell.cli import BUILTIN_COMMANDS
+
+    for module in set(BUILTIN_COMMANDS.values()):
+        group = click.Group()
+        importlib.import_module(f"socialsell.cli.{module}").register(group)
+        assert {n for n, m in BUILTIN_COMMANDS.items() if m == module} == set(group.commands), module

@@ -21,15 +21,34 @@ if TYPE_CHECKING:  # pragma: no cover
     import pluggy
 
 
+#: built-in command -> the module under socialsell.cli whose ``register(cli)`` adds it
+BUILTIN_COMMANDS = {
+    "init": "ops", "demo": "ops", "run": "ops", "status": "ops", "plugins": "ops", "channels": "ops",
+    "post": "marketing", "queue": "marketing", "slots": "marketing", "templates": "marketing",
+    "campaign": "campaigns", "import": "campaigns",
+    "tasks": "sales", "task": "sales", "contacts": "sales", "contact": "sales",
+    "work": "work",
+}  # fmt: skip
+
+
 class SocialsellCLI(click.Group):
-    """The root group. Built-in commands are always there; plugins are loaded only when
-    needed (a command name that is not built in, ``--help``, or an App that calls a hook), so
-    ``socialsell tasks`` never pays for entry-point discovery."""
+    """The root group. A command's module is imported when that command runs, and plugins
+    are loaded only when needed (a command name that is not built in, ``--help``, or an App
+    that calls a hook), so ``socialsell tasks`` pays for neither the marketing commands nor
+    entry-point discovery."""
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.plugins_dir: str | None = None
         self.loaded_pm: pluggy.PluginManager | None = None
+        self._modules: set[str] = set()
+
+    def load_module(self, name: str) -> None:
+        if name not in self._modules:
+            import importlib
+
+            self._modules.add(name)
+            importlib.import_module(f"socialsell.cli.{name}").register(self)
 
     @property
     def pm(self) -> pluggy.PluginManager:
@@ -41,6 +60,8 @@ class SocialsellCLI(click.Group):
         return self.loaded_pm
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in BUILTIN_COMMANDS and cmd_name not in self.commands:
+            self.load_module(BUILTIN_COMMANDS[cmd_name])
         command = super().get_command(ctx, cmd_name)
         if command is None and self.loaded_pm is None:
             self.pm  # noqa: B018 - a plugin may provide it
@@ -48,6 +69,8 @@ class SocialsellCLI(click.Group):
         return command
 
     def list_commands(self, ctx: click.Context) -> list[str]:
+        for module in sorted(set(BUILTIN_COMMANDS.values())):
+            self.load_module(module)
         self.pm  # noqa: B018 - --help lists plugin commands too
         return super().list_commands(ctx)
 
@@ -74,11 +97,6 @@ def build_cli(plugins_dir: str | None = None) -> click.Group:
         Try it:     socialsell demo
         """
         ctx.obj = State(config=config, db_url=db_url, actor=actor, plugins_dir=plugins_dir, cli=cli)
-
-    from socialsell.cli import marketing, ops, sales, work
-
-    for module in (ops, marketing, sales, work):
-        module.register(cli)
 
     cli.plugins_dir = plugins_dir
     return cli

@@ -18,11 +18,8 @@ from socialsell.timeparse import format_local, parse_when
 
 
 def register(cli: click.Group) -> None:
-    from socialsell.cli import campaigns
-
     for command in (post, queue, slots, templates):
         cli.add_command(command)
-    campaigns.register(cli)
 
 
 def _when(app, value: str | None):
