@@ -23,7 +23,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, bindparam, delete, insert, select, text, update
+from sqlalchemy import (
+    DateTime,
+    Table,
+    and_,
+    bindparam,
+    column,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy import table as table_clause
 from sqlalchemy.engine import Connection
 
 from socialsell.channel import Engagement, Person
@@ -69,6 +82,44 @@ def _chunks(values: Iterable[Any]) -> Iterable[list[Any]]:
     values = list(values)
     for i in range(0, len(values), CHUNK):
         yield values[i:i + CHUNK]
+
+
+def _plain(table: Table):
+    """``table`` for bulk writes: the same columns, but times bound as given (see :class:`_Times`).
+
+    :class:`~socialsell.db.schema.UTCDateTime` runs two processors per value on every row of an
+    executemany; the hot writes convert each distinct time once instead.
+    """
+    return table_clause(table.name, *[
+        column(c.name, None if isinstance(c.type, t.UTCDateTime) else c.type) for c in table.columns])
+
+
+E_W, C_W, T_W, EV_W = (_plain(x) for x in (t.engagements, t.contacts, t.tasks, t.events))
+
+
+class _Times:
+    """Aware datetimes to what the driver stores for a ``UTCDateTime`` column, each distinct value once."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._utc = t.UTCDateTime().process_bind_param
+        self._impl = DateTime().bind_processor(conn.dialect)  # SQLite: text; PostgreSQL: none
+        self._dialect = conn.dialect
+        self._seen: dict[datetime, Any] = {}
+
+    def __call__(self, value: datetime | None) -> Any:
+        if value is None:
+            return None
+        out = self._seen.get(value)
+        if out is None:
+            out = self._utc(value, self._dialect)
+            if self._impl is not None:
+                out = self._impl(out)
+            self._seen[value] = out
+        return out
+
+    def rows(self, rows: list[dict[str, Any]], *keys: str) -> list[dict[str, Any]]:
+        """Copies of ``rows`` with the times under ``keys`` converted."""
+        return [{**r, **{k: self(r[k]) for k in keys}} for r in rows]
 
 
 def _insert(app: App, table):
@@ -149,6 +200,10 @@ def ingest(app: App, conn: Connection, account: str, engagements: Sequence[Engag
     for h, cid in contact_of.items():
         followers = people[h].followers or 0
         contacts[cid]["followers"] = max(contacts[cid].get("followers") or 0, followers) or None
+    # their open tasks, read before the insert so engagements of people with a task are stored
+    # attached to it (only those opening a new task are attached afterwards)
+    created = {r["contact_id"] for r in handle_rows.values() if r.get("created")}
+    open_tasks = _open_tasks(conn, set(contacts) - created)
 
     # 4. the engagement rows, scored one by one (plugins' score_engagement included)
     rows = []
@@ -169,7 +224,8 @@ def ingest(app: App, conn: Connection, account: str, engagements: Sequence[Engag
             "occurred_at": e.occurred_at, "ingested_at": now, "points": round(sum(p for _, p in lines), 2),
             "ignored": ignored, "raw": {"reasons": [r for r, _ in lines[1:]], **(e.raw or {})},
         })
-    stored = _insert_engagements(app, conn, rows)
+    times = _Times(conn)
+    stored = _insert_engagements(app, conn, rows, times, {cid: task["id"] for cid, task in open_tasks.items()})
     result.duplicates += len(rows) - len(stored)
     result.ignored = sum(1 for r in stored if r["ignored"])
     for row in stored:
@@ -181,13 +237,14 @@ def ingest(app: App, conn: Connection, account: str, engagements: Sequence[Engag
         if not r["ignored"]:
             new_by_contact.setdefault(r["contact_id"], []).append({**r, "channel": acc.channel, "account": account})
     if new_by_contact:
-        _update_contacts_and_tasks(app, conn, {cid: contacts[cid] for cid in new_by_contact}, new_by_contact, rules, now, result)
+        _update_contacts_and_tasks(app, conn, {cid: contacts[cid] for cid in new_by_contact}, new_by_contact, rules, now,
+                                   result, times, open_tasks)
     result.contacts = contacts
     return result
 
 
 def _ensure_handles(app: App, conn: Connection, channel: str, people: dict[str, Person], now: datetime) -> dict[str, dict[str, Any]]:
-    """``{handle: {"id", "contact_id"}}`` for every person, creating contacts for new ones."""
+    """``{handle: {"id", "contact_id"}}`` for every person, creating contacts for new ones (``"created"``)."""
     H = t.handles
     found: dict[str, dict[str, Any]] = {}
 
@@ -203,11 +260,12 @@ def _ensure_handles(app: App, conn: Connection, channel: str, people: dict[str, 
     # one executemany for the contacts, one for the handles; RETURNING the origin pairs them
     # (row order of RETURNING is not guaranteed, and asking for it costs a statement per row)
     origin_of = {f"{channel}:{h}": h for h in new}
+    stamp = _Times(conn)(now)
     contact_of = {origin_of[origin]: cid for cid, origin in conn.execute(
-        insert(t.contacts).returning(t.contacts.c.id, t.contacts.c.origin), [{
+        insert(C_W).returning(C_W.c.id, C_W.c.origin), [{
             "display_name": people[h].name or people[h].handle, "headline": people[h].headline,
             "company": people[h].company, "location": people[h].location, "stage": "engaged", "origin": o,
-            "score": 0.0, "first_seen_at": now, "last_seen_at": now, "updated_at": now,
+            "score": 0.0, "first_seen_at": stamp, "last_seen_at": stamp, "updated_at": stamp,
         } for o, h in origin_of.items()]).all()}
     created = [contact_of[h] for h in new]
     stmt = _insert(app, H).on_conflict_do_nothing(index_elements=["channel", "handle"]).returning(H.c.handle)
@@ -220,7 +278,19 @@ def _ensure_handles(app: App, conn: Connection, channel: str, people: dict[str, 
     if orphans:  # another worker created these people first: use theirs, drop ours
         conn.execute(delete(t.contacts).where(t.contacts.c.id.in_(orphans)))
     lookup(new)
+    for h in inserted:  # contacts this batch created: no history, no task yet
+        found[h]["created"] = True
     return found
+
+
+def _open_tasks(conn: Connection, contact_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """The open (or snoozed) task of each of these contacts that has one."""
+    T = t.tasks
+    out: dict[int, dict[str, Any]] = {}
+    for ids in _chunks(contact_ids):
+        out.update((r["contact_id"], dict(r)) for r in conn.execute(
+            select(T).where(and_(T.c.contact_id.in_(ids), T.c.status.in_(("open", "snoozed"))))).mappings())
+    return out
 
 
 def _resolve_merged(conn: Connection, contact_of: dict[str, int]) -> dict[str, int]:
@@ -248,13 +318,17 @@ def _resolve_merged(conn: Connection, contact_of: dict[str, int]) -> dict[str, i
     return {h: final(cid) for h, cid in contact_of.items()}
 
 
-def _insert_engagements(app: App, conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _insert_engagements(app: App, conn: Connection, rows: list[dict[str, Any]], times: _Times,
+                        task_of: dict[int, int]) -> list[dict[str, Any]]:
     """One executemany; rows another worker stored first come back from nobody and are dropped."""
-    E = t.engagements
+    E = E_W
     stmt = _insert(app, E).on_conflict_do_nothing(index_elements=["account_id", "external_id", "kind"])\
         .returning(E.c.id, E.c.external_id, E.c.kind)
     by_key = {(r["external_id"], r["kind"]): r for r in rows}
-    return [{**by_key[(ext, kind)], "id": id_} for id_, ext, kind in conn.execute(stmt, rows).all()]
+    params = times.rows(rows, "occurred_at", "ingested_at")
+    for p in params:
+        p["task_id"] = task_of.get(p["contact_id"])
+    return [{**by_key[(ext, kind)], "id": id_} for id_, ext, kind in conn.execute(stmt, params).all()]
 
 
 def _own_handles(app: App, conn: Connection) -> list[str]:
@@ -287,13 +361,10 @@ def rescore(app: App, conn: Connection, contact: dict[str, Any], rules: LeadRule
 
 def _update_contacts_and_tasks(app: App, conn: Connection, contacts: dict[int, dict[str, Any]],
                                new_by_contact: dict[int, list[dict[str, Any]]], rules: LeadRules,
-                               now: datetime, result: IngestResult) -> None:
+                               now: datetime, result: IngestResult, times: _Times,
+                               open_tasks: dict[int, dict[str, Any]]) -> None:
     T = t.tasks
     histories = contact_histories(conn, contacts)
-    open_tasks: dict[int, dict[str, Any]] = {}
-    for ids in _chunks(contacts):
-        open_tasks.update((r["contact_id"], dict(r)) for r in conn.execute(
-            select(T).where(and_(T.c.contact_id.in_(ids), T.c.status.in_(("open", "snoozed"))))).mappings())
 
     contact_updates: list[dict[str, Any]] = []
     task_updates: list[dict[str, Any]] = []
@@ -310,12 +381,11 @@ def _update_contacts_and_tasks(app: App, conn: Connection, contacts: dict[int, d
             else max(r["occurred_at"] for r in new)
         contact.update(score=score, score_explained=explained, stage=stage, last_seen_at=last)
         contact_updates.append({"b_id": cid, "b_score": score, "b_explained": explained, "b_stage": stage,
-                                "b_last": last, "b_now": now})
+                                "b_last": last, "b_now": now, "b_owner": None})
         intent_row = next((r for r in new if has_intent(r["text"], rules)), None)
         task = open_tasks.get(cid)
         if task is not None:
             task_updates.append(_raise_task(app, task, new, intent_row, score, rules, now))
-            attach.extend({"b_id": r["id"], "b_task": task["id"]} for r in new)
             result.tasks_updated.append(task["id"])
             continue
         if stage == "disqualified" or (score < rules.task_threshold and not intent_row):
@@ -334,20 +404,19 @@ def _update_contacts_and_tasks(app: App, conn: Connection, contacts: dict[int, d
             "last_engagement_at": last, "created_at": now, "updated_at": now,
         })
 
-    C = t.contacts
-    conn.execute(update(C).where(C.c.id == bindparam("b_id")).values(
-        score=bindparam("b_score"), score_explained=bindparam("b_explained"), stage=bindparam("b_stage"),
-        last_seen_at=bindparam("b_last"), updated_at=bindparam("b_now")), contact_updates)
+    C = C_W
     if task_updates:
-        conn.execute(update(T).where(T.c.id == bindparam("b_id")).values(
+        TW = T_W
+        conn.execute(update(TW).where(TW.c.id == bindparam("b_id")).values(
             score=bindparam("b_score"), priority=bindparam("b_priority"), intent=bindparam("b_intent"),
             reason=bindparam("b_reason"), due_at=bindparam("b_due"), status=bindparam("b_status"),
             snoozed_until=bindparam("b_snoozed"), last_engagement_at=bindparam("b_last"),
-            updated_at=bindparam("b_now")), task_updates)
+            updated_at=bindparam("b_now")), times.rows(task_updates, "b_due", "b_snoozed", "b_last", "b_now"))
     if new_tasks:
-        stmt = _insert(app, T).on_conflict_do_nothing(index_elements=["contact_id"], index_where=OPEN_TASK)\
-            .returning(T.c.id, T.c.contact_id)
-        created = dict((cid, tid) for tid, cid in conn.execute(stmt, new_tasks).all())
+        stmt = _insert(app, T_W).on_conflict_do_nothing(index_elements=["contact_id"], index_where=OPEN_TASK)\
+            .returning(T_W.c.id, T_W.c.contact_id)
+        created = dict((cid, tid) for tid, cid in conn.execute(
+            stmt, times.rows(new_tasks, "due_at", "last_engagement_at", "created_at", "updated_at")).all())
         lost = [v["contact_id"] for v in new_tasks if v["contact_id"] not in created]
         if lost:  # another worker opened a task for this person a moment ago: attach to it
             for ids in _chunks(lost):
@@ -355,7 +424,7 @@ def _update_contacts_and_tasks(app: App, conn: Connection, contacts: dict[int, d
                         T.c.contact_id.in_(ids), T.c.status.in_(("open", "snoozed"))))):
                     attach.extend({"b_id": e["id"], "b_task": r.id} for e in new_by_contact[r.contact_id])
                     result.tasks_updated.append(r.id)
-        owners = []
+        owner_of = {}
         for v in new_tasks:
             tid = created.get(v["contact_id"])
             if tid is None:
@@ -364,14 +433,19 @@ def _update_contacts_and_tasks(app: App, conn: Connection, contacts: dict[int, d
             result.tasks_created.append({**v, "id": tid})
             contact = contacts[v["contact_id"]]
             if v["owner"] and not contact.get("owner"):
-                contact["owner"] = v["owner"]
-                owners.append({"b_id": v["contact_id"], "b_owner": v["owner"]})
-        if owners:
-            conn.execute(update(C).where(C.c.id == bindparam("b_id")).values(owner=bindparam("b_owner")), owners)
+                contact["owner"] = owner_of[v["contact_id"]] = v["owner"]
+        for u in contact_updates:
+            u["b_owner"] = owner_of.get(u["b_id"])
         if result.tasks_created:
-            conn.execute(insert(t.events), [{
-                "at": now, "kind": "task.created", "subject": f"task:{v['id']}", "actor": app.actor,
+            conn.execute(insert(EV_W), [{
+                "at": times(now), "kind": "task.created", "subject": f"task:{v['id']}", "actor": app.actor,
                 "detail": {"contact": v["contact_id"], "owner": v["owner"]}} for v in result.tasks_created])
+    # each contact written once: score, stage, last seen and, with its first task, its owner
+    conn.execute(update(C).where(C.c.id == bindparam("b_id")).values(
+        score=bindparam("b_score"), score_explained=bindparam("b_explained", type_=C.c.score_explained.type),
+        stage=bindparam("b_stage"), last_seen_at=bindparam("b_last"), updated_at=bindparam("b_now"),
+        owner=func.coalesce(C.c.owner, bindparam("b_owner", type_=C.c.owner.type))),
+        times.rows(contact_updates, "b_last", "b_now"))
     if attach:
         E = t.engagements
         conn.execute(update(E).where(E.c.id == bindparam("b_id")).values(task_id=bindparam("b_task")), attach)
