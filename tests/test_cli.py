@@ -147,3 +147,30 @@ def test_version_and_help(cli):
     for command in ("init", "demo", "run", "status", "plugins", "channels", "post", "queue", "templates",
                     "tasks", "task", "contacts", "contact", "sandbox"):
         assert f"  {command} " in out or f"  {command}\n" in out, command
+
+
+def test_work_reads_keys_from_a_pipe(workspace, make_app, clock):
+    """No terminal: one key per line, end of input quits (click.getchar would need /dev/tty)."""
+    from datetime import timedelta
+
+    from socialsell.marketing.posts import create_post
+    from socialsell.polling import poll_account
+    from socialsell.publishing import publish_due
+
+    app = make_app()
+    app.channel("sandbox").audience = False
+    create_post(app, accounts=["sandbox"], text="Hello", at=clock.now + timedelta(minutes=1))
+    clock.advance(minutes=2)
+    publish_due(app, "w", clock.now)
+    app.channel("sandbox").inject(post_id="p1", kind="comment", handle="@dana", text="Pricing for 40 seats?", at=clock.now)
+    poll_account(app, "sandbox", "w", clock.now)
+    with app.db.read() as conn:
+        owner = conn.exec_driver_sql("select owner from tasks").scalar()
+    result = subprocess.run([*SOCIALSELL, "--config", str(workspace), "--as", owner, "work"],
+                            input="n\nCalled her, demo Thursday\nd\nmeeting\n", capture_output=True, text=True,
+                            timeout=60, env={**os.environ, "SOCIALSELL_NO_KEYRING": "1"})
+    assert result.returncode == 0, result.stderr
+    assert "all done: 1 closed, nothing left in your list" in result.stdout
+    with app.db.read() as conn:
+        assert conn.exec_driver_sql("select status, outcome from tasks").one() == ("done", "meeting")
+        assert conn.exec_driver_sql("select text from notes where kind = 'note'").scalar() == "Called her, demo Thursday"

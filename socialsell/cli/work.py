@@ -18,6 +18,23 @@ def register(cli: click.Group) -> None:
     cli.add_command(work)
 
 
+def _key() -> str:
+    """One key press. From a real pipe (`printf 'd\\nwon\\n' | socialsell work`) a key is the
+    first character of a line, and the end of the input quits: there is no terminal to read
+    single keys from (click.getchar would open /dev/tty and fail)."""
+    import io
+    import sys
+
+    try:
+        piped = not sys.stdin.isatty() and sys.stdin.fileno() >= 0
+    except (AttributeError, ValueError, io.UnsupportedOperation):  # in-memory stdin (tests)
+        piped = False
+    if not piped:
+        return click.getchar().lower()
+    line = sys.stdin.readline()
+    return (line.strip()[:1] or "k").lower() if line else "q"
+
+
 def _link(task: dict) -> str | None:
     for e in task["engagements"]:
         if e.get("url"):
@@ -73,7 +90,7 @@ def work(app) -> None:
         _show(app, task, i, len(rows))
         while True:
             click.echo(KEYS)
-            key = click.getchar().lower()
+            key = _key()
             click.echo()
             try:
                 if key == "q":
