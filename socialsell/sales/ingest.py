@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
@@ -194,16 +194,16 @@ def ingest(app: App, conn: Connection, account: str, engagements: Sequence[Engag
             select(t.deliveries.c.remote_id, t.deliveries.c.id).where(and_(
                 t.deliveries.c.account_id == account_id, t.deliveries.c.remote_id.in_(ids)))))
 
-    contacts: dict[int, dict[str, Any]] = {}
-    for ids in _chunks(set(contact_of.values())):
+    created = {r["contact_id"]: r["created"] for r in handle_rows.values() if r.get("created")}
+    contacts: dict[int, dict[str, Any]] = dict(created)
+    for ids in _chunks(set(contact_of.values()) - set(created)):
         contacts.update((r["id"], dict(r)) for r in conn.execute(select(t.contacts).where(t.contacts.c.id.in_(ids))).mappings())
     for h, cid in contact_of.items():
         followers = people[h].followers or 0
         contacts[cid]["followers"] = max(contacts[cid].get("followers") or 0, followers) or None
     # their open tasks, read before the insert so engagements of people with a task are stored
     # attached to it (only those opening a new task are attached afterwards)
-    created = {r["contact_id"] for r in handle_rows.values() if r.get("created")}
-    open_tasks = _open_tasks(conn, set(contacts) - created)
+    open_tasks = _open_tasks(conn, set(contacts) - set(created))
 
     # 4. the engagement rows, scored one by one (plugins' score_engagement included)
     rows = []
@@ -238,7 +238,7 @@ def ingest(app: App, conn: Connection, account: str, engagements: Sequence[Engag
             new_by_contact.setdefault(r["contact_id"], []).append({**r, "channel": acc.channel, "account": account})
     if new_by_contact:
         _update_contacts_and_tasks(app, conn, {cid: contacts[cid] for cid in new_by_contact}, new_by_contact, rules, now,
-                                   result, times, open_tasks)
+                                   result, times, open_tasks, set(created))
     result.contacts = contacts
     return result
 
@@ -261,12 +261,13 @@ def _ensure_handles(app: App, conn: Connection, channel: str, people: dict[str, 
     # (row order of RETURNING is not guaranteed, and asking for it costs a statement per row)
     origin_of = {f"{channel}:{h}": h for h in new}
     stamp = _Times(conn)(now)
+    values = {h: {
+        "display_name": people[h].name or people[h].handle, "headline": people[h].headline,
+        "company": people[h].company, "location": people[h].location, "stage": "engaged", "origin": o,
+        "score": 0.0, "first_seen_at": stamp, "last_seen_at": stamp, "updated_at": stamp,
+    } for o, h in origin_of.items()}
     contact_of = {origin_of[origin]: cid for cid, origin in conn.execute(
-        insert(C_W).returning(C_W.c.id, C_W.c.origin), [{
-            "display_name": people[h].name or people[h].handle, "headline": people[h].headline,
-            "company": people[h].company, "location": people[h].location, "stage": "engaged", "origin": o,
-            "score": 0.0, "first_seen_at": stamp, "last_seen_at": stamp, "updated_at": stamp,
-        } for o, h in origin_of.items()]).all()}
+        insert(C_W).returning(C_W.c.id, C_W.c.origin), list(values.values())).all()}
     created = [contact_of[h] for h in new]
     stmt = _insert(app, H).on_conflict_do_nothing(index_elements=["channel", "handle"]).returning(H.c.handle)
     inserted = set(conn.execute(stmt, [{
@@ -278,8 +279,10 @@ def _ensure_handles(app: App, conn: Connection, channel: str, people: dict[str, 
     if orphans:  # another worker created these people first: use theirs, drop ours
         conn.execute(delete(t.contacts).where(t.contacts.c.id.in_(orphans)))
     lookup(new)
-    for h in inserted:  # contacts this batch created: no history, no task yet
-        found[h]["created"] = True
+    at = now.astimezone(UTC)
+    for h in inserted:  # contacts this batch created (as a SELECT would return them): no history, no task yet
+        found[h]["created"] = {c.name: None for c in t.contacts.columns} | values[h] | {
+            "id": contact_of[h], "first_seen_at": at, "last_seen_at": at, "updated_at": at}
     return found
 
 
@@ -362,9 +365,14 @@ def rescore(app: App, conn: Connection, contact: dict[str, Any], rules: LeadRule
 def _update_contacts_and_tasks(app: App, conn: Connection, contacts: dict[int, dict[str, Any]],
                                new_by_contact: dict[int, list[dict[str, Any]]], rules: LeadRules,
                                now: datetime, result: IngestResult, times: _Times,
-                               open_tasks: dict[int, dict[str, Any]]) -> None:
+                               open_tasks: dict[int, dict[str, Any]], created: set[int]) -> None:
     T = t.tasks
-    histories = contact_histories(conn, contacts)
+    histories = contact_histories(conn, [cid for cid in contacts if cid not in created])
+    for cid in created & new_by_contact.keys():  # their whole history is this batch
+        histories[cid] = [{
+            "kind": r["kind"], "text": r["text"], "points": r["points"], "occurred_at": r["occurred_at"].astimezone(UTC),
+            "reasons": (r["raw"] or {}).get("reasons", []),
+        } for r in sorted(new_by_contact[cid], key=lambda r: (r["occurred_at"], r["id"]), reverse=True)]
 
     contact_updates: list[dict[str, Any]] = []
     task_updates: list[dict[str, Any]] = []

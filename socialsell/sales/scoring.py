@@ -7,6 +7,7 @@ and ``qualify_lead`` (first result wins).
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -64,13 +65,18 @@ class LeadRules:
         return r
 
 
+@functools.lru_cache(maxsize=16)
+def _intent_patterns(keywords: tuple[str, ...]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    return tuple((kw, re.compile(rf"(?<!\w){re.escape(kw)}")) for kw in keywords)
+
+
 def has_intent(text: str | None, rules: LeadRules) -> str | None:
     """The intent signal in ``text`` (a keyword), or None."""
     if not text:
         return None
     low = text.lower()
-    for kw in rules.intent_keywords:
-        if re.search(rf"(?<!\w){re.escape(kw)}", low):
+    for kw, pattern in _intent_patterns(tuple(rules.intent_keywords)):
+        if kw in low and pattern.search(low):  # the substring test is cheap and rules most out
             return kw
     return None
 
