@@ -19,7 +19,7 @@ DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _DAY_ALIASES = {d: i for i, d in enumerate(DAYS)} | {
     full: i for i, full in enumerate(["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"])
 }
-_UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+_UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def to_utc(local: datetime, tz: ZoneInfo) -> datetime:
@@ -43,7 +43,7 @@ def parse_when(text: str, now: datetime, tz: ZoneInfo) -> datetime:
     local_now = now.astimezone(tz)
     if s == "now":
         return now.astimezone(UTC)
-    m = re.fullmatch(r"\+\s*(\d+)\s*(m|min|h|d|w)", s)
+    m = re.fullmatch(r"\+\s*(\d+)\s*(s|m|min|h|d|w)", s)
     if m:
         n, unit = int(m.group(1)), m.group(2)
         if unit in ("d", "w"):  # calendar days keep the wall-clock time across DST

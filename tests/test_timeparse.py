@@ -30,6 +30,7 @@ NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # Monday 09:00 in Berlin
     ("wed 10:00", datetime(2026, 11, 25, 9, 0, tzinfo=UTC)),
     ("mon 09:00", datetime(2026, 11, 30, 8, 0, tzinfo=UTC)),  # today at now: next week
     ("+2h", datetime(2026, 11, 23, 10, 0, tzinfo=UTC)),
+    ("+45s", datetime(2026, 11, 23, 8, 0, 45, tzinfo=UTC)),
     ("+30m", datetime(2026, 11, 23, 8, 30, tzinfo=UTC)),
     ("now", NOW),
 ])  # fmt: skip
