@@ -1,0 +1,352 @@
+"""The contract kit for channel authors: it passes on good channels and catches broken ones."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import socket
+import sys
+import textwrap
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from socialsell.channel import (
+    AuthError,
+    Capabilities,
+    Metrics,
+    RateLimited,
+    ReplyNotAllowed,
+    TransientError,
+)
+from socialsell.errors import ConfigError
+from socialsell.plugins import build_plugin_manager, channel_types
+from socialsell.testing import (
+    ChannelContract,
+    account_secrets,
+    check_attributes,
+    check_construction,
+    check_engagement_arrives_once,
+    check_fault,
+    check_find_recent_posts,
+    check_first_fetch,
+    check_metrics,
+    check_old_cursor_replays,
+    check_publish,
+    check_reply,
+    check_timeout_after_send,
+    check_validate,
+    make_account,
+)
+
+pytest_plugins = ["pytester"]
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
+TOKEN = "s3cr3t-contract-token"
+
+
+# --- the sandbox channel --------------------------------------------------------------------
+
+
+class SandboxNetwork:
+    """Makes things happen on the sandbox's timeline through its own test doors."""
+
+    def __init__(self, channel) -> None:
+        self.channel = channel
+
+    def engage(self, remote_id: str, kind: str, handle: str, text: str | None) -> None:
+        self.channel.inject(post_id=remote_id, kind=kind, handle=handle, text=text)
+
+    def fail_next(self, kind: str) -> None:
+        self.channel.queue_fault(kind)  # the sandbox fails its next publish
+
+
+class TestSandboxChannel(ChannelContract):
+    lazy_modules = ("socialsell_sandbox.audience",)
+
+    @pytest.fixture
+    def channel(self, tmp_path, monkeypatch, pm):
+        monkeypatch.setenv("SANDBOX_CONTRACT_TOKEN", TOKEN)
+        account = make_account(tmp_path, channel="sandbox", name="contract", token={"env": "SANDBOX_CONTRACT_TOKEN"})
+        return channel_types(pm)["sandbox"](account)
+
+    @pytest.fixture
+    def network(self, channel):
+        return SandboxNetwork(channel)
+
+
+# --- the example channel, loaded as `socialsell --plugins-dir docs/examples` loads it ----------
+
+
+@pytest.fixture
+def echo_class():
+    return channel_types(build_plugin_manager(plugins_dir=EXAMPLES))["echo"]
+
+
+@pytest.fixture
+def echo_account(tmp_path, monkeypatch):
+    monkeypatch.setenv("ECHO_TOKEN", TOKEN)
+    return make_account(tmp_path, channel="echo", name="echo", token={"env": "ECHO_TOKEN"})
+
+
+def echo_network(channel) -> Any:
+    """The example's in-memory network behind ``channel`` (its engage and fail_next are the kit's)."""
+    base = next(c for c in type(channel).__mro__ if c.__name__ == "EchoChannel")
+    return base.networks.setdefault(channel.account.name, sys.modules[base.__module__].EchoNetwork())
+
+
+class TestEchoChannel(ChannelContract):
+    @pytest.fixture
+    def channel(self, echo_class, echo_account):
+        echo_class.networks.clear()
+        return echo_class(echo_account)
+
+    @pytest.fixture
+    def network(self, channel):
+        return echo_network(channel)
+
+
+def test_the_example_channel_needs_its_token(echo_class, tmp_path):
+    account = make_account(tmp_path, channel="echo", name="echo", token={"env": "ECHO_TOKEN_UNSET"})
+    with pytest.raises(AuthError, match="no token"):
+        echo_class(account).publish("hello")
+
+
+# --- the helpers ----------------------------------------------------------------------------
+
+
+def test_make_account_refuses_a_raw_secret_like_the_config(tmp_path):
+    with pytest.raises(ConfigError, match="a reference, not the secret itself"):
+        make_account(tmp_path, channel="x", token=TOKEN)
+
+
+def test_secrets_are_the_resolved_secret_settings_only(tmp_path, monkeypatch):
+    monkeypatch.setenv("A_TOKEN", TOKEN)
+    (tmp_path / "key.txt").write_text("file-held-key\n")
+    account = make_account(tmp_path, channel="x", name="brand", token={"env": "A_TOKEN"},
+                           api_key={"file": "key.txt"}, handle="@brand", missing={"env": "NOT_SET"})
+    assert account_secrets(account) == [TOKEN, "file-held-key"]
+
+
+# --- the kit catches broken channels ----------------------------------------------------------
+
+
+class RepeatsEngagements:
+    def fetch_engagements(self, cursor, posts):
+        engagements, _ = super().fetch_engagements(cursor, posts)
+        return engagements, cursor  # the cursor never moves on
+
+
+class KeepsPositionInTheObject:
+    def fetch_engagements(self, cursor, posts):
+        engagements, new = super().fetch_engagements(getattr(self, "position", None), posts)
+        self.position = new  # an old cursor can no longer replay what a crash lost
+        return engagements, new
+
+
+class IntegerCursor:
+    def fetch_engagements(self, cursor, posts):
+        engagements, new = super().fetch_engagements(None if cursor is None else str(cursor), posts)
+        return engagements, int(new)
+
+
+class NaiveEngagementTimes:
+    def fetch_engagements(self, cursor, posts):
+        engagements, new = super().fetch_engagements(cursor, posts)
+        return [dataclasses.replace(e, occurred_at=e.occurred_at.replace(tzinfo=None)) for e in engagements], new
+
+
+class LeaksTheToken:
+    def publish(self, text, *, media=()):
+        try:
+            return super().publish(text, media=media)
+        except AuthError as e:
+            raise AuthError(f"{e} (sent Authorization: Bearer {self.account.setting('token')})") from None
+
+
+class MissesItsOwnPosts:
+    def find_recent_posts(self, since):
+        return []
+
+
+class HidesTheLostResponse:
+    def publish(self, text, *, media=()):
+        try:
+            return super().publish(text, media=media)
+        except TransientError as e:
+            raise TransientError(str(e)) from None  # maybe_delivered=False: the core would post twice
+
+
+class RetriesAtANaiveTime:
+    def publish(self, text, *, media=()):
+        try:
+            return super().publish(text, media=media)
+        except RateLimited as e:
+            raise RateLimited(str(e), retry_at=datetime.now()) from None
+
+
+class LetsRawErrorsOut:
+    def publish(self, text, *, media=()):
+        raise ValueError("HTTP 500 from the network")
+
+
+class ClaimsMoreThanItSupports:
+    def capabilities(self):
+        return Capabilities(publish=True, engagements=True, reply=True, metrics=True)
+
+
+class ConnectsWhenBuilt:
+    armed = False  # the test's own construction succeeds; the kit's construction connects
+
+    def __init__(self, account):
+        super().__init__(account)
+        if self.armed:
+            socket.create_connection(("echo.invalid", 443), timeout=0.01)
+
+
+class AcceptsAnyLength:
+    def validate(self, text):
+        return []
+
+
+class RefusesReplyWithoutLink:
+    def reply(self, engagement, text):
+        raise ReplyNotAllowed("echo: replies are off for this account")
+
+
+class CountsBackwards:
+    supports = Capabilities(publish=True, engagements=True, reply=True, metrics=True)
+
+    def fetch_metrics(self, remote_ids):
+        return [Metrics(remote_id=rid, impressions=10, likes=-1) for rid in remote_ids]
+
+
+BROKEN = [
+    (RepeatsEngagements, lambda ch, net, sec: check_engagement_arrives_once(ch, net), "gave .* again"),
+    (KeepsPositionInTheObject, lambda ch, net, sec: check_old_cursor_replays(ch, net), "would be lost"),
+    (IntegerCursor, lambda ch, net, sec: check_first_fetch(ch), "stores the cursor as text"),
+    (NaiveEngagementTimes, lambda ch, net, sec: check_engagement_arrives_once(ch, net), "an aware datetime"),
+    (LeaksTheToken, lambda ch, net, sec: check_fault(ch, net, "auth", sec), "contains secret #1"),
+    (MissesItsOwnPosts, lambda ch, net, sec: check_find_recent_posts(ch), "would publish it twice"),
+    (HidesTheLostResponse, lambda ch, net, sec: check_timeout_after_send(ch, net, sec), "maybe_delivered=False"),
+    (RetriesAtANaiveTime, lambda ch, net, sec: check_fault(ch, net, "rate_limit", sec), "retry_at="),
+    (LetsRawErrorsOut, lambda ch, net, sec: check_publish(ch), "raises only socialsell.channel errors"),
+    (ClaimsMoreThanItSupports, lambda ch, net, sec: check_attributes(ch), r"claims \['metrics'\]"),
+    (ConnectsWhenBuilt, lambda ch, net, sec: check_construction(ch), "made a network call"),
+    (AcceptsAnyLength, lambda ch, net, sec: check_validate(ch), "empty text must be refused"),
+    (RefusesReplyWithoutLink, lambda ch, net, sec: check_reply(ch, net), "url=None"),
+    (CountsBackwards, lambda ch, net, sec: check_metrics(ch), "likes=-1"),
+]
+
+
+@pytest.mark.parametrize(("bug", "check", "message"), BROKEN, ids=[b[0].__name__ for b in BROKEN])
+def test_the_kit_catches(bug, check, message, echo_class, echo_account):
+    echo_class.networks.clear()
+    broken = type(f"Broken{bug.__name__}", (bug, echo_class), {})
+    channel = broken(echo_account)
+    broken.armed = True
+    with pytest.raises(AssertionError, match=message):
+        check(channel, echo_network(channel), account_secrets(echo_account))
+
+
+def test_the_kit_passes_the_unbroken_example_through_the_same_calls(echo_class, echo_account):
+    for _, check, _ in BROKEN:
+        echo_class.networks.clear()
+        channel = echo_class(echo_account)
+        with contextlib.suppress(pytest.skip.Exception):  # metrics: the example does not read them
+            check(channel, echo_network(channel), account_secrets(echo_account))
+
+
+# --- the kit as a plugin author runs it -----------------------------------------------------
+
+
+def _author_tests(body: str) -> str:
+    return textwrap.dedent(f"""
+        import importlib.util, sys
+        import pytest
+        from socialsell.testing import ChannelContract, make_account
+
+        spec = importlib.util.spec_from_file_location("echo_channel_copy", {str(EXAMPLES / "echo_channel.py")!r})
+        echo = importlib.util.module_from_spec(spec)
+        sys.modules["echo_channel_copy"] = echo
+        spec.loader.exec_module(echo)
+        """) + textwrap.dedent(body)
+
+
+def test_a_plugin_author_sees_what_their_channel_did_wrong(pytester):
+    heavy = pytester.makepyfile(heavylib="LOADED = True")
+    assert heavy.exists()
+    pytester.makepyfile(_author_tests("""
+        class LeakyChannel(echo.EchoChannel):
+            def __init__(self, account):
+                super().__init__(account)
+                import heavylib  # noqa: F401  (should wait for the first request)
+
+            def fetch_engagements(self, cursor, posts):
+                engagements, _ = super().fetch_engagements(cursor, posts)
+                return engagements, cursor
+
+            def publish(self, text, *, media=()):
+                try:
+                    return super().publish(text, media=media)
+                except echo.AuthError as e:
+                    raise echo.AuthError(f"{e}: token {self.account.setting('token')} refused") from None
+
+        class TestLeakyChannel(ChannelContract):
+            lazy_modules = ("heavylib",)
+
+            @pytest.fixture
+            def channel(self, tmp_path, monkeypatch):
+                monkeypatch.setenv("ECHO_TOKEN", "tok-123456")
+                echo.EchoChannel.networks.clear()
+                return LeakyChannel(make_account(tmp_path, channel="echo", token={"env": "ECHO_TOKEN"}))
+
+            @pytest.fixture
+            def network(self, channel):
+                return channel.networks.setdefault(channel.account.name, echo.EchoNetwork())
+        """))
+    result = pytester.runpytest("-rfs")
+    result.assert_outcomes(passed=10, failed=3, skipped=1)
+    result.stdout.fnmatch_lines([
+        "E * AssertionError: LeakyChannel(account) imported [[]'heavylib'[]]; import network libraries at first use*",
+        "E * AssertionError: *gave [[]('e2', 'comment')[]] again; the new cursor must cover everything returned with it",
+        "E * AssertionError: *raised AuthError whose str(error) contains secret #1 of the `secrets` fixture*",
+        "FAILED *::TestLeakyChannel::test_construction_is_offline_and_lazy",
+        "FAILED *::TestLeakyChannel::test_engagement_arrives_once",
+        "FAILED *::TestLeakyChannel::test_auth_failure_raises_auth_error",
+    ])
+    assert "tok-123456" not in result.stdout.str()  # the report does not print the secret either
+
+
+def test_checks_without_a_network_skip_with_the_reason(pytester):
+    pytester.makepyfile(_author_tests("""
+        class TestNoNetwork(ChannelContract):
+            @pytest.fixture
+            def channel(self, tmp_path, monkeypatch):
+                monkeypatch.setenv("ECHO_TOKEN", "tok-123456")
+                return echo.EchoChannel(make_account(tmp_path, channel="echo", token={"env": "ECHO_TOKEN"}))
+
+        class FaultsOnly:
+            def __init__(self, channel):
+                self.channel = channel
+            def engage(self, *args):
+                raise NotImplementedError("this emulator cannot fake people")
+            def fail_next(self, kind):
+                self.channel.networks.setdefault(self.channel.account.name, echo.EchoNetwork()).fail_next(kind)
+
+        class TestFaultsOnly(TestNoNetwork):
+            @pytest.fixture
+            def network(self, channel):
+                return FaultsOnly(channel)
+        """))
+    result = pytester.runpytest("-rfs")
+    result.stdout.fnmatch_lines([
+        "SKIPPED *no `network` fixture: define one with engage() to run this check",
+        "SKIPPED *no `network` fixture: define one with fail_next() to run this check",
+        "SKIPPED *network.engage(*) is not implemented: this emulator cannot fake people",
+    ])
+    # no network: 3 engagement checks + 4 error checks skip; faults only: 3 engagement checks skip;
+    # metrics skip in both (the example does not read them)
+    result.assert_outcomes(passed=6 + 10, skipped=8 + 4)
