@@ -415,7 +415,9 @@ def _finish(app: App, d: dict[str, Any], attempt_id: str | None, status: str, bu
         app.hook.post_failed(post=post, delivery=delivery, reason=error)
 
 
-def _norm(text: str) -> str:
+def same_post_text_key(text: str) -> str:
+    """What reconcile compares: the text without links (networks shorten them), whitespace
+    collapsed, case folded. Public: the contract kit checks channels against it."""
     text = re.sub(r"https?://\S+", "", text)
     return re.sub(r"\s+", " ", text).strip().casefold()
 
@@ -443,8 +445,8 @@ def reconcile(app: App, worker: str, d: dict[str, Any], settings: PublishSetting
         return
     with app.db.read() as conn:
         used = {r for (r,) in conn.execute(select(D.c.remote_id).where(and_(D.c.account_id == d["account_id"], D.c.remote_id.is_not(None))))}
-    want = _norm(d["text"])
-    match = next((p for p in recent if p.remote_id not in used and _norm(p.text) == want), None)
+    want = same_post_text_key(d["text"])
+    match = next((p for p in recent if p.remote_id not in used and same_post_text_key(p.text) == want), None)
     if match:
         d = {**d, "status": "unknown"}
         _published(app, d, match.remote_id, match.url or channel.post_url(match.remote_id), match.created_at or now, report, from_status="unknown")

@@ -409,7 +409,8 @@ def check_publish(channel: Channel) -> None:
 def check_find_recent_posts(channel: Channel, now: Clock = _utcnow) -> None:
     """A published post is listed by ``find_recent_posts`` with its text, so the core can
     reconcile an unknown outcome (invariant 1) instead of posting twice."""
-    from socialsell.publishing import _norm  # the very comparison the core's reconcile makes
+    # the very comparison the core's reconcile makes
+    from socialsell.publishing import same_post_text_key
 
     since = now() - timedelta(minutes=2)
     text, published = _publish(channel)
@@ -428,7 +429,7 @@ def check_find_recent_posts(channel: Channel, now: Clock = _utcnow) -> None:
         f"listed: {[p.remote_id for p in recent][:10]}); after a crash or a timeout the core could not "
         "tell that it went out, and would publish it twice"
     )
-    assert _norm(same_id[0].text) == _norm(text), (
+    assert same_post_text_key(same_id[0].text) == same_post_text_key(text), (
         f"{_name(channel)}.{doing} lists {published.remote_id!r} with the text {same_id[0].text!r}, "
         f"but {text!r} was published; the core matches by text (ignoring links, spaces and case)"
     )
@@ -538,13 +539,13 @@ def check_timeout_after_send(channel: Channel, network: Any, secrets: Sequence[s
         delivered = None
     else:
         delivered = _check_published(channel, result, doing)
-    from socialsell.publishing import _norm
+    from socialsell.publishing import same_post_text_key
 
     try:
         recent = channel.find_recent_posts(since)
     except Rejected:
         return  # cannot list: the core marks the delivery needs_attention, never a double post
-    listed = [p.remote_id for p in recent if _norm(p.text) == _norm(text)]
+    listed = [p.remote_id for p in recent if same_post_text_key(p.text) == same_post_text_key(text)]
     assert listed, (
         f"after {doing}, find_recent_posts() does not list the post: either the fake network did not "
         "deliver it (a timeout *after send* must) or the core cannot reconcile it"
