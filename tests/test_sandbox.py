@@ -73,3 +73,22 @@ def test_engage_by_hand_through_the_cli(cli):
     assert not_yet.exit_code == 2 and "not published yet" in not_yet.output
     unknown = cli("sandbox", "engage", "--post", "1", "--kind", "wave", "--from", "@dana")
     assert unknown.exit_code == 2
+
+
+def test_poll_faults_fail_one_poll_each_and_the_loop_copes(app, cli, clock):
+    from socialsell.polling import poll_account
+
+    sandbox = app.channel("sandbox")
+    sandbox.queue_fault("server_error", on="poll")
+    sandbox.queue_fault("rate_limit", on="poll")
+    first = poll_account(app, "sandbox", "w1", clock.now)
+    assert first.error == "sandbox: 503 service unavailable"
+    second = poll_account(app, "sandbox", "w1", clock.now)
+    assert second.error and second.error.startswith("rate limited until")
+    assert poll_account(app, "sandbox", "w1", clock.now).skipped.startswith("rate limited")
+    clock.advance(seconds=61)
+    third = poll_account(app, "sandbox", "w1", clock.now)
+    assert third.error is None and third.skipped is None
+    refused = cli("sandbox", "fault", "reject", "--on", "poll")
+    assert refused.exit_code == 2 and "unknown fault 'reject' for poll" in refused.output
+    assert cli("sandbox", "fault", "auth", "--on", "poll").exit_code == 0

@@ -37,6 +37,7 @@ from socialsell.channel import (
 from socialsell.clock import utcnow
 
 BEFORE_SEND = ("rate_limit", "server_error", "timeout_before_send", "auth", "reject")
+POLL_FAULTS = ("rate_limit", "server_error", "auth")
 FAULTS = ("rate_limit", "server_error", "timeout_before_send", "timeout_after_send", "auth", "reject", "crash_after_send")
 
 
@@ -72,6 +73,7 @@ class SandboxChannel(Channel):
             data.setdefault("posts", [])
             data.setdefault("inbox", [])
             data.setdefault("faults", [])
+            data.setdefault("poll_faults", [])
             data.setdefault("next_id", 1)
             yield data
             if write:
@@ -82,11 +84,15 @@ class SandboxChannel(Channel):
                     os.fsync(f.fileno())
                 os.replace(tmp, self.path)
 
-    def queue_fault(self, fault: str, count: int = 1) -> None:
-        if fault not in FAULTS:
-            raise Rejected(f"unknown fault {fault!r} (one of {', '.join(FAULTS)})")
+    def queue_fault(self, fault: str, count: int = 1, *, on: str = "publish") -> None:
+        """Make the next ``count`` calls of ``on`` (``publish`` or ``poll``) fail with ``fault``."""
+        allowed = FAULTS if on == "publish" else POLL_FAULTS
+        if on not in ("publish", "poll"):
+            raise Rejected(f"faults apply to publish or poll, not {on!r}")
+        if fault not in allowed:
+            raise Rejected(f"unknown fault {fault!r} for {on} (one of {', '.join(allowed)})")
         with self.state() as s:
-            s["faults"].extend([fault] * count)
+            s["faults" if on == "publish" else "poll_faults"].extend([fault] * count)
 
     def inject(self, *, post_id: str | None, kind: str, handle: str, text: str | None, name: str | None = None,
                headline: str | None = None, at: datetime | None = None) -> str:
@@ -161,9 +167,16 @@ class SandboxChannel(Channel):
         now = self.clock()
         state = json.loads(cursor) if cursor else {"inbox": 0, "posts": {}}
         out: list[Engagement] = []
-        with self.state(write=False) as s:
+        with self.state() as s:
+            fault = s["poll_faults"].pop(0) if s["poll_faults"] else None
             inbox = s["inbox"][state["inbox"]:]
             known = {p["id"]: p for p in s["posts"]}
+        if fault == "rate_limit":
+            raise RateLimited("sandbox: too many requests", retry_at=now + timedelta(seconds=60))
+        if fault == "server_error":
+            raise TransientError("sandbox: 503 service unavailable", status=503)
+        if fault == "auth":
+            raise AuthError("sandbox: token revoked", status=401)
         for item in inbox:
             at = datetime.fromisoformat(item["at"])
             out.append(Engagement(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from socialsell.channel import ENGAGEMENT_KINDS
+from socialsell.channel import ENGAGEMENT_KINDS, Rejected
 from socialsell.cli.common import json_option, parse_id, pass_app, print_json, print_table
 from socialsell.errors import UsageError
 
@@ -61,13 +61,18 @@ def sandbox_engage(app, post_id, kind, handle, text, name, headline, account) ->
 @sandbox.command("fault")
 @click.argument("fault", type=click.Choice(["rate_limit", "server_error", "timeout_before_send", "timeout_after_send", "auth", "reject"]))
 @click.option("--count", default=1, show_default=True)
+@click.option("--on", "on", type=click.Choice(["publish", "poll"]), default="publish", show_default=True,
+              help="Which calls fail (poll: rate_limit, server_error or auth).")
 @click.option("--account", help="Which sandbox account (default: the first).")
 @pass_app
-def sandbox_fault(app, fault, count, account) -> None:
-    """Make the next publish calls fail, to see how the loop copes."""
+def sandbox_fault(app, fault, count, on, account) -> None:
+    """Make the next publish (or poll) calls fail, to see how the loop copes."""
     account, channel = _sandbox_channel(app, account)
-    channel.queue_fault(fault, count)
-    click.echo(f"{account}: the next {count} publish call(s) will fail with {fault}")
+    try:
+        channel.queue_fault(fault, count, on=on)
+    except Rejected as e:  # a fault that does not apply to polls
+        raise UsageError(str(e)) from None
+    click.echo(f"{account}: the next {count} {on} call(s) will fail with {fault}")
 
 
 @sandbox.command("timeline")
