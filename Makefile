@@ -4,19 +4,28 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 
-.PHONY: demo test lint install dev postgres bench clean
+.PHONY: demo test lint install dev postgres bench clean constraints
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
-$(VENV)/.installed: $(BIN)/python pyproject.toml setup.py
-	$(PIP) install --quiet -e .
+# constraints.txt pins what `make demo` and `make test` install (the versions CI last passed
+# with), so a new release upstream cannot break a build that passed; `pip install .` for users
+# stays unpinned. Refresh it with `make constraints`.
+$(VENV)/.installed: $(BIN)/python pyproject.toml setup.py constraints.txt
+	$(PIP) install --quiet -c constraints.txt -e .
 	touch $@
 
 $(VENV)/.dev-installed: $(VENV)/.installed
-	$(PIP) install --quiet -e '.[dev]'
+	$(PIP) install --quiet -c constraints.txt -e '.[dev]'
 	touch $@
+
+constraints:
+	rm -rf .venv-constraints && $(PYTHON) -m venv .venv-constraints
+	.venv-constraints/bin/python -m pip install --quiet -e '.[dev]'
+	.venv-constraints/bin/python -m pip freeze --exclude-editable | grep -v '^socialsell' > constraints.txt
+	rm -rf .venv-constraints
 
 install: $(VENV)/.installed
 
