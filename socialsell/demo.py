@@ -156,6 +156,9 @@ def run_demo(directory: Path | None, *, days: int = 7, pm: Any = None, echo: Cal
         echo(f"   {tk['contact']['display_name']}, {tk['contact'].get('headline') or ''}")
         for e in tk["engagements"][:2]:
             echo(f"   {e['kind']}" + (f": \"{e['text']}\"" if e["text"] else "") + (f" (post #{e['post_id']})" if e["post_id"] else ""))
+        echo("   why this score:")
+        for reason, points in (tk["contact"].get("score_explained") or [])[:4]:
+            echo(f"     {points:+6.1f}  {reason}")
         echo(f"   opener: {tk['opener']}")
 
     echo("\n5. Report: from posts to revenue")
