@@ -174,3 +174,32 @@ def test_work_reads_keys_from_a_pipe(workspace, make_app, clock):
     with app.db.read() as conn:
         assert conn.exec_driver_sql("select status, outcome from tasks").one() == ("done", "meeting")
         assert conn.exec_driver_sql("select text from notes where kind = 'note'").scalar() == "Called her, demo Thursday"
+
+
+def test_task_show_gives_the_history_and_a_customer_opener(workspace, make_app, clock, cli):
+    from datetime import timedelta
+
+    from socialsell.marketing.posts import create_post
+    from socialsell.polling import poll_account
+    from socialsell.publishing import publish_due
+    from socialsell.sales.tasks import close_task, list_tasks
+
+    app = make_app()
+    sandbox = app.channel("sandbox")
+    sandbox.audience = False
+    create_post(app, accounts=["sandbox"], text="Hello", at=clock.now + timedelta(minutes=1))
+    clock.advance(minutes=2)
+    publish_due(app, "w", clock.now)
+    sandbox.inject(post_id="p1", kind="comment", handle="@dana", text="Pricing for 40 seats?", at=clock.now)
+    poll_account(app, "sandbox", "w", clock.now)
+    (first,) = list_tasks(app, all_owners=True)
+    app.actor = first["owner"]
+    close_task(app, first["id"], "won", 5100)
+    clock.advance(days=3)
+    sandbox.inject(post_id="p1", kind="reply", handle="@dana", text="Can we add the sales team too?", at=clock.now)
+    poll_account(app, "sandbox", "w", clock.now)
+    (second,) = list_tasks(app, all_owners=True)
+    out = cli("task", "show", str(second["id"]), actor=second["owner"]).output
+    assert "history: 2 engagements in all, earlier follow-ups:" in out
+    assert f"#{first['id']}" in out and "won 5,100" in out
+    assert "good to hear from you again" in out  # a customer, not a cold prospect

@@ -90,6 +90,13 @@ def task_show(app, task_id, as_json) -> None:
     click.echo("\nwhy this score")
     for reason, pts in c.get("score_explained") or []:
         click.echo(f"  {pts:+6.1f}  {reason}")
+    earlier = [x for x in c.get("tasks") or [] if x["id"] != tk["id"]]
+    if earlier or c.get("engagement_count", 0) > len(tk["engagements"]):
+        click.echo(f"\nhistory: {c.get('engagement_count', 0)} engagements in all" + (", earlier follow-ups:" if earlier else ""))
+        for x in earlier:
+            amount = f" {x['amount']:,.0f}" if x["amount"] is not None else ""
+            click.echo(f"  #{x['id']}  {format_local(x['created_at'], tz, '%d %b %Y')}  {x['owner'] or '-'}: "
+                       f"{x['outcome'] or x['status']}{amount}")
     if c["notes"]:
         click.echo("\nnotes")
         for n in c["notes"]:

@@ -104,6 +104,8 @@ def suggested_opener(task: dict[str, Any]) -> str:
     if e is None:
         return f"Hi {name}, thanks for following along."
     topic = (e.get("post_text") or "").split("\n")[0][:60]
+    if task["contact"].get("stage") == "customer":  # they already buy from us: not a cold opener
+        return f"Hi {name}, good to hear from you again. How is it going with us so far, and is this something for more of your team?"
     if task.get("intent"):
         return f"Hi {name}, thanks for asking. Happy to walk you through it: would a 15-minute call this week work?"
     if e["kind"] in ("reply", "comment", "quote", "mention") and e["text"]:
