@@ -143,6 +143,12 @@ def job_sla(ctx: JobContext) -> Any:
     return check_sla(ctx.app, ctx.now)
 
 
+def job_rescore(ctx: JobContext) -> Any:
+    from socialsell.sales.rescore import rescore_open_followups
+
+    return rescore_open_followups(ctx.app, ctx.worker, ctx.now)
+
+
 def job_metrics(ctx: JobContext) -> Any:
     from socialsell.metrics import refresh_metrics
 
@@ -168,6 +174,7 @@ def build_jobs(app: App) -> list[Job]:
         jobs.append(Job(f"poll:{name}", make_poll_job(name), interval, f"poll {name} for engagements"))
     jobs.append(Job("sla", job_sla, 60, "flag overdue follow-ups, fire sla_breached once"))
     jobs.append(Job("content", job_content, 300, "next occurrences of recurring posts; evergreen autofill"))
+    jobs.append(Job("rescore", job_rescore, 3600, "decay the scores of open follow-ups as time passes"))
     jobs.append(Job("metrics", job_metrics, 3600, "refresh post metrics"))
     jobs.append(Job("digest", job_digest, 3600, "send each rep's daily digest"))
 

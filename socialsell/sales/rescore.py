@@ -1,0 +1,60 @@
+"""Scores decay with time, not only when someone engages again.
+
+Ingest scores a contact when they engage; :func:`rescore_open_followups` (the loop's
+``rescore`` job) recomputes the recency-decayed score of everyone with an open follow-up, so
+last month's keen lead sinks below this week's as days pass. Lifecycle stages are not moved
+back by time alone: that is a rep's call (``task done``, ``contact merge``...).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, bindparam, func, select, update
+
+from socialsell import leases
+from socialsell.db import schema as t
+from socialsell.sales.ingest import contact_histories, priority
+from socialsell.sales.scoring import LeadRules, contact_score
+
+if TYPE_CHECKING:  # pragma: no cover
+    from socialsell.app import App
+
+
+def rescore_open_followups(app: App, worker: str, now: datetime | None = None) -> dict[str, Any]:
+    now = now or app.now()
+    if not leases.acquire(app.db, "job:rescore", worker, now, 900):
+        return {"skipped": "another worker is rescoring"}
+    try:
+        rules = LeadRules.from_app(app)
+        T, C, H = t.tasks, t.contacts, t.handles
+        with app.db.read() as conn:
+            rows = [dict(r) for r in conn.execute(
+                select(C, T.c.id.label("task_id"), T.c.intent.label("task_intent"), T.c.score.label("task_score"),
+                       T.c.priority.label("task_priority"))
+                .join(T, T.c.contact_id == C.c.id).where(T.c.status.in_(("open", "snoozed")))
+            ).mappings()]
+            ids = [r["id"] for r in rows]
+            histories = contact_histories(conn, ids)
+            followers = dict(conn.execute(
+                select(H.c.contact_id, func.max(H.c.followers)).where(H.c.contact_id.in_(ids)).group_by(H.c.contact_id)
+            ).all()) if ids else {}
+        contacts, tasks = [], []
+        for r in rows:
+            r["followers"] = followers.get(r["id"])
+            score, explained = contact_score(r, histories.get(r["id"], []), rules, now)
+            new_priority = priority(score, bool(r["task_intent"]), rules)
+            if score == r["score"] and new_priority == r["task_priority"]:
+                continue
+            contacts.append({"b_id": r["id"], "b_score": score, "b_explained": explained})
+            tasks.append({"b_id": r["task_id"], "b_score": score, "b_priority": new_priority})
+        if contacts:
+            with app.db.write() as conn:
+                conn.execute(update(C).where(C.c.id == bindparam("b_id"))
+                             .values(score=bindparam("b_score"), score_explained=bindparam("b_explained")), contacts)
+                conn.execute(update(T).where(and_(T.c.id == bindparam("b_id"), T.c.status.in_(("open", "snoozed"))))
+                             .values(score=bindparam("b_score"), priority=bindparam("b_priority")), tasks)
+        return {"rescored": len(contacts), "open": len(rows)}
+    finally:
+        leases.release(app.db, "job:rescore", worker)
