@@ -52,21 +52,22 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from socialsell.channel import ChannelError, ReplyNotAllowed
-
         try:
             return func(*args, **kwargs)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except SocialsellError as e:
             fail(str(e), e.exit_code)
-        except ReplyNotAllowed as e:
-            fail(f"{e}" + (f" - reply by hand: {e.url}" if e.url else ""), 1)
-        except ChannelError as e:
-            fail(f"{type(e).__name__}: {e}", 1)
         except KeyboardInterrupt:
             fail("interrupted", 130)
         except Exception as e:
+            # imported here, not above: read-only commands should not pay for the channel module
+            from socialsell.channel import ChannelError, ReplyNotAllowed
+
+            if isinstance(e, ReplyNotAllowed):
+                fail(f"{e}" + (f" - reply by hand: {e.url}" if e.url else ""), 1)
+            if isinstance(e, ChannelError):
+                fail(f"{type(e).__name__}: {e}", 1)
             if os.environ.get("SOCIALSELL_DEBUG"):
                 raise
             fail(f"internal error: {type(e).__name__}: {e} (set SOCIALSELL_DEBUG=1 for the traceback, and please report it)", 1)
