@@ -93,7 +93,10 @@ class App:
                 raise UsageError(
                     f"account {account_name!r} uses channel type {account.channel!r}, which no installed plugin provides (installed: {known})"
                 )
-            self._channels[account_name] = cls(account)
+            channel = cls(account)
+            if hasattr(channel, "clock"):  # a simulated network (the sandbox) follows the app's time
+                channel.clock = self.clock
+            self._channels[account_name] = channel
         return self._channels[account_name]
 
     # -- accounts in the database ------------------------------------------------------------

@@ -90,9 +90,7 @@ def run_demo(directory: Path | None, *, days: int = 7, pm: Any = None, echo: Cal
     wall = datetime.now(UTC) - timedelta(days=days)
     start = wall.replace(minute=wall.minute - wall.minute % 30, second=0, microsecond=0)
     clock = SimulatedClock(start)
-    app = App.load(str(config), pm=pm, actor="morgan", clock=clock)
-    sandbox = app.channel("sandbox")
-    sandbox.clock = clock
+    app = App.load(str(config), pm=pm, actor="morgan", clock=clock)  # the sandbox follows this clock
     tz = app.workspace.timezone
 
     echo(f"socialsell demo: a simulated week for 'Acme' in {folder}\n")

@@ -75,9 +75,6 @@ def make_app(workspace: Path, pm, clock):
 
     def make(db_url: str | None = None, actor: str = "alice", **kwargs) -> App:
         app = App.load(str(workspace), db_url, pm=pm, actor=actor, clock=clock, **kwargs)
-        for name, account in app.workspace.accounts.items():
-            if account.channel == "sandbox":
-                app.channel(name).clock = clock
         apps.append(app)
         return app
 
@@ -128,6 +125,20 @@ def db_url(request: pytest.FixtureRequest, workspace: Path) -> str | None:
 
 
 # --- the command line -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli_on_test_clock(monkeypatch: pytest.MonkeyPatch, clock):
+    """Commands run by the ``cli`` fixture see the test clock (for ``tomorrow 09:00``, due times).
+    Use it with ``pytestmark = pytest.mark.usefixtures("cli_on_test_clock")``."""
+    from socialsell.cli.common import State
+
+    def app(self):
+        if self._app is None:
+            self._app = App.load(self.config, self.db_url, pm=self.pm, actor=self.actor, clock=clock)
+        return self._app
+
+    monkeypatch.setattr(State, "app", property(app))
 
 
 @pytest.fixture

@@ -32,21 +32,7 @@ BERLIN = ZoneInfo("Europe/Berlin")
 D = t.deliveries
 
 
-@pytest.fixture(autouse=True)
-def cli_clock(monkeypatch, clock):
-    """The in-process CLI sees the test clock (``tomorrow 09:00`` is relative to it)."""
-    from socialsell.app import App
-    from socialsell.cli.common import State
-
-    def app(self):
-        if self._app is None:
-            self._app = App.load(self.config, self.db_url, pm=self.pm, actor=self.actor, clock=clock)
-            for name, account in self._app.workspace.accounts.items():
-                if account.channel == "sandbox":
-                    self._app.channel(name).clock = clock
-        return self._app
-
-    monkeypatch.setattr(State, "app", property(app))
+pytestmark = pytest.mark.usefixtures("cli_on_test_clock")
 
 
 def _quiet_sandbox(workspace: Path) -> None:

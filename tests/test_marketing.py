@@ -20,21 +20,7 @@ from socialsell.publishing import publish_due
 BERLIN = "Europe/Berlin"
 
 
-@pytest.fixture(autouse=True)
-def cli_clock(monkeypatch, clock):
-    """The in-process CLI sees the test clock too (times like "tomorrow 09:00" are relative)."""
-    from socialsell.app import App
-    from socialsell.cli.common import State
-
-    def app(self):
-        if self._app is None:
-            self._app = App.load(self.config, self.db_url, pm=self.pm, actor=self.actor, clock=clock)
-            for name, account in self._app.workspace.accounts.items():
-                if account.channel == "sandbox":
-                    self._app.channel(name).clock = clock
-        return self._app
-
-    monkeypatch.setattr(State, "app", property(app))
+pytestmark = pytest.mark.usefixtures("cli_on_test_clock")
 
 
 def snapshot(app) -> dict[str, object]:
@@ -247,7 +233,6 @@ def test_one_account_publishes_one_fails_shows_exactly_that(cli, workspace, make
     def refuse(text, *, media=()):
         raise Rejected("403: this account may not post")
 
-    app.channel("sandbox2").clock = clock
     app.channel("sandbox2").publish = refuse
     clock.advance(minutes=1)
     publish_due(app, "w1")
