@@ -88,6 +88,21 @@ def app(make_app) -> App:
     return make_app()
 
 
+def publish_quietly(app: App, clock, text: str = "Hello") -> str:
+    """Publish one post on the sandbox with its simulated audience off (only what a test injects
+    reacts); returns the post's remote id, for ``app.channel("sandbox").inject(post_id=...)``."""
+    from datetime import timedelta
+
+    from socialsell.marketing.posts import create_post, get_post
+    from socialsell.publishing import publish_due
+
+    app.channel("sandbox").audience = False
+    post_id = create_post(app, accounts=["sandbox"], text=text, at=clock.now + timedelta(minutes=1))
+    clock.advance(minutes=2)
+    publish_due(app, "w", clock.now)
+    return get_post(app, post_id)["deliveries"][0]["remote_id"]
+
+
 # --- PostgreSQL -------------------------------------------------------------------------------
 
 

@@ -151,17 +151,12 @@ def test_version_and_help(cli):
 
 def test_work_reads_keys_from_a_pipe(workspace, make_app, clock):
     """No terminal: one key per line, end of input quits (click.getchar would need /dev/tty)."""
-    from datetime import timedelta
-
-    from socialsell.marketing.posts import create_post
     from socialsell.polling import poll_account
-    from socialsell.publishing import publish_due
+
+    from .conftest import publish_quietly
 
     app = make_app()
-    app.channel("sandbox").audience = False
-    create_post(app, accounts=["sandbox"], text="Hello", at=clock.now + timedelta(minutes=1))
-    clock.advance(minutes=2)
-    publish_due(app, "w", clock.now)
+    publish_quietly(app, clock)
     app.channel("sandbox").inject(post_id="p1", kind="comment", handle="@dana", text="Pricing for 40 seats?", at=clock.now)
     poll_account(app, "sandbox", "w", clock.now)
     with app.db.read() as conn:
@@ -177,19 +172,14 @@ def test_work_reads_keys_from_a_pipe(workspace, make_app, clock):
 
 
 def test_task_show_gives_the_history_and_a_customer_opener(workspace, make_app, clock, cli):
-    from datetime import timedelta
-
-    from socialsell.marketing.posts import create_post
     from socialsell.polling import poll_account
-    from socialsell.publishing import publish_due
     from socialsell.sales.tasks import close_task, list_tasks
 
+    from .conftest import publish_quietly
+
     app = make_app()
+    publish_quietly(app, clock)
     sandbox = app.channel("sandbox")
-    sandbox.audience = False
-    create_post(app, accounts=["sandbox"], text="Hello", at=clock.now + timedelta(minutes=1))
-    clock.advance(minutes=2)
-    publish_due(app, "w", clock.now)
     sandbox.inject(post_id="p1", kind="comment", handle="@dana", text="Pricing for 40 seats?", at=clock.now)
     poll_account(app, "sandbox", "w", clock.now)
     (first,) = list_tasks(app, all_owners=True)

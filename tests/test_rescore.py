@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
-from socialsell.marketing.posts import create_post
 from socialsell.polling import poll_account
-from socialsell.publishing import publish_due
 from socialsell.sales.contacts import contact_detail
 from socialsell.sales.rescore import rescore_open_followups
 from socialsell.sales.tasks import list_tasks
 
+from .conftest import publish_quietly
+
 
 def test_scores_decay_and_the_stage_stays(db_url, make_app, clock):
     app = make_app(db_url)
+    publish_quietly(app, clock)
     sandbox = app.channel("sandbox")
-    sandbox.audience = False
-    create_post(app, accounts=["sandbox"], text="Hello", at=clock.now + timedelta(minutes=1))
-    clock.advance(minutes=2)
-    publish_due(app, "w", clock.now)
     sandbox.inject(post_id="p1", kind="comment", handle="@old", text="Following this, looks great", at=clock.now)
     sandbox.inject(post_id="p1", kind="comment", handle="@old", text="Sharing with my team", at=clock.now)
     poll_account(app, "sandbox", "w", clock.now)
@@ -40,11 +35,8 @@ def test_scores_decay_and_the_stage_stays(db_url, make_app, clock):
 
 def test_a_fresh_question_overtakes_a_stale_one(make_app, clock):
     app = make_app()
+    publish_quietly(app, clock)
     sandbox = app.channel("sandbox")
-    sandbox.audience = False
-    create_post(app, accounts=["sandbox"], text="Hello", at=clock.now + timedelta(minutes=1))
-    clock.advance(minutes=2)
-    publish_due(app, "w", clock.now)
     sandbox.inject(post_id="p1", kind="reply", handle="@stale", text="Interesting, following", at=clock.now)
     sandbox.inject(post_id="p1", kind="like", handle="@stale", text=None, at=clock.now)
     poll_account(app, "sandbox", "w", clock.now)
