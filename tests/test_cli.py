@@ -193,3 +193,18 @@ def test_task_show_gives_the_history_and_a_customer_opener(workspace, make_app, 
     assert "history: 2 engagements in all, earlier follow-ups:" in out
     assert f"#{first['id']}" in out and "won 5,100" in out
     assert "good to hear from you again" in out  # a customer, not a cold prospect
+
+
+def test_an_unreachable_database_is_one_line_without_the_password(workspace):
+    from tests.pgserver import free_port
+
+    url = f"postgresql://sales:hunter2-secret@127.0.0.1:{free_port()}/crm"
+    result = run("--config", str(workspace), "--db", url, "tasks")
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("Error: cannot open the database postgresql://sales:***@127.0.0.1:")
+    assert "hunter2-secret" not in result.stderr + result.stdout and "internal error" not in result.stderr
+
+
+def test_connect_on_a_channel_without_a_connection_step(cli):
+    result = cli("channels", "connect", "sandbox")
+    assert result.exit_code == 0 and "needs no connection step" in result.output

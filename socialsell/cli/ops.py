@@ -193,7 +193,13 @@ def channels_check(app, name: str, as_json: bool) -> None:
 @pass_app
 def channels_connect(app, name: str) -> None:
     """Authorize an account (OAuth in the browser) and store its tokens safely."""
-    app.channel(name).connect(click.echo)
+    from socialsell.channel import Channel
+
+    channel = app.channel(name)
+    if type(channel).connect is Channel.connect:
+        click.echo(f"{name}: {channel.label or channel.name} needs no connection step; it works as it is")
+        return
+    channel.connect(click.echo)
     from sqlalchemy import update
 
     from socialsell.db import schema as t

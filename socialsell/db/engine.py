@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 from socialsell.errors import ConfigError, RuntimeFailure
 
@@ -72,6 +73,12 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self.dialect = self.engine.dialect.name
+        try:  # fail here, in one line, rather than deep inside a migration or a query
+            with self.engine.connect():
+                pass
+        except OperationalError as e:
+            reason = str(e.orig).strip().splitlines()[0] if e.orig else str(e).splitlines()[0]
+            raise RuntimeFailure(f"cannot open the database {redact_url(url)}: {reason}") from None
         if migrate:
             from socialsell.db.migrate import ensure_schema
 
