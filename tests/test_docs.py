@@ -51,3 +51,15 @@ def test_lazy_command_map_matches_what_each_module_registers():
         group = click.Group()
         importlib.import_module(f"socialsell.cli.{module}").register(group)
         assert {n for n, m in BUILTIN_COMMANDS.items() if m == module} == set(group.commands), module
+
+
+def test_the_systemd_unit_in_operations_md_is_valid_syntax():
+    """systemd reads `Key=value  # note` as part of the value: comments go on their own lines."""
+    import re
+
+    doc = (ROOT / "docs" / "operations.md").read_text()
+    unit = re.search(r"```ini\n# /etc/systemd/system/socialsell.service\n(.*?)```", doc, re.S).group(1)
+    for line in unit.splitlines():
+        if "=" in line and not line.lstrip().startswith("#"):
+            assert " #" not in line, f"end-of-line comment in the systemd unit: {line!r}"
+    assert "ExecStart=" in unit and "socialsell run" in unit
