@@ -63,3 +63,23 @@ def test_the_systemd_unit_in_operations_md_is_valid_syntax():
         if "=" in line and not line.lstrip().startswith("#"):
             assert " #" not in line, f"end-of-line comment in the systemd unit: {line!r}"
     assert "ExecStart=" in unit and "socialsell run" in unit
+
+
+def test_every_toml_example_in_the_docs_is_a_valid_config(tmp_path):
+    import re
+    import tomllib
+
+    from socialsell.config import build_workspace
+    from socialsell.errors import ConfigError
+
+    blocks = [(doc, block) for doc in sorted((ROOT / "docs").rglob("*.md"))
+              for block in re.findall(r"```toml\n(.*?)```", doc.read_text(), re.S)]
+    assert len(blocks) >= 5
+    for doc, block in blocks:
+        data = tomllib.loads(block)
+        if "project" in data:  # a plugin's pyproject.toml, not a workspace config
+            continue
+        try:
+            build_workspace(tmp_path / "socialsell.toml", data)
+        except ConfigError as e:
+            raise AssertionError(f"{doc.relative_to(ROOT)}: a TOML example is not a valid config: {e}") from None
