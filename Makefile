@@ -24,7 +24,7 @@ $(VENV)/.dev-installed: $(VENV)/.installed
 constraints:
 	rm -rf .venv-constraints && $(PYTHON) -m venv .venv-constraints
 	.venv-constraints/bin/python -m pip install --quiet -e '.[dev]'
-	.venv-constraints/bin/python -m pip freeze --exclude-editable | grep -v '^socialsell' > constraints.txt
+	.venv-constraints/bin/python -m pip freeze --all --exclude-editable | grep -v -e '^socialsell' -e '^pip==' > constraints.txt
 	rm -rf .venv-constraints
 
 install: $(VENV)/.installed
@@ -46,7 +46,8 @@ test: dev postgres lint
 	$(BIN)/python -m pytest -q --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
 
 bench: dev postgres
-	for f in bench/*.py; do case $$f in */common.py) ;; *) echo "== $$f"; $(BIN)/python $$f || exit 1;; esac; done
+	@status=0; for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || status=1; done; \
+	if [ $$status -ne 0 ]; then echo "a benchmark missed its target (see above)"; fi; exit $$status
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

@@ -9,7 +9,7 @@ PLUGINS = ["socialsell_sandbox", "socialsell_x", "socialsell_linkedin"]
 
 packages = find_packages(".", include=["socialsell", "socialsell.*"])
 packages += find_packages("plugins", include=[f"{p}*" for p in PLUGINS])
-packages.append("socialsell.shipped_templates")
+packages += ["socialsell.shipped_templates", "socialsell.db.migrations", "socialsell.db.migrations.versions"]
 
 package_dir = {p: f"plugins/{p}" for p in PLUGINS}
 package_dir["socialsell.shipped_templates"] = "templates"
@@ -19,6 +19,6 @@ setup(
     package_dir=package_dir,
     package_data={
         "socialsell.shipped_templates": ["*.j2", "*.md"],
-        "socialsell.db": ["migrations/*.py", "migrations/versions/*.py", "alembic.ini"],
+        "socialsell.db.migrations": ["script.py.mako"],
     },
 )
