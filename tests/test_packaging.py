@@ -38,3 +38,11 @@ def test_every_python_package_folder_is_in_the_distribution():
         if any(path.glob("*.py")) and folder not in ("socialsell.shipped_templates",):
             assert (path / "__init__.py").exists() or folder.startswith("socialsell.db.migrations"), folder
     assert {ep.name for ep in entry_points(group="socialsell")} >= {"sandbox", "x", "linkedin"}
+
+
+def test_x_weighted_length_works_and_is_quiet_in_a_fresh_interpreter():
+    """twitter-text-parser needs pkg_resources (setuptools < 82) and must not print its deprecation."""
+    code = "from socialsell_x.text import weighted_length; print(weighted_length('hi 🎉 世界 https://example.com/a/b'))"
+    result = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "34" and result.stderr == ""

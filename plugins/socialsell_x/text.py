@@ -19,7 +19,16 @@ def thread_parts(text: str) -> list[str]:
 
 def weighted_length(text: str) -> int:
     """Length as X counts it: a URL is 23, CJK characters and emoji are 2."""
-    # twitter_text compiles large regexes at import (about 0.3 s): import it only when counting.
-    from twitter_text import parse_tweet
+    return _parse_tweet()(text).weightedLength
 
-    return parse_tweet(text).weightedLength
+
+def _parse_tweet():
+    # twitter_text compiles large regexes at import (about 0.3 s): import it only when counting.
+    # It reads its emoji table through pkg_resources, whose deprecation warning is not the
+    # user's business (socialsell depends on a setuptools that still has it).
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*pkg_resources.*")
+        from twitter_text import parse_tweet
+    return parse_tweet
