@@ -83,3 +83,22 @@ def test_every_toml_example_in_the_docs_is_a_valid_config(tmp_path):
             build_workspace(tmp_path / "socialsell.toml", data)
         except ConfigError as e:
             raise AssertionError(f"{doc.relative_to(ROOT)}: a TOML example is not a valid config: {e}") from None
+
+
+def test_every_json_output_is_a_list_of_objects_with_an_id(workspace, cli):
+    """DESIGN's contract for --json, on every command that has it."""
+    import json
+
+    assert cli("post", "new", "--channel", "sandbox", "--text", "Hello", "--at", "+1h").exit_code == 0
+    assert cli("campaign", "new", "launch").exit_code == 0
+    commands = [
+        ["tasks", "--all"], ["post", "list"], ["post", "show", "1"], ["queue"], ["templates", "list"],
+        ["templates", "preview", "tip", "--channel", "sandbox", "--var", "tip=x"], ["campaign", "list"],
+        ["campaign", "show", "launch"], ["contacts"], ["status"], ["plugins"], ["channels"],
+        ["channels", "check", "sandbox"], ["sandbox", "timeline"],
+    ]
+    for args in commands:
+        result = cli(*args, "--json")
+        assert result.exit_code == 0, (args, result.output)
+        rows = json.loads(result.output)
+        assert isinstance(rows, list) and all(isinstance(r, dict) and "id" in r for r in rows), args

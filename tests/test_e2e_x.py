@@ -520,7 +520,7 @@ def test_401_pauses_the_account_and_status_json_shows_it(x_app, fake, net, clock
 
     status = cli("status", "--json")
     assert status.exit_code == 0, status.output
-    info = json.loads(status.stdout)
+    (info,) = json.loads(status.stdout)
     (x,) = [a for a in info["accounts"] if a["name"] == "acme-x"]
     assert (x["status"], x["paused_reason"], x["error"]) == ("paused", reason, reason)
     assert info["queue"]["scheduled"] == 1 and info["queue"]["published"] == 0

@@ -33,7 +33,7 @@ def secret_workspace(workspace, monkeypatch):
 def _status(cli) -> dict:
     result = cli("status", "--json")
     assert result.exit_code == 0, result.output
-    info = json.loads(result.output)
+    (info,) = json.loads(result.output)  # a list of one object, like every --json
     assert SECRET not in result.output
     return info
 

@@ -95,7 +95,7 @@ def status(app, as_json: bool) -> None:
 
     info = collect_status(app)
     if as_json:
-        print_json(info)
+        print_json([info])  # like every --json: a list of objects with an id (here, the workspace)
         return
     from datetime import datetime
 
