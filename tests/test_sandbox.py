@@ -92,3 +92,10 @@ def test_poll_faults_fail_one_poll_each_and_the_loop_copes(app, cli, clock):
     refused = cli("sandbox", "fault", "reject", "--on", "poll")
     assert refused.exit_code == 2 and "unknown fault 'reject' for poll" in refused.output
     assert cli("sandbox", "fault", "auth", "--on", "poll").exit_code == 0
+
+
+def test_timeline_shows_local_times(app, cli, clock):
+    sandbox = app.channel("sandbox")
+    sandbox.publish("Morning post")  # at the test clock: 08:00 UTC = 09:00 in Berlin
+    out = cli("sandbox", "timeline").output
+    assert "Mon 23 Nov 09:00" in out and "T08:00" not in out

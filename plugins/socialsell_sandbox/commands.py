@@ -87,5 +87,11 @@ def sandbox_timeline(app, account, as_json) -> None:
     if as_json:
         print_json(posts)
         return
-    print_table(["id", "at", "text"], [(p["id"], p["created_at"][:16], p["text"][:70].replace("\n", " ")) for p in posts],
-                empty="the sandbox timeline is empty")
+    from datetime import datetime
+
+    from socialsell.timeparse import format_local
+
+    tz = app.workspace.timezone  # stored in UTC, shown in the workspace's zone (invariant 6)
+    print_table(["id", "at", "text"],
+                [(p["id"], format_local(datetime.fromisoformat(p["created_at"]), tz), p["text"][:70].replace("\n", " "))
+                 for p in posts], empty="the sandbox timeline is empty")
