@@ -208,3 +208,20 @@ def test_an_unreachable_database_is_one_line_without_the_password(workspace):
 def test_connect_on_a_channel_without_a_connection_step(cli):
     result = cli("channels", "connect", "sandbox")
     assert result.exit_code == 0 and "needs no connection step" in result.output
+
+
+def test_the_task_list_keeps_one_line_per_task_in_a_narrow_terminal(workspace, make_app, clock, cli):
+    from socialsell.polling import poll_account
+
+    from .conftest import publish_quietly
+
+    app = make_app()
+    publish_quietly(app, clock)
+    long = "What does pricing look like for a team of forty people across three offices in two countries?"
+    app.channel("sandbox").inject(post_id="p1", kind="comment", handle="@dana", text=long, name="Dana Whitfield",
+                                  headline="VP Operations", at=clock.now)
+    poll_account(app, "sandbox", "w", clock.now)
+    out = cli("tasks", "--all", env={"COLUMNS": "80"}).output
+    rows = [line for line in out.splitlines() if "Dana" in line]
+    assert len(rows) == 1 and len(rows[0]) <= 80 and "comment with intent (pric…" in rows[0]  # cut, not wrapped
+    assert rows[0].split()[0] == "1"  # the id column survives the squeeze

@@ -113,7 +113,10 @@ def print_json(rows: Any) -> None:
     click.echo(json.dumps(rows, indent=indent, ensure_ascii=False, default=_json_default))
 
 
-def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None, empty: str = "nothing to show") -> None:
+def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None,
+                empty: str = "nothing to show", one_line: bool = False) -> None:
+    """A rich table. ``one_line``: every row stays on one line and long cells end in "…", for
+    lists people scan (tasks, posts); otherwise long cells fold."""
     rows = list(rows)
     if not rows:
         click.echo(empty)
@@ -121,12 +124,27 @@ def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title:
     from rich.console import Console
     from rich.table import Table
 
+    cells = [["" if v is None else str(v) for v in r] for r in rows]
+    console = Console(soft_wrap=False)
     table = Table(title=title, show_edge=False, header_style="bold", pad_edge=False)
-    for c in columns:
-        table.add_column(c, overflow="fold")
-    for r in rows:
-        table.add_row(*["" if v is None else str(v) for v in r])
-    Console(soft_wrap=False).print(table)
+    widths: list[int | None] = [None] * len(columns)
+    if one_line:
+        widest = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)]
+        flexible = [i for i, w in enumerate(widest) if w > 20]  # ids, times, statuses keep their width
+        room = console.width - sum(w for i, w in enumerate(widest) if i not in flexible) - 3 * (len(columns) - 1)
+        for i in sorted(flexible, key=lambda i: widest[i]):  # narrow ones first; the rest share what is left
+            share = max(8, room // len(flexible))
+            widths[i] = min(widest[i], share)
+            room -= widths[i]
+            flexible = [j for j in flexible if j != i]
+        for i, c in enumerate(columns):
+            table.add_column(c, no_wrap=True, overflow="ellipsis", width=widths[i] or widest[i])
+    else:
+        for c in columns:
+            table.add_column(c, overflow="fold")
+    for row in cells:
+        table.add_row(*row)
+    console.print(table)
 
 
 def parse_vars(pairs: Sequence[str]) -> dict[str, str]:

@@ -104,7 +104,7 @@ def post_list(app, status, channel, as_json, as_csv) -> None:
         (p["id"], d["account"], d["status"], format_local(d["published_at"] or d["due_at"], tz),
          _short(d["text"]), _short(d["error"] or d["remote_url"] or "", 40))
         for p in rows for d in p["deliveries"]
-    ], empty="no posts yet: socialsell post new --channel sandbox --text 'Hello' --queue")
+    ], empty="no posts yet: socialsell post new --channel sandbox --text 'Hello' --queue", one_line=True)
 
 
 def _short(text: str | None, n: int = 50) -> str:

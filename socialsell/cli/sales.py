@@ -46,7 +46,7 @@ def tasks(app, scope, owner, overdue, as_json) -> None:
           (r["contact"]["name"] or "") + (f" ({r['contact']['company']})" if r["contact"]["company"] else ""),
           (r["reason"] or "")[:70]) + ((r["owner"] or "-",) if who == "everyone" else ())
          for r in rows],
-        title=f"follow-ups for {who}",
+        title=f"follow-ups for {who}", one_line=True,
         empty=f"no open follow-ups for {who}" + ("" if who == "everyone" else " (try --all, or --as NAME)"),
     )
 
