@@ -9,7 +9,7 @@ import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -23,6 +23,8 @@ from socialsell.metrics import refresh_metrics
 from socialsell.polling import poll_account
 from socialsell.publishing import publish_due
 from socialsell.sales.tasks import get_task, list_tasks, reply_to_task
+
+from .linkedin_fake import FakeLinkedIn, enc
 
 TOKEN = "AQV-e2e-linkedin-token-0f9e8d"
 ORG = "urn:li:organization:2414183"
@@ -39,42 +41,8 @@ access_token = {env = "E2E_LINKEDIN_TOKEN"}
 """
 
 
-def enc(urn: str) -> str:
-    return quote(urn, safe="")
-
-
 def ms(when: datetime) -> int:
     return int(when.timestamp() * 1000)
-
-
-class FakeLinkedIn:
-    """api.linkedin.com: answers by method and path; records every request."""
-
-    def __init__(self, rsps: responses.RequestsMock):
-        self.routes: dict[tuple[str, str], list] = {}
-        self.requests: list = []
-        for method in ("GET", "POST"):
-            rsps.add_callback(method, re.compile(r"https://api\.linkedin\.com/.*"), callback=self._answer)
-
-    def on(self, method: str, path: str, status: int = 200, body=None, headers=None) -> None:
-        """Queue an answer; the last one queued repeats."""
-        self.routes.setdefault((method, path), []).append((status, body, headers or {}))
-
-    def _answer(self, request):
-        self.requests.append(request)
-        path = urlsplit(request.url).path
-        answers = self.routes.get((request.method, path))
-        if not answers:
-            return 404, {}, json.dumps({"status": 404, "code": "NOT_FOUND", "message": f"no fake for {request.method} {path}"})
-        status, body, headers = answers[0] if len(answers) == 1 else answers.pop(0)
-        if isinstance(body, BaseException):
-            raise body
-        if callable(body):
-            body = body(request)
-        return status, headers, json.dumps(body) if body is not None else ""
-
-    def paths(self) -> list[tuple[str, str]]:
-        return [(r.method, urlsplit(r.url).path) for r in self.requests]
 
 
 @pytest.fixture
