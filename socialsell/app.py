@@ -40,7 +40,7 @@ class App:
         pm: pluggy.PluginManager | None = None,
         actor: str | None = None,
         db: Database | None = None,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Callable[[], datetime] | None = None,
         plugins_dir: str | None = None,
     ):
         self.workspace = workspace
@@ -48,7 +48,7 @@ class App:
         self._db = db
         self._plugins_dir = plugins_dir
         self.actor = actor or os.environ.get("SOCIALSELL_USER") or _default_actor(workspace)
-        self.clock = clock
+        self.clock = clock or utcnow  # tests and the demo pass their own clock
         self._channels: dict[str, Channel] = {}
         self._account_ids: dict[str, int] | None = None
 

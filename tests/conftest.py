@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import time_machine
 from click.testing import CliRunner
 
 from socialsell.app import App
@@ -19,6 +20,19 @@ from socialsell.workspace import init_workspace
 from .pgserver import INSTALL_HINT, PostgresServer
 
 REQUIRE_POSTGRES = os.environ.get("SOCIALSELL_REQUIRE_POSTGRES") == "1"
+
+#: The test clock starts here (a Monday, 09:00 in Berlin).
+TEST_CLOCK_START = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+#: Where the real clock seems to be inside the test process: far from the test clock, so a test
+#: (or a command under test) that mixes the two fails on every run, not only once the calendar has
+#: passed the test date. SOCIALSELL_TEST_WALL_CLOCK=off leaves the real clock alone.
+WALL_CLOCK = os.environ.get("SOCIALSELL_TEST_WALL_CLOCK", "2031-06-15T12:00:00+00:00")
+
+
+def real_now() -> datetime:
+    """The real time, for the few tests that drive real worker processes (they run on the real
+    clock, which the suite moves away inside the test process)."""
+    return time_machine.escape_hatch.datetime.datetime.now(UTC)
 
 
 @pytest.fixture(autouse=True)
@@ -33,7 +47,11 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
     monkeypatch.chdir(tmp_path)
     logger = logging.getLogger("socialsell")
     saved = (logger.handlers[:], logger.level, logger.propagate)
-    yield
+    if WALL_CLOCK == "off":
+        yield
+    else:
+        with time_machine.travel(datetime.fromisoformat(WALL_CLOCK), tick=True):
+            yield
     logger.handlers[:], logger.level, logger.propagate = saved
 
 
@@ -54,7 +72,7 @@ def clock():
 
     class Clock:
         def __init__(self) -> None:
-            self.now = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # Monday 09:00 in Berlin
+            self.now = TEST_CLOCK_START
 
         def __call__(self) -> datetime:
             return self.now
@@ -143,28 +161,15 @@ def db_url(request: pytest.FixtureRequest, workspace: Path) -> str | None:
 
 
 @pytest.fixture
-def cli_on_test_clock(monkeypatch: pytest.MonkeyPatch, clock):
-    """Commands run by the ``cli`` fixture see the test clock (for ``tomorrow 09:00``, due times).
-    Use it with ``pytestmark = pytest.mark.usefixtures("cli_on_test_clock")``."""
-    from socialsell.cli.common import State
-
-    def app(self):
-        if self._app is None:
-            self._app = App.load(self.config, self.db_url, pm=self.pm, actor=self.actor, clock=clock)
-        return self._app
-
-    monkeypatch.setattr(State, "app", property(app))
-
-
-@pytest.fixture
-def cli(workspace: Path):
-    """``cli("post", "list")`` runs the real CLI in-process against the test workspace."""
+def cli(workspace: Path, clock):
+    """``cli("post", "list")`` runs the real CLI in-process against the test workspace, on the
+    test clock (``tomorrow 09:00``, due times and "overdue" all follow ``clock``)."""
     from socialsell.cli import build_cli
 
     runner = CliRunner()
 
     def invoke(*args: str, actor: str = "alice", input: str | None = None, env: dict | None = None):
-        command = build_cli()
+        command = build_cli(clock=clock)
         full = ["--config", str(workspace), "--as", actor, *args]
         return runner.invoke(command, full, input=input, env=env, catch_exceptions=False)
 

@@ -32,7 +32,6 @@ BERLIN = ZoneInfo("Europe/Berlin")
 D = t.deliveries
 
 
-pytestmark = pytest.mark.usefixtures("cli_on_test_clock")
 
 
 def _quiet_sandbox(workspace: Path) -> None:

@@ -20,7 +20,6 @@ from socialsell.publishing import publish_due
 BERLIN = "Europe/Berlin"
 
 
-pytestmark = pytest.mark.usefixtures("cli_on_test_clock")
 
 
 def snapshot(app) -> dict[str, object]:

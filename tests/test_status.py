@@ -17,7 +17,6 @@ from socialsell.status import ALIVE_SECONDS
 SECRET = "sbx-s3cr3t-token-value-42"
 
 
-pytestmark = pytest.mark.usefixtures("cli_on_test_clock")
 
 
 @pytest.fixture

@@ -12,8 +12,6 @@ from socialsell.errors import UsageError
 from socialsell.marketing.templates import find_template, load_template_file, render
 from tests.test_marketing import snapshot
 
-pytestmark = pytest.mark.usefixtures("cli_on_test_clock")  # the CLI sees the test clock
-
 FIXTURES = Path(__file__).parent / "fixtures" / "marketing"
 
 ESCAPES = [

@@ -11,13 +11,14 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import insert, select
 
 from socialsell.app import App
 from socialsell.db import schema as t
+
+from .conftest import real_now
 
 SOCIALSELL = [sys.executable, "-m", "socialsell"]
 
@@ -80,8 +81,9 @@ def _ledger(workspace: Path) -> list[dict]:
 
 
 def _queue(app: App, n: int, prefix: str, account: str = "sandbox") -> None:
-    """n posts due now, inserted in bulk (Core), one delivery each."""
-    now = datetime.now(UTC)
+    """n posts due now, inserted in bulk (Core), one delivery each. "Now" is the real time: the
+    workers are real processes on the real clock (the suite moves the test process's clock)."""
+    now = real_now()
     account_id = app.account_id(account)
     with app.db.write() as conn:
         first = conn.execute(select(t.posts.c.id).order_by(t.posts.c.id.desc()).limit(1)).scalar() or 0

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -40,6 +42,8 @@ class SocialsellCLI(click.Group):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.plugins_dir: str | None = None
+        #: what the App reads the time from (None: the real clock); tests pass their test clock
+        self.clock: Callable[[], datetime] | None = None
         self.loaded_pm: pluggy.PluginManager | None = None
         self._modules: set[str] = set()
 
@@ -75,7 +79,10 @@ class SocialsellCLI(click.Group):
         return super().list_commands(ctx)
 
 
-def build_cli(plugins_dir: str | None = None) -> click.Group:
+def build_cli(plugins_dir: str | None = None, *, clock: Callable[[], datetime] | None = None) -> click.Group:
+    """The root command. ``clock`` replaces the real clock for everything the commands do (the
+    tests run the CLI on their test clock, so no test depends on the real date)."""
+
     @click.group(cls=SocialsellCLI, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
     @click.version_option(__version__, prog_name="socialsell")
     @click.option("--config", "config", metavar="PATH", envvar="SOCIALSELL_CONFIG",
@@ -99,6 +106,7 @@ def build_cli(plugins_dir: str | None = None) -> click.Group:
         ctx.obj = State(config=config, db_url=db_url, actor=actor, plugins_dir=plugins_dir, cli=cli)
 
     cli.plugins_dir = plugins_dir
+    cli.clock = clock
     return cli
 
 

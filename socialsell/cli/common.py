@@ -43,7 +43,7 @@ class State:
 
             # the App loads plugins itself when it first needs a channel or a hook
             self._app = App.load(self.config, self.db_url, pm=self.cli.loaded_pm, actor=self.actor,
-                                 plugins_dir=self.plugins_dir)
+                                 plugins_dir=self.plugins_dir, clock=self.cli.clock)
         return self._app
 
 

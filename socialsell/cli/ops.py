@@ -35,7 +35,7 @@ def init(state: State, directory: Path, name: str | None, tz: str | None, force:
     from socialsell.workspace import init_workspace, local_timezone
 
     config = init_workspace(directory, name=name, timezone=tz or local_timezone(), force=force)
-    app = App.load(str(config), state.db_url, pm=state.pm)
+    app = App.load(str(config), state.db_url, pm=state.pm, clock=state.cli.clock)
     app.account_ids()  # creates the database and the account rows
     click.echo(f"Created {config}")
     click.echo(f"  templates:  {config.parent / 'templates'}")
