@@ -4,7 +4,7 @@ Target (DESIGN.md "Targets"): ingest at >= 0.3x the rows/s of a raw ``sqlite3`` 
 of the same number of engagement rows, in one transaction, into a table of the same shape
 (the ``engagements`` table's own DDL and indexes, same pragmas as the product: WAL, synchronous=FULL).
 
-The ingest side runs as the poller does (``socialsell.polling``): batches of ``--batch``
+The ingest side runs as the poller does (``socialsell.loop.polling``): batches of ``--batch``
 engagements, each ``ingest(app, conn, account, batch, now)`` in its own ``app.db.write()``
 transaction, then ``result.fire_hooks(app)`` after the commit.
 
@@ -41,7 +41,7 @@ N_POSTS = 50
 
 def make_engagements(n_rows: int, n_people: int, seed: int = 11) -> list:
     """Normalised engagements as a channel returns them (setup, not measured)."""
-    from socialsell.channel import Engagement, Person
+    from socialsell.plugins.channel import Engagement, Person
 
     rnd = random.Random(seed)
     people = [Person(handle=f"@person{i}", name=f"Person {i}", external_id=str(500_000 + i),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from socialsell.hookspecs import hookimpl
+    from socialsell.plugins.hookspecs import hookimpl
 
 __version__ = "0.1.0"
 
@@ -15,7 +15,7 @@ __all__ = ["__version__", "hookimpl"]
 def __getattr__(name: str) -> Any:
     # `from socialsell import hookimpl` for plugins, without making every command import pluggy
     if name == "hookimpl":
-        from socialsell.hookspecs import hookimpl
+        from socialsell.plugins.hookspecs import hookimpl
 
         return hookimpl
     raise AttributeError(f"module 'socialsell' has no attribute {name!r}")

@@ -27,7 +27,7 @@ from socialsell.errors import UsageError
 if TYPE_CHECKING:  # pragma: no cover
     import pluggy
 
-    from socialsell.channel import Channel
+    from socialsell.plugins.channel import Channel
 
 log = logging.getLogger("socialsell")
 
@@ -62,7 +62,7 @@ class App:
     @property
     def pm(self) -> pluggy.PluginManager:
         if self._pm is None:
-            from socialsell.plugins import build_plugin_manager
+            from socialsell.plugins.manager import build_plugin_manager
 
             self._pm = build_plugin_manager(self._plugins_dir)
         return self._pm
@@ -79,7 +79,7 @@ class App:
 
     @cached_property
     def channel_types(self) -> dict[str, type[Channel]]:
-        from socialsell.plugins import channel_types
+        from socialsell.plugins.manager import channel_types
 
         return channel_types(self.pm)
 

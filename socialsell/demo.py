@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from socialsell.app import App
 from socialsell.db import schema as t
-from socialsell.loop import Worker, build_jobs, run_job
+from socialsell.loop.worker import Worker, build_jobs, run_job
 from socialsell.timeparse import format_local
 from socialsell.workspace import init_workspace
 

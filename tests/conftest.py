@@ -14,7 +14,7 @@ import time_machine
 from click.testing import CliRunner
 
 from socialsell.app import App
-from socialsell.plugins import build_plugin_manager
+from socialsell.plugins.manager import build_plugin_manager
 from socialsell.workspace import init_workspace
 
 from .pgserver import INSTALL_HINT, PostgresServer
@@ -111,8 +111,8 @@ def publish_quietly(app: App, clock, text: str = "Hello") -> str:
     reacts); returns the post's remote id, for ``app.channel("sandbox").inject(post_id=...)``."""
     from datetime import timedelta
 
+    from socialsell.loop.publishing import publish_due
     from socialsell.marketing.posts import create_post, get_post
-    from socialsell.publishing import publish_due
 
     app.channel("sandbox").audience = False
     post_id = create_post(app, accounts=["sandbox"], text=text, at=clock.now + timedelta(minutes=1))

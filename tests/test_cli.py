@@ -151,7 +151,7 @@ def test_version_and_help(cli):
 
 def test_work_reads_keys_from_a_pipe(workspace, make_app, clock):
     """No terminal: one key per line, end of input quits (click.getchar would need /dev/tty)."""
-    from socialsell.polling import poll_account
+    from socialsell.loop.polling import poll_account
 
     from .conftest import publish_quietly
 
@@ -172,7 +172,7 @@ def test_work_reads_keys_from_a_pipe(workspace, make_app, clock):
 
 
 def test_task_show_gives_the_history_and_a_customer_opener(workspace, make_app, clock, cli):
-    from socialsell.polling import poll_account
+    from socialsell.loop.polling import poll_account
     from socialsell.sales.tasks import close_task, list_tasks
 
     from .conftest import publish_quietly
@@ -211,7 +211,7 @@ def test_connect_on_a_channel_without_a_connection_step(cli):
 
 
 def test_the_task_list_keeps_one_line_per_task_in_a_narrow_terminal(workspace, make_app, clock, cli):
-    from socialsell.polling import poll_account
+    from socialsell.loop.polling import poll_account
 
     from .conftest import publish_quietly
 

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from socialsell.channel import (
+from socialsell.errors import ConfigError
+from socialsell.plugins.channel import (
     AuthError,
     Capabilities,
     Metrics,
@@ -21,8 +22,7 @@ from socialsell.channel import (
     ReplyNotAllowed,
     TransientError,
 )
-from socialsell.errors import ConfigError
-from socialsell.plugins import build_plugin_manager, channel_types
+from socialsell.plugins.manager import build_plugin_manager, channel_types
 from socialsell.testing import (
     ChannelContract,
     account_secrets,
@@ -232,7 +232,7 @@ BROKEN = [
     (MissesItsOwnPosts, lambda ch, net, sec: check_find_recent_posts(ch), "would publish it twice"),
     (HidesTheLostResponse, lambda ch, net, sec: check_timeout_after_send(ch, net, sec), "maybe_delivered=False"),
     (RetriesAtANaiveTime, lambda ch, net, sec: check_fault(ch, net, "rate_limit", sec), "retry_at="),
-    (LetsRawErrorsOut, lambda ch, net, sec: check_publish(ch), "raises only socialsell.channel errors"),
+    (LetsRawErrorsOut, lambda ch, net, sec: check_publish(ch), "raises only socialsell.plugins.channel errors"),
     (ClaimsMoreThanItSupports, lambda ch, net, sec: check_attributes(ch), r"claims \['metrics'\]"),
     (ConnectsWhenBuilt, lambda ch, net, sec: check_construction(ch), "made a network call"),
     (AcceptsAnyLength, lambda ch, net, sec: check_validate(ch), "empty text must be refused"),

@@ -27,11 +27,11 @@ import responses
 from sqlalchemy import select
 
 from socialsell.db import schema as t
-from socialsell.loop import Worker, run_once
+from socialsell.loop.metrics import refresh_metrics
+from socialsell.loop.polling import poll_account
+from socialsell.loop.publishing import publish_due
+from socialsell.loop.worker import Worker, run_once
 from socialsell.marketing.posts import create_post
-from socialsell.metrics import refresh_metrics
-from socialsell.polling import poll_account
-from socialsell.publishing import publish_due
 from socialsell.sales.tasks import get_task, list_tasks, reply_to_task
 
 API = "https://api.twitter.com/2"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from socialsell import leases
+from socialsell.loop import leases
 
 
 def test_a_lease_has_one_holder_until_it_expires(db_url, make_app, clock):

@@ -19,7 +19,9 @@ import requests
 import responses
 import time_machine
 
-from socialsell.channel import (
+from socialsell.config import build_workspace
+from socialsell.credentials import load_tokens, save_tokens, token_file
+from socialsell.plugins.channel import (
     AuthError,
     DuplicateContent,
     Engagement,
@@ -30,8 +32,6 @@ from socialsell.channel import (
     ReplyNotAllowed,
     TransientError,
 )
-from socialsell.config import build_workspace
-from socialsell.credentials import load_tokens, save_tokens, token_file
 
 from .linkedin_fake import FakeLinkedIn, enc
 
@@ -112,7 +112,7 @@ def test_hook_register_channels_registers_linkedin():
 def test_hook_register_channels_is_found_through_the_entry_point():
     from socialsell_linkedin.channel import LinkedInChannel
 
-    from socialsell.plugins import build_plugin_manager, channel_types
+    from socialsell.plugins.manager import build_plugin_manager, channel_types
 
     assert channel_types(build_plugin_manager())["linkedin"] is LinkedInChannel
 

@@ -8,10 +8,10 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from socialsell.db import schema as t
-from socialsell.loop import Worker, build_jobs, run_job
+from socialsell.loop.publishing import PublishSettings, publish_due
+from socialsell.loop.worker import Worker, build_jobs, run_job
 from socialsell.marketing.campaigns import create_campaign
 from socialsell.marketing.posts import create_post, get_post, parse_recurrence, retry_post
-from socialsell.publishing import PublishSettings, publish_due
 
 
 def _jobs(app):

@@ -22,10 +22,10 @@ from sqlalchemy import func, select, text
 
 from socialsell import hookimpl
 from socialsell.db import schema as t
-from socialsell.loop import Worker, build_jobs, run_job, run_once
+from socialsell.loop.polling import poll_account
+from socialsell.loop.publishing import publish_due
+from socialsell.loop.worker import Worker, build_jobs, run_job, run_once
 from socialsell.marketing.posts import cancel_post, create_post, edit_post, get_post
-from socialsell.polling import poll_account
-from socialsell.publishing import publish_due
 from socialsell.timeparse import parse_slot_rule, parse_when, to_utc, upcoming_slots
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -110,8 +110,8 @@ HARNESS = textwrap.dedent('''
     import json, os, sys
     from sqlalchemy import event
     from socialsell.app import App
-    from socialsell.loop import Worker
-    from socialsell.polling import poll_account
+    from socialsell.loop.worker import Worker
+    from socialsell.loop.polling import poll_account
 
     config, mode = sys.argv[1], sys.argv[2]
     app = App.load(config, os.environ.get("SOCIALSELL_DB"))

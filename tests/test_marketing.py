@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, insert, select, update
 
-from socialsell.channel import Rejected
 from socialsell.db import schema as t
 from socialsell.errors import UsageError
+from socialsell.loop.publishing import publish_due
 from socialsell.marketing import guardrails
 from socialsell.marketing.posts import create_post, edit_post, get_post, list_posts
-from socialsell.publishing import publish_due
+from socialsell.plugins.channel import Rejected
 
 BERLIN = "Europe/Berlin"
 

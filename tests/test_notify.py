@@ -12,7 +12,7 @@ import pytest
 import responses
 from aiosmtpd.controller import Controller
 
-from socialsell.channel import Person
+from socialsell.plugins.channel import Person
 from socialsell.sales.notify import send_digests
 from socialsell.sales.sla import check_sla
 

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from socialsell import hookimpl, hookspecs
-from socialsell.channel import Channel, Engagement, Person, Published
+from socialsell import hookimpl
 from socialsell.errors import UsageError
-from socialsell.plugins import build_plugin_manager, channel_types, describe_plugins
+from socialsell.plugins import hookspecs
+from socialsell.plugins.channel import Channel, Engagement, Person, Published
+from socialsell.plugins.manager import build_plugin_manager, channel_types, describe_plugins
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -150,8 +151,8 @@ def recorder(pm):
 
 
 def _publish_one(app, clock, text="Hello from the tests"):
+    from socialsell.loop.publishing import publish_due
     from socialsell.marketing.posts import create_post
-    from socialsell.publishing import publish_due
 
     post_id = create_post(app, accounts=["sandbox"], text=text, at=clock.now + timedelta(minutes=1))
     clock.advance(minutes=2)
@@ -213,7 +214,7 @@ def test_hook_register_commands_adds_cli_commands(workspace):
 
 
 def test_hook_register_jobs_adds_a_job_to_the_loop(pm, make_app, clock):
-    from socialsell.loop import Worker, build_jobs, run_once
+    from socialsell.loop.worker import Worker, build_jobs, run_once
 
     ran = []
 
@@ -233,7 +234,7 @@ def test_hook_register_jobs_adds_a_job_to_the_loop(pm, make_app, clock):
 
 
 def test_hook_score_engagement_contributions_are_summed(pm, make_app, clock):
-    from socialsell.polling import poll_account
+    from socialsell.loop.polling import poll_account
     from socialsell.sales.contacts import contact_detail
 
     class A:
@@ -264,7 +265,7 @@ def test_hook_score_engagement_contributions_are_summed(pm, make_app, clock):
 
 
 def test_hook_qualify_lead_overrides_thresholds(pm, make_app, clock):
-    from socialsell.polling import poll_account
+    from socialsell.loop.polling import poll_account
     from socialsell.sales.contacts import contact_detail
     from socialsell.sales.tasks import list_tasks
 
@@ -289,7 +290,7 @@ def test_hook_qualify_lead_overrides_thresholds(pm, make_app, clock):
 
 
 def test_hook_assign_owner_decides_the_owner(pm, make_app, clock):
-    from socialsell.polling import poll_account
+    from socialsell.loop.polling import poll_account
     from socialsell.sales.tasks import list_tasks
 
     class Plugin:
@@ -328,7 +329,7 @@ def test_hook_post_failed_carries_the_networks_reason(make_app, clock, recorder)
 
 
 def test_hook_engagement_ingested_and_task_created_fire_after_commit(make_app, clock, recorder):
-    from socialsell.polling import poll_account
+    from socialsell.loop.polling import poll_account
 
     app = make_app()
     _quiet(app)
@@ -343,7 +344,7 @@ def test_hook_engagement_ingested_and_task_created_fire_after_commit(make_app, c
 
 
 def test_hook_task_created_not_fired_for_a_lone_like(make_app, clock, recorder):
-    from socialsell.polling import poll_account
+    from socialsell.loop.polling import poll_account
 
     app = make_app()
     _quiet(app)
@@ -354,7 +355,7 @@ def test_hook_task_created_not_fired_for_a_lone_like(make_app, clock, recorder):
 
 
 def test_hook_task_closed_reports_outcome_and_amount(make_app, clock, recorder):
-    from socialsell.polling import poll_account
+    from socialsell.loop.polling import poll_account
     from socialsell.sales.tasks import close_task, list_tasks
 
     app = make_app()
@@ -370,7 +371,7 @@ def test_hook_task_closed_reports_outcome_and_amount(make_app, clock, recorder):
 
 
 def test_hook_sla_breached_fires_once_per_level(make_app, clock, recorder):
-    from socialsell.polling import poll_account
+    from socialsell.loop.polling import poll_account
     from socialsell.sales.sla import check_sla
 
     app = make_app()
@@ -407,7 +408,7 @@ def test_channel_defaults_refuse_clearly(workspace):
     ch = Minimal(load_workspace(str(workspace)).accounts["sandbox"])
     assert ch.fetch_engagements(None, []) == ([], None)
     e = Engagement(external_id="1", kind="like", person=Person(handle="@a"), occurred_at=None, url="https://x")
-    from socialsell.channel import Rejected, ReplyNotAllowed
+    from socialsell.plugins.channel import Rejected, ReplyNotAllowed
 
     with pytest.raises(ReplyNotAllowed) as info:
         ch.reply(e, "hi")

@@ -10,8 +10,7 @@ from sqlalchemy import select, update
 
 from socialsell import hookimpl
 from socialsell.db import schema as t
-from socialsell.marketing.posts import create_post
-from socialsell.publishing import (
+from socialsell.loop.publishing import (
     PublishReport,
     PublishSettings,
     backoff,
@@ -20,6 +19,7 @@ from socialsell.publishing import (
     process,
     publish_due,
 )
+from socialsell.marketing.posts import create_post
 
 D = t.deliveries
 
@@ -225,7 +225,7 @@ def test_auth_error_pauses_the_account_and_fires_the_hook(app, pm, clock, monkey
         assert seen == [("sandbox", "sandbox: token revoked")]
         assert len(calls) == 1  # b was never called with a revoked token
         assert {_row(app, a)["status"], _row(app, b)["status"]} == {"scheduled"}
-        from socialsell.status import collect_status
+        from socialsell.loop.status import collect_status
 
         acc = collect_status(app)["accounts"][0]
         assert acc["paused"] and acc["status"] == "paused" and "revoked" in acc["error"]

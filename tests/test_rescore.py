@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from socialsell.polling import poll_account
+from socialsell.loop.polling import poll_account
 from socialsell.sales.contacts import contact_detail
 from socialsell.sales.rescore import rescore_open_followups
 from socialsell.sales.tasks import list_tasks

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from socialsell import hookimpl
-from socialsell.channel import Engagement, Person
 from socialsell.db import schema as t
+from socialsell.plugins.channel import Engagement, Person
 from socialsell.sales.contacts import contact_detail, merge_contacts, suggest_merges
 from socialsell.sales.ingest import ingest
 from socialsell.sales.sla import check_sla

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from socialsell.channel import Person
+from socialsell.plugins.channel import Person
 
 from .test_sales import eng, run
 
@@ -97,7 +97,7 @@ def test_snooze_assign_note_tag_reply(cli, seeded):
 def test_reply_on_a_channel_that_cannot_says_so_with_the_link(cli, seeded, monkeypatch):
     from socialsell_sandbox.channel import SandboxChannel
 
-    from socialsell.channel import Capabilities
+    from socialsell.plugins.channel import Capabilities
 
     monkeypatch.setattr(SandboxChannel, "supports", Capabilities(publish=True, engagements=True, reply=False))
     r = cli("task", "reply", str(seeded["dana"]), "hi")

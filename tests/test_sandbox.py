@@ -7,7 +7,13 @@ from datetime import timedelta
 
 import pytest
 
-from socialsell.channel import DuplicateContent, OurPost, RateLimited, Rejected, TransientError
+from socialsell.plugins.channel import (
+    DuplicateContent,
+    OurPost,
+    RateLimited,
+    Rejected,
+    TransientError,
+)
 
 
 @pytest.fixture
@@ -76,7 +82,7 @@ def test_engage_by_hand_through_the_cli(cli):
 
 
 def test_poll_faults_fail_one_poll_each_and_the_loop_copes(app, cli, clock):
-    from socialsell.polling import poll_account
+    from socialsell.loop.polling import poll_account
 
     sandbox = app.channel("sandbox")
     sandbox.queue_fault("server_error", on="poll")

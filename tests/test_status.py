@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 import pytest
 
 from socialsell import hookimpl
-from socialsell.channel import ChannelError
-from socialsell.loop import Worker, build_jobs, run_job, run_once
+from socialsell.loop.status import ALIVE_SECONDS
+from socialsell.loop.worker import Worker, build_jobs, run_job, run_once
 from socialsell.marketing.posts import cancel_post, create_post
-from socialsell.status import ALIVE_SECONDS
+from socialsell.plugins.channel import ChannelError
 
 SECRET = "sbx-s3cr3t-token-value-42"
 

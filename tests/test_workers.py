@@ -34,7 +34,7 @@ LEDGER_PLUGIN = r'''
 import json, os, uuid
 from datetime import datetime, UTC
 from socialsell import hookimpl
-from socialsell.channel import Capabilities, Channel, Published, RemotePost
+from socialsell.plugins.channel import Capabilities, Channel, Published, RemotePost
 
 
 class LedgerChannel(Channel):

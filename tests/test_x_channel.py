@@ -22,7 +22,9 @@ import responses
 from socialsell_x.channel import XChannel
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from socialsell.channel import (
+from socialsell.config import build_workspace
+from socialsell.credentials import load_tokens, save_tokens, token_file
+from socialsell.plugins.channel import (
     AuthError,
     DuplicateContent,
     Engagement,
@@ -33,8 +35,6 @@ from socialsell.channel import (
     ReplyNotAllowed,
     TransientError,
 )
-from socialsell.config import build_workspace
-from socialsell.credentials import load_tokens, save_tokens, token_file
 
 API = "https://api.twitter.com/2"
 UPLOAD = "https://api.x.com/2/media/upload"

@@ -8,7 +8,7 @@ It is complete in the ways that matter to the core, and small enough to read in 
 * ``fetch_engagements(cursor, posts)``: the cursor is a string (the core stores it as text) and
   *all* the reading position lives in it, never in the channel object, so the core can ask again
   with an old cursor after a crash and lose nothing;
-* ``reply``; errors from ``socialsell.channel`` whose messages never hold the token.
+* ``reply``; errors from ``socialsell.plugins.channel`` whose messages never hold the token.
 
 Replace :class:`EchoNetwork` with your network's client (imported inside the methods that use
 it, not at the top of the module) and keep the rest. Test it with the contract kit
@@ -30,7 +30,8 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from socialsell import hookimpl
-from socialsell.channel import (
+from socialsell.clock import utcnow
+from socialsell.plugins.channel import (
     AuthError,
     Capabilities,
     Channel,
@@ -42,7 +43,6 @@ from socialsell.channel import (
     RemotePost,
     TransientError,
 )
-from socialsell.clock import utcnow
 
 FAULTS = ("rate_limit", "server_error", "timeout_after_send", "auth")
 

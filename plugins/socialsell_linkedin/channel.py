@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from socialsell.channel import (
+from socialsell.credentials import load_tokens, save_tokens
+from socialsell.plugins.channel import (
     AuthError,
     Capabilities,
     Channel,
@@ -34,7 +35,6 @@ from socialsell.channel import (
     ReplyNotAllowed,
     TransientError,
 )
-from socialsell.credentials import load_tokens, save_tokens
 from socialsell_linkedin import oauth, text
 from socialsell_linkedin.client import API, DEFAULT_VERSION, RestClient, urn_path
 

@@ -16,14 +16,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from socialsell.channel import (
+from socialsell.credentials import redact
+from socialsell.plugins.channel import (
     AuthError,
     DuplicateContent,
     RateLimited,
     Rejected,
     TransientError,
 )
-from socialsell.credentials import redact
 
 log = logging.getLogger("socialsell.linkedin")
 
@@ -94,7 +94,7 @@ class RestClient:
 
         ``url`` is absolute or relative to ``/rest``, with its query string already encoded
         (Rest.li needs ``List(...)`` and ``(key:value)`` unencoded around encoded URNs).
-        Raises the :mod:`socialsell.channel` error for anything else.
+        Raises the :mod:`socialsell.plugins.channel` error for anything else.
         """
         import requests
 

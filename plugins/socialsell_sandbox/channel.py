@@ -18,7 +18,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from socialsell.channel import (
+from socialsell.clock import utcnow
+from socialsell.plugins.channel import (
     AuthError,
     Capabilities,
     Channel,
@@ -34,7 +35,6 @@ from socialsell.channel import (
     RemotePost,
     TransientError,
 )
-from socialsell.clock import utcnow
 
 BEFORE_SEND = ("rate_limit", "server_error", "timeout_before_send", "auth", "reject")
 POLL_FAULTS = ("rate_limit", "server_error", "auth")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from socialsell.channel import ENGAGEMENT_KINDS, Rejected
 from socialsell.cli.common import json_option, parse_id, pass_app, print_json, print_table
 from socialsell.errors import UsageError
+from socialsell.plugins.channel import ENGAGEMENT_KINDS, Rejected
 
 
 @click.group()

@@ -3,7 +3,7 @@
 OAuth 2.0 tokens live where :mod:`socialsell.credentials` puts them (the OS keyring or a 0600
 file), never in the config or the database. An expired access token is refreshed with the
 ``offline.access`` refresh token at most once per channel call; a refused refresh is an
-:class:`~socialsell.channel.AuthError` telling the user to connect again.
+:class:`~socialsell.plugins.channel.AuthError` telling the user to connect again.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from socialsell import credentials
-from socialsell.channel import AuthError, TransientError
+from socialsell.plugins.channel import AuthError, TransientError
 from socialsell_x.errors import error_for_exception, messages_of, one_line
 
 if TYPE_CHECKING:  # pragma: no cover

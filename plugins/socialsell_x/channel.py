@@ -19,7 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from socialsell.channel import (
+from socialsell.credentials import save_tokens
+from socialsell.plugins.channel import (
     AuthError,
     Capabilities,
     Channel,
@@ -34,7 +35,6 @@ from socialsell.channel import (
     ReplyNotAllowed,
     TransientError,
 )
-from socialsell.credentials import save_tokens
 from socialsell_x import auth
 from socialsell_x.errors import error_for_exception
 from socialsell_x.text import MAX_WEIGHTED_LENGTH, thread_parts, weighted_length

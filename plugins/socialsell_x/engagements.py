@@ -24,7 +24,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from socialsell.channel import AuthError, ChannelError, Engagement, OurPost, Person, RateLimited
+from socialsell.plugins.channel import (
+    AuthError,
+    ChannelError,
+    Engagement,
+    OurPost,
+    Person,
+    RateLimited,
+)
 from socialsell_x.channel import parse_time, tweet_url
 
 if TYPE_CHECKING:  # pragma: no cover

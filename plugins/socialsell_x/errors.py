@@ -10,7 +10,8 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from socialsell.channel import (
+from socialsell.credentials import redact
+from socialsell.plugins.channel import (
     AuthError,
     ChannelError,
     DuplicateContent,
@@ -19,7 +20,6 @@ from socialsell.channel import (
     ReplyNotAllowed,
     TransientError,
 )
-from socialsell.credentials import redact
 
 #: when X sends a 429 without ``x-rate-limit-reset``, wait a full rate-limit window
 DEFAULT_RATE_LIMIT_WAIT = timedelta(minutes=15)

@@ -57,7 +57,7 @@ class SocialsellCLI(click.Group):
     @property
     def pm(self) -> pluggy.PluginManager:
         if self.loaded_pm is None:
-            from socialsell.plugins import build_plugin_manager
+            from socialsell.plugins.manager import build_plugin_manager
 
             self.loaded_pm = build_plugin_manager(self.plugins_dir)
             self.loaded_pm.hook.register_commands(cli=self)

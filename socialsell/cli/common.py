@@ -62,7 +62,7 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             fail("interrupted", 130)
         except Exception as e:
             # imported here, not above: read-only commands should not pay for the channel module
-            from socialsell.channel import ChannelError, ReplyNotAllowed
+            from socialsell.plugins.channel import ChannelError, ReplyNotAllowed
 
             if isinstance(e, ReplyNotAllowed):
                 fail(f"{e}" + (f" - reply by hand: {e.url}" if e.url else ""), 1)

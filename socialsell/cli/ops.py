@@ -67,7 +67,7 @@ def demo(state: State, directory: Path | None, days: int) -> None:
 def run(app, once: bool, log_json: bool, verbose: bool) -> None:
     """Run the loop: publish due posts, poll channels, check SLAs, refresh metrics."""
     from socialsell.logs import setup_logging
-    from socialsell.loop import Worker, run_forever, run_once
+    from socialsell.loop.worker import Worker, run_forever, run_once
 
     setup_logging(json_lines=log_json, level=logging.DEBUG if verbose else logging.INFO)
     worker = Worker(app)
@@ -91,7 +91,7 @@ def run(app, once: bool, log_json: bool, verbose: bool) -> None:
 @pass_app
 def status(app, as_json: bool) -> None:
     """Loop health: workers, jobs, channel accounts, queue depth, errors."""
-    from socialsell.status import collect_status
+    from socialsell.loop.status import collect_status
 
     info = collect_status(app)
     if as_json:
@@ -133,7 +133,7 @@ def status(app, as_json: bool) -> None:
 @handle_errors
 def plugins(state: State, as_json: bool) -> None:
     """Installed plugins and the hooks each implements."""
-    from socialsell.plugins import describe_plugins
+    from socialsell.plugins.manager import describe_plugins
 
     rows = describe_plugins(state.pm)
     if as_json:
@@ -193,7 +193,7 @@ def channels_check(app, name: str, as_json: bool) -> None:
 @pass_app
 def channels_connect(app, name: str) -> None:
     """Authorize an account (OAuth in the browser) and store its tokens safely."""
-    from socialsell.channel import Channel
+    from socialsell.plugins.channel import Channel
 
     channel = app.channel(name)
     if type(channel).connect is Channel.connect:

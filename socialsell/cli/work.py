@@ -69,7 +69,7 @@ def work(app) -> None:
     k skip to the next             o open the link              n add a note
     q quit
     """
-    from socialsell.channel import ChannelError, ReplyNotAllowed
+    from socialsell.plugins.channel import ChannelError, ReplyNotAllowed
     from socialsell.sales.tasks import (
         add_note,
         close_task,

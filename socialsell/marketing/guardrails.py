@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
-    from socialsell.channel import Channel
+    from socialsell.plugins.channel import Channel
 
 URL = re.compile(r"https?://[^\s<>\"')\]]+", re.I)
 _TRAILING = ".,;:!?"

@@ -39,8 +39,8 @@ from sqlalchemy import (
 from sqlalchemy import table as table_clause
 from sqlalchemy.engine import Connection
 
-from socialsell.channel import Engagement, Person
 from socialsell.db import schema as t
+from socialsell.plugins.channel import Engagement, Person
 from socialsell.sales import routing
 from socialsell.sales.scoring import LeadRules, contact_score, has_intent, score_lines, stage_for
 

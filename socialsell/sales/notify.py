@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, select
 
-from socialsell import leases
 from socialsell.config import parse_hhmm
 from socialsell.db import schema as t
 from socialsell.errors import ConfigError
+from socialsell.loop import leases
 from socialsell.timeparse import format_local, local_date_time
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, func, select, update
 
-from socialsell import leases
 from socialsell.db import schema as t
+from socialsell.loop import leases
 from socialsell.sales.ingest import contact_histories, priority
 from socialsell.sales.scoring import LeadRules, contact_score
 

@@ -192,7 +192,7 @@ def add_note(app: App, task_id: int, text: str, kind: str = "note", *, force: bo
 
 def reply_to_task(app: App, task_id: int, text: str, *, force: bool = False) -> dict[str, Any]:
     """Reply through the channel to the task's latest engagement that can take a reply."""
-    from socialsell.channel import Engagement, Person, ReplyNotAllowed
+    from socialsell.plugins.channel import Engagement, Person, ReplyNotAllowed
 
     if not text.strip():
         raise UsageError("the reply is empty")

@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from socialsell import hookspecs
 from socialsell.errors import UsageError
+from socialsell.plugins import hookspecs
 
 if TYPE_CHECKING:  # pragma: no cover
-    from socialsell.channel import Channel
+    from socialsell.plugins.channel import Channel
 
 ENTRY_POINT_GROUP = "socialsell"
 

@@ -98,7 +98,7 @@ class Worker:
 
 
 def job_publish(ctx: JobContext) -> Any:
-    from socialsell.publishing import publish_due
+    from socialsell.loop.publishing import publish_due
 
     report = publish_due(ctx.app, ctx.worker)
     if report.published:  # a recurring post went out: queue its next occurrence now
@@ -111,7 +111,7 @@ def job_publish(ctx: JobContext) -> Any:
 def job_content(ctx: JobContext) -> Any:
     """Recurring posts' next occurrences, and (``[marketing] evergreen_autofill``) the
     evergreen pool into empty slots. One worker at a time."""
-    from socialsell import leases
+    from socialsell.loop import leases
     from socialsell.marketing.recurring import schedule_next_occurrences
 
     if not leases.acquire(ctx.app.db, "job:content", ctx.worker, ctx.now, 600):
@@ -130,7 +130,7 @@ def job_content(ctx: JobContext) -> Any:
 
 def make_poll_job(account: str) -> Callable[[JobContext], Any]:
     def job_poll(ctx: JobContext) -> Any:
-        from socialsell.polling import poll_account
+        from socialsell.loop.polling import poll_account
 
         return poll_account(ctx.app, account, ctx.worker)
 
@@ -150,7 +150,7 @@ def job_rescore(ctx: JobContext) -> Any:
 
 
 def job_metrics(ctx: JobContext) -> Any:
-    from socialsell.metrics import refresh_metrics
+    from socialsell.loop.metrics import refresh_metrics
 
     return refresh_metrics(ctx.app, ctx.worker, ctx.now)
 
@@ -239,8 +239,8 @@ def run_forever(app: App, worker: Worker | None = None, stop: threading.Event | 
     from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from socialsell import leases
-    from socialsell.publishing import PublishSettings, next_due_at, release_all
+    from socialsell.loop import leases
+    from socialsell.loop.publishing import PublishSettings, next_due_at, release_all
 
     worker = worker or Worker(app)
     stop = stop or threading.Event()

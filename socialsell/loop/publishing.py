@@ -32,7 +32,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import Connection
 
-from socialsell.channel import (
+from socialsell.config import parse_duration
+from socialsell.db import schema as t
+from socialsell.plugins.channel import (
     AuthError,
     ChannelError,
     DuplicateContent,
@@ -40,8 +42,6 @@ from socialsell.channel import (
     Rejected,
     TransientError,
 )
-from socialsell.config import parse_duration
-from socialsell.db import schema as t
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
@@ -117,7 +117,7 @@ def _claimable(now: datetime, dead: list[str]):
 
 def _dead_holders(app: App, now: datetime) -> list[str]:
     """Workers on this machine that hold unexpired claims but no longer exist (kill -9)."""
-    from socialsell.leases import dead_holders
+    from socialsell.loop.leases import dead_holders
 
     with app.db.read() as conn:
         holders = [h for (h,) in conn.execute(select(D.c.claimed_by).distinct().where(and_(

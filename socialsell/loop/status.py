@@ -28,7 +28,7 @@ def collect_status(app: App) -> dict[str, Any]:
         workers = [dict(r) for r in conn.execute(select(t.workers).order_by(t.workers.c.heartbeat_at.desc()).limit(20)).mappings()]
         open_tasks = conn.execute(select(func.count()).where(t.tasks.c.status == "open")).scalar()
         overdue = conn.execute(select(func.count()).where(t.tasks.c.status == "open", t.tasks.c.due_at < now)).scalar()
-    from socialsell.leases import holder_is_dead
+    from socialsell.loop.leases import holder_is_dead
 
     for w in workers:
         w["alive"] = (w["stopped_at"] is None and now - w["heartbeat_at"] < timedelta(seconds=ALIVE_SECONDS)

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, insert, select
 
-from socialsell import leases
-from socialsell.channel import ChannelError
 from socialsell.db import schema as t
+from socialsell.loop import leases
+from socialsell.plugins.channel import ChannelError
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App

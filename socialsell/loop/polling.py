@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, select, update
 
-from socialsell import leases
-from socialsell.channel import AuthError, ChannelError, OurPost, RateLimited
 from socialsell.db import schema as t
+from socialsell.loop import leases
+from socialsell.plugins.channel import AuthError, ChannelError, OurPost, RateLimited
 from socialsell.sales.ingest import IngestResult, ingest
 
 if TYPE_CHECKING:  # pragma: no cover

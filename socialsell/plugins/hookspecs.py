@@ -22,7 +22,7 @@ from pluggy import HookimplMarker, HookspecMarker
 if TYPE_CHECKING:  # pragma: no cover - imports for annotations only
     import click
 
-    from socialsell.channel import Channel
+    from socialsell.plugins.channel import Channel
 
 hookspec = HookspecMarker("socialsell")
 hookimpl = HookimplMarker("socialsell")
@@ -37,7 +37,7 @@ def register_channels(register: Callable[[str, type[Channel]], None]) -> None:
 
     :param register: call ``register(name, channel_class)`` once per channel type; ``name`` is
         what an account's ``channel = "..."`` names, ``channel_class`` a subclass of
-        :class:`socialsell.channel.Channel`. Import network libraries inside the class, not at
+        :class:`socialsell.plugins.channel.Channel`. Import network libraries inside the class, not at
         module top, so that read-only commands never pay for them.
     """
 
