@@ -84,7 +84,7 @@ def work(app) -> None:
     if not rows:
         click.echo(f"no open follow-ups for {app.actor}")
         return
-    done = 0
+    done = snoozed = 0
     for i, row in enumerate(rows, 1):
         task = get_task(app, row["id"])
         _show(app, task, i, len(rows))
@@ -94,7 +94,8 @@ def work(app) -> None:
             click.echo()
             try:
                 if key == "q":
-                    click.echo(f"stopped: {done} closed, {len(rows) - i + 1} left")
+                    left = len(list_tasks(app, owner=app.actor))  # skipped ones included
+                    click.echo(f"stopped: {done} closed, {snoozed} snoozed, {left} still open")
                     return
                 if key == "k":
                     break
@@ -119,6 +120,7 @@ def work(app) -> None:
                     duration = click.prompt("snooze for", default="1d")
                     until = parse_snooze(duration, app.now(), app.workspace.timezone)
                     snooze_task(app, task["id"], until)
+                    snoozed += 1
                     click.echo(f"snoozed until {format_local(until, app.workspace.timezone)}")
                     break
                 if key == "o":
@@ -137,4 +139,9 @@ def work(app) -> None:
                 click.echo(f"unknown key {key!r}")
             except SocialsellError as e:  # one line, and stay on this task
                 click.echo(f"Error: {e}", err=True)
-    click.echo(f"\nall done: {done} closed, nothing left in your list")
+    # skipped (and replied but not closed) tasks are still open: say so, never "nothing left"
+    left = len(list_tasks(app, owner=app.actor))
+    if left:
+        click.echo(f"\nend of the list: {done} closed, {snoozed} snoozed, {left} still open (`socialsell tasks`)")
+    else:
+        click.echo(f"\nall done: {done} closed, {snoozed} snoozed, nothing left in your list")
