@@ -7,6 +7,7 @@ import sys
 import click
 
 from socialsell.cli.common import pass_app
+from socialsell.cli.sales import responded
 from socialsell.errors import SocialsellError
 from socialsell.timeparse import format_local
 
@@ -48,8 +49,14 @@ def _link(task: dict) -> str | None:
 def _show(app, task: dict, position: int, total: int) -> None:
     tz = app.workspace.timezone
     c = task["contact"]
-    due = ("OVERDUE since " if task["overdue"] else "due ") + format_local(task["due_at"], tz)
+    said = responded(task, app.now())
+    if said and not task.get("next_step_due"):
+        due = said  # answered, waiting on them: no clock
+    else:
+        due = ("OVERDUE since " if task["overdue"] else "due ") + format_local(task["due_at"], tz) + (f" ({said})" if said else "")
     click.echo(f"\n[{position}/{total}] task {task['id']}  p{task['priority']}  {due}")
+    if task.get("next_step"):
+        click.echo(f"  next step: {task['next_step']}")
     click.echo(f"{c['display_name']}" + (f", {c['headline']}" if c.get("headline") else "")
                + f"  ({c['stage']}, score {c['score']:.0f})")
     for e in task["engagements"][:3]:
