@@ -115,7 +115,7 @@ def test_0002_upgrades_a_0001_database_and_downgrades(db_url, workspace):
                 {"id": tid, "t": NOW.replace(tzinfo=None), "r": replied},
             )
     upgrade(db, "head")
-    assert current_revision(db) == HEAD == "0002"
+    assert current_revision(db) == HEAD
     with db.read() as conn:
         rows = conn.execute(
             select(
@@ -128,4 +128,22 @@ def test_0002_upgrades_a_0001_database_and_downgrades(db_url, workspace):
     command.downgrade(alembic_config(db), "0001")
     assert current_revision(db) == "0001"
     assert "deals" not in inspect(db.engine).get_table_names()
+    db.dispose()
+
+
+def test_0003_adds_the_crm_outbox_and_downgrades(db_url, workspace):
+    """0002 -> 0003 adds crm_outbox and crm_state; going back to 0002 removes exactly them."""
+    from alembic import command
+
+    from socialsell.db.migrate import upgrade
+
+    url = db_url or f"sqlite:///{workspace.parent / 'old3.db'}"
+    db = Database(url, migrate=False)
+    upgrade(db, "0002")
+    assert "crm_outbox" not in inspect(db.engine).get_table_names()
+    upgrade(db, "0003")
+    assert {"crm_outbox", "crm_state"} <= set(inspect(db.engine).get_table_names())
+    command.downgrade(alembic_config(db), "0002")
+    names = set(inspect(db.engine).get_table_names())
+    assert "crm_outbox" not in names and "crm_state" not in names and "deals" in names
     db.dispose()

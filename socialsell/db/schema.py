@@ -449,3 +449,44 @@ def use_postgresql_options() -> None:
             where = index.dialect_options["sqlite"]["where"]
             if where is not None:
                 index.dialect_options["postgresql"]["where"] = where
+
+# --- CRM sync: the outbox and each CRM's state ---------------------------------------------------
+
+crm_outbox = Table(
+    "crm_outbox",
+    metadata,
+    _id(),
+    Column("crm", String(50), nullable=False),  # the CRM plugin's name, e.g. "hubspot"
+    # what to send: contact (a socialsell contact), task (a follow-up), note (an engagement)
+    Column("kind", String(20), nullable=False),
+    Column("local_id", BigInteger, nullable=False),  # contacts.id, tasks.id or engagements.id
+    # pending (to send) | sending (an attempt is under way, or died: its outcome is unknown) |
+    # done (the CRM has it; external_id set) | failed (the CRM refused it; error says why)
+    Column("status", String(20), nullable=False, server_default="pending"),
+    Column("external_id", String(200)),  # the object's id in the CRM, stored when done
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("attempt_started_at", UTCDateTime),  # set and committed before each call to the CRM
+    Column("next_attempt_at", UTCDateTime),  # backoff after a server error: not before this
+    Column("error", Text),  # the last failure, one line, secrets removed
+    Column("synced_at", UTCDateTime),  # when the CRM last acknowledged it (a later change re-sends)
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    # idempotency: one row per (crm, kind, local id), whoever enqueues it and however often
+    UniqueConstraint("crm", "kind", "local_id", name="uq_crm_outbox_key"),
+    Index("ix_crm_outbox_status", "crm", "status", "next_attempt_at"),
+)
+"""One change for a CRM to receive, and the CRM's id for it once received (docs/crm.md)."""
+
+crm_state = Table(
+    "crm_state",
+    metadata,
+    Column("crm", String(50), primary_key=True),
+    Column("status", String(20), nullable=False, server_default="active"),  # active | paused
+    Column("paused_reason", Text),  # why (e.g. the token was refused), secrets removed
+    Column("rate_limited_until", UTCDateTime),  # the CRM's limit: no call before this
+    Column("last_sync_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("last_deals_at", UTCDateTime),  # when deals were last read back
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+"""Each CRM's sync health: paused on refused credentials, rate limited, last run (``status``)."""
