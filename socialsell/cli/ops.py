@@ -122,6 +122,11 @@ def status(app, as_json: bool) -> None:
     click.echo(f"queue: {q['depth']} in the queue, {q['due_now']} due now, next due {local(q['next_due_at'], 'none')}; "
                f"{q['sending']} sending, {q['unknown']} unknown, {q['needs_attention']} need attention, "
                f"{q['failed']} failed, {q['missed']} missed")
+    for c in info["crm"]:  # one line per CRM sync, only when it needs someone (docs/crm.md)
+        if c["status"] == "paused":
+            click.echo(f"crm {c['name']}: paused: {c['paused_reason']}")
+        elif c["rate_limited"]:
+            click.echo(f"crm {c['name']}: rate limited until {local(c['rate_limited_until'])}")
     print_table(["account", "channel", "status", "last poll", "requests", "error"],
                 [(a["name"], a["channel"],
                   a["status"] + (f", rate limited until {local(a['rate_limited_until'])}" if a["rate_limited"] else ""),

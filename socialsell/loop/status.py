@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from socialsell.db import schema as t
 from socialsell.db.engine import redact_url
+from socialsell.sales.crm import all_states as crm_states
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
@@ -28,6 +29,7 @@ def collect_status(app: App) -> dict[str, Any]:
         workers = [dict(r) for r in conn.execute(select(t.workers).order_by(t.workers.c.heartbeat_at.desc()).limit(20)).mappings()]
         open_tasks = conn.execute(select(func.count()).where(t.tasks.c.status == "open")).scalar()
         overdue = conn.execute(select(func.count()).where(t.tasks.c.status == "open", t.tasks.c.due_at < now)).scalar()
+        crms = crm_states(conn)
     from socialsell.loop.leases import holder_is_dead
 
     for w in workers:
@@ -58,4 +60,8 @@ def collect_status(app: App) -> dict[str, Any]:
             "error": a["last_poll_error"] or a["paused_reason"],
         } for a in accounts],
         "workers": workers,
+        "crm": [{"name": c["crm"], "status": c["status"], "paused_reason": c["paused_reason"],
+                 "rate_limited_until": c["rate_limited_until"],
+                 "rate_limited": bool(c["rate_limited_until"] and c["rate_limited_until"] > now),
+                 "last_sync_at": c["last_sync_at"], "last_error": c["last_error"]} for c in crms],
     }

@@ -1,0 +1,26 @@
+"""HubSpot CRM sync: follow-up contacts, tasks and engagement notes out; deals back.
+
+Configured by a ``[hubspot]`` section (``token = {env = "HUBSPOT_TOKEN"}``); without one the
+plugin does nothing. The HubSpot client is imported only when a sync runs. docs/crm.md.
+"""
+
+from __future__ import annotations
+
+from socialsell import hookimpl
+
+__version__ = "0.1.0"
+
+
+@hookimpl
+def register_commands(cli):
+    from socialsell_hubspot.commands import crm
+
+    cli.add_command(crm)
+
+
+@hookimpl
+def register_jobs(register):
+    from socialsell_hubspot.commands import job_crm_sync
+
+    register("crm:hubspot", job_crm_sync, seconds=300,
+             description="HubSpot: send contacts, tasks and notes from the outbox; read deals back")
