@@ -9,7 +9,9 @@ requests with a fault (429 with HubSpot's headers, 5xx, 401).
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +31,9 @@ class FakeHubSpot:
         self.owners: list[dict[str, Any]] = []
         self.requests: list[dict[str, Any]] = []
         self.faults: list[tuple[int, dict[str, str], dict[str, Any], str | None]] = []
+        #: ("POST /crm/v3/objects/contacts", pid): after applying that request, SIGKILL the client
+        #: before it can read the answer (a crash between HubSpot's call and socialsell's commit)
+        self.kill_after: tuple[str, int] | None = None
         self._next = 100
         self._lock = threading.Lock()
 
@@ -162,6 +167,10 @@ def _handler(fake: FakeHubSpot, clock) -> type[BaseHTTPRequestHandler]:
                                       "message": "Authentication credentials not found."}
             else:
                 status, reply = fake.handle(self.command, url.path, parse_qs(url.query), body)
+            if fake.kill_after and fake.kill_after[0] == f"{self.command} {url.path}" and status < 300:
+                os.kill(fake.kill_after[1], signal.SIGKILL)
+                fake.kill_after = None
+                return
             data = json.dumps(reply).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")

@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -286,3 +290,26 @@ def test_enqueue_is_idempotent(make_app, clock):
         conn.execute(insert(t.crm_outbox).values(
             crm="other", kind="task", local_id=1, created_at=clock.now, updated_at=clock.now))
     assert len(_outbox(app)) == 3  # keyed per CRM: another CRM's rows are its own
+
+
+def test_sigkill_between_hubspot_and_the_commit_never_duplicates(make_app, clock, hubspot, workspace):
+    """A real `socialsell crm sync` process, killed with SIGKILL by the fake HubSpot right after
+    it created the contact and before the answer arrived; the next run finds it, creates nothing."""
+    app = make_app()
+    _lead(app, clock)
+    command = [sys.executable, "-m", "socialsell", "--config", str(workspace), "crm", "sync"]
+    env = {**os.environ, "HUBSPOT_TOKEN": CANARY}
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    hubspot.kill_after = ("POST /crm/v3/objects/contacts", proc.pid)
+    proc.communicate(timeout=120)
+    assert proc.returncode == -signal.SIGKILL
+    assert len(hubspot.objects["contacts"]) == 1
+    row = _outbox(app)[("contact", 1)]
+    assert row.status == "sending" and row.external_id is None and row.attempts == 1
+    with app.db.write() as conn:  # time passes (the subprocesses run on the real clock)
+        conn.execute(update(t.crm_outbox).values(attempt_started_at=row.attempt_started_at - timedelta(minutes=2)))
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "matched 1 contact" in done.stdout
+    assert [len(hubspot.objects[k]) for k in ("contacts", "tasks", "notes")] == [1, 1, 1]
+    assert _outbox(app)[("contact", 1)].external_id == next(iter(hubspot.objects["contacts"]))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from dataclasses import asdict
 from typing import Any
 
@@ -45,7 +47,8 @@ def crm_sync(app, dry_run: bool, as_json: bool) -> None:
                     [(p["id"], p["kind"], p["local_id"], p["action"]) for p in result.planned],
                     title="would send (dry run: nothing sent, nothing changed)", empty="nothing to send")
         return
-    result = sync(app, now, holder=f"cli:{app.actor}", resume=True)
+    # host:pid:tag, like a worker id: a killed `crm sync` leaves a lease the next one takes over at once
+    result = sync(app, now, holder=f"{socket.gethostname()}:{os.getpid()}:crm-sync", resume=True)
     if as_json:
         print_json([{"id": CRM, **asdict(result)}])
     elif result.skipped:
