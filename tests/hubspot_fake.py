@@ -34,6 +34,7 @@ class FakeHubSpot:
         #: ("POST /crm/v3/objects/contacts", pid): after applying that request, SIGKILL the client
         #: before it can read the answer (a crash between HubSpot's call and socialsell's commit)
         self.kill_after: tuple[str, int] | None = None
+        self.unsearchable: set[str] = set()  # ids search does not show yet (HubSpot's index lags)
         self._next = 100
         self._lock = threading.Lock()
 
@@ -101,7 +102,8 @@ class FakeHubSpot:
         m = re.fullmatch(r"/crm/v3/objects/(\w+)/search", path)
         if m and method == "POST":
             kind = m.group(1)
-            found = [o for o in self.objects[kind].values() if self._matches(o, body.get("filterGroups", []))]
+            found = [o for o in self.objects[kind].values()
+                     if o["id"] not in self.unsearchable and self._matches(o, body.get("filterGroups", []))]
             limit = int(body.get("limit") or 10)
             return 200, {"total": len(found), "results": [self._obj(kind, o) for o in found[:limit]]}
         m = re.fullmatch(r"/crm/v3/objects/(\w+)/batch/read", path)

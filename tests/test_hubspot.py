@@ -101,6 +101,20 @@ def test_an_existing_contact_is_matched_by_email(make_app, clock, hubspot):
     assert _outbox(app)[("contact", 1)].external_id == existing
 
 
+def test_a_409_on_create_reuses_the_existing_contact(make_app, clock, hubspot):
+    """HubSpot's search shows new records late: the create answers 409 with the existing id."""
+    app = make_app()
+    _lead(app, clock)
+    existing = hubspot.add("contacts", {"email": "dana@acme.example"})
+    hubspot.unsearchable.add(existing)
+    with app.db.write() as conn:
+        conn.execute(update(t.contacts).values(email="dana@acme.example"))
+    result = sync(app, clock.now)
+    assert result.matched == {"contact": 1} and "contact" not in result.created and result.failed == 0
+    assert list(hubspot.objects["contacts"]) == [existing]
+    assert hubspot.objects["contacts"][existing]["properties"]["socialsell_contact_id"] == "1"
+
+
 class Crash(BaseException):
     """The process dying between HubSpot's answer and the commit (nothing catches it)."""
 
@@ -202,6 +216,7 @@ def test_401_pauses_with_one_line_in_status_and_the_token_never_leaks(db_url, ma
     from socialsell.loop.worker import JobContext
 
     app2 = make_app(db_url)
+    clock.advance(minutes=6)  # past sync_seconds (300) since the refused pass
     assert job_crm_sync(JobContext(app2, "w", clock.now))["skipped"].startswith("paused")
     assert len(hubspot.requests) == n
     # a 5xx and a 429 too, then: the canary is nowhere but in the Authorization header
@@ -313,3 +328,60 @@ def test_sigkill_between_hubspot_and_the_commit_never_duplicates(make_app, clock
     assert "matched 1 contact" in done.stdout
     assert [len(hubspot.objects[k]) for k in ("contacts", "tasks", "notes")] == [1, 1, 1]
     assert _outbox(app)[("contact", 1)].external_id == next(iter(hubspot.objects["contacts"]))
+
+
+def test_the_demos_leads_appear_in_hubspot_once_each_and_a_won_deal_comes_back(tmp_path, monkeypatch, pm):
+    """Done means: the demo's follow-ups in HubSpot once each, with their tasks and notes; a
+    deal closed in HubSpot is revenue on the post that started the conversation."""
+    from socialsell.app import App
+    from socialsell.demo import run_demo
+
+    config = run_demo(tmp_path / "demo", days=2, pm=pm, echo=lambda line: None) / "socialsell.toml"
+    monkeypatch.setenv("HUBSPOT_TOKEN", CANARY)
+    with serve(CANARY) as (fake, url):
+        with open(config, "a") as f:
+            f.write(f'\n[hubspot]\ntoken = {{env = "HUBSPOT_TOKEN"}}\nhost = "{url}"\n')
+        app = App.load(str(config), pm=pm, actor="morgan")
+        try:
+            with app.db.read() as conn:
+                follow_ups = conn.execute(select(t.tasks.c.contact_id).distinct()).scalars().all()
+                tasks = conn.execute(select(t.tasks.c.id)).scalars().all()
+                notes = conn.execute(select(t.engagements.c.id).where(
+                    t.engagements.c.contact_id.in_(follow_ups), t.engagements.c.ignored.is_(None))).scalars().all()
+            assert len(follow_ups) >= 3
+            first = sync(app, app.now())
+            assert first.created == {"contact": len(follow_ups), "task": len(tasks), "note": len(notes)}
+            ids = [o["properties"]["socialsell_contact_id"] for o in fake.objects["contacts"].values()]
+            assert sorted(ids) == sorted(str(c) for c in follow_ups)  # once each
+            assert sync(app, app.now()).created == {}  # a second pass creates nothing
+            assert [len(fake.objects[k]) for k in ("contacts", "tasks", "notes")] == [len(follow_ups), len(tasks), len(notes)]
+
+            hs_id = next(i for i, o in fake.objects["contacts"].items()
+                         if o["properties"]["socialsell_contact_id"] == str(follow_ups[0]))
+            deal = fake.add("deals", {"dealname": "Demo deal", "amount": "9000", "dealstage": "closedwon",
+                                      "hs_is_closed_won": "true", "createdate": app.now().strftime("%Y-%m-%dT%H:%M:%SZ")})
+            fake.associate("contacts", hs_id, "deals", deal)
+            assert sync(app, app.now()).deals == 1
+            with app.db.read() as conn:
+                started = conn.execute(
+                    select(t.deliveries.c.post_id).join(t.engagements, t.engagements.c.delivery_id == t.deliveries.c.id)
+                    .where(t.engagements.c.contact_id == follow_ups[0]).order_by(t.engagements.c.occurred_at,
+                                                                                 t.engagements.c.id).limit(1)).scalar()
+                revenue = conn.execute(select(t.deal_posts.c.post_id, t.deals.c.amount, t.deals.c.source)
+                                       .join(t.deals).where(t.deal_posts.c.position == 1)).all()
+            assert revenue == [(started, 9000.0, "hubspot")]
+        finally:
+            app.close()
+
+
+def test_the_loop_job_syncs_every_sync_seconds(make_app, clock, hubspot):
+    from socialsell.loop.worker import JobContext
+
+    app = make_app()
+    _lead(app, clock)
+    assert job_crm_sync(JobContext(app, "w", clock.now))["created"] == {"contact": 1, "task": 1, "note": 1}
+    n = len(hubspot.requests)
+    clock.advance(seconds=120)
+    assert job_crm_sync(JobContext(app, "w", clock.now)) is None and len(hubspot.requests) == n
+    clock.advance(seconds=181)
+    assert job_crm_sync(JobContext(app, "w", clock.now))["created"] == {}

@@ -22,5 +22,7 @@ def register_commands(cli):
 def register_jobs(register):
     from socialsell_hubspot.commands import job_crm_sync
 
-    register("crm:hubspot", job_crm_sync, seconds=300,
+    # every minute; the job itself waits [hubspot] sync_seconds between passes (this hook cannot
+    # read the workspace's settings)
+    register("crm:hubspot", job_crm_sync, seconds=60,
              description="HubSpot: send contacts, tasks and notes from the outbox; read deals back")

@@ -10,6 +10,7 @@ token. The client is imported here, and this module only when a sync runs (docs/
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -56,6 +57,14 @@ class Refused(HubSpotError):
 
 class NotFound(Refused):
     """404: the stored id no longer exists in HubSpot (deleted or merged there)."""
+
+
+class Conflict(Refused):
+    """409: a contact with this email exists (HubSpot names it; its search may not show it yet)."""
+
+    def __init__(self, message: str, existing_id: str | None) -> None:
+        super().__init__(message)
+        self.existing_id = existing_id
 
 
 def _header(headers: Any, name: str) -> str | None:
@@ -130,6 +139,9 @@ class HubSpot:
                 raise AuthFailed(message) from None
             if status == 404:
                 raise NotFound(message) from None
+            if status == 409:
+                found = re.search(r"Existing ID: (\d+)", str(body.get("message") or ""))
+                raise Conflict(message, found.group(1) if found else None) from None
             if status >= 500:
                 raise Transient(message) from None
             raise Refused(message) from None

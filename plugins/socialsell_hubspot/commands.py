@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 from dataclasses import asdict
+from datetime import timedelta
 from typing import Any
 
 import click
@@ -98,8 +99,14 @@ def crm_status(app, as_json: bool) -> None:
 
 
 def job_crm_sync(ctx) -> dict[str, Any] | None:
-    """The loop's job: one pass when a [hubspot] section exists (a pause is lifted by hand only)."""
+    """The loop's job: one pass every ``sync_seconds`` when a [hubspot] section exists (a pause is
+    lifted by hand only)."""
     if not configured(ctx.app):
+        return None
+    settings = load_settings(ctx.app)
+    with ctx.app.db.read() as conn:
+        last = outbox.state(conn, CRM)["last_sync_at"]
+    if last is not None and ctx.now < last + timedelta(seconds=settings.sync_seconds):
         return None
     result = sync(ctx.app, ctx.now, holder=ctx.worker)
     if result.stopped:

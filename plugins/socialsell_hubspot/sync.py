@@ -154,7 +154,7 @@ class Pass:
     # -- contacts ----------------------------------------------------------------------------
 
     def _send_contact(self, row: OutboxRow) -> None:
-        from .client import NotFound
+        from .client import Conflict, NotFound
 
         with self.app.db.read() as conn:
             contact, handles = _contact(conn, row.local_id)
@@ -176,8 +176,15 @@ class Pass:
         if contact["stage"] in TO_LIFECYCLE and (back is None or local_rank >= STAGE_RANK[back]):
             props["lifecyclestage"] = TO_LIFECYCLE[contact["stage"]]
         if found is None:
-            hs_id = self.hs.create_contact(props)
-            self.result.count(self.result.created, "contact")
+            try:
+                hs_id = self.hs.create_contact(props)
+                self.result.count(self.result.created, "contact")
+            except Conflict as e:  # the email is taken by a contact HubSpot's search did not show yet
+                if not e.existing_id:
+                    raise
+                props.pop("email", None)
+                hs_id = self.hs.update_contact(e.existing_id, props)
+                self.result.count(self.result.matched, "contact")
         else:
             if props.get("email") and (found["properties"].get("email") or "").lower() == props["email"].lower():
                 props.pop("email")  # already theirs; HubSpot refuses rewriting a unique value to itself
