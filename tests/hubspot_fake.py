@@ -35,6 +35,8 @@ class FakeHubSpot:
         #: before it can read the answer (a crash between HubSpot's call and socialsell's commit)
         self.kill_after: tuple[str, int] | None = None
         self.unsearchable: set[str] = set()  # ids search does not show yet (HubSpot's index lags)
+        #: when set, a property outside it is refused like HubSpot does (400 PROPERTY_DOESNT_EXIST)
+        self.known_properties: set[str] | None = None
         self._next = 100
         self._lock = threading.Lock()
 
@@ -99,6 +101,15 @@ class FakeHubSpot:
         return False
 
     def handle(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:
+        used = set((body or {}).get("properties") or {}) if isinstance((body or {}).get("properties"), dict) else set()
+        for group in (body or {}).get("filterGroups") or []:
+            used |= {f["propertyName"] for f in group.get("filters", [])}
+        unknown = sorted(used - self.known_properties - {"hs_object_id"}) if self.known_properties is not None else []
+        if unknown:
+            errors = [{"isValid": False, "message": f'Property "{n}" does not exist', "error": "PROPERTY_DOESNT_EXIST",
+                       "name": n} for n in unknown]
+            return 400, {"status": "error", "category": "VALIDATION_ERROR",
+                         "message": f"Property values were not valid: {json.dumps(errors)}"}
         m = re.fullmatch(r"/crm/v3/objects/(\w+)/search", path)
         if m and method == "POST":
             kind = m.group(1)

@@ -115,6 +115,19 @@ def test_a_409_on_create_reuses_the_existing_contact(make_app, clock, hubspot):
     assert hubspot.objects["contacts"][existing]["properties"]["socialsell_contact_id"] == "1"
 
 
+def test_a_missing_custom_property_pauses_instead_of_failing_every_row(make_app, clock, hubspot, cli):
+    app = make_app()
+    _lead(app, clock)
+    hubspot.known_properties = {"email", "firstname", "lastname", "company", "city", "twitterhandle", "lifecyclestage",
+                                "hubspot_owner_id"}
+    result = sync(app, clock.now)
+    assert "socialsell_contact_id" in result.stopped and "docs/crm.md" in result.stopped
+    assert {r.status for r in _outbox(app).values()} == {"pending"} and hubspot.objects["contacts"] == {}
+    assert "crm hubspot: paused: HubSpot contact search: 400 no such property socialsell_contact_id" in cli("status").output
+    hubspot.known_properties = None  # an admin created them
+    assert cli("crm", "sync").exit_code == 0 and len(hubspot.objects["contacts"]) == 1
+
+
 class Crash(BaseException):
     """The process dying between HubSpot's answer and the commit (nothing catches it)."""
 

@@ -51,6 +51,10 @@ class Transient(HubSpotError):
     """5xx, a timeout or a dropped connection: the request may or may not have been applied."""
 
 
+class MissingProperty(HubSpotError):
+    """400 PROPERTY_DOESNT_EXIST: a custom property the sync needs was never created (docs/crm.md)."""
+
+
 class Refused(HubSpotError):
     """Another 4xx: HubSpot refused this object; retrying the same request will not help."""
 
@@ -133,6 +137,11 @@ class HubSpot:
             body = body if isinstance(body, dict) else {}
             detail = str(body.get("message") or getattr(e, "reason", "") or "").splitlines()
             message = self._clean(f"HubSpot {what}: {status} {detail[0] if detail else ''}".strip())
+            raw = e.body.decode(errors="replace") if isinstance(getattr(e, "body", None), bytes) else str(getattr(e, "body", "") or "")
+            if status == 400 and "PROPERTY_DOESNT_EXIST" in raw:
+                names = sorted(set(re.findall(r'\\?"name\\?"\s*:\s*\\?"([\w.-]+)', raw)))
+                raise MissingProperty(self._clean(f"HubSpot {what}: 400 no such property {', '.join(names) or '(unnamed)'}: "
+                                                  "create the custom properties listed in docs/crm.md")) from None
             if status == 429:
                 raise RateLimited(message, retry_at(getattr(e, "headers", None), body, self.now, self.tz)) from None
             if status in (401, 403):

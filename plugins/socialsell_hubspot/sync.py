@@ -383,7 +383,7 @@ def sync(app: App, now: datetime, *, holder: str = "cli", resume: bool = False) 
     ``resume`` (the ``crm sync`` command) lifts a pause left by a refused token; the loop's job
     never does, so a bad token costs one refused call, not one per pass.
     """
-    from .client import AuthFailed, HubSpot, RateLimited, Refused, Transient
+    from .client import AuthFailed, HubSpot, MissingProperty, RateLimited, Refused, Transient
 
     settings = load_settings(app)
     result = SyncResult()
@@ -415,7 +415,7 @@ def sync(app: App, now: datetime, *, holder: str = "cli", resume: bool = False) 
                 except Refused as e:
                     crm.give_up(app, row, now, str(e))
                     result.failed += 1
-                except (RateLimited, AuthFailed):
+                except (RateLimited, AuthFailed, MissingProperty):
                     crm.release(app, row, now)
                     raise
             if settings.deals:
@@ -429,6 +429,9 @@ def sync(app: App, now: datetime, *, holder: str = "cli", resume: bool = False) 
             result.stopped = f"{e} (no call before {e.until.isoformat()})"
         except AuthFailed as e:
             crm.pause(app, CRM, now, f"{e}: fix hubspot.token, then run `socialsell crm sync`")
+            result.stopped = str(e)
+        except MissingProperty as e:  # every object would fail the same way: stop, not mark each failed
+            crm.pause(app, CRM, now, f"{e}, then run `socialsell crm sync`")
             result.stopped = str(e)
         finally:
             result.requests = hs.requests
