@@ -248,7 +248,7 @@ def test_401_pauses_with_one_line_in_status_and_the_token_never_leaks(db_url, ma
     assert any(CANARY in r["auth"] for r in hubspot.requests)
 
 
-def test_a_deal_won_in_hubspot_is_revenue_on_the_post_that_started_it(db_url, make_app, clock, hubspot):
+def test_a_deal_won_in_hubspot_is_revenue_on_the_post_that_started_it(db_url, make_app, clock, hubspot, cli):
     app = make_app(db_url)
     first_post = _lead(app, clock)  # Dana comments on this post: the conversation starts here
     clock.advance(hours=1)
@@ -276,6 +276,7 @@ def test_a_deal_won_in_hubspot_is_revenue_on_the_post_that_started_it(db_url, ma
         assert revenue == [(first_post, 12500.0)]
         assert conn.execute(select(t.deal_posts.c.post_id).order_by(t.deal_posts.c.position)).scalars().all() == [first_post, later]
         assert conn.execute(select(t.contacts.c.stage)).scalar() == "customer"
+    assert "1 won (12,500.00)" in cli("crm", "status", env={"SOCIALSELL_DB": db_url} if db_url else None).output
     sync(app, clock.now)  # read again: updated in place, never a second deal
     with app.db.read() as conn:
         assert conn.execute(select(t.deals.c.id)).all() == [(row["id"],)]

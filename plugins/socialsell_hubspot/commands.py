@@ -10,8 +10,10 @@ from datetime import timedelta
 from typing import Any
 
 import click
+from sqlalchemy import func, select
 
 from socialsell.cli.common import json_option, pass_app, print_json, print_table
+from socialsell.db import schema as t
 from socialsell.sales import crm as outbox
 
 from .settings import configured, load_settings
@@ -65,10 +67,13 @@ def crm_sync(app, dry_run: bool, as_json: bool) -> None:
 
 def collect(app) -> dict[str, Any]:
     """The sync's state and outbox counts (``crm status``)."""
+    d = t.deals
     with app.db.read() as conn:
         state = outbox.state(conn, CRM)
         counts = outbox.pending_counts(conn, CRM)
-    return {"id": CRM, "configured": configured(app), **state, "outbox": counts}
+        deals = {stage: {"count": n, "amount": amount or 0.0} for stage, n, amount in conn.execute(
+            select(d.c.stage, func.count(), func.sum(d.c.amount)).where(d.c.source == CRM).group_by(d.c.stage))}
+    return {"id": CRM, "configured": configured(app), **state, "outbox": counts, "deals": deals}
 
 
 @crm.command("status")
@@ -94,6 +99,9 @@ def crm_status(app, as_json: bool) -> None:
     statuses = ("pending", "sending", "done", "failed")
     print_table(["kind", *statuses], [(k, *(info["outbox"].get(k, {}).get(s, 0) for s in statuses))
                                       for k in info["outbox"]], title="outbox")
+    if info["deals"]:
+        click.echo("deals read from HubSpot: " + ", ".join(
+            f"{v['count']} {stage} ({v['amount']:,.2f})" for stage, v in sorted(info["deals"].items())))
     if info["last_error"]:
         click.echo(f"last error: {info['last_error']}")
 

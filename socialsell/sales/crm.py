@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, exists, literal, or_, select, update
+from sqlalchemy import and_, case, exists, func, literal, or_, select, update
 from sqlalchemy.engine import Connection
 
 from socialsell.db import schema as t
@@ -105,20 +105,17 @@ def due(conn: Connection, crm: str, now: datetime, limit: int = 200) -> list[Out
     """Rows to send now, contacts first: pending ones past their backoff, and ``sending`` ones
     whose attempt died (older than :data:`RECONCILE_DELAY`)."""
     o = t.crm_outbox
+    order = case({k: i for i, k in enumerate(KINDS)}, value=o.c.kind, else_=len(KINDS))
     rows = conn.execute(select(o).where(o.c.crm == crm, or_(
         and_(o.c.status == "pending", or_(o.c.next_attempt_at.is_(None), o.c.next_attempt_at <= now)),
         and_(o.c.status == "sending", o.c.attempt_started_at <= now - RECONCILE_DELAY),
-    )).order_by(o.c.id)).mappings().all()
-    out = [OutboxRow(r["id"], r["crm"], r["kind"], r["local_id"], r["status"], r["external_id"], r["attempts"],
-                     r["attempt_started_at"]) for r in rows]
-    out.sort(key=lambda r: (KINDS.index(r.kind) if r.kind in KINDS else len(KINDS), r.id))
-    return out[:limit]
+    )).order_by(order, o.c.id).limit(limit)).mappings().all()
+    return [OutboxRow(r["id"], r["crm"], r["kind"], r["local_id"], r["status"], r["external_id"], r["attempts"],
+                      r["attempt_started_at"]) for r in rows]
 
 
 def pending_counts(conn: Connection, crm: str) -> dict[str, dict[str, int]]:
     """``{kind: {status: n}}`` for ``crm status``."""
-    from sqlalchemy import func
-
     o = t.crm_outbox
     out: dict[str, dict[str, int]] = {k: {} for k in KINDS}
     for kind, status, n in conn.execute(select(o.c.kind, o.c.status, func.count()).where(o.c.crm == crm)
