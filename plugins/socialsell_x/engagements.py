@@ -7,18 +7,22 @@ Every poll makes:
 3. then only for posts whose counters rose since the previous poll:
    replies not already seen as mentions, by ONE search of up to 12 conversations at a time;
    ``liking_users`` when likes rose; ``retweeted_by`` when reposts rose; ``quote_tweets`` when
-   quotes rose more than the quotes seen as mentions.
+   quotes rose more than the quotes seen as mentions. These lists come 100 to a page, newest
+   first: they are paged until the rise is covered, within the poll's request budget.
 
 A poll of 200 posts where 10 changed therefore costs 3 + 1 + (likes + reposts drill-downs),
 and a poll where nothing changed costs 3. The cursor (JSON, opaque to the core) keeps the
-mentions ``since_id``, each conversation's ``since_id`` and the last counters per post.
+mentions ``since_id``, each conversation's ``since_id``, the last counters per post, and for
+each drill-down the budget cut short, where it stopped (the next page's token and how many
+entries were read), so the next poll resumes there. A counter is recorded as seen only as
+far as its entries were actually read (docs/channels/x.md, "Engagements and what a poll costs").
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -52,6 +56,12 @@ MAX_SEARCH_PAGES = 10
 SEARCH_REACH = timedelta(days=7) - timedelta(minutes=5)
 TWITTER_EPOCH_MS = 1288834974657
 CURSOR_VERSION = 1
+#: requests one poll may make when the account sets no ``poll_request_budget``
+DEFAULT_POLL_BUDGET = 50
+#: entries per page of liking_users, retweeted_by and quote_tweets (X's maximum)
+DRILL_PAGE = 100
+#: counter -> the endpoint that lists who made it rise
+DRILLS = {"likes": "liking_users", "reposts": "retweeted_by", "quotes": "quote_tweets"}
 
 
 def tweet_time(tweet_id: str | int) -> datetime:
@@ -65,14 +75,44 @@ def _max_id(*ids: str | None) -> str | None:
 
 
 @dataclass
+class Paging:
+    """One drill-down (likers, reposters or quotes of a post) that may span several polls.
+
+    The list is read newest first from ``token`` (None: from the top). It covers the rise of
+    the counter from ``base`` to ``upto``: it is complete when ``read`` entries cover that
+    rise or X has no further page.
+    """
+
+    base: int
+    upto: int
+    token: str | None = None
+    read: int = 0
+    done: bool = False
+
+    def covered(self) -> int:
+        """How far the counter is accounted for by what was actually read."""
+        return self.upto if self.done else min(self.base + self.read, self.upto)
+
+    def dump(self) -> dict[str, Any]:
+        return {"next": self.token, "read": self.read, "from": self.base, "upto": self.upto}
+
+    @classmethod
+    def load(cls, data: dict[str, Any]) -> Paging:
+        token = data.get("next")
+        return cls(base=int(data["from"]), upto=int(data["upto"]), token=str(token) if token else None, read=int(data["read"]))
+
+
+@dataclass
 class Cursor:
     """Where the previous poll stopped."""
 
     mentions_since: str | None = None
     #: post id -> the newest reply id seen in its conversation
     conversations: dict[str, str] = field(default_factory=dict)
-    #: post id -> counters at the previous poll
+    #: post id -> counters at the previous poll, as far as they were read
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: post id -> counter -> a drill-down the request budget cut short
+    paging: dict[str, dict[str, Paging]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, text: str | None) -> Cursor:
@@ -86,8 +126,12 @@ class Cursor:
                 mentions_since=data.get("mentions_since"),
                 conversations={str(k): str(v) for k, v in (data.get("conversations") or {}).items()},
                 counts={str(k): {c: int(n) for c, n in v.items()} for k, v in (data.get("counts") or {}).items()},
+                paging={
+                    str(post): {c: Paging.load(p) for c, p in kinds.items() if c in DRILLS}
+                    for post, kinds in (data.get("paging") or {}).items()
+                },
             )
-        except (ValueError, TypeError, AttributeError):
+        except (ValueError, TypeError, AttributeError, KeyError):
             # An unreadable cursor costs one bigger poll; the core drops what it already has.
             log.warning("unreadable X cursor; starting over from the engagement window")
             return cls()
@@ -95,7 +139,8 @@ class Cursor:
     def dump(self) -> str:
         return json.dumps(
             {"v": CURSOR_VERSION, "mentions_since": self.mentions_since,
-             "conversations": self.conversations, "counts": self.counts},
+             "conversations": self.conversations, "counts": self.counts,
+             "paging": {post: {c: p.dump() for c, p in kinds.items()} for post, kinds in self.paging.items() if kinds}},
             separators=(",", ":"), sort_keys=True,
         )
 
@@ -122,6 +167,8 @@ class Poll:
         self.cursor = cursor
         self.posts = {str(p.remote_id): p for p in posts}
         self.now = datetime.now(UTC)
+        self.budget = channel.poll_request_budget
+        self.started_at = channel.request_count  # requests are counted from here, the identity lookup included
         self.user_id = channel.me().user_id
         self.found: list[Engagement] = []
         self.seen: set[str] = set()
@@ -131,7 +178,10 @@ class Poll:
 
     # -- normalising -------------------------------------------------------------------------
 
-    def add_tweet(self, tweet: dict[str, Any], users: dict[str, dict[str, Any]]) -> Engagement | None:
+    def add_tweet(
+        self, tweet: dict[str, Any], users: dict[str, dict[str, Any]], *, quoting: str | None = None
+    ) -> Engagement | None:
+        """Normalise one tweet; ``quoting`` is our post whose ``quote_tweets`` listed it."""
         tweet_id = str(tweet["id"])
         author = str(tweet.get("author_id") or "")
         if author == self.user_id or tweet_id in self.seen:
@@ -141,7 +191,10 @@ class Poll:
             return None  # reposts come from retweeted_by
         conversation = str(tweet.get("conversation_id") or "")
         kind, target = "mention", None
-        if "quoted" in refs and refs["quoted"] in self.posts:
+        if quoting is not None:
+            # X listed it as a quote of this post: that holds even when it sent no referenced_tweets
+            kind, target = "quote", quoting
+        elif "quoted" in refs and refs["quoted"] in self.posts:
             kind, target = "quote", refs["quoted"]
         elif "replied_to" in refs and (refs["replied_to"] in self.posts or conversation in self.posts):
             kind, target = "reply", refs["replied_to"]
@@ -220,9 +273,18 @@ class Poll:
                 current[str(tweet["id"])] = {name: int(metrics.get(key) or 0) for name, key in COUNTERS.items()}
         return current
 
+    def spent(self) -> int:
+        """Requests made so far by this poll."""
+        return self.channel.request_count - self.started_at
+
+    def left(self) -> int:
+        """Requests the budget still allows this poll."""
+        return max(0, self.budget - self.spent())
+
     def drill(self, endpoint: str, run: Any) -> bool:
-        """Run one drill-down; False (and the counter kept for next poll) when X would not answer."""
-        if endpoint in self.blocked:
+        """Run one drill-down; False (and the counter kept for next poll) when X would not answer
+        or the request budget is spent."""
+        if endpoint in self.blocked or not self.left():
             return False
         try:
             run()
@@ -232,6 +294,8 @@ class Poll:
         except RateLimited as exc:
             self.blocked.add(endpoint)
             log.warning("%s: %s", self.channel.account.name, exc)
+        except BudgetSpent as exc:
+            log.info("%s: %s", self.channel.account.name, exc)
         except ChannelError as exc:
             log.warning("%s: %s", self.channel.account.name, exc)
         return False
@@ -249,7 +313,12 @@ class Poll:
             params["start_time"] = self.now - SEARCH_REACH  # X refuses a since_id older than 7 days
         newest = dict(since)
         token = None
-        for _ in range(MAX_SEARCH_PAGES):
+        for page in range(MAX_SEARCH_PAGES):
+            if page and not self.left():
+                # Cut short by the budget: the older replies are unread, so nothing advances
+                # and the next poll searches these conversations again (the core keeps one
+                # copy of what is returned twice).
+                raise BudgetSpent("searching replies")
             answer = self.channel._call(
                 "search_recent_tweets", query, next_token=token, doing="searching replies", **params
             )
@@ -265,62 +334,85 @@ class Poll:
                 break
         self.cursor.conversations.update(newest)
 
-    def liking_users(self, post_id: str) -> None:
-        answer = self.channel._call(
-            "get_liking_users", post_id, max_results=100, user_fields=USER_FIELDS, doing="reading likes"
-        )
-        for user in answer.get("data") or []:
-            self.add_user("like", post_id, user)
-
-    def retweeters(self, post_id: str) -> None:
-        answer = self.channel._call(
-            "get_retweeters", post_id, max_results=100, user_fields=USER_FIELDS, doing="reading reposts"
-        )
-        for user in answer.get("data") or []:
-            self.add_user("repost", post_id, user)
-
-    def quotes(self, post_id: str) -> None:
-        answer = self.channel._call(
-            "get_quote_tweets", post_id, max_results=100, expansions=EXPANSIONS,
-            tweet_fields=TWEET_FIELDS, user_fields=USER_FIELDS, doing="reading quotes",
-        )
-        users = _users(answer)
-        for tweet in answer.get("data") or []:
-            self.add_tweet(tweet, users)
+    def read_page(self, post_id: str, counter: str, paging: Paging) -> None:
+        """Read the next page of likers, reposters or quotes of ``post_id`` into ``paging``."""
+        common: dict[str, Any] = {"max_results": DRILL_PAGE, "user_fields": USER_FIELDS}
+        if paging.token:
+            common["pagination_token"] = paging.token
+        if counter == "quotes":
+            answer = self.channel._call(
+                "get_quote_tweets", post_id, expansions=EXPANSIONS, tweet_fields=TWEET_FIELDS,
+                doing="reading quotes", **common,
+            )
+            users = _users(answer)
+            for tweet in answer.get("data") or []:
+                self.add_tweet(tweet, users, quoting=post_id)
+        else:
+            method, kind, doing = {
+                "likes": ("get_liking_users", "like", "reading likes"),
+                "reposts": ("get_retweeters", "repost", "reading reposts"),
+            }[counter]
+            answer = self.channel._call(method, post_id, doing=doing, **common)
+            for user in answer.get("data") or []:
+                self.add_user(kind, post_id, user)
+        paging.read += len(answer.get("data") or [])
+        paging.token = (answer.get("meta") or {}).get("next_token") or None
+        # newest first: once the rise is covered the older pages hold nothing new
+        paging.done = paging.token is None or paging.base + paging.read >= paging.upto
 
     # -- the poll ----------------------------------------------------------------------------
 
     def run(self) -> list[Engagement]:
         self.mentions()
         if not self.posts:
-            self.cursor.counts, self.cursor.conversations = {}, {}
+            self.cursor.counts, self.cursor.conversations, self.cursor.paging = {}, {}, {}
             return self.found
         current = self.counters()
         zero = dict.fromkeys(COUNTERS, 0)
         stored: dict[str, dict[str, int]] = {}
         need_search = []
+        carried: list[tuple[str, str, Paging]] = []  # drill-downs a previous poll left unfinished
+        fresh: list[tuple[str, str, Paging]] = []
         for post_id, now in current.items():
             before = self.cursor.counts.get(post_id, zero)
             stored[post_id] = dict(now)
             if now["replies"] > before.get("replies", 0) + self.explained[post_id]["replies"]:
                 need_search.append(post_id)
-            for counter, endpoint, fetch in (
-                ("likes", "liking_users", self.liking_users),
-                ("reposts", "retweeted_by", self.retweeters),
-            ):
-                if now[counter] > before.get(counter, 0) and not self.drill(endpoint, lambda f=fetch, p=post_id: f(p)):
-                    stored[post_id][counter] = before.get(counter, 0)  # try again next poll
-            if now["quotes"] > before.get("quotes", 0) + self.explained[post_id]["quotes"] and not self.drill(
-                "quote_tweets", lambda p=post_id: self.quotes(p)
-            ):
-                stored[post_id]["quotes"] = before.get("quotes", 0)
+            for counter in DRILLS:
+                paging = self.cursor.paging.get(post_id, {}).get(counter)
+                if paging is not None:
+                    carried.append((post_id, counter, paging))
+                    continue
+                base = before.get(counter, 0)
+                if now[counter] > base + self.explained[post_id].get(counter, 0):
+                    fresh.append((post_id, counter, Paging(base=base, upto=now[counter])))
         for group in _query_groups(need_search):
             if not self.drill("search", lambda g=group: self.search_replies(g)):
                 for post_id in group:
                     stored[post_id]["replies"] = self.cursor.counts.get(post_id, zero).get("replies", 0)
+        # One page per drill-down per round, carried ones first: a post with thousands of
+        # likers cannot starve the others, and what the budget leaves is resumed next poll.
+        jobs = carried + fresh
+        queue = deque(jobs)
+        while queue and self.left():
+            post_id, counter, paging = queue.popleft()
+            if self.drill(DRILLS[counter], lambda p=post_id, c=counter, g=paging: self.read_page(p, c, g)) and not paging.done:
+                queue.append((post_id, counter, paging))
+        self.cursor.paging = {}
+        for post_id, counter, paging in jobs:
+            stored[post_id][counter] = paging.covered()
+            if not paging.done and (paging.token or paging.read):
+                self.cursor.paging.setdefault(post_id, {})[counter] = paging
         self.cursor.counts = stored
         self.cursor.conversations = {p: s for p, s in self.cursor.conversations.items() if p in self.posts}
         return self.found
+
+
+class BudgetSpent(ChannelError):
+    """The poll's request budget ran out in the middle of a read that cannot be resumed."""
+
+    def __init__(self, doing: str):
+        super().__init__(f"the poll's request budget ran out while {doing}; continued next poll")
 
 
 def _query_groups(post_ids: list[str]) -> list[list[str]]:
