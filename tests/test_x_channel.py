@@ -268,6 +268,8 @@ class FakeX:
         assert 1 <= size <= 100
         everyone = table.get(post, [])
         token = params.get("pagination_token")
+        if token and token.removeprefix("from-") not in everyone:
+            return (400, {}, json.dumps({"errors": [{"message": "The `pagination_token` query parameter value is invalid"}]}))
         offset = everyone.index(token.removeprefix("from-")) if token else 0
         users = [self.users[u] for u in everyone[offset:offset + size]]
         meta = {"result_count": len(users)}
@@ -742,6 +744,24 @@ def test_likes_arriving_while_paging_are_read_after_it(tmp_path, env, fake):
     seen += likers_of(found)
     assert set(seen) == set(fake.likers[post]) and len(set(seen)) == 280
     assert json.loads(cursor)["counts"][post]["likes"] == 280
+
+
+def test_a_token_x_refuses_restarts_the_paging_from_the_top(channel, fake):
+    post = fake.our_post(60)
+    for n in range(250):
+        fake.like(post, f"fan{n}", str(10_000 + n))
+    fake.answers_before_429["liking_users"] = 1
+    found, cursor = channel.fetch_engagements(None, our_posts(fake, [post]))
+    state = json.loads(cursor)
+    state["paging"][post]["likes"]["next"] = "expired-token"
+    del fake.answers_before_429["liking_users"]
+    found, cursor = channel.fetch_engagements(json.dumps(state), our_posts(fake, [post]))
+    assert found == []
+    # what was read is the newest part: the whole rise is read again, from the top
+    assert json.loads(cursor)["paging"] == {} and json.loads(cursor)["counts"][post]["likes"] == 0
+    found, cursor = channel.fetch_engagements(cursor, our_posts(fake, [post]))
+    assert sorted(likers_of(found)) == sorted(fake.likers[post])  # the core keeps one copy of the first 100
+    assert json.loads(cursor)["counts"][post]["likes"] == 250
 
 
 def test_the_budget_is_shared_fairly_and_never_exceeded(tmp_path, env, fake):

@@ -35,6 +35,7 @@ from socialsell.plugins.channel import (
     OurPost,
     Person,
     RateLimited,
+    Rejected,
 )
 from socialsell_x.channel import parse_time, tweet_url
 
@@ -56,8 +57,6 @@ MAX_SEARCH_PAGES = 10
 SEARCH_REACH = timedelta(days=7) - timedelta(minutes=5)
 TWITTER_EPOCH_MS = 1288834974657
 CURSOR_VERSION = 1
-#: requests one poll may make when the account sets no ``poll_request_budget``
-DEFAULT_POLL_BUDGET = 50
 #: entries per page of liking_users, retweeted_by and quote_tweets (X's maximum)
 DRILL_PAGE = 100
 #: counter -> the endpoint that lists who made it rise
@@ -336,6 +335,17 @@ class Poll:
 
     def read_page(self, post_id: str, counter: str, paging: Paging) -> None:
         """Read the next page of likers, reposters or quotes of ``post_id`` into ``paging``."""
+        try:
+            self._read_page(post_id, counter, paging)
+        except Rejected:
+            if paging.token:
+                # X refuses the saved token (expired or changed). What was read is the newest
+                # part of the list and the unread part is older, so the whole rise is read
+                # again from the top next poll (the core keeps one copy of each).
+                paging.read, paging.token = 0, None
+            raise
+
+    def _read_page(self, post_id: str, counter: str, paging: Paging) -> None:
         common: dict[str, Any] = {"max_results": DRILL_PAGE, "user_fields": USER_FIELDS}
         if paging.token:
             common["pagination_token"] = paging.token
@@ -401,7 +411,7 @@ class Poll:
         self.cursor.paging = {}
         for post_id, counter, paging in jobs:
             stored[post_id][counter] = paging.covered()
-            if not paging.done and (paging.token or paging.read):
+            if not paging.done and paging.token:
                 self.cursor.paging.setdefault(post_id, {})[counter] = paging
         self.cursor.counts = stored
         self.cursor.conversations = {p: s for p, s in self.cursor.conversations.items() if p in self.posts}
