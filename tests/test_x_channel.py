@@ -764,6 +764,39 @@ def test_a_token_x_refuses_restarts_the_paging_from_the_top(channel, fake):
     assert json.loads(cursor)["counts"][post]["likes"] == 250
 
 
+def test_a_reply_search_cut_short_by_the_budget_resumes_next_poll(tmp_path, env, fake):
+    post = fake.our_post(600)
+    replies = [fake.tweet_by(f"r{n}", str(40_000 + n), reply_to=post, minutes_ago=500 - n) for n in range(250)]
+    for n in range(3):
+        fake.like(post, f"fan{n}", str(10_000 + n))
+    ch = budget_channel(tmp_path, 5)  # mentions + counters + 3 pages: searches and likers take turns
+    found, cursor = ch.fetch_engagements(None, our_posts(fake, [post]))
+    assert ch.request_count == 5
+    assert fake.names() == ["mentions", "tweets", "search", "liking_users", "search"]
+    first = [e.external_id for e in found if e.kind == "reply"]
+    assert len(first) == 200 and len(likers_of(found)) == 3
+    state = json.loads(cursor)
+    assert state["conversations"] == {} and state["counts"][post]["replies"] == 0  # nothing advanced yet
+    (search,) = state["searches"]
+    assert search["next"] == "200" and search["since"] == {post: post} and search["upto"] == {post: 250}
+
+    fake.calls.clear()
+    ch.request_count = 0
+    found, cursor = ch.fetch_engagements(cursor, our_posts(fake, [post]))
+    assert fake.names() == ["mentions", "tweets", "search"]
+    resumed = fake.calls[2][1]
+    assert resumed["next_token"] == "200" and resumed["since_id"] == post
+    rest = [e.external_id for e in found if e.kind == "reply"]
+    assert sorted(first + rest) == sorted(replies) and len(set(first + rest)) == 250
+    state = json.loads(cursor)
+    assert state["searches"] == [] and state["conversations"] == {post: max(replies, key=int)}
+    assert state["counts"][post]["replies"] == 250
+
+    fake.calls.clear()
+    found, _ = ch.fetch_engagements(cursor, our_posts(fake, [post]))
+    assert found == [] and fake.names() == ["mentions", "tweets"]
+
+
 def test_the_budget_is_shared_fairly_and_never_exceeded(tmp_path, env, fake):
     posts = [fake.our_post(60 - i) for i in range(5)]
     for i, post in enumerate(posts):

@@ -13,8 +13,8 @@ Every poll makes:
 A poll of 200 posts where 10 changed therefore costs 3 + 1 + (likes + reposts drill-downs),
 and a poll where nothing changed costs 3. The cursor (JSON, opaque to the core) keeps the
 mentions ``since_id``, each conversation's ``since_id``, the last counters per post, and for
-each drill-down the budget cut short, where it stopped (the next page's token and how many
-entries were read), so the next poll resumes there. A counter is recorded as seen only as
+each search or drill-down the budget cut short, where it stopped (the next page's token and
+what was read), so the next poll resumes there. A counter is recorded as seen only as
 far as its entries were actually read (docs/channels/x.md, "Engagements and what a poll costs").
 """
 
@@ -52,7 +52,6 @@ COUNTERS = {"replies": "reply_count", "likes": "like_count", "reposts": "retweet
 SEARCH_QUERY_LIMIT = 512
 #: the mentions timeline reaches back 800 tweets: 8 pages of 100
 MAX_MENTION_PAGES = 8
-MAX_SEARCH_PAGES = 10
 #: recent search covers 7 days; stay a little inside that edge
 SEARCH_REACH = timedelta(days=7) - timedelta(minutes=5)
 TWITTER_EPOCH_MS = 1288834974657
@@ -102,6 +101,44 @@ class Paging:
 
 
 @dataclass
+class Search:
+    """One recent search of up to 12 of our conversations, which may span several polls.
+
+    Results come newest first: nothing advances until the last page is read, so a search the
+    budget cuts short resumes at ``token`` next poll with the same query and start.
+    """
+
+    posts: list[str]
+    #: conversation -> the reply id the search starts after
+    since: dict[str, str]
+    #: conversation -> the replies counter the search covers when complete
+    upto: dict[str, int]
+    #: ``since_id`` or ``start_time`` (X refuses a since_id older than 7 days)
+    start: dict[str, str]
+    token: str | None = None
+    #: conversation -> the newest reply read so far
+    newest: dict[str, str] = field(default_factory=dict)
+    started: bool = False
+    done: bool = False
+
+    def dump(self) -> dict[str, Any]:
+        return {"posts": self.posts, "since": self.since, "upto": self.upto, "start": self.start,
+                "next": self.token, "newest": self.newest}
+
+    @classmethod
+    def load(cls, data: dict[str, Any]) -> Search:
+        return cls(
+            posts=[str(p) for p in data["posts"]],
+            since={str(k): str(v) for k, v in data["since"].items()},
+            upto={str(k): int(v) for k, v in data["upto"].items()},
+            start={str(k): str(v) for k, v in data["start"].items() if k in ("since_id", "start_time")},
+            token=str(data["next"]) if data.get("next") else None,
+            newest={str(k): str(v) for k, v in (data.get("newest") or {}).items()},
+            started=True,
+        )
+
+
+@dataclass
 class Cursor:
     """Where the previous poll stopped."""
 
@@ -112,6 +149,8 @@ class Cursor:
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     #: post id -> counter -> a drill-down the request budget cut short
     paging: dict[str, dict[str, Paging]] = field(default_factory=dict)
+    #: reply searches the request budget cut short
+    searches: list[Search] = field(default_factory=list)
 
     @classmethod
     def load(cls, text: str | None) -> Cursor:
@@ -129,6 +168,7 @@ class Cursor:
                     str(post): {c: Paging.load(p) for c, p in kinds.items() if c in DRILLS}
                     for post, kinds in (data.get("paging") or {}).items()
                 },
+                searches=[Search.load(item) for item in data.get("searches") or []],
             )
         except (ValueError, TypeError, AttributeError, KeyError):
             # An unreadable cursor costs one bigger poll; the core drops what it already has.
@@ -139,7 +179,8 @@ class Cursor:
         return json.dumps(
             {"v": CURSOR_VERSION, "mentions_since": self.mentions_since,
              "conversations": self.conversations, "counts": self.counts,
-             "paging": {post: {c: p.dump() for c, p in kinds.items()} for post, kinds in self.paging.items() if kinds}},
+             "paging": {post: {c: p.dump() for c, p in kinds.items()} for post, kinds in self.paging.items() if kinds},
+             "searches": [search.dump() for search in self.searches]},
             separators=(",", ":"), sort_keys=True,
         )
 
@@ -293,45 +334,44 @@ class Poll:
         except RateLimited as exc:
             self.blocked.add(endpoint)
             log.warning("%s: %s", self.channel.account.name, exc)
-        except BudgetSpent as exc:
-            log.info("%s: %s", self.channel.account.name, exc)
         except ChannelError as exc:
             log.warning("%s: %s", self.channel.account.name, exc)
         return False
 
-    def search_replies(self, post_ids: list[str]) -> None:
+    def new_search(self, post_ids: list[str], counters: dict[str, dict[str, int]]) -> Search:
+        """A search of these conversations from each one's last seen reply."""
         since = {p: self.cursor.conversations.get(p, p) for p in post_ids}
-        query = " OR ".join(f"conversation_id:{p}" for p in post_ids)
-        params: dict[str, Any] = {
-            "max_results": 100, "expansions": EXPANSIONS, "tweet_fields": TWEET_FIELDS, "user_fields": USER_FIELDS,
-        }
         oldest = min(since.values(), key=int)
         if tweet_time(oldest) > self.now - SEARCH_REACH:
-            params["since_id"] = oldest
-        else:
-            params["start_time"] = self.now - SEARCH_REACH  # X refuses a since_id older than 7 days
-        newest = dict(since)
-        token = None
-        for page in range(MAX_SEARCH_PAGES):
-            if page and not self.left():
-                # Cut short by the budget: the older replies are unread, so nothing advances
-                # and the next poll searches these conversations again (the core keeps one
-                # copy of what is returned twice).
-                raise BudgetSpent("searching replies")
+            start = {"since_id": oldest}
+        else:  # X refuses a since_id older than 7 days
+            start = {"start_time": (self.now - SEARCH_REACH).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        return Search(posts=post_ids, since=since, upto={p: counters[p]["replies"] for p in post_ids},
+                      start=start, newest=dict(since))
+
+    def search_page(self, search: Search) -> None:
+        """Read the next page of ``search``; replies of the conversations are kept."""
+        query = " OR ".join(f"conversation_id:{p}" for p in search.posts)
+        try:
             answer = self.channel._call(
-                "search_recent_tweets", query, next_token=token, doing="searching replies", **params
+                "search_recent_tweets", query, next_token=search.token, max_results=100, expansions=EXPANSIONS,
+                tweet_fields=TWEET_FIELDS, user_fields=USER_FIELDS, doing="searching replies", **search.start,
             )
-            users = _users(answer)
-            for tweet in answer.get("data") or []:
-                conversation = str(tweet.get("conversation_id") or "")
-                if conversation not in since or int(tweet["id"]) <= int(since[conversation]):
-                    continue
-                newest[conversation] = _max_id(newest[conversation], str(tweet["id"])) or newest[conversation]
-                self.add_tweet(tweet, users)
-            token = (answer.get("meta") or {}).get("next_token")
-            if not token:
-                break
-        self.cursor.conversations.update(newest)
+        except Rejected:
+            if search.token:
+                # X refuses the saved token: nothing advanced, so the next poll searches anew
+                search.token, search.started = None, False
+            raise
+        search.started = True
+        users = _users(answer)
+        for tweet in answer.get("data") or []:
+            conversation = str(tweet.get("conversation_id") or "")
+            if conversation not in search.since or int(tweet["id"]) <= int(search.since[conversation]):
+                continue
+            search.newest[conversation] = _max_id(search.newest.get(conversation), str(tweet["id"])) or conversation
+            self.add_tweet(tweet, users)
+        search.token = (answer.get("meta") or {}).get("next_token") or None
+        search.done = search.token is None
 
     def read_page(self, post_id: str, counter: str, paging: Paging) -> None:
         """Read the next page of likers, reposters or quotes of ``post_id`` into ``paging``."""
@@ -381,12 +421,18 @@ class Poll:
         zero = dict.fromkeys(COUNTERS, 0)
         stored: dict[str, dict[str, int]] = {}
         need_search = []
-        carried: list[tuple[str, str, Paging]] = []  # drill-downs a previous poll left unfinished
-        fresh: list[tuple[str, str, Paging]] = []
+        # searches and drill-downs a previous poll left unfinished, then the new ones
+        carried: list[tuple[str, str, Any]] = [
+            ("search", "", search) for search in self.cursor.searches if set(search.posts) & set(current)
+        ]
+        fresh: list[tuple[str, str, Any]] = []
+        searching = {p for _, _, search in carried for p in search.posts}
         for post_id, now in current.items():
             before = self.cursor.counts.get(post_id, zero)
             stored[post_id] = dict(now)
-            if now["replies"] > before.get("replies", 0) + self.explained[post_id]["replies"]:
+            if post_id in searching:
+                stored[post_id]["replies"] = before.get("replies", 0)  # covered when that search ends
+            elif now["replies"] > before.get("replies", 0) + self.explained[post_id]["replies"]:
                 need_search.append(post_id)
             for counter in DRILLS:
                 paging = self.cursor.paging.get(post_id, {}).get(counter)
@@ -396,33 +442,44 @@ class Poll:
                 base = before.get(counter, 0)
                 if now[counter] > base + self.explained[post_id].get(counter, 0):
                     fresh.append((post_id, counter, Paging(base=base, upto=now[counter])))
-        for group in _query_groups(need_search):
-            if not self.drill("search", lambda g=group: self.search_replies(g)):
-                for post_id in group:
-                    stored[post_id]["replies"] = self.cursor.counts.get(post_id, zero).get("replies", 0)
-        # One page per drill-down per round, carried ones first: a post with thousands of
-        # likers cannot starve the others, and what the budget leaves is resumed next poll.
-        jobs = carried + fresh
+        searches = [("search", "", self.new_search(group, current)) for group in _query_groups(need_search)]
+        # One page per search or drill-down per round, carried ones first: a post with
+        # thousands of likers cannot starve the others, and what the budget leaves is
+        # resumed next poll.
+        jobs = carried + searches + fresh
         queue = deque(jobs)
         while queue and self.left():
-            post_id, counter, paging = queue.popleft()
-            if self.drill(DRILLS[counter], lambda p=post_id, c=counter, g=paging: self.read_page(p, c, g)) and not paging.done:
-                queue.append((post_id, counter, paging))
-        self.cursor.paging = {}
-        for post_id, counter, paging in jobs:
-            stored[post_id][counter] = paging.covered()
-            if not paging.done and paging.token:
-                self.cursor.paging.setdefault(post_id, {})[counter] = paging
+            post_id, counter, job = queue.popleft()
+            if isinstance(job, Search):
+                ok = self.drill("search", lambda j=job: self.search_page(j))
+            else:
+                ok = self.drill(DRILLS[counter], lambda p=post_id, c=counter, j=job: self.read_page(p, c, j))
+            if ok and not job.done:
+                queue.append((post_id, counter, job))
+        self.cursor.paging, self.cursor.searches = {}, []
+        for post_id, counter, job in jobs:
+            if isinstance(job, Search):
+                self._settle_search(job, stored, zero)
+                continue
+            stored[post_id][counter] = job.covered()
+            if not job.done and job.token:
+                self.cursor.paging.setdefault(post_id, {})[counter] = job
         self.cursor.counts = stored
         self.cursor.conversations = {p: s for p, s in self.cursor.conversations.items() if p in self.posts}
         return self.found
 
-
-class BudgetSpent(ChannelError):
-    """The poll's request budget ran out in the middle of a read that cannot be resumed."""
-
-    def __init__(self, doing: str):
-        super().__init__(f"the poll's request budget ran out while {doing}; continued next poll")
+    def _settle_search(self, search: Search, stored: dict[str, dict[str, int]], zero: dict[str, int]) -> None:
+        """Record a search: complete, its conversations advance; cut short, it is carried."""
+        in_window = [p for p in search.posts if p in stored]
+        if search.done:
+            for post_id in in_window:
+                self.cursor.conversations[post_id] = search.newest.get(post_id, search.since[post_id])
+                stored[post_id]["replies"] = search.upto[post_id]  # replies since its start: next search
+            return
+        for post_id in in_window:
+            stored[post_id]["replies"] = self.cursor.counts.get(post_id, zero).get("replies", 0)
+        if search.started and search.token:
+            self.cursor.searches.append(search)
 
 
 def _query_groups(post_ids: list[str]) -> list[list[str]]:
