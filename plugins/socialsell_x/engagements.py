@@ -86,6 +86,9 @@ class Paging:
     token: str | None = None
     read: int = 0
     done: bool = False
+    #: whose list this is (the cursor's keys): our post and ``likes``, ``reposts`` or ``quotes``
+    post: str = ""
+    counter: str = ""
 
     def covered(self) -> int:
         """How far the counter is accounted for by what was actually read."""
@@ -95,9 +98,10 @@ class Paging:
         return {"next": self.token, "read": self.read, "from": self.base, "upto": self.upto}
 
     @classmethod
-    def load(cls, data: dict[str, Any]) -> Paging:
+    def load(cls, data: dict[str, Any], post: str, counter: str) -> Paging:
         token = data.get("next")
-        return cls(base=int(data["from"]), upto=int(data["upto"]), token=str(token) if token else None, read=int(data["read"]))
+        return cls(base=int(data["from"]), upto=int(data["upto"]), token=str(token) if token else None,
+                   read=int(data["read"]), post=post, counter=counter)
 
 
 @dataclass
@@ -165,7 +169,7 @@ class Cursor:
                 conversations={str(k): str(v) for k, v in (data.get("conversations") or {}).items()},
                 counts={str(k): {c: int(n) for c, n in v.items()} for k, v in (data.get("counts") or {}).items()},
                 paging={
-                    str(post): {c: Paging.load(p) for c, p in kinds.items() if c in DRILLS}
+                    str(post): {c: Paging.load(p, str(post), c) for c, p in kinds.items() if c in DRILLS}
                     for post, kinds in (data.get("paging") or {}).items()
                 },
                 searches=[Search.load(item) for item in data.get("searches") or []],
@@ -373,10 +377,10 @@ class Poll:
         search.token = (answer.get("meta") or {}).get("next_token") or None
         search.done = search.token is None
 
-    def read_page(self, post_id: str, counter: str, paging: Paging) -> None:
-        """Read the next page of likers, reposters or quotes of ``post_id`` into ``paging``."""
+    def read_page(self, paging: Paging) -> None:
+        """Read the next page of the likers, reposters or quotes ``paging`` is about."""
         try:
-            self._read_page(post_id, counter, paging)
+            self._read_page(paging.post, paging.counter, paging)
         except Rejected:
             if paging.token:
                 # X refuses the saved token (expired or changed). What was read is the newest
@@ -415,18 +419,17 @@ class Poll:
     def run(self) -> list[Engagement]:
         self.mentions()
         if not self.posts:
-            self.cursor.counts, self.cursor.conversations, self.cursor.paging = {}, {}, {}
+            self.cursor.counts, self.cursor.conversations, self.cursor.paging, self.cursor.searches = {}, {}, {}, []
             return self.found
         current = self.counters()
         zero = dict.fromkeys(COUNTERS, 0)
         stored: dict[str, dict[str, int]] = {}
         need_search = []
-        # searches and drill-downs a previous poll left unfinished, then the new ones
-        carried: list[tuple[str, str, Any]] = [
-            ("search", "", search) for search in self.cursor.searches if set(search.posts) & set(current)
-        ]
-        fresh: list[tuple[str, str, Any]] = []
-        searching = {p for _, _, search in carried for p in search.posts}
+        # searches and drill-downs a previous poll left unfinished come first, then the new ones
+        unfinished = [search for search in self.cursor.searches if set(search.posts) & set(current)]
+        searching = {p for search in unfinished for p in search.posts}
+        carried: list[Search | Paging] = list(unfinished)
+        fresh: list[Paging] = []
         for post_id, now in current.items():
             before = self.cursor.counts.get(post_id, zero)
             stored[post_id] = dict(now)
@@ -437,44 +440,47 @@ class Poll:
             for counter in DRILLS:
                 paging = self.cursor.paging.get(post_id, {}).get(counter)
                 if paging is not None:
-                    carried.append((post_id, counter, paging))
+                    carried.append(paging)
                     continue
                 base = before.get(counter, 0)
                 if now[counter] > base + self.explained[post_id].get(counter, 0):
-                    fresh.append((post_id, counter, Paging(base=base, upto=now[counter])))
-        searches = [("search", "", self.new_search(group, current)) for group in _query_groups(need_search)]
-        # One page per search or drill-down per round, carried ones first: a post with
-        # thousands of likers cannot starve the others, and what the budget leaves is
-        # resumed next poll.
-        jobs = carried + searches + fresh
+                    fresh.append(Paging(base=base, upto=now[counter], post=post_id, counter=counter))
+        searches = [self.new_search(group, current) for group in _query_groups(need_search)]
+        # One page per search or drill-down per round: a post with thousands of likers cannot
+        # starve the others, and what the budget leaves is resumed next poll.
+        jobs: list[Search | Paging] = [*carried, *searches, *fresh]
         queue = deque(jobs)
         while queue and self.left():
-            post_id, counter, job = queue.popleft()
+            job = queue.popleft()
             if isinstance(job, Search):
                 ok = self.drill("search", lambda j=job: self.search_page(j))
             else:
-                ok = self.drill(DRILLS[counter], lambda p=post_id, c=counter, j=job: self.read_page(p, c, j))
+                ok = self.drill(DRILLS[job.counter], lambda j=job: self.read_page(j))
             if ok and not job.done:
-                queue.append((post_id, counter, job))
+                queue.append(job)
         self.cursor.paging, self.cursor.searches = {}, []
-        for post_id, counter, job in jobs:
+        for job in jobs:
             if isinstance(job, Search):
-                self._settle_search(job, stored, zero)
+                self._settle_search(job, current, stored, zero)
                 continue
-            stored[post_id][counter] = job.covered()
+            # never above X's counter: unlikes during the paging must not hide later likes
+            stored[job.post][job.counter] = min(job.covered(), current[job.post][job.counter])
             if not job.done and job.token:
-                self.cursor.paging.setdefault(post_id, {})[counter] = job
+                self.cursor.paging.setdefault(job.post, {})[job.counter] = job
         self.cursor.counts = stored
         self.cursor.conversations = {p: s for p, s in self.cursor.conversations.items() if p in self.posts}
         return self.found
 
-    def _settle_search(self, search: Search, stored: dict[str, dict[str, int]], zero: dict[str, int]) -> None:
+    def _settle_search(
+        self, search: Search, current: dict[str, dict[str, int]], stored: dict[str, dict[str, int]], zero: dict[str, int]
+    ) -> None:
         """Record a search: complete, its conversations advance; cut short, it is carried."""
         in_window = [p for p in search.posts if p in stored]
         if search.done:
             for post_id in in_window:
                 self.cursor.conversations[post_id] = search.newest.get(post_id, search.since[post_id])
-                stored[post_id]["replies"] = search.upto[post_id]  # replies since its start: next search
+                # replies made since the search began are above ``upto``: the next search reads them
+                stored[post_id]["replies"] = min(search.upto[post_id], current[post_id]["replies"])
             return
         for post_id in in_window:
             stored[post_id]["replies"] = self.cursor.counts.get(post_id, zero).get("replies", 0)
