@@ -672,34 +672,47 @@ def likers_of(found: list[Engagement], kind: str = "like") -> list[str]:
     return [e.external_id.split(":")[1] for e in found if e.kind == kind]
 
 
-def test_likers_beyond_the_first_page_arrive_over_two_polls_each_once(tmp_path, env, fake):
+@pytest.mark.parametrize(("kind", "counter", "route"), [("like", "likes", "liking_users"), ("repost", "reposts", "retweeted_by")])
+def test_people_beyond_the_first_page_arrive_over_two_polls_each_once(tmp_path, env, fake, kind, counter, route):
     post = fake.our_post(60)
     for n in range(250):
-        fake.like(post, f"fan{n}", str(10_000 + n))
-    ch = budget_channel(tmp_path, 4)  # mentions + counters + 2 pages of likers per poll
+        (fake.like if kind == "like" else fake.repost)(post, f"fan{n}", str(10_000 + n))
+    everyone = (fake.likers if kind == "like" else fake.reposters)[post]
+    ch = budget_channel(tmp_path, 4)  # mentions + counters + 2 pages of people per poll
     found, cursor = ch.fetch_engagements(None, our_posts(fake, [post]))
-    assert ch.request_count == 4 and fake.names() == ["mentions", "tweets", "liking_users", "liking_users"]
-    first = likers_of(found)
-    assert first == fake.likers[post][:200]
+    assert ch.request_count == 4 and fake.names() == ["mentions", "tweets", route, route]
+    first = likers_of(found, kind)
+    assert first == everyone[:200]
     state = json.loads(cursor)
     # recorded as seen: what was read, not X's counter; where to resume is in the cursor
-    assert state["counts"][post]["likes"] == 200
-    assert state["paging"][post]["likes"] == {"next": f"from-{fake.likers[post][200]}", "read": 200, "from": 0, "upto": 250}
+    assert state["counts"][post][counter] == 200
+    assert state["paging"][post][counter] == {"next": f"from-{everyone[200]}", "read": 200, "from": 0, "upto": 250}
 
     fake.calls.clear()
     ch.request_count = 0
     found, cursor = ch.fetch_engagements(cursor, our_posts(fake, [post]))
-    assert ch.request_count == 3 and fake.names() == ["mentions", "tweets", "liking_users"]
-    assert fake.calls[2][1]["pagination_token"] == f"from-{fake.likers[post][200]}"
-    second = likers_of(found)
-    assert second == fake.likers[post][200:]
-    assert sorted(first + second) == sorted(fake.likers[post]) and len(set(first + second)) == 250
+    assert ch.request_count == 3 and fake.names() == ["mentions", "tweets", route]
+    assert fake.calls[2][1]["pagination_token"] == f"from-{everyone[200]}"
+    second = likers_of(found, kind)
+    assert second == everyone[200:]
+    assert sorted(first + second) == sorted(everyone) and len(set(first + second)) == 250
     state = json.loads(cursor)
-    assert state["counts"][post]["likes"] == 250 and state["paging"] == {}
+    assert state["counts"][post][counter] == 250 and state["paging"] == {}
 
     fake.calls.clear()
     again, _ = ch.fetch_engagements(cursor, our_posts(fake, [post]))
     assert again == [] and fake.names() == ["mentions", "tweets"]
+
+
+def test_a_cursor_written_before_paging_existed_still_works(channel, fake):
+    post = fake.our_post(60)
+    old = json.dumps({"v": 1, "mentions_since": None, "conversations": {},
+                      "counts": {post: {"replies": 0, "likes": 0, "reposts": 0, "quotes": 0}}})
+    for n in range(120):
+        fake.like(post, f"fan{n}", str(10_000 + n))
+    found, cursor = channel.fetch_engagements(old, our_posts(fake, [post]))
+    assert sorted(likers_of(found)) == sorted(fake.likers[post])
+    assert json.loads(cursor)["counts"][post]["likes"] == 120
 
 
 def test_a_429_in_the_middle_of_paging_loses_nothing(channel, fake):
