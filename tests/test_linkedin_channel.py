@@ -348,6 +348,18 @@ def test_a_publish_that_never_reached_linkedin_is_not_sent(env, fake, failure, m
     assert len(fake.calls("POST", "/rest/posts")) == 1
 
 
+def test_a_really_refused_connection_is_not_sent(env):
+    """No fake: requests meets a closed local port, as it would a LinkedIn it cannot reach."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again when the block ends: nothing listens there
+    channel = make_channel(env)
+    with pytest.raises(TransientError) as info:
+        channel.client.request("POST", f"https://127.0.0.1:{port}/rest/posts", body={"commentary": "x"})
+    assert info.value.maybe_delivered is False and "before the request was sent" in str(info.value)
+    assert_no_secret(info.value)
+
+
 def test_no_secret_in_any_error_even_when_linkedin_echoes_it(env, fake, caplog):
     caplog.set_level("DEBUG")
     fake.on("POST", "/rest/posts", 403, {"status": 403, "code": "ACCESS_DENIED", "message": f"token {TOKEN} lacks w_organization_social"})
