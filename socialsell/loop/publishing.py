@@ -68,8 +68,7 @@ class PublishSettings:
     def lease_for(self, channel: Any) -> float:
         """The lease to hold while calling ``channel``: longer than its total timeout, so a
         slow call is never mistaken for a dead one and reconciled while still in flight."""
-        total = float(getattr(channel, "total_timeout", None) or channel.timeout * 4)
-        return max(float(self.lease), 2 * total + 10)
+        return max(float(self.lease), 2 * float(channel.total_timeout) + 10)
 
     @classmethod
     def from_app(cls, app: App) -> PublishSettings:
@@ -323,7 +322,8 @@ def _check_before_sending(app: App, d: dict[str, Any], channel: Channel, setting
     if expected + timedelta(seconds=settings.grace) < now:
         late = int((now - expected).total_seconds() // 60)
         return Step("missed", error=f"the loop was not running at its time; {late} min late is past the grace window of {settings.grace // 60} min (socialsell post retry {d['post_id']} to send it now)")
-    problems = channel.validate(d["text"]) + guardrails.check(app, d["text"], campaign=_campaign(app, d["campaign_id"]))
+    readable = channel.readable(d["text"])  # the stored text is prepared (escaped) for the network
+    problems = channel.validate(d["text"]) + guardrails.check(app, readable, campaign=_campaign(app, d["campaign_id"]))
     return Step("failed", error=problems[0]) if problems else None
 
 
