@@ -162,12 +162,13 @@ def test_work_reads_keys_from_a_pipe(workspace, make_app, clock):
     with app.db.read() as conn:
         owner = conn.exec_driver_sql("select owner from tasks").scalar()
     result = subprocess.run([*SOCIALSELL, "--config", str(workspace), "--as", owner, "work"],
-                            input="n\nCalled her, demo Thursday\nd\nmeeting\n", capture_output=True, text=True,
+                            input="n\nCalled her, demo Thursday\nd\nmeeting\n+2d\n", capture_output=True, text=True,
                             timeout=60, env={**os.environ, "SOCIALSELL_NO_KEYRING": "1"})
     assert result.returncode == 0, result.stderr
-    assert "all done: 1 closed, 0 snoozed, nothing left in your list" in result.stdout
+    assert "end of the list: 1 closed, 0 snoozed, 1 still open" in result.stdout  # the meeting, next
     with app.db.read() as conn:
-        assert conn.exec_driver_sql("select status, outcome from tasks").one() == ("done", "meeting")
+        rows = conn.exec_driver_sql("select status, outcome, next_step from tasks order by id").all()
+        assert rows == [("done", "meeting", None), ("open", None, "meeting")]
         assert conn.exec_driver_sql("select text from notes where kind = 'note'").scalar() == "Called her, demo Thursday"
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 
 import click
 
 from socialsell.cli.common import pass_app
 from socialsell.cli.sales import responded
-from socialsell.errors import SocialsellError
-from socialsell.timeparse import format_local
+from socialsell.errors import SocialsellError, UsageError
+from socialsell.timeparse import format_local, parse_when
 
 KEYS = "r reply  d done  s snooze  k skip  o open link  n note  q quit"
 PROMPT_OUTCOMES = ("replied", "connected", "meeting", "opportunity", "won", "lost", "not_interested")
@@ -34,6 +35,13 @@ def _key() -> str:
         return click.getchar().lower()
     line = sys.stdin.readline()
     return (line.strip()[:1] or "k").lower() if line else "q"
+
+
+def parse_when_or_fail(text: str, app) -> datetime:
+    try:
+        return parse_when(text, app.now(), app.workspace.timezone)
+    except ValueError as e:
+        raise UsageError(f"{e}") from None
 
 
 def _link(task: dict) -> str | None:
@@ -119,9 +127,15 @@ def work(app) -> None:
                 if key == "d":
                     outcome = click.prompt("outcome", type=click.Choice(PROMPT_OUTCOMES), default="replied")
                     amount = click.prompt("amount won", type=float) if outcome == "won" else None
-                    close_task(app, task["id"], outcome, amount)
+                    meeting_at = None
+                    if outcome == "meeting":  # the next step is the meeting: the task it opens is due then
+                        meeting_at = parse_when_or_fail(click.prompt("meeting when (e.g. thu 14:00)"), app)
+                    closed = close_task(app, task["id"], outcome, amount, meeting_at=meeting_at)
                     done += 1
-                    click.echo(f"task {task['id']} done: {outcome}" + (f" ({amount:g})" if amount is not None else ""))
+                    click.echo(f"task {task['id']} done: {outcome}" + (f" ({amount:g})" if amount is not None else "")
+                               + (f"; deal {closed['deal_id']}" if closed.get("deal_id") else "")
+                               + (f"; next step: task {closed['next_task_id']} at {format_local(meeting_at, app.workspace.timezone)}"
+                                  if closed.get("next_task_id") else ""))
                     break
                 if key == "s":
                     duration = click.prompt("snooze for", default="1d")

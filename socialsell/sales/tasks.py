@@ -7,13 +7,14 @@ next step, if it has one, and is never overdue nor escalated without one.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 
 from socialsell.db import schema as t
 from socialsell.errors import NotFound, UsageError
+from socialsell.sales.deals import open_deal_in, open_deals_of, win_deal_in
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
@@ -115,13 +116,21 @@ def get_task(app: App, task_id: int) -> dict[str, Any]:
             .outerjoin(t.deliveries, t.deliveries.c.id == t.engagements.c.delivery_id)
             .outerjoin(t.posts, t.posts.c.id == t.deliveries.c.post_id)
             .outerjoin(t.campaigns, t.campaigns.c.id == t.posts.c.campaign_id)
-            .where(t.engagements.c.task_id == task_id)
+            .where(_engagements_of(conn, task))
             .order_by(t.engagements.c.occurred_at.desc())
         ).mappings()]
     task["contact"] = contact_detail(app, task["contact_id"])
     task["overdue"] = is_overdue(task, app.now())
     task["opener"] = suggested_opener(task)
     return task
+
+
+def _engagements_of(conn, task: dict[str, Any]):
+    """What the task is about: its own engagements; for a next-step task (opened by an outcome,
+    with none of its own yet) the contact's, so `task show` and `task reply` still have them."""
+    E = t.engagements
+    own = conn.execute(select(E.c.id).where(E.c.task_id == task["id"]).limit(1)).first()
+    return E.c.task_id == task["id"] if own else and_(E.c.contact_id == task["contact_id"], E.c.ignored.is_(None))
 
 
 def suggested_opener(task: dict[str, Any]) -> str:
@@ -153,7 +162,11 @@ def _open(app: App, conn, task_id: int, force: bool = False) -> dict[str, Any]:
     return task
 
 
-def close_task(app: App, task_id: int, outcome: str, amount: float | None = None, *, force: bool = False) -> dict[str, Any]:
+def close_task(app: App, task_id: int, outcome: str, amount: float | None = None, *, force: bool = False,
+               meeting_at: datetime | None = None, close: date | None = None, stage: str | None = None) -> dict[str, Any]:
+    """Close a task with its outcome. ``meeting`` with ``meeting_at`` opens the next step (a task
+    due at the meeting); ``opportunity`` opens a deal (``amount``, ``close``, ``stage``); ``won``
+    wins the contact's open deal, or opens and wins one, at ``amount``."""
     outcome = OUTCOME_ALIASES.get(outcome, outcome)
     if outcome not in OUTCOMES:
         raise UsageError(f"unknown outcome {outcome!r} (one of {', '.join(OUTCOMES)})")
@@ -161,9 +174,15 @@ def close_task(app: App, task_id: int, outcome: str, amount: float | None = None
         raise UsageError("--outcome won needs --amount (the deal's value)")
     if amount is not None and amount < 0:
         raise UsageError("--amount must not be negative")
+    if amount is not None and outcome not in ("won", "opportunity"):
+        raise UsageError(f"--amount goes with --outcome won or opportunity, not {outcome}")
+    if meeting_at is not None and outcome != "meeting":
+        raise UsageError(f"--at (the meeting time) goes with --outcome meeting, not {outcome}")
+    if (close is not None or stage is not None) and outcome != "opportunity":
+        raise UsageError(f"--close and --stage go with --outcome opportunity (the deal it opens), not {outcome}")
     now = app.now()
-    stage_after = {"won": "customer", "opportunity": "opportunity", "meeting": "opportunity",
-                   "not_interested": "disqualified", "lost": None}.get(outcome)
+    if meeting_at is not None and meeting_at <= now:
+        raise UsageError("--at: the meeting is in the past; give the time it will happen, e.g. 'thu 14:00'")
     with app.db.write() as conn:
         task = _open(app, conn, task_id, force)
         status = "dismissed" if outcome == "dismissed" else "done"
@@ -171,14 +190,51 @@ def close_task(app: App, task_id: int, outcome: str, amount: float | None = None
             status=status, outcome=outcome, amount=amount, closed_by=app.actor, closed_at=now, updated_at=now))
         if outcome != "dismissed":  # an outcome is a response; dismissing is not
             _first_response(conn, task, "outcome", now)
-        if stage_after:
-            conn.execute(update(t.contacts).where(t.contacts.c.id == task["contact_id"]).values(stage=stage_after, updated_at=now))
+        _move_stage(conn, task["contact_id"], outcome, now)
         conn.execute(insert(t.notes).values(contact_id=task["contact_id"], task_id=task_id, author=app.actor, kind="outcome",
                                             text=outcome + (f" ({amount:g})" if amount is not None else ""), created_at=now))
         app.record(conn, "task.closed", f"task:{task_id}", {"outcome": outcome, "amount": amount})
-        task.update(status=status, outcome=outcome, amount=amount, closed_at=now)
+        deal = None
+        if outcome == "opportunity":
+            existing = open_deals_of(conn, task["contact_id"])
+            deal = existing[0] if existing else open_deal_in(
+                app, conn, task["contact_id"], amount=amount, close=close, stage=stage or "discovery", task_id=task_id)
+        elif outcome == "won":
+            existing = open_deals_of(conn, task["contact_id"])
+            deal = existing[0] if existing else open_deal_in(app, conn, task["contact_id"], amount=amount, task_id=task_id)
+            deal = win_deal_in(app, conn, deal, amount)
+        next_task = _open_next_step(app, conn, task, "meeting", meeting_at, now) if meeting_at is not None else None
+        task.update(status=status, outcome=outcome, amount=amount, closed_at=now,
+                    deal_id=deal["id"] if deal else None, next_task_id=next_task)
     app.hook.task_closed(task=task, outcome=outcome, amount=amount)
     return task
+
+
+def _move_stage(conn, contact_id: int, outcome: str, now: datetime) -> None:
+    """Outcomes without a deal move the stage up (never down); deals move it themselves."""
+    current = conn.execute(select(t.contacts.c.stage).where(t.contacts.c.id == contact_id)).scalar()
+    new = {"not_interested": "disqualified"}.get(outcome)
+    if outcome in ("meeting", "connected") and current in ("engaged", "lead"):
+        new = "qualified"
+    if new and new != current:
+        conn.execute(update(t.contacts).where(t.contacts.c.id == contact_id).values(stage=new, updated_at=now))
+
+
+def _open_next_step(app: App, conn, task: dict[str, Any], step: str, due: datetime, now: datetime) -> int:
+    """The follow-up after an outcome: a new open task for the same contact and owner, due at
+    the next step, already responded to (its SLA was met by the task it follows)."""
+    from socialsell.timeparse import format_local
+
+    when = format_local(due, app.workspace.timezone, "%a %d %b %H:%M")
+    new_id = conn.execute(insert(t.tasks).values(
+        contact_id=task["contact_id"], owner=task["owner"], status="open", priority=task["priority"],
+        score=task["score"], reason=f"{step} {when} (after task {task['id']})", intent=task["intent"], due_at=due,
+        first_engagement_id=task["first_engagement_id"], last_engagement_at=task["last_engagement_at"],
+        first_response_at=task.get("first_response_at") or now,
+        first_response_kind=task.get("first_response_kind") or "outcome",
+        next_step=step, next_step_due=due, created_at=now, updated_at=now)).inserted_primary_key[0]
+    app.record(conn, "task.next_step", f"task:{new_id}", {"step": step, "due": due.isoformat(), "after": task["id"]})
+    return new_id
 
 
 def snooze_task(app: App, task_id: int, until: datetime, *, force: bool = False) -> None:
@@ -232,7 +288,7 @@ def reply_to_task(app: App, task_id: int, text: str, *, force: bool = False) -> 
                    t.handles.c.profile_url)
             .join(t.accounts, t.accounts.c.id == t.engagements.c.account_id)
             .join(t.handles, t.handles.c.id == t.engagements.c.handle_id)
-            .where(t.engagements.c.task_id == task_id)
+            .where(_engagements_of(conn, task))
             .order_by(case((t.engagements.c.kind.in_(("reply", "comment", "mention", "quote", "message")), 0), else_=1),
                       t.engagements.c.occurred_at.desc())
         ).mappings().all()
