@@ -135,10 +135,16 @@ def test_demo_runs_end_to_end_in_under_a_minute(tmp_path):
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "published 7 posts" in out and "follow-up list" in out and "socialsell --as alice tasks" in out
+    # issue 12: replied tasks have next steps, deals are open and won, a replied task never escalates
+    assert "next: " in out and "0 of them on a task already answered" in out
+    assert " won " in out and "days after the first engagement" in out
     tasks = run("--config", str(tmp_path / "demo"), "--as", "alice", "tasks", "--json")
     rows = json.loads(tasks.stdout)
     assert rows and all(r["owner"] == "alice" for r in rows)
     assert all(r["contact"]["handles"] for r in rows)
+    assert not all(r["overdue"] for r in rows) and any(r["next_step"] for r in rows)
+    deals = json.loads(run("--config", str(tmp_path / "demo"), "deal", "list", "--all", "--json").stdout)
+    assert {"won"} < {d["stage"] for d in deals}  # one won, and others still open
 
 
 def test_version_and_help(cli):
