@@ -249,13 +249,14 @@ def task_next(app, task_id, step, at, force) -> None:
 @task.command("reply")
 @click.argument("task_id")
 @click.argument("text")
+@click.option("--again", is_flag=True, help="Reply once more to a task already replied to.")
 @force_option
 @pass_app
-def task_reply(app, task_id, text, force) -> None:
-    """Reply through the channel, without leaving the terminal."""
+def task_reply(app, task_id, text, again, force) -> None:
+    """Reply through the channel, checked like a post (banned words, the channel's length)."""
     from socialsell.sales.tasks import reply_to_task
 
-    r = reply_to_task(app, parse_id(task_id, "task"), text, force=force)
+    r = reply_to_task(app, parse_id(task_id, "task"), text, force=force, again=again)
     click.echo(f"replied on task {task_id}" + (f": {r['url']}" if r["url"] else ""))
 
 

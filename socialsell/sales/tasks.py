@@ -7,6 +7,7 @@ next step, if it has one, and is never overdue nor escalated without one.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,7 @@ from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 
 from socialsell.db import schema as t
 from socialsell.errors import NotFound, UsageError
+from socialsell.marketing.guardrails import check_reply
 from socialsell.sales.deals import open_deal_in, open_deals_of, win_deal_in
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -133,20 +135,57 @@ def _engagements_of(conn, task: dict[str, Any]):
     return E.c.task_id == task["id"] if own else and_(E.c.contact_id == task["contact_id"], E.c.ignored.is_(None))
 
 
+_URL = re.compile(r"https?://\S+|www\.\S+", re.I)
+TOPIC_MAX = 60
+
+
+def _first_name(name: str | None) -> str:
+    """The first word of a display name that has a letter in it ("@dana_w" -> "dana_w")."""
+    for word in _printable(name or "").split():
+        word = word.strip("@\"'“”‘’()[]{}<>,.;:!?*_~`#")
+        if any(ch.isalpha() for ch in word):
+            return word[:40]
+    return "there"
+
+
+def _printable(text: str) -> str:
+    """One line of printable text: control and format characters dropped, whitespace collapsed."""
+    kept = "".join(ch if ch.isprintable() else " " for ch in text)
+    return " ".join(kept.split())
+
+
+def post_topic(post_text: str | None) -> str:
+    """What a post was about, for an opener: its first line that says something, without links,
+    with its quotes made single, cut at a word with "…" past :data:`TOPIC_MAX` characters."""
+    for line in (post_text or "").splitlines():
+        line = _printable(_URL.sub(" ", line)).replace('"', "'").replace("“", "'").replace("”", "'")
+        line = line.strip(" -–—:;,|")
+        if any(ch.isalnum() for ch in line):
+            break
+    else:
+        return ""
+    if len(line) > TOPIC_MAX:
+        cut = line[:TOPIC_MAX - 1]
+        cut = cut[:cut.rfind(" ")] if " " in cut[TOPIC_MAX // 2:] else cut
+        line = cut.rstrip(" -–—:;,.'(") + "…"
+    return line
+
+
 def suggested_opener(task: dict[str, Any]) -> str:
-    """A first line for the rep, from what the person did."""
-    name = (task["contact"].get("display_name") or "there").split()[0].lstrip("@")
+    """A first line for the rep, from what the person did: one line, quotes balanced, whatever
+    the post said (a suggestion: `work` sends it only when the rep accepts it)."""
+    name = _first_name(task["contact"].get("display_name"))
     e = next((e for e in task["engagements"] if e["text"]), task["engagements"][0] if task["engagements"] else None)
     if e is None:
         return f"Hi {name}, thanks for following along."
-    topic = (e.get("post_text") or "").split("\n")[0][:60]
+    topic = post_topic(e.get("post_text"))
     if task["contact"].get("stage") == "customer":  # they already buy from us: not a cold opener
         return f"Hi {name}, good to hear from you again. How is it going with us so far, and is this something for more of your team?"
     if task.get("intent"):
         return f"Hi {name}, thanks for asking. Happy to walk you through it: would a 15-minute call this week work?"
     if e["kind"] in ("reply", "comment", "quote", "mention") and e["text"]:
-        return f"Hi {name}, thanks for your {e['kind']}" + (f" on \"{topic}\"" if topic else "") + ". What are you working on at the moment?"
-    return f"Hi {name}, glad the post" + (f" \"{topic}\"" if topic else "") + " was useful. Is this something your team is looking at?"
+        return f"Hi {name}, thanks for your {e['kind']}" + (f' on "{topic}"' if topic else "") + ". What are you working on at the moment?"
+    return f"Hi {name}, glad the post" + (f' "{topic}"' if topic else "") + " was useful. Is this something your team is looking at?"
 
 
 def _check_owner(app: App, task: dict[str, Any], force: bool) -> None:
@@ -275,8 +314,11 @@ def add_note(app: App, task_id: int, text: str, kind: str = "note", *, force: bo
         app.record(conn, f"task.{kind}", f"task:{task_id}", {"text": text.strip()})
 
 
-def reply_to_task(app: App, task_id: int, text: str, *, force: bool = False) -> dict[str, Any]:
-    """Reply through the channel to the task's latest engagement that can take a reply."""
+def reply_to_task(app: App, task_id: int, text: str, *, force: bool = False, again: bool = False) -> dict[str, Any]:
+    """Reply through the channel to the task's latest engagement that can take a reply.
+
+    Checked like a post before anything is sent (banned words, the channel's validation); a
+    second reply to the same task needs ``again`` (the rep said so)."""
     from socialsell.plugins.channel import Engagement, Person, ReplyNotAllowed
 
     if not text.strip():
@@ -303,6 +345,13 @@ def reply_to_task(app: App, task_id: int, text: str, *, force: bool = False) -> 
     )
     if not channel.capabilities().reply:
         raise ReplyNotAllowed(f"{e['account']} cannot reply from socialsell", url=e["url"] or e["profile_url"])
+    if task["replied_at"] is not None and not again:
+        raise UsageError(f"task {task_id} was already replied to: add --again to reply once more")
+    # the same rules as a post: the brand's banned words, and the network's own validation
+    # (length as the network counts it: X's weighted length), on the exact text to be sent
+    problems = check_reply(app, text.strip()) + channel.validate(channel.prepare(text.strip()))
+    if problems:
+        raise UsageError(f"reply refused on {e['account']}, nothing sent: " + "; ".join(problems))
     published = channel.reply(engagement, text.strip())
     now = app.now()
     with app.db.write() as conn:
@@ -371,8 +420,6 @@ def log_touch(app: App, task_id: int, kind: str, text: str, *, next_step: str | 
 
 def parse_snooze(text: str, now: datetime, tz) -> datetime:
     """``2h``, ``3d``, ``1w`` or any ``--at`` form."""
-    import re
-
     from socialsell.timeparse import parse_when
 
     m = re.fullmatch(r"\s*(\d+)\s*(m|h|d|w)\s*", text.lower())
