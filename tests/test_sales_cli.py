@@ -35,7 +35,7 @@ def test_tasks_all_owner_overdue(cli, seeded, clock):
     assert len(json.loads(cli("tasks", "--all", "--json").output)) == 3
     assert [x["id"] for x in json.loads(cli("tasks", "--owner", "bob", "--json").output)] == [seeded["uk"]]
     assert json.loads(cli("tasks", "--overdue", "--json").output) == []
-    assert "no open follow-ups for carol" in cli("tasks", actor="carol").output
+    assert "no open follow-ups for morgan" in cli("tasks", actor="morgan").output
 
 
 def test_task_show(cli, seeded):
@@ -163,7 +163,7 @@ def test_work_won_asks_amount_and_bad_input_stays(cli, seeded):
 
 
 def test_work_with_nothing_to_do(cli):
-    assert "no open follow-ups for carol" in cli("work", actor="carol").output
+    assert "no open follow-ups for morgan" in cli("work", actor="morgan").output
 
 
 def test_tasks_never_imports_network_libraries(workspace):
