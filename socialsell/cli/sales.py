@@ -140,15 +140,26 @@ def task_show(app, task_id, as_json) -> None:
 @task.command("done")
 @click.argument("task_id")
 @click.option("--outcome", "-o", required=True, help="replied, connected, meeting, opportunity, won, lost, not_interested.")
-@click.option("--amount", type=float, help="Deal value, for --outcome won.")
+@click.option("--amount", type=float, help="Deal value: for won (required) and opportunity.")
+@click.option("--at", "at", metavar="WHEN", help="For meeting: when it is; the next step is opened, due then.")
+@click.option("--close", "close", metavar="YYYY-MM-DD", help="For opportunity: the deal's expected close date.")
+@click.option("--stage", help="For opportunity: the deal's stage (discovery, proposal, negotiation).")
 @force_option
 @pass_app
-def task_done(app, task_id, outcome, amount, force) -> None:
-    """Close a task with its outcome."""
+def task_done(app, task_id, outcome, amount, at, close, stage, force) -> None:
+    """Close a task with its outcome (meeting opens the next step; opportunity and won, a deal)."""
+    from socialsell.sales.deals import parse_close
     from socialsell.sales.tasks import close_task
 
-    tk = close_task(app, parse_id(task_id, "task"), outcome, amount, force=force)
-    click.echo(f"task {tk['id']} done: {outcome}" + (f" ({amount:g})" if amount is not None else ""))
+    if outcome in ("meeting", "meeting_booked", "meeting-booked") and at is None:
+        raise UsageError("--outcome meeting needs --at WHEN, the meeting time (the next step is due then)")
+    tk = close_task(app, parse_id(task_id, "task"), outcome, amount, force=force,
+                    meeting_at=_parse_at(app, at) if at else None, close=parse_close(close),
+                    stage=stage.lower() if stage else None)
+    click.echo(f"task {tk['id']} done: {tk['outcome']}" + (f" ({amount:g})" if amount is not None else "")
+               + (f"; deal {tk['deal_id']}" + (" won" if tk["outcome"] == "won" else " open") if tk.get("deal_id") else "")
+               + (f"; next step: task {tk['next_task_id']} ({format_local(_parse_at(app, at), app.workspace.timezone)})"
+                  if tk.get("next_task_id") else ""))
 
 
 @task.command("snooze")
@@ -238,13 +249,14 @@ def task_next(app, task_id, step, at, force) -> None:
 @task.command("reply")
 @click.argument("task_id")
 @click.argument("text")
+@click.option("--again", is_flag=True, help="Reply once more to a task already replied to.")
 @force_option
 @pass_app
-def task_reply(app, task_id, text, force) -> None:
-    """Reply through the channel, without leaving the terminal."""
+def task_reply(app, task_id, text, again, force) -> None:
+    """Reply through the channel, checked like a post (banned words, the channel's length)."""
     from socialsell.sales.tasks import reply_to_task
 
-    r = reply_to_task(app, parse_id(task_id, "task"), text, force=force)
+    r = reply_to_task(app, parse_id(task_id, "task"), text, force=force, again=again)
     click.echo(f"replied on task {task_id}" + (f": {r['url']}" if r["url"] else ""))
 
 

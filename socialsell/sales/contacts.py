@@ -66,6 +66,17 @@ def contact_detail(app: App, contact_id: int) -> dict[str, Any]:
     return c
 
 
+def resolve_contact(app: App, ref: str) -> int:
+    """A contact from what a rep types: its id."""
+    try:
+        n = int(ref.strip().lstrip("#"))
+    except ValueError:
+        raise UsageError(f"contact: give its id (see `socialsell contacts`), not {ref!r}") from None
+    if n < 1:
+        raise UsageError(f"contact id must be positive, not {n}")
+    return n
+
+
 def _survivor(conn, contact_id: int) -> int:
     for _ in range(10):
         nxt = conn.execute(select(t.contacts.c.merged_into).where(t.contacts.c.id == contact_id)).scalar()
@@ -177,6 +188,7 @@ def merge_contacts(app: App, keep_id: int, other_id: int) -> dict[str, Any]:
         conn.execute(update(t.handles).where(t.handles.c.contact_id == other_id).values(contact_id=keep_id))
         conn.execute(update(t.engagements).where(t.engagements.c.contact_id == other_id).values(contact_id=keep_id))
         conn.execute(update(t.notes).where(t.notes.c.contact_id == other_id).values(contact_id=keep_id))
+        conn.execute(update(t.deals).where(t.deals.c.contact_id == other_id).values(contact_id=keep_id))
         conn.execute(update(C).where(C.c.merged_into == other_id).values(merged_into=keep_id))
         stage = keep["stage"]
         if "disqualified" not in (keep["stage"], other["stage"]):
