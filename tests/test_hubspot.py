@@ -399,3 +399,22 @@ def test_the_loop_job_syncs_every_sync_seconds(make_app, clock, hubspot):
     assert job_crm_sync(JobContext(app, "w", clock.now)) is None and len(hubspot.requests) == n
     clock.advance(seconds=181)
     assert job_crm_sync(JobContext(app, "w", clock.now))["created"] == {}
+
+
+def test_a_hubspot_deal_adopts_the_reps_own_deal_instead_of_counting_twice(make_app, clock, hubspot):
+    from socialsell.sales.tasks import close_task
+
+    app = make_app()
+    post_id = _lead(app, clock)
+    clock.advance(hours=2)
+    close_task(app, 1, "won", 5000, force=True)  # the rep records the win in socialsell...
+    sync(app, clock.now)
+    (hs_contact,) = hubspot.objects["contacts"]
+    deal = hubspot.add("deals", {"dealname": "Acme", "amount": "5200", "dealstage": "closedwon", "hs_is_closed_won": "true",
+                                 "createdate": clock.now.strftime("%Y-%m-%dT%H:%M:%SZ")})
+    hubspot.associate("contacts", hs_contact, "deals", deal)  # ...and sales records it in HubSpot
+    sync(app, clock.now)
+    with app.db.read() as conn:
+        deals = conn.execute(select(t.deals.c.source, t.deals.c.external_id, t.deals.c.amount, t.deals.c.stage)).all()
+        posts = conn.execute(select(t.deal_posts.c.post_id)).scalars().all()
+    assert deals == [("hubspot", deal, 5200.0, "won")] and posts == [post_id]  # HubSpot's figure, once

@@ -11,7 +11,7 @@ search on ``socialsell_key`` (``task:12``, ``note:40``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select, update
@@ -21,6 +21,7 @@ from socialsell.db import schema as t
 from socialsell.loop import leases
 from socialsell.sales import crm
 from socialsell.sales.crm import OutboxRow
+from socialsell.sales.deals import _attribution, sync_contact_stage
 
 from .settings import load_settings
 
@@ -292,8 +293,14 @@ def deal_stage(props: dict[str, Any]) -> str:
 
 
 def store_deal(conn: Connection, app: App, contact_id: int, deal: dict[str, Any], now: datetime) -> int:
-    """Insert or update one HubSpot deal; a new one gets the posts that started the
-    conversation (``deal_posts``), fixed from the contact's engagements up to its opening."""
+    """Insert or update one HubSpot deal.
+
+    A deal seen for the first time adopts the contact's one deal made in socialsell and not yet
+    linked to HubSpot, when there is exactly one (a rep's ``task done --outcome won`` and sales'
+    HubSpot deal are the same sale: counting both would double the revenue); otherwise it is
+    inserted with the posts that started the conversation (``deal_posts``), fixed from the
+    contact's engagements up to its opening, as for any deal (socialsell/sales/deals.py).
+    """
     props = deal["properties"]
     stage = deal_stage(props)
     amount = float(props["amount"]) if props.get("amount") not in (None, "") else None
@@ -306,6 +313,13 @@ def store_deal(conn: Connection, app: App, contact_id: int, deal: dict[str, Any]
         values["currency"] = str(props["deal_currency_code"])[:3]
     d = t.deals
     existing = conn.execute(select(d.c.id).where(d.c.source == CRM, d.c.external_id == deal["id"])).scalar()
+    if existing is None:
+        local = conn.execute(select(d.c.id).where(d.c.contact_id == contact_id, d.c.source == "socialsell",
+                                                  d.c.external_id.is_(None), d.c.stage != "lost")).scalars().all()
+        if len(local) == 1:
+            existing = local[0]
+            values.update(source=CRM, external_id=deal["id"])  # its deal_posts stay as fixed at its opening
+            app.record(conn, "deal.linked", f"deal:{existing}", {"crm": CRM, "external_id": deal["id"]})
     if existing is not None:
         conn.execute(update(d).where(d.c.id == existing).values(**values))
         deal_id = existing
@@ -313,43 +327,18 @@ def store_deal(conn: Connection, app: App, contact_id: int, deal: dict[str, Any]
         contact = conn.execute(select(t.contacts.c.owner).where(t.contacts.c.id == contact_id)).first()
         task_id = conn.execute(select(t.tasks.c.id).where(t.tasks.c.contact_id == contact_id)
                                .order_by(t.tasks.c.created_at.desc(), t.tasks.c.id.desc()).limit(1)).scalar()
-        touches = _touches(conn, contact_id, opened)
+        touches = _attribution(conn, contact_id, opened)
         campaign = None
         if touches:
             campaign = conn.execute(select(t.posts.c.campaign_id).where(t.posts.c.id == touches[0]["post_id"])).scalar()
         deal_id = conn.execute(insert(d).values(
             contact_id=contact_id, owner=contact.owner if contact else None, opened_at=opened, task_id=task_id,
             campaign_id=campaign, source=CRM, external_id=deal["id"], created_by="hubspot", **values)).inserted_primary_key[0]
-        for position, touch in enumerate(touches, start=1):
-            conn.execute(insert(t.deal_posts).values(deal_id=deal_id, position=position, **touch))
+        if touches:
+            conn.execute(insert(t.deal_posts), [{"deal_id": deal_id, "position": i, **p} for i, p in enumerate(touches, 1)])
         app.record(conn, "deal.synced", f"deal:{deal_id}", {"crm": CRM, "external_id": deal["id"]})
-    target = "customer" if stage == "won" else "opportunity" if stage != "lost" else None
-    if target:
-        current = conn.execute(select(t.contacts.c.stage).where(t.contacts.c.id == contact_id)).scalar()
-        if STAGE_RANK.get(current or "", -1) < STAGE_RANK[target]:
-            conn.execute(update(t.contacts).where(t.contacts.c.id == contact_id).values(stage=target, updated_at=now))
+    sync_contact_stage(conn, contact_id, now)
     return deal_id
-
-
-def _touches(conn: Connection, contact_id: int, until: datetime) -> list[dict[str, Any]]:
-    """The posts the contact engaged with up to ``until``, in order of first touch."""
-    from sqlalchemy import func
-
-    e, dl = t.engagements, t.deliveries
-    survivors = select(t.contacts.c.id).where((t.contacts.c.id == contact_id) | (t.contacts.c.merged_into == contact_id))
-    rows = conn.execute(select(dl.c.post_id, func.min(e.c.occurred_at), func.max(e.c.occurred_at), func.count())
-                        .join(dl, dl.c.id == e.c.delivery_id)
-                        .where(e.c.contact_id.in_(survivors), e.c.occurred_at <= until)
-                        .group_by(dl.c.post_id).order_by(func.min(e.c.occurred_at), dl.c.post_id)).all()
-    return [{"post_id": p, "first_touch_at": _aware(a), "last_touch_at": _aware(b), "touches": n} for p, a, b, n in rows]
-
-
-def _aware(value: Any) -> datetime:
-    if isinstance(value, str):  # SQLite returns an aggregate of a datetime column as text
-        value = datetime.fromisoformat(value)
-    if isinstance(value, date) and not isinstance(value, datetime):
-        value = datetime(value.year, value.month, value.day)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 # --- the pass ---------------------------------------------------------------------------------
