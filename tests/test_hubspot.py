@@ -418,3 +418,36 @@ def test_a_hubspot_deal_adopts_the_reps_own_deal_instead_of_counting_twice(make_
         deals = conn.execute(select(t.deals.c.source, t.deals.c.external_id, t.deals.c.amount, t.deals.c.stage)).all()
         posts = conn.execute(select(t.deal_posts.c.post_id)).scalars().all()
     assert deals == [("hubspot", deal, 5200.0, "won")] and posts == [post_id]  # HubSpot's figure, once
+
+
+@pytest.mark.parametrize(("section", "expected"), [
+    ('token = "pat-raw-token"', "secret reference"),
+    ('token = {env = "NOT_SET_ANYWHERE"}', "nothing found at env NOT_SET_ANYWHERE"),
+    ('token = {env = "HUBSPOT_TOKEN"}\nhost = "ftp://example.com"', "hubspot.host must be an http(s) URL"),
+    ('token = {env = "HUBSPOT_TOKEN"}\nsync_seconds = "often"', "hubspot.sync_seconds"),
+    ('token = {env = "HUBSPOT_TOKEN"}\ndeals = "yes"', "hubspot.deals must be true or false"),
+])
+def test_bad_hubspot_settings_are_one_line_exit_2_nothing_changed(cli, workspace, monkeypatch, section, expected):
+    monkeypatch.setenv("HUBSPOT_TOKEN", CANARY)
+    workspace.write_text(workspace.read_text() + f"\n[hubspot]\n{section}\n")
+    for args in (("crm", "sync"), ("crm", "sync", "--dry-run")):
+        out = cli(*args)
+        assert out.exit_code == 2 and out.output.startswith("Error: ") and out.output.count("\n") == 1, out.output
+        assert expected in out.output and CANARY not in out.output and "pat-raw-token" not in out.output
+
+
+def test_no_hubspot_section_is_a_clear_error_for_crm_sync(cli):
+    out = cli("crm", "sync")
+    assert out.exit_code == 2 and "no [hubspot] section" in out.output
+    assert "no [hubspot] section: not syncing" in cli("crm", "status").output
+
+
+def test_one_worker_syncs_at_a_time(make_app, clock, hubspot):
+    from socialsell.loop import leases
+
+    app = make_app()
+    _lead(app, clock)
+    assert leases.acquire(app.db, "crm:hubspot", "other-host:1:abc", clock.now, 600)
+    assert sync(app, clock.now).skipped == "another worker is syncing" and hubspot.requests == []
+    clock.advance(seconds=601)  # its lease expired (it died on another machine)
+    assert sync(app, clock.now).created == {"contact": 1, "task": 1, "note": 1}
