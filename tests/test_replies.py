@@ -93,3 +93,10 @@ def test_openers_are_well_formed_whatever_the_post_said(post, said, name, kind, 
     assert len(opener) <= 200  # fits a reply on every channel, X included
     topic = post_topic(post)
     assert len(topic) <= 60 and '"' not in topic and "http" not in topic.lower()
+
+
+def test_a_quote_inside_a_name_keeps_the_opener_balanced():
+    """Found by the property test above: the name 0"A left one stray quote in the opener."""
+    task = {"contact": {"display_name": '0"A', "stage": "engaged"}, "intent": False,
+            "engagements": [{"kind": "like", "text": None, "post_text": None}]}
+    assert suggested_opener(task).count('"') == 0

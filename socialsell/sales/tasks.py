@@ -142,7 +142,7 @@ TOPIC_MAX = 60
 def _first_name(name: str | None) -> str:
     """The first word of a display name that has a letter in it ("@dana_w" -> "dana_w")."""
     for word in _printable(name or "").split():
-        word = word.strip("@\"'“”‘’()[]{}<>,.;:!?*_~`#")
+        word = word.strip("@\"'“”‘’()[]{}<>,.;:!?*_~`#").replace('"', "'")  # a quote inside (0"A) unbalances the opener
         if any(ch.isalpha() for ch in word):
             return word[:40]
     return "there"
