@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:  # pragma: no cover
-    from socialsell.config import Account
+    from socialsell.workspace import Account
 
 ENGAGEMENT_KINDS = ("reply", "comment", "mention", "quote", "repost", "like", "follow", "message")
 
