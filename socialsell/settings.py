@@ -328,9 +328,9 @@ class _Table:
                 near = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
                 hint = f" (did you mean {near[0]}?)" if near else ""
                 if self.label:
-                    where, what = f"{self.label} {key}", "key"
+                    where, what = f"{self.label} {_name(key)}", "key"
                 else:
-                    where, what = f"[{key}]", "section"
+                    where, what = f"[{_name(key)}]", "section"
                 raise ConfigError(self.path, where, f"unknown {what}{hint}; expected one of: {', '.join(allowed)}")
 
     def where(self, key: str) -> str:
@@ -377,6 +377,12 @@ class _Table:
     def table(self, key: str, known: str, *, strict: bool = True) -> _Table:
         label = f"[{known}]"
         return _Table(self.path, label, self.data.get(key, {}), known, strict=strict)
+
+
+def _name(text: str) -> str:
+    """A key or name as written, quoted when it holds anything beyond letters, digits, - _ . @
+    (a newline in a quoted TOML key must not break the one-line error)."""
+    return text if re.fullmatch(r"[\w.@-]+", text, re.ASCII) else repr(text)
 
 
 def _error(path: Path, where: str, expected: str, got: Any = _MISSING) -> ConfigError:
@@ -442,7 +448,7 @@ def parse_settings(path: Path, data: dict[str, Any]) -> Settings:
     return Settings(
         workspace=_workspace(top.table("workspace", "workspace")),
         accounts=_accounts(path, data.get("accounts", [])),
-        team=_team(top.table("team", "team", strict=False)),
+        team=_team(top.table("team", "team")),
         routing=_routing(path, data.get("routing", [])),
         sla=_sla(top.table("sla", "sla")),
         leads=_leads(top.table("leads", "leads")),
@@ -523,8 +529,6 @@ def _slots(v: Any) -> list[str]:
 
 
 def _team(t: _Table) -> TeamSettings:
-    # [team] may grow keys of its own (roles, per-rep zones); the known ones are typed here
-    t.refuse_unknown()
     reps: list[Rep] = []
     for i, raw in enumerate(_list_of_tables(t.path, "[team] reps", t.data.get("reps", []),
                                             "an array of tables: [[team.reps]] with a name")):
@@ -534,7 +538,7 @@ def _team(t: _Table) -> TeamSettings:
         if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or not raw["name"].strip():
             raise _error(t.path, label, "a table with a name (and optional email, territories, channels, keywords)",
                               raw if not isinstance(raw, dict) else raw.get("name", _MISSING))
-        r = _Table(t.path, f"[[team.reps]] {raw['name']}", raw, "team.reps")
+        r = _Table(t.path, f"[[team.reps]] {_name(raw['name'])}", raw, "team.reps")
         if any(rep.name == raw["name"] for rep in reps):
             raise _error(t.path, r.label, "a unique name (it is used twice)")
         zone = r.get("timezone", lambda v: _zone(v) and v, 'an IANA time zone like "Europe/Berlin"')
@@ -567,7 +571,7 @@ def _sla(t: _Table) -> SlaSettings:
         business_hours_text=text, business_hours=hours,
         response_hours=t.number("response_hours", 4.0, 0.01, MAX_SLA_HOURS, "a number of business hours"),
         high_intent_hours=t.number("high_intent_hours", 1.0, 0.01, MAX_SLA_HOURS, "a number of business hours"),
-        escalate_after_hours=t.number("escalate_after_hours", 8.0, 0, 24 * 366, "a number of hours"),
+        escalate_after_hours=t.number("escalate_after_hours", 8.0, 0.01, 24 * 366, "a number of hours"),
         holidays=t.get("holidays", _holidays, 'a list of dates like ["2026-12-25"]', frozenset()),
     )
     # a due time must exist: the open hours per week must fit the longest response time
@@ -579,6 +583,13 @@ def _sla(t: _Table) -> SlaSettings:
         raise t.fail("response_hours", f"a time that fits the business hours ({weekly:g} open hours a week)",
                      longest)
     return s
+
+
+def _words(v: Any) -> list[str]:
+    words = _strings(v)
+    if not all(w.strip() for w in words):  # an empty word would match every text
+        raise ValueError(v)
+    return words
 
 
 def _holidays(v: Any) -> frozenset[date]:
@@ -633,7 +644,7 @@ def _guardrails(t: _Table) -> GuardrailSettings:
             source={k: source.string(k) for k in source.data},
         )
     return GuardrailSettings(
-        banned_words=[w for w in t.strings("banned_words") if w.strip()],
+        banned_words=t.get("banned_words", _words, 'a list of words like ["guarantee", "free money"]', []),
         required_hashtags=t.strings("required_hashtags"),
         disclaimer=t.string("disclaimer", "", nonempty=False),
         utm=utm,
