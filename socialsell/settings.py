@@ -213,8 +213,7 @@ class LoopSettings:
     def lease_for(self, channel: Any) -> float:
         """The lease to hold while calling ``channel``: longer than its total timeout, so a
         slow call is never mistaken for a dead one and reconciled while still in flight."""
-        total = float(getattr(channel, "total_timeout", None) or channel.timeout * 4)
-        return max(float(self.lease), 2 * total + 10)
+        return max(float(self.lease), 2 * float(channel.total_timeout) + 10)
 
 
 @dataclass
