@@ -296,7 +296,7 @@ def test_crm_cli_dry_run_changes_nothing_and_bad_config_is_one_line(cli, make_ap
     text = workspace.read_text().replace('token = {env = "HUBSPOT_TOKEN"}', f'token = "{CANARY}"')
     workspace.write_text(text)
     bad = cli("crm", "sync")
-    assert bad.exit_code == 2 and bad.output.count("\n") == 1 and "secret reference" in bad.output
+    assert bad.exit_code == 2 and bad.output.count("\n") == 1 and "expected a reference" in bad.output
     assert CANARY not in bad.output
 
 
@@ -421,16 +421,19 @@ def test_a_hubspot_deal_adopts_the_reps_own_deal_instead_of_counting_twice(make_
 
 
 @pytest.mark.parametrize(("section", "expected"), [
-    ('token = "pat-raw-token"', "secret reference"),
+    ('token = "pat-raw-token"', "[hubspot] token: expected a reference, not the token itself"),
+    ('token = {vault = "x"}', "[hubspot] token: expected a secret reference"),
     ('token = {env = "NOT_SET_ANYWHERE"}', "nothing found at env NOT_SET_ANYWHERE"),
-    ('token = {env = "HUBSPOT_TOKEN"}\nhost = "ftp://example.com"', "hubspot.host must be an http(s) URL"),
-    ('token = {env = "HUBSPOT_TOKEN"}\nsync_seconds = "often"', "hubspot.sync_seconds"),
-    ('token = {env = "HUBSPOT_TOKEN"}\ndeals = "yes"', "hubspot.deals must be true or false"),
+    ('token = {env = "HUBSPOT_TOKEN"}\nhost = "ftp://example.com"', "[hubspot] host: expected an http(s) URL"),
+    ('token = {env = "HUBSPOT_TOKEN"}\nsync_seconds = "often"', "[hubspot] sync_seconds: expected a whole number of seconds"),
+    ('token = {env = "HUBSPOT_TOKEN"}\ndeals = "yes"', "[hubspot] deals: expected true or false"),
 ])
 def test_bad_hubspot_settings_are_one_line_exit_2_nothing_changed(cli, workspace, monkeypatch, section, expected):
+    """Checked with the whole file when any command loads it (socialsell/settings.py)."""
     monkeypatch.setenv("HUBSPOT_TOKEN", CANARY)
     workspace.write_text(workspace.read_text() + f"\n[hubspot]\n{section}\n")
-    for args in (("crm", "sync"), ("crm", "sync", "--dry-run")):
+    at_load = "expected" in expected  # a malformed section stops every command; a missing token only the sync
+    for args in (("crm", "sync"), ("crm", "sync", "--dry-run"), *([("tasks",)] if at_load else [])):
         out = cli(*args)
         assert out.exit_code == 2 and out.output.startswith("Error: ") and out.output.count("\n") == 1, out.output
         assert expected in out.output and CANARY not in out.output and "pat-raw-token" not in out.output

@@ -1,4 +1,5 @@
-"""The ``[hubspot]`` section of ``socialsell.toml``.
+"""The ``[hubspot]`` section of ``socialsell.toml`` (parsed and checked with the rest of the file
+by socialsell/settings.py; documented in docs/configuration.md and docs/crm.md).
 
 ::
 
@@ -19,46 +20,33 @@ from socialsell.errors import UsageError
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
 
-SECTION = "hubspot"
-
-
 @dataclass(frozen=True)
-class HubSpotSettings:
+class HubSpotConfig:
+    """The checked ``[hubspot]`` settings with the token resolved (for one sync pass)."""
+
     token: str
     host: str | None
     sync_seconds: int
     deals: bool
 
     def __repr__(self) -> str:  # never show the token, even in a traceback's locals
-        return f"HubSpotSettings(host={self.host!r}, sync_seconds={self.sync_seconds}, deals={self.deals})"
+        return f"HubSpotConfig(host={self.host!r}, sync_seconds={self.sync_seconds}, deals={self.deals})"
 
 
 def configured(app: App) -> bool:
     """Whether the workspace has a ``[hubspot]`` section at all."""
-    return bool(app.workspace.section(SECTION))
+    return app.workspace.settings.hubspot is not None
 
 
-def load_settings(app: App) -> HubSpotSettings:
-    """The checked settings, the token resolved; a clear :class:`UsageError` otherwise."""
+def load_settings(app: App) -> HubSpotConfig:
+    """The settings (checked when the workspace loaded, socialsell/settings.py), the token
+    resolved; a clear :class:`UsageError` when there is no section or nothing at the reference."""
     where = app.workspace.config_path.name
-    section = app.workspace.section(SECTION)
-    if not section:
+    section = app.workspace.settings.hubspot
+    if section is None:
         raise UsageError(f"no [hubspot] section in {where}: add one with token = {{env = \"HUBSPOT_TOKEN\"}} (docs/crm.md)")
-    raw = section.get("token")
-    if not isinstance(raw, dict):
-        raise UsageError(f"{where}: hubspot.token must be a secret reference such as {{env = \"HUBSPOT_TOKEN\"}}, "
-                         "not the token itself")
-    token = app.workspace.resolve_secret(raw, "hubspot.token")
+    token = app.workspace.resolve_secret(section.token, "hubspot.token")
     if not token:
-        source = ", ".join(f"{k} {v}" for k, v in raw.items())
-        raise UsageError(f"{where}: hubspot.token: nothing found at {source} (set it, then run `socialsell crm sync`)")
-    host = section.get("host")
-    if host is not None and (not isinstance(host, str) or not host.startswith(("http://", "https://"))):
-        raise UsageError(f"{where}: hubspot.host must be an http(s) URL")
-    seconds = section.get("sync_seconds", 300)
-    if not isinstance(seconds, int) or isinstance(seconds, bool) or seconds < 10:
-        raise UsageError(f"{where}: hubspot.sync_seconds must be a whole number of seconds, at least 10")
-    deals = section.get("deals", True)
-    if not isinstance(deals, bool):
-        raise UsageError(f"{where}: hubspot.deals must be true or false")
-    return HubSpotSettings(token=str(token), host=host, sync_seconds=seconds, deals=deals)
+        source = ", ".join(f"{k} {v}" for k, v in section.token.items())
+        raise UsageError(f"{where}: [hubspot] token: nothing found at {source} (set it, then run `socialsell crm sync`)")
+    return HubSpotConfig(token=str(token), host=section.host, sync_seconds=section.sync_seconds, deals=section.deals)
