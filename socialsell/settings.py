@@ -421,6 +421,13 @@ def _integer(v: Any, low: int, high: int) -> int:
     return v
 
 
+def _names(v: Any) -> list[str]:
+    names = _strings(v)
+    if not all(n.strip() for n in names):
+        raise ValueError(v)
+    return names
+
+
 def _strings(v: Any) -> list[str]:
     if not isinstance(v, list) or not all(isinstance(s, str) for s in v):
         raise TypeError(v)
@@ -552,6 +559,8 @@ def _team(t: _Table) -> TeamSettings:
             name=raw["name"], email=r.string("email"), territories=r.strings("territories"),
             channels=r.strings("channels"), keywords=r.strings("keywords"), role=r.string("role"), timezone=zone,
         ))
+    for key in ("marketers", "approvers"):  # read as written by socialsell/team.py: checked here
+        t.get(key, _names, "a list of names like [\"mia\"]")
     return TeamSettings(lead=t.string("lead"), reps=reps)
 
 
