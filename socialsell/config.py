@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from socialsell.credentials import keyring_get, private_dir, read_secret_file
 from socialsell.errors import ConfigError
+from socialsell.redact import remember
 
 CONFIG_NAME = "socialsell.toml"
 DB_NAME = "socialsell.db"
@@ -105,21 +107,18 @@ class Workspace:
         if not isinstance(value, dict):
             return value
         if "env" in value:
-            return os.environ.get(str(value["env"])) or None
+            secret = os.environ.get(str(value["env"])) or None
+            remember(secret)  # from now on no message, log line or stored error can carry it
+            return secret
         if "keyring" in value:
-            from socialsell.credentials import keyring_get
-
             return keyring_get(str(value["keyring"]))
         if "file" in value:
-            path = (self.root / str(value["file"])).expanduser()
-            return path.read_text().strip() if path.exists() else None
+            return read_secret_file((self.root / str(value["file"])).expanduser())
         raise ConfigError(self.config_path, key, 'a secret reference: {env = "NAME"}, {keyring = "service/user"} or {file = "path"}')
 
     @property
     def state_dir(self) -> Path:
-        path = self.root / ".socialsell"
-        path.mkdir(exist_ok=True)
-        return path
+        return private_dir(self.root / ".socialsell")  # token files live here: 0700
 
 
 def parse_duration(value: Any, path: Path, key: str) -> int:

@@ -7,6 +7,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from socialsell.config import CONFIG_NAME
+from socialsell.credentials import private_dir, write_private
 from socialsell.errors import UsageError
 
 DEFAULT_CONFIG = '''\
@@ -118,11 +119,12 @@ max_attempts = 5
 
 def init_workspace(folder: Path, *, name: str | None = None, timezone: str = "UTC", force: bool = False) -> Path:
     folder = folder.expanduser().resolve()
-    folder.mkdir(parents=True, exist_ok=True)
+    if not folder.exists():  # a folder we create is the owner's alone; an existing one keeps its mode
+        private_dir(folder)
     config = folder / CONFIG_NAME
     if config.exists() and not force:
         raise UsageError(f"{config} already exists (use --force to overwrite it)")
-    config.write_text(DEFAULT_CONFIG.format(name=name or folder.name, timezone=timezone), encoding="utf-8")
+    write_private(config, DEFAULT_CONFIG.format(name=name or folder.name, timezone=timezone))
     templates = folder / "templates"
     templates.mkdir(exist_ok=True)
     shipped = Path(str(files("socialsell.shipped_templates")))

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from socialsell.credentials import save_tokens
+from socialsell.errors import UsageError
 from socialsell.plugins.channel import (
     AuthError,
     Capabilities,
@@ -281,6 +282,8 @@ class XChannel(Channel):
         try:
             creds = self._credentials()
             identity = self._fetch_identity()
+        except UsageError:  # a token file others can read: refused as bad input, with the fix
+            raise
         except AuthError as exc:
             return CheckResult(ok=False, identity=None, capabilities=Capabilities(publish=False), notes=[str(exc)])
         notes = [f"authenticated with OAuth {'1.0a' if creds.mode == 'oauth1' else '2.0'}"]

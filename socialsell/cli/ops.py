@@ -15,6 +15,7 @@ from socialsell.cli.common import (
     print_json,
     print_table,
 )
+from socialsell.redact import one_line
 
 
 def register(cli: click.Group) -> None:
@@ -80,7 +81,14 @@ def run(app, once: bool, log_json: bool, verbose: bool) -> None:
         for job_id, r in results.items():
             if job_id.startswith("poll:") and r is not None:
                 what = r.skipped or r.error or f"{r.new} new engagements, {r.tasks_created} new tasks, {r.requests} requests"
-                click.echo(f"{job_id}: {what}")
+                click.echo(one_line(f"{job_id}: {what}"))
+        from socialsell.loop.failures import pass_failures
+
+        failures = pass_failures(app, worker, results, app.now())
+        for line in failures:  # never silent: one line each, and the exit status says it
+            click.echo(f"Error: {one_line(line)}", err=True)
+        if failures:
+            raise SystemExit(1)
         return
     click.echo(f"socialsell worker {worker.id} running (Ctrl-C to stop)", err=True)
     run_forever(app, worker)

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from socialsell.redact import redact
+
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.config import Account
 
@@ -36,10 +38,11 @@ ENGAGEMENT_KINDS = ("reply", "comment", "mention", "quote", "repost", "like", "f
 
 
 class ChannelError(Exception):
-    """Base of every error a channel raises. ``str(error)`` must never contain a secret."""
+    """Base of every error a channel raises. ``str(error)`` never contains a secret: the
+    message is redacted here (a network may echo a request's credentials in its error)."""
 
     def __init__(self, message: str, *, status: int | None = None):
-        super().__init__(message)
+        super().__init__(redact(message))
         self.status = status
 
 
