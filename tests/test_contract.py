@@ -125,6 +125,7 @@ def test_make_account_refuses_a_raw_secret_like_the_config(tmp_path):
 def test_secrets_are_the_resolved_secret_settings_only(tmp_path, monkeypatch):
     monkeypatch.setenv("A_TOKEN", TOKEN)
     (tmp_path / "key.txt").write_text("file-held-key\n")
+    (tmp_path / "key.txt").chmod(0o600)  # a secret file others can read is refused
     account = make_account(tmp_path, channel="x", name="brand", token={"env": "A_TOKEN"},
                            api_key={"file": "key.txt"}, handle="@brand", missing={"env": "NOT_SET"})
     assert account_secrets(account) == [TOKEN, "file-held-key"]

@@ -209,6 +209,16 @@ class LinkedInChannel(Channel):
 
     # -- tokens ----------------------------------------------------------------------------
 
+    def missing_credentials(self) -> str | None:
+        """No access_token setting and no stored token from ``channels connect``."""
+        if self.account.setting("access_token"):
+            return None
+        tokens = self._stored_tokens()
+        if not tokens or not tokens.get("access_token"):
+            return (f"no LinkedIn token for account {self.account.name}: run "
+                    f"`socialsell channels connect {self.account.name}`")
+        return None
+
     def _stored_tokens(self) -> dict[str, Any] | None:
         if not self._tokens_loaded:
             self._tokens = load_tokens(self.account.workspace.state_dir, self.account.name)

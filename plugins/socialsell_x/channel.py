@@ -277,6 +277,16 @@ class XChannel(Channel):
             return Capabilities(**{k: bool(cached.get(k)) for k in ("publish", "engagements", "reply", "metrics")})
         return self.supports
 
+    def missing_credentials(self) -> str | None:
+        """No keys, or OAuth 2.0 never connected (read from the config and the token store)."""
+        try:
+            self._credentials()
+        except UsageError:
+            raise
+        except AuthError as exc:
+            return str(exc)
+        return None
+
     def check(self) -> CheckResult:
         """get_me, then one small mentions read to learn whether this access reads engagements."""
         try:

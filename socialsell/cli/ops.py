@@ -17,6 +17,9 @@ from socialsell.cli.common import (
 )
 from socialsell.redact import one_line
 
+#: finished workers ``status`` lists (one line each); --json has the last 20
+FINISHED_SHOWN = 5
+
 
 def register(cli: click.Group) -> None:
     for command in (init, demo, run, status, plugins, channels):
@@ -127,12 +130,21 @@ def status(app, as_json: bool) -> None:
                 [(a["name"], a["channel"],
                   a["status"] + (f", rate limited until {local(a['rate_limited_until'])}" if a["rate_limited"] else ""),
                   local(a["last_poll_at"], "never"), a["last_poll_requests"], a["error"] or "") for a in info["accounts"]],
-                title="channel accounts")
-    print_table(["worker", "heartbeat", "alive", "job", "last run", "next run", "last error"],
-                [(w["id"], local(w["heartbeat_at"]), "yes" if w["alive"] else "no", j["id"], local(j["last_run"], "never"),
-                  local(j["next_run"]), j["last_error"] or "")
-                 for w in info["workers"] for j in (w["jobs"] or [{"id": "", "last_run": None, "next_run": None, "last_error": None}])],
-                title="workers", empty="no worker has run yet: socialsell run")
+                title="channel accounts", one_line=True)  # a failure is one line here; --json has it whole
+    running = [w for w in info["workers"] if w["stopped_at"] is None]
+    finished = [w for w in info["workers"] if w["stopped_at"] is not None]
+    if running or not finished:
+        print_table(["worker", "heartbeat", "alive", "job", "last run", "next run", "last error"],
+                    [(w["id"], local(w["heartbeat_at"]), "yes" if w["alive"] else "no", j["id"], local(j["last_run"], "never"),
+                      local(j["next_run"]), j["last_error"] or "")
+                     for w in running for j in (w["jobs"] or [{"id": "", "last_run": None, "next_run": None, "last_error": None}])],
+                    title="workers", empty="no worker has run yet: socialsell run", one_line=True)
+    for w in finished[:FINISHED_SHOWN]:  # finished workers (--once passes, stopped loops): one line each
+        failed = [j["id"] for j in w["jobs"] if j["last_error"]]
+        click.echo(f"finished {w['id']} at {local(w['stopped_at'])}: {len(w['jobs'])} jobs ran"
+                   + (f", failed: {', '.join(failed)}" if failed else ""))
+    if len(finished) > FINISHED_SHOWN:
+        click.echo(f"... and {len(finished) - FINISHED_SHOWN} more finished workers (socialsell status --json)")
 
 
 @click.command()

@@ -28,6 +28,21 @@ def paused_accounts(app: App) -> dict[str, str]:
     return {name: reason or "no reason recorded" for name, reason in rows if name in app.workspace.accounts}
 
 
+def accounts_blocked(app: App, names: list[str]) -> dict[str, str]:
+    """Which of ``names`` cannot send now, and why: paused (the database says why), or missing
+    its credentials (the channel says, from local state: no network call)."""
+    paused = paused_accounts(app)
+    blocked = {}
+    for name in dict.fromkeys(names):
+        if name in paused:
+            blocked[name] = f"account paused: {paused[name]}"
+        else:
+            missing = app.channel(name).missing_credentials()
+            if missing:
+                blocked[name] = f"account not connected: {missing}"
+    return blocked
+
+
 def pass_failures(app: App, worker: Worker, results: dict[str, Any], now: datetime) -> list[str]:
     """One line per failure of the pass whose job results are ``results``."""
     lines = []

@@ -253,6 +253,12 @@ class Channel(abc.ABC):
         """What this account can do, from its configuration (no network call)."""
         return self.supports
 
+    def missing_credentials(self) -> str | None:
+        """Why this account cannot call its network at all yet (no credentials configured, never
+        connected), judged from local state only: no network call. None when nothing is missing.
+        ``post new`` uses it to warn before a post waits on an account that can never send it."""
+        return None
+
     def check(self) -> CheckResult:
         """Verify the credentials with the network and report the account's capabilities."""
         return CheckResult(ok=True, identity=None, capabilities=self.capabilities())
