@@ -101,6 +101,8 @@ def redact(value: Any, secrets: Iterable[str | None] = ()) -> Any:
     ``secrets``, in any of its :func:`forms`, and anything shaped like a credential replaced
     by ``***``. Other values are returned as they are."""
     if isinstance(value, str):
+        if len(value) < MIN_SECRET_LENGTH:  # too short to hold a secret or a credential's shape
+            return value
         extra = [s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH and s not in _known]
         for secret in sorted({f for s in extra for f in forms(s)}, key=len, reverse=True):
             value = value.replace(secret, MASK)
@@ -111,12 +113,15 @@ def redact(value: Any, secrets: Iterable[str | None] = ()) -> Any:
             value = shape.sub(repl, value)
         return value
     if isinstance(value, dict):
-        secrets = list(secrets)
-        return {k: redact(v, secrets) for k, v in value.items()}
+        secrets = tuple(secrets)
+        return {k: redact(v, secrets) if isinstance(v, _NESTED) else v for k, v in value.items()}
     if isinstance(value, list | tuple):
-        secrets = list(secrets)
-        return [redact(v, secrets) for v in value]
+        secrets = tuple(secrets)
+        return [redact(v, secrets) if isinstance(v, _NESTED) else v for v in value]
     return value
+
+
+_NESTED = (str, dict, list, tuple)  # what redact looks into; numbers and None pass as they are
 
 
 def one_line(text: Any, secrets: Iterable[str | None] = ()) -> str:

@@ -138,5 +138,20 @@ def test_a_post_to_a_never_connected_account_is_flagged_at_post_new(workspace, c
                          'client_id = {env = "FLAG_X_CLIENT_ID"}\n')
     new = cli("post", "new", "--channel", "acme-x", "--channel", "sandbox", "--text", "Hello", "--at", "+1h")
     assert new.exit_code == 0, new.output
-    assert errors(new) == ["Warning: post 1 will not go out on acme-x until this is fixed: account not connected: "
+    assert errors(new) == ["Warning: post 1 will not go out on acme-x until this is fixed: "
                            "X account 'acme-x' is not connected: run `socialsell channels connect acme-x`"]
+
+
+def test_post_new_with_a_token_file_others_can_read_warns_with_the_fix(workspace, cli, monkeypatch):
+    from socialsell.credentials import save_tokens, token_file
+
+    monkeypatch.setenv("FLAG_X_CLIENT_ID", "client-id-1234")
+    workspace.write_text(workspace.read_text() + '\n[[accounts]]\nname = "acme-x"\nchannel = "x"\n'
+                         'client_id = {env = "FLAG_X_CLIENT_ID"}\n')
+    save_tokens(workspace.parent / ".socialsell", "acme-x", {"access_token": "access-token-5678"})
+    path = token_file(workspace.parent / ".socialsell", "acme-x")
+    path.chmod(0o640)
+    new = cli("post", "new", "--channel", "acme-x", "--text", "Hello", "--at", "+1h")
+    assert new.exit_code == 0, new.output  # the post is kept; the warning says how to unblock it
+    assert errors(new) == [f"Warning: post 1 will not go out on acme-x until this is fixed: {path} holds a secret "
+                           f"but its group or others can read it (mode 0640): run `chmod 600 {path}`"]

@@ -260,3 +260,9 @@ def test_tokens_are_never_written_group_readable_even_over_an_old_temp_file(tmp_
     os.chmod(leftover, 0o644)
     save_tokens(state, "a", {"access_token": "second-token-value"})
     assert mode(token_file(state, "a")) == 0o600
+
+
+def test_editing_the_slots_keeps_the_config_private(workspace, cli):
+    assert mode(workspace) == 0o600
+    assert cli("slots", "--channel", "sandbox", "--set", "mon-fri 10:00").exit_code == 0
+    assert mode(workspace) == 0o600

@@ -281,9 +281,7 @@ class XChannel(Channel):
         """No keys, or OAuth 2.0 never connected (read from the config and the token store)."""
         try:
             self._credentials()
-        except UsageError:
-            raise
-        except AuthError as exc:
+        except AuthError as exc:  # also a token file others can read: the message says how to fix it
             return str(exc)
         return None
 

@@ -39,7 +39,7 @@ def accounts_blocked(app: App, names: list[str]) -> dict[str, str]:
         else:
             missing = app.channel(name).missing_credentials()
             if missing:
-                blocked[name] = f"account not connected: {missing}"
+                blocked[name] = missing
     return blocked
 
 
