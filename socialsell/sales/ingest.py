@@ -122,14 +122,6 @@ class _Times:
         return [{**r, **{k: self(r[k]) for k in keys}} for r in rows]
 
 
-def _insert(app: App, table):
-    if app.db.is_sqlite:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    return dialect_insert(table)
-
-
 def ignore_reason(person: Person, rules: LeadRules, own: set[str]) -> str | None:
     """Why this person never becomes a follow-up, or None."""
     h = bare_handle(person.handle)
@@ -269,7 +261,7 @@ def _ensure_handles(app: App, conn: Connection, channel: str, people: dict[str, 
     contact_of = {origin_of[origin]: cid for cid, origin in conn.execute(
         insert(C_W).returning(C_W.c.id, C_W.c.origin), list(values.values())).all()}
     created = [contact_of[h] for h in new]
-    stmt = _insert(app, H).on_conflict_do_nothing(index_elements=["channel", "handle"]).returning(H.c.handle)
+    stmt = app.db.insert(H).on_conflict_do_nothing(index_elements=["channel", "handle"]).returning(H.c.handle)
     inserted = set(conn.execute(stmt, [{
         "contact_id": cid, "channel": channel, "handle": h, "remote_user_id": people[h].external_id,
         "name": people[h].name, "profile_url": people[h].profile_url, "headline": people[h].headline,
@@ -325,7 +317,7 @@ def _insert_engagements(app: App, conn: Connection, rows: list[dict[str, Any]], 
                         task_of: dict[int, int]) -> list[dict[str, Any]]:
     """One executemany; rows another worker stored first come back from nobody and are dropped."""
     E = E_W
-    stmt = _insert(app, E).on_conflict_do_nothing(index_elements=["account_id", "external_id", "kind"])\
+    stmt = app.db.insert(E).on_conflict_do_nothing(index_elements=["account_id", "external_id", "kind"])\
         .returning(E.c.id, E.c.external_id, E.c.kind)
     by_key = {(r["external_id"], r["kind"]): r for r in rows}
     params = times.rows(rows, "occurred_at", "ingested_at")
@@ -421,7 +413,7 @@ def _update_contacts_and_tasks(app: App, conn: Connection, contacts: dict[int, d
             snoozed_until=bindparam("b_snoozed"), last_engagement_at=bindparam("b_last"),
             updated_at=bindparam("b_now")), times.rows(task_updates, "b_due", "b_snoozed", "b_last", "b_now"))
     if new_tasks:
-        stmt = _insert(app, T_W).on_conflict_do_nothing(index_elements=["contact_id"], index_where=OPEN_TASK)\
+        stmt = app.db.insert(T_W).on_conflict_do_nothing(index_elements=["contact_id"], index_where=OPEN_TASK)\
             .returning(T_W.c.id, T_W.c.contact_id)
         created = dict((cid, tid) for tid, cid in conn.execute(
             stmt, times.rows(new_tasks, "due_at", "last_engagement_at", "created_at", "updated_at")).all())
