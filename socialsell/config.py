@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from socialsell.credentials import keyring_get, private_dir, read_secret_file
 from socialsell.errors import ConfigError
 from socialsell.redact import remember
 
@@ -110,6 +109,10 @@ class Workspace:
             secret = os.environ.get(str(value["env"])) or None
             remember(secret)  # from now on no message, log line or stored error can carry it
             return secret
+        # imported here: credentials brings the channel errors, which read-only commands
+        # (they never resolve a secret) should not load
+        from socialsell.credentials import keyring_get, read_secret_file
+
         if "keyring" in value:
             return keyring_get(str(value["keyring"]))
         if "file" in value:
@@ -118,6 +121,8 @@ class Workspace:
 
     @property
     def state_dir(self) -> Path:
+        from socialsell.credentials import private_dir  # see resolve_secret
+
         return private_dir(self.root / ".socialsell")  # token files live here: 0700
 
 
