@@ -20,6 +20,8 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import create_engine, inspect, select, text
 
 from socialsell.cli import build_cli
@@ -173,6 +175,26 @@ def test_redact_masks_every_derived_form_of_a_known_secret():
         assert encoded not in redact(f"got {encoded} back")
     for form in every_form(secret)[:4]:
         assert redact(f"body: x={form}&y=1") == "body: x=***&y=1"
+
+
+SECRET_CHARS = st.characters(min_codepoint=33, max_codepoint=126)
+
+
+@settings(max_examples=300, deadline=None)
+@given(secret=st.text(SECRET_CHARS, min_size=12, max_size=60), prefix=st.text(SECRET_CHARS, max_size=20),
+       suffix=st.text(SECRET_CHARS, max_size=20))
+def test_no_derived_form_of_a_secret_survives_redaction(secret, prefix, suffix):
+    """Raw, URL-encoded, JSON-escaped and base64 (standard or URL-safe, alone or inside a longer
+    value such as ``id:secret``, at any alignment): none is left whole after redact."""
+    inside = f"{prefix}{secret}{suffix}".encode()
+    leaked = [secret, quote(secret, safe=""), quote_plus(secret), secret.replace("/", "\\/"),
+              base64.b64encode(secret.encode()).decode(), base64.b64encode(inside).decode(),
+              base64.urlsafe_b64encode(inside).decode()]
+    text = " | ".join(f"Authorization: Basic {form}, x={form}" for form in leaked)
+    out = redact(text, [secret])
+    assert secret not in out
+    for form in leaked:  # the encodings of prefix + secret + suffix keep at most a few edge characters
+        assert form not in out
 
 
 def test_redact_masks_credentials_by_shape_but_not_the_syntax_around_them():
