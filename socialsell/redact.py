@@ -39,7 +39,8 @@ MIN_SECRET_LENGTH = 6
 # line stays readable (the mask replaces values, never the syntax around them).
 _SHAPES = [
     # a value already partly masked (``Basic ***Ok***g=``) is masked whole
-    (re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=*-]{8,}"), rf"\1\2{MASK}"),
+    (re.compile(r"(?i)\b(bearer|basic)(\s+)(?:[A-Za-z0-9._~+/=-]*\*\*\*[A-Za-z0-9._~+/=*-]*|[A-Za-z0-9._~+/=-]{8,})"),
+     rf"\1\2{MASK}"),
     (re.compile(r"(?i)\b((?:access_|refresh_|bearer_|api_|client_|consumer_)?(?:token|secret|password|api_key|apikey))"
                 r"(\"?'?\s*[:=]\s*\"?'?)(?![{\[*])(?=[^\s\"'&,;{}\[\]]*\d)[^\s\"'&,;{}\[\]]{6,}"), rf"\1\2{MASK}"),
     (re.compile(r"(://[^:/@\s]+):[^@/\s]+@"), rf"\1:{MASK}@"),

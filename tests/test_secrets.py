@@ -288,3 +288,19 @@ def test_editing_the_slots_keeps_the_config_private(workspace, cli):
     assert mode(workspace) == 0o600
     assert cli("slots", "--channel", "sandbox", "--set", "mon-fri 10:00").exit_code == 0
     assert mode(workspace) == 0o600
+
+
+def test_log_lines_mask_secret_values_and_keep_config_syntax():
+    import logging
+
+    from socialsell.logs import JsonFormatter, LineFormatter
+
+    remember("logged-secret-value-77")
+    record = logging.LogRecord("socialsell", logging.WARNING, __file__, 1,
+                               'bad config line access_token = {env = "LINKEDIN_TOKEN"}; sent %s', ("logged-secret-value-77",), None)
+    record.detail = {"reason": "Authorization: Basic " + base64.b64encode(b"id:logged-secret-value-77").decode()}
+    line = LineFormatter().format(record)
+    assert 'access_token = {env = "LINKEDIN_TOKEN"}; sent ***' in line
+    assert "logged-secret-value-77" not in line and "Basic ***" in line
+    data = json.loads(JsonFormatter().format(record))
+    assert data["msg"].endswith("sent ***") and data["detail"] == {"reason": "Authorization: Basic ***"}

@@ -204,8 +204,8 @@ def channels_check(app, name: str, as_json: bool) -> None:
         return
     click.echo(f"{name}: {'ok' if result.ok else 'NOT OK'}" + (f" as {result.identity}" if result.identity else ""))
     click.echo(f"  can: {', '.join(result.capabilities.names()) or 'nothing'}")
-    for note in result.notes:
-        click.echo(f"  - {note}")
+    for note in result.notes:  # a note may quote the network's answer: redacted like an error
+        click.echo(f"  - {one_line(note)}")
     if not result.ok:
         raise SystemExit(1)
 
