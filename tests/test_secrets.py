@@ -304,3 +304,15 @@ def test_log_lines_mask_secret_values_and_keep_config_syntax():
     assert "logged-secret-value-77" not in line and "Basic ***" in line
     data = json.loads(JsonFormatter().format(record))
     assert data["msg"].endswith("sent ***") and data["detail"] == {"reason": "Authorization: Basic ***"}
+
+
+def test_a_linkedin_token_file_others_can_read_is_refused_with_the_fix(workspace, cli):
+    workspace.write_text(workspace.read_text() + '\n[[accounts]]\nname = "acme-page"\nchannel = "linkedin"\n'
+                         'author = "urn:li:organization:12345"\n')
+    save_tokens(workspace.parent / ".socialsell", "acme-page", {"access_token": "li-access-token-31337"})
+    path = token_file(workspace.parent / ".socialsell", "acme-page")
+    path.chmod(0o604)
+    result = cli("channels", "check", "acme-page")
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (f"Error: {path} holds a secret but its group or others can read it "
+                             f"(mode 0604): run `chmod 600 {path}`\n")

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from socialsell.credentials import load_tokens, save_tokens
+from socialsell.errors import UsageError
 from socialsell.plugins.channel import (
     AuthError,
     Capabilities,
@@ -160,6 +161,8 @@ class LinkedInChannel(Channel):
                 identity = f"{body.get('name') or body.get('sub')} ({author})"
                 if body.get("sub") and f"{PERSON}{body['sub']}" != author:
                     notes.append(f"the token belongs to {PERSON}{body['sub']}, not to the configured author {author}")
+        except UsageError:  # a token file others can read: refused as bad input, with the fix
+            raise
         except ChannelError as e:
             return CheckResult(ok=False, identity=None, capabilities=self.capabilities(), notes=[str(e)])
         caps = self.capabilities()
