@@ -46,11 +46,13 @@ def test_run_once_exits_1_with_one_line_per_failure(workspace, cli, make_app, tm
     assert "published 0, failed 0, deferred 1, unknown 0, missed 0" in result.stdout
     assert errors(result) == [
         "Error: job crm-sync failed: RuntimeError: crm down",
-        "Error: account sandbox paused: sandbox: token revoked; due post 1 wait",
+        "Error: account sandbox paused: sandbox: token revoked; due post 1 wait "
+                         "(once fixed: socialsell channels resume sandbox)",
     ]
     again = cli("run", "--once")  # the post is not even claimed now: still said, still exit 1
     assert again.exit_code == 1
-    assert errors(again) == ["Error: account sandbox paused: sandbox: token revoked; due post 1 wait"]
+    assert errors(again) == ["Error: account sandbox paused: sandbox: token revoked; due post 1 wait "
+                         "(once fixed: socialsell channels resume sandbox)"]
 
 
 def test_run_once_with_a_failed_post_names_it(workspace, cli, make_app):
@@ -118,7 +120,17 @@ def test_a_post_to_a_paused_account_is_flagged_everywhere(workspace, cli, make_a
     clock.advance(hours=2)
     run = cli("run", "--once")
     assert run.exit_code == 1
-    assert errors(run) == ["Error: account sandbox paused: sandbox: token revoked; due post 1 wait"]
+    assert errors(run) == ["Error: account sandbox paused: sandbox: token revoked; due post 1 wait "
+                           "(once fixed: socialsell channels resume sandbox)"]
+
+    resumed = cli("channels", "resume", "sandbox")
+    assert resumed.exit_code == 0 and resumed.stdout == "sandbox: resumed; its waiting posts go out at the next pass\n"
+    assert cli("channels", "resume", "sandbox").stdout == "sandbox: not paused\n"
+    (post,) = json.loads(cli("post", "list", "--json").stdout)
+    assert post["deliveries"][0]["account_paused"] is None
+    again = cli("run", "--once")
+    assert again.exit_code == 0, again.output
+    assert "published 1," in again.stdout
 
 
 def test_a_published_post_is_not_flagged_by_a_later_pause(workspace, cli, make_app, clock):
@@ -140,6 +152,10 @@ def test_a_post_to_a_never_connected_account_is_flagged_at_post_new(workspace, c
     assert new.exit_code == 0, new.output
     assert errors(new) == ["Warning: post 1 will not go out on acme-x until this is fixed: "
                            "X account 'acme-x' is not connected: run `socialsell channels connect acme-x`"]
+    resume = cli("channels", "resume", "acme-x")  # nothing to resume with: said, nothing changed
+    assert resume.exit_code == 2
+    assert resume.stderr == ("Error: acme-x cannot send yet: X account 'acme-x' is not connected: "
+                             "run `socialsell channels connect acme-x`\n")
 
 
 def test_post_new_with_a_token_file_others_can_read_warns_with_the_fix(workspace, cli, monkeypatch):

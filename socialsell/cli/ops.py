@@ -168,7 +168,7 @@ def plugins(state: State, as_json: bool) -> None:
 @json_option
 @click.pass_context
 def channels(ctx: click.Context, as_json: bool) -> None:
-    """Configured channel accounts; `channels check NAME`, `channels connect NAME`."""
+    """Configured channel accounts; `channels check NAME`, `channels connect NAME`, `channels resume NAME`."""
     if ctx.invoked_subcommand is not None:
         return
     _list_channels(ctx.obj, as_json)
@@ -222,10 +222,23 @@ def channels_connect(app, name: str) -> None:
         click.echo(f"{name}: {channel.label or channel.name} needs no connection step; it works as it is")
         return
     channel.connect(click.echo)
-    from sqlalchemy import update
-
-    from socialsell.db import schema as t
-
+    app.account_ids()
     with app.db.write() as conn:  # a fresh authorization un-pauses the account
-        conn.execute(update(t.accounts).where(t.accounts.c.name == name).values(status="active", paused_reason=None))
+        app.resume_account(conn, name)
     click.echo(f"{name}: connected")
+
+
+@channels.command("resume")
+@click.argument("name")
+@pass_app
+def channels_resume(app, name: str) -> None:
+    """Un-pause an account once what paused it is fixed (keys, a token file's mode)."""
+    from socialsell.errors import UsageError
+
+    missing = app.channel(name).missing_credentials()
+    if missing:
+        raise UsageError(f"{name} cannot send yet: {missing}")
+    app.account_ids()
+    with app.db.write() as conn:
+        resumed = app.resume_account(conn, name)
+    click.echo(f"{name}: resumed; its waiting posts go out at the next pass" if resumed else f"{name}: not paused")

@@ -72,5 +72,5 @@ def pass_failures(app: App, worker: Worker, results: dict[str, Any], now: dateti
     for name, reason in paused.items():
         posts = waiting.get(name, [])
         held = f"; due post{'s' if len(posts) > 1 else ''} {', '.join(map(str, posts))} wait" if posts else ""
-        lines.append(f"account {name} paused: {reason}{held}")
+        lines.append(f"account {name} paused: {reason}{held} (once fixed: socialsell channels resume {name})")
     return lines
