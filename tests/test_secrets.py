@@ -316,3 +316,21 @@ def test_a_linkedin_token_file_others_can_read_is_refused_with_the_fix(workspace
     assert result.exit_code == 2, result.output
     assert result.stderr == (f"Error: {path} holds a secret but its group or others can read it "
                              f"(mode 0604): run `chmod 600 {path}`\n")
+
+
+def test_a_job_error_quoting_a_secret_is_stored_and_shown_masked(app, cli, clock):
+    from socialsell.loop.worker import Job, Worker, run_job
+
+    remember("job-error-secret-2468")
+
+    def leaky(ctx):
+        raise RuntimeError("crm said: bad key job-error-secret-2468, Authorization: Bearer abcdefgh12345")
+
+    worker = Worker(app, id="host:1:w1")
+    run_job(worker, Job("crm-sync", leaky, 600), clock.now)
+    worker.heartbeat(clock.now, stopped=False)
+    with app.db.read() as conn:
+        jobs = conn.execute(select(t.workers.c.jobs)).scalar()
+    assert jobs["crm-sync"]["last_error"] == "RuntimeError: crm said: bad key ***, Authorization: Bearer ***"
+    shown = cli("status", "--json").stdout + cli("status", env={"COLUMNS": "250"}).stdout
+    assert "crm said: bad key ***" in shown and "job-error-secret-2468" not in shown and "abcdefgh12345" not in shown
