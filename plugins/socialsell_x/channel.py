@@ -44,7 +44,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import requests
     import tweepy
 
-    from socialsell.config import Account
+    from socialsell.workspace import Account
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -30,7 +30,7 @@ from socialsell.clock import utcnow
 from socialsell.redact import redact
 
 if TYPE_CHECKING:  # pragma: no cover
-    from socialsell.config import Account
+    from socialsell.workspace import Account
 
 ENGAGEMENT_KINDS = ("reply", "comment", "mention", "quote", "repost", "like", "follow", "message")
 
