@@ -23,7 +23,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from socialsell import credentials
 from socialsell.plugins.channel import AuthError, TransientError
-from socialsell_x.errors import error_for_exception, messages_of, one_line
+from socialsell.redact import one_line
+from socialsell_x.errors import error_for_exception, messages_of
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
