@@ -340,14 +340,48 @@ def contact_show(app, contact_id, as_json) -> None:
         click.echo(f"\nmaybe the same person as contact {other}: {s['reason']} (socialsell contact merge {c['id']} {other})")
 
 
+def _side(side: dict) -> str:
+    tasks = ", ".join(f"task {x['id']} ({x['status']}, {x['owner'] or '-'})" for x in side["open_tasks"]) or "no open task"
+    deals = ", ".join(f"deal {d['id']} ({d['stage']})" for d in side["open_deals"]) or "no open deal"
+    return (f"#{side['id']} {side['name'] or '-'}  owner {side['owner'] or '-'}, {side['stage']}\n"
+            f"    handles: {', '.join(side['handles']) or '-'}\n    {tasks}; {deals}")
+
+
 @contact.command("merge")
 @click.argument("keep_id")
 @click.argument("other_id")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask (for scripts).")
 @pass_app
-def contact_merge(app, keep_id, other_id) -> None:
-    """Merge OTHER_ID into KEEP_ID: handles, engagements, notes and tasks move; one open task stays."""
-    from socialsell.sales.contacts import merge_contacts
+def contact_merge(app, keep_id, other_id, yes) -> None:
+    """Merge OTHER_ID into KEEP_ID: shows what moves and asks; `contact unmerge OTHER_ID` undoes it."""
+    import sys
 
-    r = merge_contacts(app, parse_id(keep_id, "contact"), parse_id(other_id, "contact"))
+    from socialsell.sales.contacts import merge_contacts, merge_plan
+
+    keep, other = parse_id(keep_id, "contact"), parse_id(other_id, "contact")
+    plan = merge_plan(app, keep, other)
+    click.echo(f"keep   {_side(plan['keep'])}\nmerge  {_side(plan['other'])}")
+    click.echo("handles, engagements, notes, tasks and deals move to the kept contact"
+               + ("; both open tasks become one" if plan["keep"]["open_tasks"] and plan["other"]["open_tasks"] else "")
+               + (" (different owners: the lead's call)" if plan["needs_lead"] else ""))
+    if not yes:
+        if not sys.stdin.isatty():
+            raise UsageError("contact merge asks before merging: add --yes to merge without a terminal")
+        if not click.confirm("merge?", default=False):
+            click.echo("nothing merged")
+            return
+    r = merge_contacts(app, keep, other)
     click.echo(f"contact {r['merged']} merged into {r['id']} (score {r['score']:.1f}, {r['stage']})"
-               + (f"; task {r['dismissed_task']} folded into task {r['task']}" if r["dismissed_task"] else ""))
+               + (f"; task {r['dismissed_task']} folded into task {r['task']}" if r["dismissed_task"] else "")
+               + f"; undo with `socialsell contact unmerge {r['merged']}`")
+
+
+@contact.command("unmerge")
+@click.argument("contact_id")
+@pass_app
+def contact_unmerge(app, contact_id) -> None:
+    """Undo the merge of CONTACT_ID: both contacts come back with their handles, tasks and deals."""
+    from socialsell.sales.contacts import unmerge_contact
+
+    r = unmerge_contact(app, parse_id(contact_id, "contact"))
+    click.echo(f"contact {r['restored']} restored beside {r['id']}" + (f"; task {r['task']} reopened" if r["task"] else ""))
