@@ -86,14 +86,15 @@ def task() -> None:
 
 
 @task.command("show")
-@click.argument("task_id")
+@click.argument("task_id", metavar="ID|@HANDLE|NAME")
 @json_option
 @pass_app
 def task_show(app, task_id, as_json) -> None:
     """Who, what they said, on which post, their history and score, and an opener."""
+    from socialsell.sales.finder import find_task
     from socialsell.sales.tasks import get_task
 
-    tk = get_task(app, parse_id(task_id, "task"))
+    tk = get_task(app, find_task(app, task_id))
     if as_json:
         print_json([tk])
         return
@@ -299,14 +300,14 @@ def contact() -> None:
 
 
 @contact.command("show")
-@click.argument("contact_id")
+@click.argument("contact_id", metavar="ID|@HANDLE|NAME")
 @json_option
 @pass_app
 def contact_show(app, contact_id, as_json) -> None:
     """A contact's profile, score explained line by line, history, notes."""
-    from socialsell.sales.contacts import contact_detail
+    from socialsell.sales.contacts import contact_detail, resolve_contact
 
-    c = contact_detail(app, parse_id(contact_id, "contact"))
+    c = contact_detail(app, resolve_contact(app, contact_id))
     if as_json:
         print_json([c])
         return

@@ -9,6 +9,7 @@ from sqlalchemy import and_, delete, func, insert, select, update
 
 from socialsell.db import schema as t
 from socialsell.errors import NotFound, UsageError
+from socialsell.sales.finder import find_contact
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
@@ -68,14 +69,8 @@ def contact_detail(app: App, contact_id: int) -> dict[str, Any]:
 
 
 def resolve_contact(app: App, ref: str) -> int:
-    """A contact from what a rep types: its id."""
-    try:
-        n = int(ref.strip().lstrip("#"))
-    except ValueError:
-        raise UsageError(f"contact: give its id (see `socialsell contacts`), not {ref!r}") from None
-    if n < 1:
-        raise UsageError(f"contact id must be positive, not {n}")
-    return n
+    """A contact from what a rep types: an id, @handle, name or company (socialsell/sales/finder.py)."""
+    return find_contact(app, ref)
 
 
 def _survivor(conn, contact_id: int) -> int:
