@@ -17,10 +17,12 @@ anyone with the database can act as anyone (docs/operations.md, "Who may do what
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from socialsell.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from socialsell.app import App
     from socialsell.config import Workspace
 
 ROLES = ("marketer", "rep", "lead")
@@ -89,3 +91,21 @@ def check_approver(workspace: Workspace, actor: str, author: str | None) -> None
         raise UsageError(f"{actor} may not approve posts (approvers: {', '.join(allowed)}; [team] approvers)")
     if author and author.lower() == actor.lower():
         raise UsageError(f"{actor} wrote this post: another approver must approve it ({', '.join(allowed) or 'anyone else'})")
+
+
+def timezone_of(workspace: Workspace, name: str | None) -> ZoneInfo:
+    """A person's time zone (``[[team.reps]] timezone``), else the workspace's: what they read
+    and type times in. SLA business hours stay in the workspace's zone."""
+    for i, rep in enumerate(workspace.section("team").get("reps", []) or []):
+        if isinstance(rep, dict) and name and str(rep.get("name", "")).lower() == name.lower() and rep.get("timezone"):
+            try:
+                return ZoneInfo(str(rep["timezone"]))
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ConfigError(workspace.config_path, f"team.reps[{i}].timezone",
+                                  f"an IANA time zone like 'America/New_York', not {rep['timezone']!r}") from None
+    return workspace.timezone
+
+
+def rep_tz(app: App) -> ZoneInfo:
+    """The acting person's time zone (:func:`timezone_of`)."""
+    return timezone_of(app.workspace, app.actor)
