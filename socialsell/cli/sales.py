@@ -42,6 +42,16 @@ def _due(task, app, fmt: str | None = None) -> str:
     return ("OVERDUE " if task["overdue"] else "") + when
 
 
+def _handle_line(h: dict) -> str:
+    """``  x: @dana  https://x.com/dana  1,240 followers, verified, Berlin, Northwind``"""
+    facts = [f"{h['followers']:,} followers" if h.get("followers") is not None else None,
+             "verified" if h.get("verified") else None, h.get("location"), h.get("company"),
+             "organization" if h.get("kind") == "organization" else None]
+    line = f"  {h['channel']}: {h['handle']}" + (f"  {h['profile_url']}" if h.get("profile_url") else "")
+    shown = ", ".join(f for f in facts if f)
+    return line + (f"  ({shown})" if shown else "")
+
+
 def _why(task, app) -> str:
     if not task.get("next_step"):
         return task["reason"] or ""
@@ -114,7 +124,9 @@ def task_show(app, task_id, as_json) -> None:
         if line:
             click.echo(f"  {line}")
     for h in c["handles"]:
-        click.echo(f"  {h['channel']}: {h['handle']}" + (f"  {h['profile_url']}" if h["profile_url"] else ""))
+        click.echo(_handle_line(h))
+        if h.get("bio") and h["bio"] != c.get("headline"):
+            click.echo(f"    {' '.join(h['bio'].split())[:100]}")
     click.echo("\nwhat they did")
     for e in tk["engagements"]:
         where = f" on post {e['post_id']}" if e["post_id"] else ""
@@ -322,7 +334,9 @@ def contact_show(app, contact_id, as_json) -> None:
         if line:
             click.echo(f"  {line}")
     for h in c["handles"]:
-        click.echo(f"  {h['channel']}: {h['handle']}" + (f"  {h['profile_url']}" if h["profile_url"] else ""))
+        click.echo(_handle_line(h))
+        if h.get("bio") and h["bio"] != c.get("headline"):
+            click.echo(f"    {' '.join(h['bio'].split())[:100]}")
     click.echo("\nscore, line by line")
     for reason, pts in c.get("score_explained") or []:
         click.echo(f"  {pts:+6.1f}  {reason}")

@@ -48,7 +48,8 @@ def contact_detail(app: App, contact_id: int) -> dict[str, Any]:
             return {**contact_detail(app, _survivor(conn, contact_id)), "redirected_from": contact_id}
         c["handles"] = [dict(h) for h in conn.execute(
             select(t.handles.c.channel, t.handles.c.handle, t.handles.c.name, t.handles.c.profile_url,
-                   t.handles.c.headline, t.handles.c.followers)
+                   t.handles.c.headline, t.handles.c.followers, t.handles.c.verified, t.handles.c.bio,
+                   t.handles.c.location, t.handles.c.company, t.handles.c.kind)
             .where(t.handles.c.contact_id == contact_id)).mappings()]
         c["engagement_count"] = conn.execute(select(func.count()).select_from(t.engagements)
                                              .where(t.engagements.c.contact_id == contact_id)).scalar()

@@ -194,6 +194,7 @@ def ingest(app: App, conn: Connection, account: str, engagements: Sequence[Engag
     for h, cid in contact_of.items():
         followers = people[h].followers or 0
         contacts[cid]["followers"] = max(contacts[cid].get("followers") or 0, followers) or None
+        contacts[cid]["verified"] = bool(contacts[cid].get("verified") or people[h].verified)
     # their open tasks, read before the insert so engagements of people with a task are stored
     # attached to it (only those opening a new task are attached afterwards)
     open_tasks = _open_tasks(conn, set(contacts) - set(created))
@@ -266,7 +267,8 @@ def _ensure_handles(app: App, conn: Connection, channel: str, people: dict[str, 
     inserted = set(conn.execute(stmt, [{
         "contact_id": cid, "channel": channel, "handle": h, "remote_user_id": people[h].external_id,
         "name": people[h].name, "profile_url": people[h].profile_url, "headline": people[h].headline,
-        "followers": people[h].followers,
+        "followers": people[h].followers, "verified": people[h].verified, "bio": people[h].bio,
+        "location": people[h].location, "company": people[h].company, "kind": people[h].kind,
     } for h, cid in zip(new, created, strict=True)]).scalars().all())
     orphans = [cid for h, cid in zip(new, created, strict=True) if h not in inserted]
     if orphans:  # another worker created these people first: use theirs, drop ours

@@ -33,6 +33,7 @@ class LeadRules:
     icp_regions: list[str] = field(default_factory=list)
     icp_points: float = 8.0
     min_followers: int | None = None
+    verified_points: float = 0.0
     follower_points: float = 2.0
     half_life_days: float = 14.0
     task_threshold: float = 5.0
@@ -56,6 +57,7 @@ class LeadRules:
         r.icp_regions = [k.lower() for k in icp.get("regions", [])]
         r.icp_points = float(icp.get("points", r.icp_points))
         r.min_followers = icp.get("min_followers")
+        r.verified_points = float(icp.get("verified_points", r.verified_points))
         for key in ("half_life_days", "task_threshold", "lead_threshold", "qualified_threshold"):
             if key in c:
                 setattr(r, key, float(c[key]))
@@ -112,6 +114,8 @@ def icp_lines(contact: dict[str, Any], rules: LeadRules) -> list[tuple[str, floa
         lines.append((f"target region: {contact.get('location')}", rules.icp_points / 2))
     if rules.min_followers and (contact.get("followers") or 0) >= rules.min_followers:
         lines.append((f"audience of {contact.get('followers')} followers", rules.follower_points))
+    if rules.verified_points and contact.get("verified"):
+        lines.append(("verified account", rules.verified_points))
     return lines
 
 
