@@ -561,7 +561,7 @@ def test_mentions_are_paginated_and_classified(channel, fake):
     assert (by_id[bare].kind, by_id[bare].post_remote_id) == ("mention", None)
     assert by_id[reply].person == Person(
         handle="@ann", name="Ann", external_id="201", profile_url="https://x.com/ann",
-        headline="ann builds things", location="Berlin", followers=42)
+        headline="ann builds things", location="Berlin", followers=42, bio="ann builds things", kind="person")
     assert by_id[reply].url == f"https://x.com/ann/status/{reply}"
     assert by_id[reply].occurred_at == datetime.fromisoformat(fake.tweets[reply]["created_at"].replace("Z", "+00:00"))
     # the reply and the quote were explained by the mentions: no search, no quote_tweets
