@@ -50,3 +50,18 @@ def test_an_organization_is_marked(cli, app):
     run(app, eng("@x", "comment", "Congrats!", person=page))
     out = cli("contact", "show", "initech", env={"COLUMNS": "200"}).output
     assert "880 followers, Initech, organization" in out
+
+
+def test_a_later_sighting_refreshes_the_profile_without_erasing_it(db_url, make_app):
+    from sqlalchemy import select
+
+    from socialsell.db import schema as t
+
+    app = make_app(db_url)
+    run(app, eng("@x", "comment", "hi", person=Person("@gina", "Gina", location="Berlin", followers=10)))
+    run(app, eng("@x", "like", person=Person("@gina", "Gina G.", followers=5120, verified=True)))
+    run(app, eng("@x", "like", person=Person("@gina")))  # says nothing new: nothing erased
+    with app.db.read() as conn:
+        row = conn.execute(select(t.handles.c.name, t.handles.c.location, t.handles.c.followers, t.handles.c.verified)
+                           .where(t.handles.c.handle == "@gina")).one()
+    assert tuple(row) == ("Gina G.", "Berlin", 5120, True)
