@@ -87,7 +87,7 @@ def _show(app, task: dict, position: int, total: int) -> None:
         where = f" on post {e['post_id']}" if e.get("post_id") else ""
         camp = f" ({e['campaign']})" if e.get("campaign") else ""
         click.echo(f"  {e['kind']}{where}{camp}" + (f": \"{e['text']}\"" if e["text"] else ""))
-    click.echo(f"  opener: {task['opener']}")
+    click.echo(f"  suggested opener (sent only if you accept it): {task['opener']}")
 
 
 @click.command()
