@@ -186,7 +186,7 @@ def merge_contacts(app: App, keep_id: int, other_id: int) -> dict[str, Any]:
     different owners need the lead (``[team] lead``, or a member with role lead).
     """
     from socialsell.sales.ingest import rescore
-    from socialsell.sales.scoring import LeadRules, stage_for
+    from socialsell.sales.scoring import stage_for
     from socialsell.team import role_of
 
     plan = merge_plan(app, keep_id, other_id)
@@ -240,7 +240,7 @@ def merge_contacts(app: App, keep_id: int, other_id: int) -> dict[str, Any]:
             stage = max(keep["stage"], other["stage"], key=lambda s: STAGE_ORDER.index(s) if s in STAGE_ORDER else 0)
         fill = {k: keep[k] or other[k] for k in ("headline", "company", "location", "email", "owner")}
         merged = {**keep, **fill, "stage": stage}
-        rules = LeadRules.from_app(app)
+        rules = app.settings.leads
         score, explained = rescore(app, conn, merged, rules, now)
         stage = stage_for(score, rules, stage)
         conn.execute(update(C).where(C.c.id == keep_id).values(
@@ -268,7 +268,7 @@ def unmerge_contact(app: App, merged_id: int) -> dict[str, Any]:
     ones included), tasks, notes and deals go back, its dismissed task reopens, the kept task and
     contact get their fields back, and both are rescored."""
     from socialsell.sales.ingest import rescore
-    from socialsell.sales.scoring import LeadRules, stage_for
+    from socialsell.sales.scoring import stage_for
 
     C, T, M, E = t.contacts, t.tasks, t.contact_merges, t.engagements
     now = app.now()
@@ -311,7 +311,7 @@ def unmerge_contact(app: App, merged_id: int) -> dict[str, Any]:
                     status=k["status"], snoozed_until=_dt.fromisoformat(k["snoozed_until"]) if k["snoozed_until"] else None,
                     updated_at=now))
         conn.execute(delete(t.notes).where(t.notes.c.id == mv["note"]))
-        rules = LeadRules.from_app(app)
+        rules = app.settings.leads
         out = {}
         for cid, fields in ((keep_id, mv["keep_before"]), (merged_id, {})):
             row = dict(conn.execute(select(C).where(C.c.id == cid)).mappings().one())

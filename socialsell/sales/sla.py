@@ -23,7 +23,7 @@ def check_sla(app: App, now: datetime | None = None) -> dict[str, Any]:
     each new next step), but the first-response SLA it would escalate was met."""
     now = now or app.now()
     woken = wake_snoozed(app, now)
-    escalate_after = float(app.workspace.section("sla").get("escalate_after_hours", 8))
+    escalate_after = app.settings.sla.escalate_after_hours
     fired: list[tuple[int, str]] = []
     with app.db.read() as conn:
         overdue = [dict(r) for r in conn.execute(
