@@ -69,7 +69,7 @@ def resolve_actor(workspace: Workspace, name: str) -> str:
     found = team.get(name.strip().lower())
     if found is None:
         names = ", ".join(f"{n} ({role})" for n, role in sorted(team.values()))
-        raise UsageError(f"--as {name!r} is not in the team: {names} (add them under [team] in {workspace.config_path.name})")
+        raise UsageError(f"{workspace.config_path.name}: --as {name!r} is not in [team]: {names} (add them there)")
     return found[0]
 
 
