@@ -106,6 +106,8 @@ class TeamSettings:
 
     lead: str | None = None
     reps: list[Rep] = field(default_factory=list)
+    marketers: list[str] = field(default_factory=list)
+    approvers: list[str] = field(default_factory=list)  # who may approve posts; empty: the lead
 
 
 @dataclass
@@ -143,6 +145,7 @@ class LeadSettings:
     icp_regions: list[str] = field(default_factory=list)
     icp_points: float = 8.0
     min_followers: int | None = None
+    verified_points: float = 0.0  # for a verified account (0: the badge does not count)
     follower_points: float = 2.0
     half_life_days: float = 14.0  # 0: no decay
     task_threshold: float = 5.0
@@ -262,7 +265,7 @@ KNOWN_KEYS: dict[str, tuple[str, ...]] = {
               "qualified_threshold"),
     "leads.weights": ("*",),
     "leads.intent": ("keywords", "points", "question_points"),
-    "leads.icp": ("headline_keywords", "companies", "regions", "points", "min_followers"),
+    "leads.icp": ("headline_keywords", "companies", "regions", "points", "min_followers", "verified_points"),
     "leads.ignore": ("handles", "headline_keywords", "own_handles"),
     "guardrails": ("banned_words", "required_hashtags", "disclaimer", "utm"),
     "guardrails.utm": ("enabled", "medium", "source"),
@@ -421,13 +424,6 @@ def _integer(v: Any, low: int, high: int) -> int:
     return v
 
 
-def _names(v: Any) -> list[str]:
-    names = _strings(v)
-    if not all(n.strip() for n in names):
-        raise ValueError(v)
-    return names
-
-
 def _strings(v: Any) -> list[str]:
     if not isinstance(v, list) or not all(isinstance(s, str) for s in v):
         raise TypeError(v)
@@ -559,9 +555,8 @@ def _team(t: _Table) -> TeamSettings:
             name=raw["name"], email=r.string("email"), territories=r.strings("territories"),
             channels=r.strings("channels"), keywords=r.strings("keywords"), role=r.string("role"), timezone=zone,
         ))
-    for key in ("marketers", "approvers"):  # read as written by socialsell/team.py: checked here
-        t.get(key, _names, "a list of names like [\"mia\"]")
-    return TeamSettings(lead=t.string("lead"), reps=reps)
+    return TeamSettings(lead=t.string("lead"), reps=reps, marketers=t.strings("marketers"),
+                        approvers=t.strings("approvers"))
 
 
 def _routing(path: Path, value: Any) -> list[RoutingRule]:
@@ -637,6 +632,7 @@ def _leads(t: _Table) -> LeadSettings:
     r.icp_regions = [k.lower() for k in icp.strings("regions")]
     r.icp_points = icp.number("points", r.icp_points, -MAX_POINTS, MAX_POINTS, "points")
     r.min_followers = icp.integer("min_followers", None, 0, 10**12, "a number of followers")
+    r.verified_points = icp.number("verified_points", r.verified_points, -MAX_POINTS, MAX_POINTS, "points")
     r.half_life_days = t.number("half_life_days", r.half_life_days, 0, 3650, "a number of days (0: no decay)")
     for key in ("task_threshold", "lead_threshold", "qualified_threshold"):
         setattr(r, key, t.number(key, getattr(r, key), -MAX_POINTS, MAX_POINTS, "a score"))

@@ -64,6 +64,9 @@ def parse_when(text: str, now: datetime, tz: ZoneInfo) -> datetime:
             if ahead == 0 and hhmm <= local_now.time().replace(tzinfo=None):
                 day += timedelta(days=7)
         return local_date_time(day, hhmm, tz)
+    if re.fullmatch(r"\d{4}-\d\d-\d\d|today|tomorrow|" + "|".join(_DAY_ALIASES), s):
+        # a day without a time would silently mean midnight: ask for the time instead
+        raise ValueError(f"{text.strip()!r} has no time of day: give one, e.g. '{text.strip()} 09:00'")
     try:
         parsed = datetime.fromisoformat(text.strip().replace(" ", "T", 1) if re.match(r"\d{4}-\d\d-\d\d \d", text.strip()) else text.strip())
     except ValueError:
@@ -240,6 +243,15 @@ def parse_date_end(text: str, tz: ZoneInfo) -> datetime:
     except ValueError:
         raise ValueError(f"cannot read the date {text!r}: use YYYY-MM-DD") from None
     return to_utc(parsed, tz) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def format_due(at: datetime, now: datetime, tz: ZoneInfo) -> str:
+    """``Thu 14:00`` within the coming week, ``Thu 10 Dec 14:00`` beyond it (or before it), so a
+    weekday never names the wrong week."""
+    local, today = at.astimezone(tz), now.astimezone(tz).date()
+    if today <= local.date() < today + timedelta(days=6):
+        return local.strftime("%a %H:%M")
+    return local.strftime("%a %d %b %H:%M")
 
 
 def format_ago(at: datetime, now: datetime) -> str:

@@ -68,13 +68,6 @@ class Workspace:
     settings: Settings
     accounts: dict[str, Account]
     db_url: str
-    data: dict[str, Any] = field(default_factory=dict)  # the file as parsed, for section()
-
-    def section(self, name: str) -> dict[str, Any]:
-        """A top-level table as written (checked already by the settings); the typed values are
-        in ``settings``: prefer them. Kept for the team roles (socialsell/team.py)."""
-        value = self.data.get(name, {})
-        return value if isinstance(value, dict) else {}
 
     @property
     def name(self) -> str:
@@ -155,7 +148,7 @@ def build_workspace(path: Path, data: dict[str, Any], db_url: str | None = None)
     settings = parse_settings(path, data)
     root = path.parent.resolve()
     workspace = Workspace(root=root, config_path=path, settings=settings, accounts={},
-                          db_url=database_url(settings, root, db_url), data=data)
+                          db_url=database_url(settings, root, db_url))
     workspace.accounts = {a.name: Account.from_settings(a, workspace) for a in settings.accounts}
     return workspace
 

@@ -115,9 +115,12 @@ def test_contacts_and_merge(cli, app):
     pairs = json.loads(cli("contacts", "--suggest-merges", "--json").output)
     assert pairs[0]["id"] == ca and pairs[0]["merge_with"] == cb
     assert f"socialsell contact merge {ca} {cb}" in cli("contact", "show", str(ca)).output
-    r = cli("contact", "merge", str(ca), str(cb))
+    refused = cli("contact", "merge", str(ca), str(cb), "--yes")  # alice's and bob's: the lead's call
+    assert refused.exit_code == 2 and "only the lead may merge them" in refused.output
+    assert cli("contact", "merge", str(ca), str(cb), actor="morgan").exit_code == 2  # no terminal, no --yes
+    r = cli("contact", "merge", str(ca), str(cb), "--yes", actor="morgan")
     assert r.exit_code == 0 and f"task {b.tasks_created[0]['id']} folded into task {a.tasks_created[0]['id']}" in r.output
-    assert cli("contact", "merge", str(ca), str(cb)).exit_code == 2
+    assert cli("contact", "merge", str(ca), str(cb), "--yes").exit_code == 2
     shown = cli("contact", "show", str(cb)).output
     assert f"was merged into {ca}" in shown and "@dw" in shown and "danaw" in shown
     assert len(json.loads(cli("contacts", "--json").output)) == 1

@@ -457,19 +457,7 @@ def test_any_value_is_one_line_exit_2_or_loads_and_no_job_fails_on_it(used_works
         return
     result = cli("tasks", "--json")
     if result.exit_code == 2:
-        # a team without the acting person (alice) is a valid file that refuses her (socialsell/team.py)
-        assert result.output.startswith(("Error: socialsell.toml: ", "Error: --as 'alice' is not in the team")) \
-            and result.output.count("\n") == 1, result.output
+        assert result.output.startswith("Error: socialsell.toml: ") and result.output.count("\n") == 1, result.output
         return
     assert result.exit_code == 0, result.output
     _exercise(make_app(), clock)
-
-
-@pytest.mark.parametrize("value", ["true", '"mia"', '["mia", ""]', "[1]"])
-def test_team_marketers_and_approvers_are_lists_of_names(workspace, cli, value):
-    for key in ("marketers", "approvers"):
-        text = workspace.read_text()
-        workspace.write_text(text.replace("[team]\n", f"[team]\n{key} = {value}\n", 1))
-        out = cli("tasks")
-        assert out.exit_code == 2 and f"[team] {key}: expected a list of names" in out.output, out.output
-        workspace.write_text(text)

@@ -831,6 +831,7 @@ def _member_person(urn: str, found: dict[str, Any]) -> Person:
         external_id=urn,
         profile_url=f"https://www.linkedin.com/in/{vanity}/" if vanity else None,
         headline=found.get("localizedHeadline"),
+        kind="person",
     )
 
 
@@ -842,4 +843,6 @@ def _org_person(urn: str, found: dict[str, Any]) -> Person:
         external_id=urn,
         profile_url=f"https://www.linkedin.com/company/{vanity or urn.rsplit(':', 1)[1]}/",
         headline=found.get("localizedDescription"),
+        company=found.get("localizedName"),
+        kind="organization",
     )

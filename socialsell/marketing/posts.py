@@ -397,7 +397,7 @@ def _transition(app: App, post_id: int, allowed_from: Sequence[str], values_for:
 def approve_post(app: App, post_id: int) -> int:
     """Approve a draft. When ``require_approval`` is on, only an approver other than the post's
     author may (``[team] approvers``, default the lead: socialsell/team.py)."""
-    if app.workspace.section("workspace").get("require_approval", False):
+    if app.settings.workspace.require_approval:
         with app.db.read() as conn:
             author = conn.execute(select(t.posts.c.author).where(t.posts.c.id == post_id)).scalar()
         check_approver(app.workspace, app.actor, author)

@@ -150,6 +150,12 @@ class Person:
     company: str | None = None
     location: str | None = None
     followers: int | None = None
+    #: the network's verified badge, when it says (None: unknown)
+    verified: bool | None = None
+    #: the person's own description (X ``description``); ``headline`` stays the one-line title
+    bio: str | None = None
+    #: ``"person"`` or ``"organization"`` (a LinkedIn page), when the network says
+    kind: str | None = None
 
 
 @dataclass

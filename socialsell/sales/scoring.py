@@ -73,6 +73,8 @@ def icp_lines(contact: dict[str, Any], rules: LeadRules) -> list[tuple[str, floa
         lines.append((f"target region: {contact.get('location')}", rules.icp_points / 2))
     if rules.min_followers and (contact.get("followers") or 0) >= rules.min_followers:
         lines.append((f"audience of {contact.get('followers')} followers", rules.follower_points))
+    if rules.verified_points and contact.get("verified"):
+        lines.append(("verified account", rules.verified_points))
     return lines
 
 
