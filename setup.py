@@ -20,5 +20,6 @@ setup(
     package_data={
         "socialsell.shipped_templates": ["*.j2", "*.md"],
         "socialsell.db.migrations": ["script.py.mako"],
+        "socialsell.scaffold": ["templates/*/*", "templates/*/*/*"],  # `plugin new`
     },
 )

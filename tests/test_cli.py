@@ -207,7 +207,7 @@ def test_an_unreachable_database_is_one_line_without_the_password(workspace):
 
 def test_connect_on_a_channel_without_a_connection_step(cli):
     result = cli("channels", "connect", "sandbox")
-    assert result.exit_code == 0 and "needs no connection step" in result.output
+    assert result.exit_code == 0 and "needs no connection step; checking its credentials" in result.output
 
 
 def test_the_task_list_keeps_one_line_per_task_in_a_narrow_terminal(workspace, make_app, clock, cli):

@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from socialsell.credentials import load_tokens, save_tokens
-from socialsell.plugins.channel import (
+from socialsell.api import (
     AuthError,
     Capabilities,
     Channel,
@@ -34,6 +33,8 @@ from socialsell.plugins.channel import (
     RemotePost,
     ReplyNotAllowed,
     TransientError,
+    load_tokens,
+    save_tokens,
 )
 from socialsell_linkedin import oauth, text
 from socialsell_linkedin.client import API, DEFAULT_VERSION, RestClient, urn_path

@@ -18,8 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from socialsell.clock import utcnow
-from socialsell.plugins.channel import (
+from socialsell.api import (
     AuthError,
     Capabilities,
     Channel,
@@ -34,6 +33,7 @@ from socialsell.plugins.channel import (
     Rejected,
     RemotePost,
     TransientError,
+    utcnow,
 )
 
 BEFORE_SEND = ("rate_limit", "server_error", "timeout_before_send", "auth", "reject")

@@ -19,8 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from socialsell.credentials import save_tokens
-from socialsell.plugins.channel import (
+from socialsell.api import (
     AuthError,
     Capabilities,
     Channel,
@@ -34,6 +33,7 @@ from socialsell.plugins.channel import (
     RemotePost,
     ReplyNotAllowed,
     TransientError,
+    save_tokens,
 )
 from socialsell_x import auth
 from socialsell_x.errors import error_for_exception
@@ -43,7 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import requests
     import tweepy
 
-    from socialsell.config import Account
+    from socialsell.api import Account
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

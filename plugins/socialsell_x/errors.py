@@ -10,8 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from socialsell.credentials import redact
-from socialsell.plugins.channel import (
+from socialsell.api import (
     AuthError,
     ChannelError,
     DuplicateContent,
@@ -19,6 +18,7 @@ from socialsell.plugins.channel import (
     Rejected,
     ReplyNotAllowed,
     TransientError,
+    redact,
 )
 
 #: when X sends a 429 without ``x-rate-limit-reset``, wait a full rate-limit window

@@ -146,7 +146,7 @@ def plugins(state: State, as_json: bool) -> None:
 @json_option
 @click.pass_context
 def channels(ctx: click.Context, as_json: bool) -> None:
-    """Configured channel accounts; `channels check NAME`, `channels connect NAME`."""
+    """Configured channel accounts; `channels check NAME`, `channels connect NAME`, `channels resume NAME`."""
     if ctx.invoked_subcommand is not None:
         return
     _list_channels(ctx.obj, as_json)
@@ -197,13 +197,52 @@ def channels_connect(app, name: str) -> None:
 
     channel = app.channel(name)
     if type(channel).connect is Channel.connect:
-        click.echo(f"{name}: {channel.label or channel.name} needs no connection step; it works as it is")
+        # nothing to authorize: verify the credentials instead, and resume the account if paused
+        click.echo(f"{name}: {channel.label or channel.name} needs no connection step; checking its credentials")
+        _resume(app, name)
         return
     channel.connect(click.echo)
+    _set_active(app, name, "connected")
+    click.echo(f"{name}: connected")
+
+
+@channels.command("resume")
+@click.argument("name")
+@pass_app
+def channels_resume(app, name: str) -> None:
+    """Check a paused account's credentials with its network and, if they work, use it again."""
+    _resume(app, name)
+
+
+def _resume(app, name: str) -> None:
+    from sqlalchemy import select
+
+    from socialsell.db import schema as t
+    from socialsell.errors import RuntimeFailure
+
+    channel = app.channel(name)  # an unknown name is a UsageError (exit 2)
+    app.account_id(name)
+    with app.db.read() as conn:
+        status, reason = conn.execute(select(t.accounts.c.status, t.accounts.c.paused_reason)
+                                      .where(t.accounts.c.name == name)).one()
+    result = channel.check()
+    if not result.ok:
+        why = "; ".join(result.notes) or "the network refused the credentials"
+        raise RuntimeFailure(f"{name} stays {'paused' if status == 'paused' else status}: {why} "
+                             f"(fix the credentials, then `socialsell channels resume {name}`)")
+    if status != "paused":
+        click.echo(f"{name}: credentials ok" + (f" as {result.identity}" if result.identity else "") + "; it was not paused")
+        return
+    _set_active(app, name, "resumed")
+    click.echo(f"{name}: resumed" + (f" as {result.identity}" if result.identity else "")
+               + f" (it was paused: {reason or 'no reason recorded'})")
+
+
+def _set_active(app, name: str, why: str) -> None:
     from sqlalchemy import update
 
     from socialsell.db import schema as t
 
-    with app.db.write() as conn:  # a fresh authorization un-pauses the account
+    with app.db.write() as conn:  # fresh or verified credentials un-pause the account
         conn.execute(update(t.accounts).where(t.accounts.c.name == name).values(status="active", paused_reason=None))
-    click.echo(f"{name}: connected")
+        app.record(conn, f"account.{why}", f"account:{name}")

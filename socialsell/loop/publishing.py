@@ -42,6 +42,7 @@ from socialsell.plugins.channel import (
     Rejected,
     TransientError,
 )
+from socialsell.plugins.views import DeliveryView, PostView
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
@@ -479,11 +480,12 @@ def _fenced(app: App, d: dict[str, Any], from_status: str, **values: Any) -> boo
     return bool(n)
 
 
-def _hook_payload(app: App, delivery_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
+def _hook_payload(app: App, delivery_id: int) -> tuple[PostView, DeliveryView]:
+    """The documented views event hooks receive (docs/plugins.md, "Event payloads")."""
     with app.db.read() as conn:
         d = _load(conn, delivery_id)
-        post = dict(conn.execute(select(t.posts).where(t.posts.c.id == d["post_id"])).mappings().one())
-    return post, d
+        post = conn.execute(select(t.posts).where(t.posts.c.id == d["post_id"])).mappings().one()
+    return PostView(post), DeliveryView(d)
 
 
 def _fire_published(app: App, delivery_id: int) -> None:
