@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOC = (ROOT / "docs" / "plugins.md").read_text()
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
-PLUGINS = ["socialsell_sandbox", "socialsell_x", "socialsell_linkedin"]
+PLUGINS = ["socialsell_sandbox", "socialsell_x", "socialsell_linkedin", "socialsell_bluesky"]
 
 
 def _doc_section(title: str) -> str:
@@ -108,6 +108,7 @@ def test_lint_imports_keeps_every_contract():
 @pytest.mark.parametrize(("plugin", "bad_import", "contract"), [
     ("socialsell_sandbox", "from socialsell.db import schema  # noqa: F401", "Plugins import only socialsell.api"),
     ("socialsell_x", "from socialsell.plugins.channel import Channel  # noqa: F401", "Plugins import only socialsell.api"),
+    ("socialsell_bluesky", "from socialsell.credentials import save_tokens  # noqa: F401", "Plugins import only socialsell.api"),
 ])
 def test_lint_imports_fails_on_a_forbidden_import(tmp_path, plugin, bad_import, contract):
     # a copy of the tree with one bad import added: the same contracts must break on it
@@ -146,7 +147,7 @@ def test_built_in_plugins_import_socialsell_only_through_the_api():
 
 
 def test_the_api_imports_no_network_library():
-    code = "import sys, socialsell.api; print(sorted(m for m in ('tweepy', 'linkedin_v2', 'atproto', 'apscheduler', 'requests', 'http.server') if m in sys.modules))"
+    code = "import sys, socialsell.api; print(sorted(m for m in ('tweepy', 'linkedin_v2', 'atproto', 'httpx', 'apscheduler', 'requests', 'http.server') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout
     assert out.strip() == "[]"
 
