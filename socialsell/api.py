@@ -24,7 +24,7 @@ from socialsell.credentials import (
     save_tokens,
     token_file,
 )
-from socialsell.errors import UsageError
+from socialsell.errors import ConfigError, UsageError
 from socialsell.plugins.channel import (
     ENGAGEMENT_KINDS,
     AuthError,
@@ -99,8 +99,10 @@ __all__ = [
     "EngagementView",
     "ContactView",
     "TaskView",
-    # commands (register_commands)
+    # bad input: one line, exit status 2
+    "ConfigError",
     "UsageError",
+    # commands (register_commands)
     "pass_app",
     "json_option",
     "print_json",

@@ -33,7 +33,6 @@ from socialsell.api import (
     Rejected,
     RemotePost,
     TransientError,
-    utcnow,
 )
 
 BEFORE_SEND = ("rate_limit", "server_error", "timeout_before_send", "auth", "reject")
@@ -51,7 +50,6 @@ class SandboxChannel(Channel):
 
     def __init__(self, account):
         super().__init__(account)
-        self.clock = utcnow
         self.seed = str(account.settings.get("seed", "socialsell"))
         self.audience = bool(account.settings.get("audience", True))
         self.latency = float(account.settings.get("latency", 0))
