@@ -137,6 +137,15 @@ def test_a_refreshed_session_is_stored_at_once(account, fake):
     assert load_tokens(account.workspace.state_dir, account.name)["session"] != first
 
 
+def test_a_worker_takes_the_session_another_worker_refreshed(account, fake):
+    fake.access_seconds = 60  # every call refreshes first, and each refresh spends the old refresh token
+    first, second = connect(account, fake), connect(account, fake)
+    first.publish("one")
+    second.publish("two")  # refreshes: the session first holds is spent
+    first.publish("three")
+    assert calls(fake, "com.atproto.server.createSession") == 1 and len(fake.posts) == 3
+
+
 def test_a_revoked_session_signs_in_again_with_the_app_password_once(account, fake):
     connect(account, fake).publish("one")
     fake.access, fake.refresh = set(), set()  # every token revoked, the app password still good

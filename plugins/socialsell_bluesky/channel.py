@@ -31,7 +31,6 @@ from socialsell.api import (
     Rejected,
     RemotePost,
     ReplyNotAllowed,
-    delete_tokens,
     load_tokens,
     save_tokens,
 )
@@ -95,6 +94,7 @@ class BlueskyChannel(Channel):
         self._client: Client | None = None
         self._did: str | None = None
         self._handle: str | None = None
+        self._session: str | None = None  # the session string in use, to tell a newer stored one
 
     # -- text --------------------------------------------------------------------------------
 
@@ -139,21 +139,21 @@ class BlueskyChannel(Channel):
 
         self._did, self._handle = session.did, session.handle
         if event in (SessionEvent.CREATE, SessionEvent.REFRESH):  # refresh tokens rotate: keep the newest
+            self._session = session.export()
             save_tokens(self.account.workspace.state_dir, self.account.name,
-                        {"session": session.export(), "did": session.did, "handle": session.handle})
+                        {"session": self._session, "did": session.did, "handle": session.handle})
 
-    def _signed_in(self, *, fresh: bool = False) -> Client:
-        """A client with a session: the stored one, or a new one from the app password."""
-        if self._client is not None and not fresh:
+    def _signed_in(self, source: str = "cached") -> Client:
+        """A client with a session: the one in use (``cached``), the stored one (``store``), or a
+        new one from the app password (``password``)."""
+        if self._client is not None and source == "cached":
             return self._client
-        state_dir, name = self.account.workspace.state_dir, self.account.name
         client = self._new_client()
-        stored = None if fresh else load_tokens(state_dir, name)
+        stored = None if source == "password" else load_tokens(self.account.workspace.state_dir, self.account.name)
         if stored and stored.get("session"):
             client.login(session_string=stored["session"], fetch_bsky_profile=False)  # no request
+            self._session = stored["session"]
         else:
-            if fresh:
-                delete_tokens(state_dir, name)
             handle, password = self._credentials()
             client.login(handle, password, fetch_bsky_profile=False)
         self._client = client
@@ -167,8 +167,16 @@ class BlueskyChannel(Channel):
             except Exception as e:
                 if not session_expired(e):
                     raise
-            # the stored session stopped working: sign in with the app password, once
-            return call(self._signed_in(fresh=True))
+            # our session stopped working. Another worker may have refreshed it (refresh tokens
+            # rotate, so ours is spent): take the stored one before spending a sign-in
+            stored = load_tokens(self.account.workspace.state_dir, self.account.name) or {}
+            if stored.get("session") and stored["session"] != self._session:
+                try:
+                    return call(self._signed_in("store"))
+                except Exception as e:
+                    if not session_expired(e):
+                        raise
+            return call(self._signed_in("password"))  # once
         except Exception as e:
             error = error_for(e, doing, write=write, account=self.account.name, secrets=self._secrets())
             if error is None:
