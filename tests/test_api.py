@@ -217,3 +217,17 @@ def test_the_plain_checks_run_without_pytest(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "skipped: EchoChannel does not read metrics" in result.stdout
     assert "ChannelContract needs pytest" in result.stdout
+
+
+# --- tracing hook calls ---------------------------------------------------------------------
+
+
+def test_trace_plugins_prints_every_hook_call_with_its_arguments_and_results(cli):
+    result = cli("channels", "--json", env={"SOCIALSELL_TRACE_PLUGINS": "1"})
+    assert result.exit_code == 0
+    lines = [line for line in result.stderr.splitlines() if line.startswith("[plugins] ")]
+    assert any(line.startswith("[plugins] register_channels(register=<function") and "bluesky" in line and "sandbox" in line
+               for line in lines), lines
+    assert "[plugins] register_channels returned []" in lines
+    quiet = cli("channels", "--json")
+    assert "[plugins]" not in quiet.stderr
