@@ -232,7 +232,7 @@ BROKEN = [
     (MissesItsOwnPosts, lambda ch, net, sec: check_find_recent_posts(ch), "would publish it twice"),
     (HidesTheLostResponse, lambda ch, net, sec: check_timeout_after_send(ch, net, sec), "maybe_delivered=False"),
     (RetriesAtANaiveTime, lambda ch, net, sec: check_fault(ch, net, "rate_limit", sec), "retry_at="),
-    (LetsRawErrorsOut, lambda ch, net, sec: check_publish(ch), "raises only socialsell.plugins.channel errors"),
+    (LetsRawErrorsOut, lambda ch, net, sec: check_publish(ch), "raises only the errors of socialsell.api"),
     (ClaimsMoreThanItSupports, lambda ch, net, sec: check_attributes(ch), r"claims \['metrics'\]"),
     (ConnectsWhenBuilt, lambda ch, net, sec: check_construction(ch), "made a network call"),
     (AcceptsAnyLength, lambda ch, net, sec: check_validate(ch), "empty text must be refused"),

@@ -264,7 +264,7 @@ def _check_no_secret(error: BaseException, secrets: Iterable[str], doing: str) -
 
 def _check_published(channel: Channel, result: Any, doing: str) -> Published:
     assert isinstance(result, Published), (
-        f"{_name(channel)}.{doing} returned {result!r}; it must return socialsell.plugins.channel.Published "
+        f"{_name(channel)}.{doing} returned {result!r}; it must return socialsell.api.Published "
         "(or raise a ChannelError)"
     )
     assert isinstance(result.remote_id, str) and result.remote_id, (
@@ -290,7 +290,7 @@ def _call(channel: Channel, doing: str, call: Callable[[], Any]) -> Any:
     except Exception as e:
         raise AssertionError(
             f"{_name(channel)}.{doing} raised {type(e).__module__}.{type(e).__name__}: {e}; a channel "
-            "raises only socialsell.plugins.channel errors (ChannelError subclasses), which the core knows "
+            "raises only the errors of socialsell.api (ChannelError subclasses), which the core knows "
             "how to handle"
         ) from e
 
@@ -331,7 +331,7 @@ def _fetch(channel: Channel, cursor: str | None, posts: Sequence[OurPost]) -> tu
 
 def _check_engagement(channel: Channel, e: Any, doing: str) -> None:
     who = f"{_name(channel)}.{doing} returned"
-    assert isinstance(e, Engagement), f"{who} {e!r}; every item must be a socialsell.plugins.channel.Engagement"
+    assert isinstance(e, Engagement), f"{who} {e!r}; every item must be a socialsell.api.Engagement"
     assert isinstance(e.external_id, str) and e.external_id, (
         f"{who} an engagement with external_id={e.external_id!r}: the network's id as a non-empty "
         "string ((account, external_id, kind) is how the core ingests it only once)"
@@ -373,7 +373,7 @@ def _engaged(channel: Channel, network: Any, now: Clock, kind: str, handle: str,
 def check_attributes(channel: Channel) -> None:
     """Class attributes describe the channel type; ``capabilities()`` narrows ``supports``."""
     cls = type(channel)
-    assert isinstance(channel, Channel), f"{cls.__name__} must subclass socialsell.plugins.channel.Channel"
+    assert isinstance(channel, Channel), f"{cls.__name__} must subclass socialsell.api.Channel"
     assert isinstance(cls.name, str) and cls.name, (
         f"{cls.__name__}.name is {cls.name!r}: set it to the name the channel is registered under"
     )
@@ -381,7 +381,7 @@ def check_attributes(channel: Channel) -> None:
         f"{cls.__name__}.max_length is {cls.max_length!r}: the most characters a post may have, above 0"
     )
     assert isinstance(cls.supports, Capabilities), (
-        f"{cls.__name__}.supports is {cls.supports!r}: a socialsell.plugins.channel.Capabilities"
+        f"{cls.__name__}.supports is {cls.supports!r}: a socialsell.api.Capabilities"
     )
     caps = channel.capabilities()
     assert isinstance(caps, Capabilities), f"{cls.__name__}.capabilities() returned {caps!r}: a Capabilities"
@@ -512,7 +512,7 @@ def check_find_recent_posts(channel: Channel, now: Clock = _utcnow) -> None:
         _skip(f"{_name(channel)} cannot list recent posts ({e}): the core marks unknown outcomes "
                     "needs_attention instead of reconciling them")
     assert isinstance(recent, list) and all(isinstance(p, RemotePost) for p in recent), (
-        f"{_name(channel)}.{doing} returned {recent!r}; a list of socialsell.plugins.channel.RemotePost"
+        f"{_name(channel)}.{doing} returned {recent!r}; a list of socialsell.api.RemotePost"
     )
     same_id = [p for p in recent if p.remote_id == published.remote_id]
     assert same_id, (
@@ -679,7 +679,7 @@ def check_metrics(channel: Channel) -> None:
     doing = f"fetch_metrics([{published.remote_id!r}])"
     result = _call(channel, doing, lambda: channel.fetch_metrics([published.remote_id]))
     assert isinstance(result, list) and all(isinstance(m, Metrics) for m in result), (
-        f"{_name(channel)}.{doing} returned {result!r}; a list of socialsell.plugins.channel.Metrics"
+        f"{_name(channel)}.{doing} returned {result!r}; a list of socialsell.api.Metrics"
     )
     ours = [m for m in result if m.remote_id == published.remote_id]
     strangers = [m.remote_id for m in result if m.remote_id != published.remote_id]
