@@ -178,7 +178,17 @@ class FakeBluesky:
                 "quoteCount": post.get("quoteCount", 0), "labels": []}
 
     def x_app_bsky_feed_getAuthorFeed(self, body, params, request):
-        mine = [p for p in reversed(self.posts) if "reply" not in p["record"] or params.get("filter") != "posts_no_replies"]
+        ours = {p["uri"] for p in self.posts}
+
+        def shown(post):  # posts_and_author_threads: our posts, and our replies within our own threads
+            reply = post["record"].get("reply")
+            if reply is None:
+                return True
+            if params.get("filter") == "posts_no_replies":
+                return False
+            return params.get("filter") != "posts_and_author_threads" or reply["parent"]["uri"] in ours
+
+        mine = [p for p in reversed(self.posts) if shown(p)]
         start = int(params.get("cursor") or 0)
         limit = int(params.get("limit") or 50)
         page = mine[start:start + limit]

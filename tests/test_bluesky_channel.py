@@ -114,6 +114,32 @@ def test_images_go_with_the_post_and_oversized_ones_are_refused_before_sending(a
     assert len(fake.requests) == before
 
 
+def test_a_thread_is_a_reply_chain_found_again_as_written(account, fake):
+    channel = connect(account, fake)
+    text = "Part one #launch\n---\nPart two\n---\nPart three"
+    assert channel.validate(text) == [] and channel.measure(text) == len("Part one #launch")
+    assert channel.validate("ok\n---\n" + "a" * 301) == ["thread part 2 of 2: 301 characters is over Bluesky's limit of 300"]
+    published = channel.publish(text)
+    first, second, third = fake.posts
+    assert published.remote_id == first["uri"] and "reply" not in first["record"]
+    assert second["record"]["reply"]["root"]["uri"] == third["record"]["reply"]["root"]["uri"] == first["uri"]
+    assert third["record"]["reply"]["parent"]["uri"] == second["uri"]
+    listed = channel.find_recent_posts(datetime(2000, 1, 1, tzinfo=UTC))
+    assert [(p.remote_id, p.text) for p in listed] == [
+        (first["uri"], "Part one #launch"), (first["uri"], "Part one #launch\n---\nPart two\n---\nPart three")]
+
+
+def test_a_thread_that_fails_halfway_needs_a_person(account, fake):
+    channel = connect(account, fake)
+    channel.publish("warm up")
+    original = fake.x_com_atproto_repo_createRecord
+    answers = iter([original, lambda *a: httpx.Response(500, json={"error": "InternalServerError"})])
+    fake.x_com_atproto_repo_createRecord = lambda *a: next(answers)(*a)
+    with pytest.raises(Rejected, match=r"thread partly published: parts 1-1 of 2 are live \(https://bsky.app/profile/acme.bsky.social/post/"):
+        channel.publish("one\n---\ntwo")
+    assert len(fake.posts) == 2  # the warm-up and part one: nothing sent twice
+
+
 # --- the session ------------------------------------------------------------------------------
 
 

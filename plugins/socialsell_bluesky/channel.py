@@ -22,6 +22,7 @@ from socialsell.api import (
     AuthError,
     Capabilities,
     Channel,
+    ChannelError,
     CheckResult,
     Engagement,
     Metrics,
@@ -99,13 +100,26 @@ class BlueskyChannel(Channel):
     # -- text --------------------------------------------------------------------------------
 
     def measure(self, text: str) -> int:
-        return bsky_text.graphemes(text)
+        """Graphemes; for a thread, those of its longest part."""
+        return max(bsky_text.graphemes(part) for part in bsky_text.thread_parts(text))
 
     def validate(self, text: str) -> list[str]:
-        problems = super().validate(text)
-        size = bsky_text.utf8_length(text)
-        if size > bsky_text.MAX_BYTES:
-            problems.append(f"{size} bytes is over Bluesky's limit of {bsky_text.MAX_BYTES} bytes")
+        parts = bsky_text.thread_parts(text)
+        if len(parts) == 1:
+            problems = super().validate(text)
+            size = bsky_text.utf8_length(text)
+            if size > bsky_text.MAX_BYTES:
+                problems.append(f"{size} bytes is over Bluesky's limit of {bsky_text.MAX_BYTES} bytes")
+            return problems
+        problems = []
+        for number, part in enumerate(parts, 1):
+            where = f"thread part {number} of {len(parts)}"
+            if not part:
+                problems.append(f"{where} is empty")
+            elif bsky_text.graphemes(part) > self.max_length:
+                problems.append(f"{where}: {bsky_text.graphemes(part)} characters is over Bluesky's limit of {self.max_length}")
+            elif bsky_text.utf8_length(part) > bsky_text.MAX_BYTES:
+                problems.append(f"{where}: {bsky_text.utf8_length(part)} bytes is over Bluesky's limit of {bsky_text.MAX_BYTES} bytes")
         return problems
 
     # -- the session ---------------------------------------------------------------------------
@@ -234,7 +248,8 @@ class BlueskyChannel(Channel):
             images.append(data)
         return images
 
-    def _send(self, text: str, *, media: Sequence[str] = (), reply_to: Any = None, doing: str) -> Published:
+    def _create(self, text: str, *, media: Sequence[str] = (), reply_to: Any = None, doing: str) -> Any:
+        """One post record; atproto's answer (``uri``, ``cid``)."""
         images = self._images(media)
 
         def send(client: Client) -> Any:
@@ -244,19 +259,39 @@ class BlueskyChannel(Channel):
                                           reply_to=reply_to, profile_identify=self._repo())
             return client.send_post(text, facets=facets, reply_to=reply_to, profile_identify=self._repo())
 
-        sent_at = datetime.now(UTC)  # the record's createdAt is set just after: never later than it
-        created = self._call(doing, send, write=True)
-        return Published(remote_id=created.uri, url=post_link(created.uri, self._handle), published_at=sent_at)
+        return self._call(doing, send, write=True)
 
     def publish(self, text: str, *, media: Sequence[str] = ()) -> Published:
-        return self._send(text, media=media, doing="publishing a post")
+        """Post ``text`` (a reply chain when it is a ``---`` thread), images on the first post."""
+        from atproto import models
+
+        parts = [part for part in bsky_text.thread_parts(text) if part]
+        if not parts:
+            raise Rejected("the text is empty")
+        sent_at = datetime.now(UTC)  # the record's createdAt is set just after: never later than it
+        first = self._create(parts[0], media=media, doing="publishing a post")
+        root = previous = models.create_strong_ref(first)
+        for number, part in enumerate(parts[1:], 2):
+            try:
+                created = self._create(part, reply_to=models.AppBskyFeedPost.ReplyRef(root=root, parent=previous),
+                                        doing=f"publishing thread part {number}")
+            except ChannelError as e:
+                # the first parts are public: sending again would post them twice, and reconciling
+                # cannot match half a thread, so a person finishes it
+                raise Rejected(f"thread partly published: parts 1-{number - 1} of {len(parts)} are live "
+                               f"({post_link(first.uri, self._handle)}); part {number} failed ({e}); finish it on bsky.app") from None
+            previous = models.create_strong_ref(created)
+        return Published(remote_id=first.uri, url=post_link(first.uri, self._handle), published_at=sent_at)
 
     def find_recent_posts(self, since: datetime) -> list[RemotePost]:
-        posts: list[RemotePost] = []
+        """Our posts since ``since``, newest first. A thread we posted is also listed as one post
+        whose text is its parts joined by ``---`` lines, the way it was written."""
+        ours: dict[str, tuple[str, str | None, datetime | None]] = {}  # uri -> text, parent uri, created
+        order: list[str] = []
         cursor = None
         for _ in range(MAX_PAGES):
             page = self._call("listing our recent posts", lambda c, cur=cursor: c.app.bsky.feed.get_author_feed(
-                {"actor": self._repo(), "filter": "posts_no_replies", "limit": PAGE, "cursor": cur}))
+                {"actor": self._repo(), "filter": "posts_and_author_threads", "limit": PAGE, "cursor": cur}))
             older = False
             for item in page.feed:
                 post = item.post
@@ -266,11 +301,27 @@ class BlueskyChannel(Channel):
                 if created is not None and created < since:
                     older = True
                     continue
-                posts.append(RemotePost(remote_id=post.uri, text=_get(post.record, "text", ""), created_at=created,
-                                        url=post_link(post.uri, self._handle)))
+                parent = _get(_get(_get(post.record, "reply"), "parent"), "uri")
+                ours[post.uri] = (_get(post.record, "text", ""), parent, created)
+                order.append(post.uri)
             cursor = page.cursor
             if older or not cursor:
                 break
+        # newest first, so the earliest self-reply to a post (the thread's next part) is kept
+        next_part = {parent: uri for uri, (_, parent, _) in ours.items() if parent in ours}
+        posts: list[RemotePost] = []
+        for uri in order:
+            text, parent, created = ours[uri]
+            if parent is not None:
+                continue  # a later part of one of our threads, or a reply to someone
+            url = post_link(uri, self._handle)
+            posts.append(RemotePost(remote_id=uri, text=text, created_at=created, url=url))
+            parts, at = [text], uri
+            while at in next_part and len(parts) < 25:
+                at = next_part[at]
+                parts.append(ours[at][0])
+            if len(parts) > 1:
+                posts.append(RemotePost(remote_id=uri, text=bsky_text.THREAD_JOIN.join(parts), created_at=created, url=url))
         return posts
 
     # -- engagements -------------------------------------------------------------------------------
@@ -347,7 +398,8 @@ class BlueskyChannel(Channel):
         root_ref = engagement.raw.get("root") or engagement.raw
         root = models.ComAtprotoRepoStrongRef.Main(uri=root_ref["uri"], cid=root_ref["cid"])
         reply_to = models.AppBskyFeedPost.ReplyRef(root=root, parent=parent)  # in the thread: root and parent
-        return self._send(text, reply_to=reply_to, doing="replying")
+        created = self._create(text, reply_to=reply_to, doing="replying")
+        return Published(remote_id=created.uri, url=post_link(created.uri, self._handle), published_at=datetime.now(UTC))
 
     def fetch_metrics(self, remote_ids: Sequence[str]) -> list[Metrics]:
         metrics = []

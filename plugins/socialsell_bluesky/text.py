@@ -1,4 +1,5 @@
-"""Bluesky's text rules: 300 graphemes and 3,000 bytes, and rich-text facets at byte offsets.
+"""Bluesky's text rules: 300 graphemes and 3,000 bytes, rich-text facets at byte offsets, and
+threads written as parts separated by lines holding only ``---`` (as for X).
 
 The network does not parse links, mentions or hashtags out of the text: the post carries
 "facets", each a UTF-8 byte range (start inclusive, end exclusive) and what it is (a link's
@@ -20,6 +21,14 @@ _LINK = regex.compile(r"https?://[^\s<>\"]+")
 _MENTION = regex.compile(r"(?<![\w@])@((?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)")
 _TAG = regex.compile(r"(?<![\w#&])#(\w*[^\W\d_]\w*)")
 _TRAILING = ".,;:!?)]}'\""
+_SEPARATOR = regex.compile(r"^[ \t]*---[ \t]*$", regex.MULTILINE)
+THREAD_JOIN = "\n---\n"
+
+
+def thread_parts(text: str) -> list[str]:
+    """The posts of ``text``: one, or several when lines holding only ``---`` split it."""
+    parts = [part.strip() for part in _SEPARATOR.split(text)]
+    return [text.strip()] if len(parts) == 1 else parts
 
 
 def graphemes(text: str) -> int:
