@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from socialsell.cli.common import json_option, parse_id, pass_app, print_json, print_table
 from socialsell.clock import utcnow
-from socialsell.config import Account
 from socialsell.credentials import (
     delete_tokens,
     keyring_get,
@@ -56,6 +55,7 @@ from socialsell.plugins.views import (
     View,
 )
 from socialsell.timeparse import format_local
+from socialsell.workspace import Account
 
 __all__ = [
     # hooks

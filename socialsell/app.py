@@ -19,11 +19,12 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
 from socialsell.clock import utcnow
-from socialsell.config import Workspace, load_workspace
 from socialsell.db import schema as t
 from socialsell.db.engine import Database
 from socialsell.errors import UsageError
 from socialsell.plugins.views import DeliveryView
+from socialsell.settings import Settings
+from socialsell.workspace import Workspace, load_workspace
 
 if TYPE_CHECKING:  # pragma: no cover
     import pluggy
@@ -56,6 +57,11 @@ class App:
     @classmethod
     def load(cls, config: str | None = None, db_url: str | None = None, **kwargs: Any) -> App:
         return cls(load_workspace(config, db_url), **kwargs)
+
+    @property
+    def settings(self) -> Settings:
+        """The workspace's typed settings (checked at load)."""
+        return self.workspace.settings
 
     def now(self) -> datetime:
         return self.clock()
@@ -113,7 +119,7 @@ class App:
                         exists = conn.execute(select(t.accounts.c.id).where(t.accounts.c.name == a.name)).scalar()
                         if exists is None:
                             conn.execute(insert(t.accounts).values(
-                                name=a.name, channel=a.channel, handle=a.settings.get("handle"),
+                                name=a.name, channel=a.channel, handle=a.handle,
                                 status="active", created_at=self.now(),
                             ))
                     rows = dict(conn.execute(select(t.accounts.c.name, t.accounts.c.id)).all())

@@ -179,7 +179,7 @@ def store_post(app: App, conn: Connection, plan: PostPlan) -> int:
     """Store a prepared post in the caller's transaction; ``--queue`` takes each account's next
     free slot as of this transaction (so posts stored together take successive slots)."""
     now = app.now()
-    needs_approval = bool(app.workspace.section("workspace").get("require_approval", False))
+    needs_approval = app.settings.workspace.require_approval
     dues: dict[str, datetime | None] = {}
     for d in plan.drafts:
         dues[d.account] = plan.at
@@ -268,7 +268,7 @@ def edit_post(
             variables={**(post["variables"] or {}), **(variables or {})}, campaign=campaign,
         )
         texts = {d.account: d.text for d in drafts}
-    needs_approval = bool(app.workspace.section("workspace").get("require_approval", False))
+    needs_approval = app.settings.workspace.require_approval
     with app.db.write() as conn:
         for d in targets:
             values: dict[str, Any] = {"updated_at": now}

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from socialsell.clock import utcnow
 
 if TYPE_CHECKING:  # pragma: no cover
-    from socialsell.config import Account
+    from socialsell.workspace import Account
 
 ENGAGEMENT_KINDS = ("reply", "comment", "mention", "quote", "repost", "like", "follow", "message")
 
