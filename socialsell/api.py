@@ -15,14 +15,7 @@ from __future__ import annotations
 
 from socialsell.cli.common import json_option, parse_id, pass_app, print_json, print_table
 from socialsell.clock import utcnow
-from socialsell.credentials import (
-    delete_tokens,
-    keyring_get,
-    load_tokens,
-    redact,
-    save_tokens,
-    token_file,
-)
+from socialsell.credentials import delete_tokens, keyring_get, load_tokens, save_tokens, token_file
 from socialsell.errors import ConfigError, UsageError
 from socialsell.plugins.channel import (
     ENGAGEMENT_KINDS,
@@ -54,6 +47,7 @@ from socialsell.plugins.views import (
     TaskView,
     View,
 )
+from socialsell.redact import one_line, redact
 from socialsell.timeparse import format_local
 from socialsell.workspace import Account
 
@@ -87,6 +81,7 @@ __all__ = [
     "token_file",
     "keyring_get",
     "redact",
+    "one_line",
     "LoopbackReceiver",
     # time
     "utcnow",

@@ -145,6 +145,14 @@ class App:
         conn.execute(update(t.accounts).where(t.accounts.c.name == name).values(status="paused", paused_reason=reason))
         self.record(conn, "account.paused", f"account:{name}", {"reason": reason})
 
+    def resume_account(self, conn: Connection, name: str) -> bool:
+        """Un-pause an account (its credentials were fixed); False when it was not paused."""
+        resumed = conn.execute(update(t.accounts).where(t.accounts.c.name == name, t.accounts.c.status == "paused")
+                               .values(status="active", paused_reason=None)).rowcount
+        if resumed:
+            self.record(conn, "account.resumed", f"account:{name}")
+        return bool(resumed)
+
     # -- the event log -------------------------------------------------------------------------
 
     def record(self, conn: Connection, kind: str, subject: str | None = None, detail: dict[str, Any] | None = None) -> None:

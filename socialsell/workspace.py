@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from socialsell.credentials import keyring_get
 from socialsell.errors import ConfigError, UsageError
+from socialsell.redact import remember
 from socialsell.settings import (
     CONFIG_NAME,
     SECRET_REFERENCE,
@@ -98,19 +98,24 @@ class Workspace:
         if not isinstance(value, dict):
             return value
         if "env" in value:
-            return os.environ.get(str(value["env"])) or None
+            secret = os.environ.get(str(value["env"])) or None
+            remember(secret)  # from now on no message, log line or stored error can carry it
+            return secret
+        # imported here: credentials brings the channel errors, which read-only commands (they
+        # never resolve a secret) should not load
+        from socialsell.credentials import keyring_get, read_secret_file
+
         if "keyring" in value:
             return keyring_get(str(value["keyring"]))
-        if "file" in value:
-            path = (self.root / str(value["file"])).expanduser()
-            return path.read_text().strip() if path.exists() else None
+        if "file" in value:  # refused, with the fix, when others can read it
+            return read_secret_file((self.root / str(value["file"])).expanduser())
         raise ConfigError(self.config_path, key, SECRET_REFERENCE)
 
     @property
     def state_dir(self) -> Path:
-        path = self.root / ".socialsell"
-        path.mkdir(exist_ok=True)
-        return path
+        from socialsell.credentials import private_dir  # see resolve_secret
+
+        return private_dir(self.root / ".socialsell")  # token files live here: 0700
 
 
 def find_config(path: str | os.PathLike[str] | None) -> Path:
@@ -257,12 +262,15 @@ max_attempts = 5
 
 def init_workspace(folder: Path, *, name: str | None = None, timezone: str = "UTC", force: bool = False) -> Path:
     """A new workspace in ``folder``: the annotated config, the shipped templates, a .gitignore."""
+    from socialsell.credentials import private_dir, write_private  # see Workspace.resolve_secret
+
     folder = folder.expanduser().resolve()
-    folder.mkdir(parents=True, exist_ok=True)
+    if not folder.exists():  # a folder we create is the owner's alone; an existing one keeps its mode
+        private_dir(folder)
     config = folder / CONFIG_NAME
     if config.exists() and not force:
         raise UsageError(f"{config} already exists (use --force to overwrite it)")
-    config.write_text(DEFAULT_CONFIG.format(name=name or folder.name, timezone=timezone), encoding="utf-8")
+    write_private(config, DEFAULT_CONFIG.format(name=name or folder.name, timezone=timezone))
     templates = folder / "templates"
     templates.mkdir(exist_ok=True)
     shipped = Path(str(files("socialsell.shipped_templates")))

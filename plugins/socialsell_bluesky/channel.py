@@ -154,8 +154,9 @@ class BlueskyChannel(Channel):
         self._did, self._handle = session.did, session.handle
         if event in (SessionEvent.CREATE, SessionEvent.REFRESH):  # refresh tokens rotate: keep the newest
             self._session = session.export()
-            save_tokens(self.account.workspace.state_dir, self.account.name,
-                        {"session": self._session, "did": session.did, "handle": session.handle})
+            # only the session: every value stored with tokens is masked in messages as a secret,
+            # and the handle must stay readable (the session string holds it anyway)
+            save_tokens(self.account.workspace.state_dir, self.account.name, {"session": self._session})
 
     def _signed_in(self, source: str = "cached") -> Client:
         """A client with a session: the one in use (``cached``), the stored one (``store``), or a
@@ -202,6 +203,13 @@ class BlueskyChannel(Channel):
         return self._did
 
     # -- account -------------------------------------------------------------------------------
+
+    def missing_credentials(self) -> str | None:
+        try:
+            self._credentials()
+        except AuthError as e:
+            return str(e)
+        return None
 
     def check(self) -> CheckResult:
         try:

@@ -18,8 +18,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from socialsell.api import AuthError, LoopbackReceiver, TransientError, load_tokens, save_tokens
-from socialsell_x.errors import error_for_exception, messages_of, one_line
+from socialsell.api import (
+    AuthError,
+    LoopbackReceiver,
+    TransientError,
+    load_tokens,
+    one_line,
+    save_tokens,
+)
+from socialsell_x.errors import error_for_exception, messages_of
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests

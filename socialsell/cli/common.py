@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from socialsell.errors import SocialsellError, UsageError
+from socialsell.redact import one_line
 
 if TYPE_CHECKING:  # pragma: no cover
     import pluggy
@@ -76,7 +77,8 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def fail(message: str, code: int = 2) -> None:
-    click.echo(f"Error: {message}", err=True)
+    """Print the one error line (redacted: it may quote a network's answer) and exit."""
+    click.echo(f"Error: {one_line(message)}", err=True)
     sys.exit(code)
 
 

@@ -15,6 +15,10 @@ from socialsell.cli.common import (
     print_json,
     print_table,
 )
+from socialsell.redact import one_line
+
+#: finished workers ``status`` lists (one line each); --json has the last 20
+FINISHED_SHOWN = 5
 
 
 def register(cli: click.Group) -> None:
@@ -82,7 +86,14 @@ def run(app, once: bool, log_json: bool, verbose: bool) -> None:
         for job_id, r in results.items():
             if job_id.startswith("poll:") and r is not None:
                 what = r.skipped or r.error or f"{r.new} new engagements, {r.tasks_created} new tasks, {r.requests} requests"
-                click.echo(f"{job_id}: {what}")
+                click.echo(one_line(f"{job_id}: {what}"))
+        from socialsell.loop.failures import pass_failures
+
+        failures = pass_failures(app, worker, results, app.now())
+        for line in failures:  # never silent: one line each, and the exit status says it
+            click.echo(f"Error: {one_line(line)}", err=True)
+        if failures:
+            raise SystemExit(1)
         return
     click.echo(f"socialsell worker {worker.id} running (Ctrl-C to stop)", err=True)
     run_forever(app, worker)
@@ -121,12 +132,21 @@ def status(app, as_json: bool) -> None:
                 [(a["name"], a["channel"],
                   a["status"] + (f", rate limited until {local(a['rate_limited_until'])}" if a["rate_limited"] else ""),
                   local(a["last_poll_at"], "never"), a["last_poll_requests"], a["error"] or "") for a in info["accounts"]],
-                title="channel accounts")
-    print_table(["worker", "heartbeat", "alive", "job", "last run", "next run", "last error"],
-                [(w["id"], local(w["heartbeat_at"]), "yes" if w["alive"] else "no", j["id"], local(j["last_run"], "never"),
-                  local(j["next_run"]), j["last_error"] or "")
-                 for w in info["workers"] for j in (w["jobs"] or [{"id": "", "last_run": None, "next_run": None, "last_error": None}])],
-                title="workers", empty="no worker has run yet: socialsell run")
+                title="channel accounts", one_line=True)  # a failure is one line here; --json has it whole
+    running = [w for w in info["workers"] if w["stopped_at"] is None]
+    finished = [w for w in info["workers"] if w["stopped_at"] is not None]
+    if running or not finished:
+        print_table(["worker", "heartbeat", "alive", "job", "last run", "next run", "last error"],
+                    [(w["id"], local(w["heartbeat_at"]), "yes" if w["alive"] else "no", j["id"], local(j["last_run"], "never"),
+                      local(j["next_run"]), j["last_error"] or "")
+                     for w in running for j in (w["jobs"] or [{"id": "", "last_run": None, "next_run": None, "last_error": None}])],
+                    title="workers", empty="no worker has run yet: socialsell run", one_line=True)
+    for w in finished[:FINISHED_SHOWN]:  # finished workers (--once passes, stopped loops): one line each
+        failed = [j["id"] for j in w["jobs"] if j["last_error"]]
+        click.echo(f"finished {w['id']} at {local(w['stopped_at'])}: {len(w['jobs'])} jobs ran"
+                   + (f", failed: {', '.join(failed)}" if failed else ""))
+    if len(finished) > FINISHED_SHOWN:
+        click.echo(f"... and {len(finished) - FINISHED_SHOWN} more finished workers (socialsell status --json)")
 
 
 @click.command()
@@ -184,8 +204,8 @@ def channels_check(app, name: str, as_json: bool) -> None:
         return
     click.echo(f"{name}: {'ok' if result.ok else 'NOT OK'}" + (f" as {result.identity}" if result.identity else ""))
     click.echo(f"  can: {', '.join(result.capabilities.names()) or 'nothing'}")
-    for note in result.notes:
-        click.echo(f"  - {note}")
+    for note in result.notes:  # a note may quote the network's answer: redacted like an error
+        click.echo(f"  - {one_line(note)}")
     if not result.ok:
         raise SystemExit(1)
 
@@ -204,7 +224,9 @@ def channels_connect(app, name: str) -> None:
         _resume(app, name)
         return
     channel.connect(click.echo)
-    _set_active(app, name, "connected")
+    app.account_ids()
+    with app.db.write() as conn:  # a fresh authorization un-pauses the account
+        app.resume_account(conn, name)
     click.echo(f"{name}: connected")
 
 
@@ -212,39 +234,23 @@ def channels_connect(app, name: str) -> None:
 @click.argument("name")
 @pass_app
 def channels_resume(app, name: str) -> None:
-    """Check a paused account's credentials with its network and, if they work, use it again."""
+    """Un-pause an account once what paused it is fixed (keys, an app password, a token file's
+    mode): its credentials are checked with the network first."""
     _resume(app, name)
 
 
 def _resume(app, name: str) -> None:
-    from sqlalchemy import select
-
-    from socialsell.db import schema as t
-    from socialsell.errors import RuntimeFailure
+    from socialsell.errors import RuntimeFailure, UsageError
 
     channel = app.channel(name)  # an unknown name is a UsageError (exit 2)
-    app.account_id(name)
-    with app.db.read() as conn:
-        status, reason = conn.execute(select(t.accounts.c.status, t.accounts.c.paused_reason)
-                                      .where(t.accounts.c.name == name)).one()
-    result = channel.check()
+    missing = channel.missing_credentials()
+    if missing:
+        raise UsageError(f"{name} cannot send yet: {missing}")
+    result = channel.check()  # a channel without a connect step is verified here, not by a sign-in
     if not result.ok:
-        why = "; ".join(result.notes) or "the network refused the credentials"
-        raise RuntimeFailure(f"{name} stays {'paused' if status == 'paused' else status}: {why} "
-                             f"(fix the credentials, then `socialsell channels resume {name}`)")
-    if status != "paused":
-        click.echo(f"{name}: credentials ok" + (f" as {result.identity}" if result.identity else "") + "; it was not paused")
-        return
-    _set_active(app, name, "resumed")
-    click.echo(f"{name}: resumed" + (f" as {result.identity}" if result.identity else "")
-               + f" (it was paused: {reason or 'no reason recorded'})")
-
-
-def _set_active(app, name: str, why: str) -> None:
-    from sqlalchemy import update
-
-    from socialsell.db import schema as t
-
-    with app.db.write() as conn:  # fresh or verified credentials un-pause the account
-        conn.execute(update(t.accounts).where(t.accounts.c.name == name).values(status="active", paused_reason=None))
-        app.record(conn, f"account.{why}", f"account:{name}")
+        why = "; ".join(one_line(note) for note in result.notes) or "the network refused the credentials"
+        raise RuntimeFailure(f"{name} cannot send yet: {why} (fix it, then `socialsell channels resume {name}`)")
+    app.account_ids()
+    with app.db.write() as conn:
+        resumed = app.resume_account(conn, name)
+    click.echo(f"{name}: resumed; its waiting posts go out at the next pass" if resumed else f"{name}: not paused")

@@ -99,6 +99,7 @@ def edit_slots(app: App, account: str, *, set_to: Sequence[str] | None = None, a
         raise UsageError(f"account {account!r} is not in {path}")
     tmp = path.with_suffix(".toml.tmp")
     tmp.write_text(tomlkit.dumps(doc), encoding="utf-8")
+    tmp.chmod(path.stat().st_mode & 0o777)  # the config keeps its mode (0600 from init)
     tmp.replace(path)
     app.workspace.account(account).slots = rules
     return rules
