@@ -29,7 +29,7 @@ BUILTIN_COMMANDS = {
     "post": "marketing", "queue": "marketing", "slots": "marketing", "templates": "marketing",
     "campaign": "campaigns", "import": "campaigns",
     "tasks": "sales", "task": "sales", "contacts": "sales", "contact": "sales",
-    "work": "work", "deal": "deals", "log": "audit",
+    "work": "work", "plugin": "scaffold", "deal": "deals", "log": "audit",
 }  # fmt: skip
 
 
