@@ -91,7 +91,9 @@ def test_the_plugin_contract_forbids_every_private_module():
     public = {"socialsell.api", "socialsell.testing", "socialsell.__init__", "socialsell.__main__"}
     missing = sorted(modules - public - set(contract["forbidden_modules"]))
     assert not missing, f"add {missing} to forbidden_modules of the plugins-use-the-api contract in pyproject.toml"
-    assert set(contract["source_modules"]) == set(PLUGINS) == set(PYPROJECT["tool"]["importlinter"]["root_packages"][1:])
+    # every built-in plugin but hubspot, held to its pinned list instead (HUBSPOT_BEYOND_THE_API)
+    assert set(contract["source_modules"]) == set(PLUGINS) \
+        == set(PYPROJECT["tool"]["importlinter"]["root_packages"][1:]) - {"socialsell_hubspot"}
 
 
 def _lint_imports(cwd: Path, pythonpath: Path | None = None) -> subprocess.CompletedProcess:
@@ -139,11 +141,18 @@ def test_make_lint_runs_lint_imports():
     assert re.search(r"^lint:.*\n(\t.*\n)*\t\$\(BIN\)/lint-imports", (ROOT / "Makefile").read_text(), re.M)
 
 
+#: The hubspot plugin's CRM sync needs the outbox, the tables and leases, which socialsell.api does
+#: not offer yet (docs/crm.md): this pins exactly what it may use beyond the API until it does.
+HUBSPOT_BEYOND_THE_API = {"socialsell.app", "socialsell.db", "socialsell.loop", "socialsell.sales",
+                          "socialsell.sales.crm", "socialsell.sales.deals"}
+
+
 def test_built_in_plugins_import_socialsell_only_through_the_api():
     pattern = re.compile(r"^\s*(?:from|import)\s+(socialsell(?:\.[\w.]+)?)\b", re.M)
     for path in (ROOT / "plugins").rglob("*.py"):
         used = {m for m in pattern.findall(path.read_text())}
-        assert used <= {"socialsell.api"}, f"{path.relative_to(ROOT)} imports {sorted(used - {'socialsell.api'})}"
+        allowed = {"socialsell.api"} | (HUBSPOT_BEYOND_THE_API if "socialsell_hubspot" in path.parts else set())
+        assert used <= allowed, f"{path.relative_to(ROOT)} imports {sorted(used - allowed)}"
 
 
 def test_the_api_imports_no_network_library():

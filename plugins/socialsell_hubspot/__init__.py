@@ -6,7 +6,7 @@ plugin does nothing. The HubSpot client is imported only when a sync runs. docs/
 
 from __future__ import annotations
 
-from socialsell import hookimpl
+from socialsell.api import hookimpl
 
 __version__ = "0.1.0"
 

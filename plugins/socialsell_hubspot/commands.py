@@ -12,7 +12,7 @@ from typing import Any
 import click
 from sqlalchemy import func, select
 
-from socialsell.cli.common import json_option, pass_app, print_json, print_table
+from socialsell.api import format_local, json_option, pass_app, print_json, print_table
 from socialsell.db import schema as t
 from socialsell.sales import crm as outbox
 
@@ -85,8 +85,6 @@ def crm_status(app, as_json: bool) -> None:
     if as_json:
         print_json([info])
         return
-    from socialsell.timeparse import format_local
-
     def local(at) -> str:
         return format_local(at, app.workspace.timezone, "%a %d %b %H:%M") if at else "never"
 

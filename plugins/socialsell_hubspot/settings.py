@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from socialsell.errors import UsageError
+from socialsell.api import UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
