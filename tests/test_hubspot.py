@@ -454,3 +454,12 @@ def test_one_worker_syncs_at_a_time(make_app, clock, hubspot):
     assert sync(app, clock.now).skipped == "another worker is syncing" and hubspot.requests == []
     clock.advance(seconds=601)  # its lease expired (it died on another machine)
     assert sync(app, clock.now).created == {"contact": 1, "task": 1, "note": 1}
+
+
+def test_the_loop_job_never_fails_on_a_missing_token(make_app, clock, workspace, cli):
+    from socialsell.loop.worker import JobContext
+
+    workspace.write_text(workspace.read_text() + '\n[hubspot]\ntoken = {env = "HUBSPOT_TOKEN_UNSET"}\n')
+    app = make_app()
+    assert "nothing found at env HUBSPOT_TOKEN_UNSET" in job_crm_sync(JobContext(app, "w", clock.now))["skipped"]
+    assert "last error: " in cli("crm", "status").output
