@@ -73,6 +73,16 @@ high_intent_hours = 1             # ...when they asked about pricing, a demo, a 
 escalate_after_hours = 8          # then the team lead is told
 holidays = []                     # ["2026-12-25", "2026-12-26"]
 
+[sla.marketing]                   # what marketing commits to (see docs/reports.md)
+cadence = {{ sandbox = 5 }}       # published posts per week, per channel account
+qualified_leads_per_month = 20
+max_rejected_share = 0.25         # at most this share of its leads dismissed by sales
+
+[sla.sales]                       # what sales commits to, besides response_hours above
+touch_qualified_share = 1.0       # first touch on every qualified lead
+follow_up_attempts = 2            # replies before closing a lead as lost or not interested
+insights_per_month = 4            # `task tag` insights fed back to marketing
+
 # --- what counts as a lead (marketing and sales agree on this) ----------------------------------
 [leads]
 task_threshold = 5                # score that opens a follow-up task (a reply does, a lone like does not)

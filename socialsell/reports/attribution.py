@@ -1,0 +1,158 @@
+"""Attribution: the revenue of won deals credited to the posts that started and moved them, and
+from there to campaigns, channels and templates (docs/reports.md).
+
+Models (``--model``): ``first`` credits the whole amount to the first post the buyer engaged
+with, ``last`` to the last one before the win, ``linear`` splits it evenly across every post
+they engaged with. A campaign with a budget gets cost per lead, cost per qualified lead and
+return on spend.
+
+Where the revenue comes from: today, follow-ups closed as won with an amount (source
+``socialsell``), and their touches are the buyer's engagements with our posts up to the win.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import case, func, select
+
+from socialsell.db import schema as t
+from socialsell.reports.model import Section, Table, row
+from socialsell.reports.queries import C, D, E, P, T, qualified, task_source
+from socialsell.reports.scope import Scope
+
+if TYPE_CHECKING:  # pragma: no cover
+    from socialsell.app import App
+
+A, CA = t.accounts, t.campaigns
+
+
+def won_deals(conn: Any, scope: Scope | None) -> list[dict[str, Any]]:
+    """Every deal won in the scope with its amount, source and touches (posts, oldest first)."""
+    frm, conds = task_source(scope) if scope is not None else (T.join(C, C.c.id == T.c.contact_id), [])
+    where = [T.c.outcome == "won", *conds]
+    if scope is not None:
+        where.append(scope.in_period(T.c.closed_at))
+    deals = {i: {"deal": i, "contact": name, "owner": owner, "amount": amount or 0.0, "closed_at": at,
+                 "source": "socialsell", "touches": []}
+             for i, name, owner, amount, at in conn.execute(
+                 select(T.c.id, C.c.display_name, T.c.owner, T.c.amount, T.c.closed_at).select_from(frm).where(*where)
+                 .order_by(T.c.closed_at, T.c.id))}
+    if not deals:
+        return []
+    won = select(T.c.id, T.c.contact_id, T.c.closed_at).select_from(frm).where(*where).subquery()
+    first_at = func.min(E.c.occurred_at)
+    q = (select(won.c.id, D.c.post_id, first_at, A.c.name, CA.c.name, P.c.template, P.c.text)
+         .select_from(won.join(E, E.c.contact_id == won.c.contact_id).join(D, D.c.id == E.c.delivery_id)
+                      .join(P, P.c.id == D.c.post_id).join(A, A.c.id == D.c.account_id)
+                      .outerjoin(CA, CA.c.id == P.c.campaign_id))
+         .where(E.c.occurred_at <= won.c.closed_at, E.c.ignored.is_(None))
+         .group_by(won.c.id, D.c.post_id, A.c.name, CA.c.name, P.c.template, P.c.text)
+         .order_by(won.c.id, first_at, D.c.post_id))
+    for deal_id, post, at, channel, campaign, template, text in conn.execute(q):
+        deals[deal_id]["touches"].append({"post": post, "at": at, "channel": channel, "campaign": campaign,
+                                          "template": template, "text": text.splitlines()[0] if text else ""})
+    return list(deals.values())
+
+
+def credit(deals: list[dict[str, Any]], model: str) -> list[tuple[dict[str, Any], dict[str, Any], float]]:
+    """(deal, touch, credited amount) under the model; a deal with no touch credits nothing."""
+    out = []
+    for deal in deals:
+        touches = deal["touches"]
+        if not touches:
+            continue
+        if model == "first":
+            out.append((deal, touches[0], deal["amount"]))
+        elif model == "last":
+            out.append((deal, touches[-1], deal["amount"]))
+        else:
+            out.extend((deal, touch, deal["amount"] / len(touches)) for touch in touches)
+    return out
+
+
+def campaign_leads(conn: Any, scope: Scope | None) -> dict[str | None, tuple[int, int]]:
+    """Campaign name -> (leads, qualified leads) opened by its posts."""
+    frm, conds = task_source(scope) if scope is not None else (T.join(C, C.c.id == T.c.contact_id), [])
+    e1 = E.alias("e_lead")
+    where = list(conds) + ([scope.in_period(T.c.created_at)] if scope is not None else [])
+    q = (select(CA.c.name, func.count(), func.sum(case((qualified, 1), else_=0)))
+         .select_from(frm.join(e1, e1.c.id == T.c.first_engagement_id).join(D, D.c.id == e1.c.delivery_id)
+                      .join(P, P.c.id == D.c.post_id).outerjoin(CA, CA.c.id == P.c.campaign_id))
+         .where(*where).group_by(CA.c.name))
+    return {name: (n, int(q or 0)) for name, n, q in conn.execute(q)}
+
+
+def campaign_money(revenue: float, leads: int, qualified_leads: int, budget: float | None) -> dict[str, Any]:
+    """Cost per lead, cost per qualified lead and return on spend ((revenue - budget) / budget)."""
+    if not budget:
+        return {"budget": budget, "cost_per_lead": None, "cost_per_qualified": None, "return_on_spend": None}
+    return {"budget": budget, "cost_per_lead": round(budget / leads, 2) if leads else None,
+            "cost_per_qualified": round(budget / qualified_leads, 2) if qualified_leads else None,
+            "return_on_spend": round((revenue - budget) / budget, 3)}
+
+
+def attribution_section(app: App, scope: Scope) -> Section:
+    """Revenue by post, campaign, channel and template under the chosen model, and each deal's source."""
+    with app.db.read() as conn:
+        deals = won_deals(conn, scope)
+        leads = campaign_leads(conn, scope)
+        budgets = dict(conn.execute(select(CA.c.name, CA.c.budget)).all())
+        posts_per_campaign = dict(conn.execute(
+            select(CA.c.name, func.count(func.distinct(D.c.post_id)))
+            .select_from(D.join(P, P.c.id == D.c.post_id).outerjoin(CA, CA.c.id == P.c.campaign_id))
+            .where(D.c.status == "published", scope.in_period(D.c.published_at)).group_by(CA.c.name)).all())
+    credits = credit(deals, scope.model)
+    if scope.channel:
+        credits = [c for c in credits if c[1]["channel"] == scope.channel]
+    if scope.campaign:
+        credits = [c for c in credits if c[1]["campaign"] == scope.campaign]
+
+    def by(key: str) -> dict[Any, dict[str, Any]]:
+        acc: dict[Any, dict[str, Any]] = defaultdict(lambda: {"revenue": 0.0, "deals": set()})
+        for deal, touch, amount in credits:
+            acc[touch[key]]["revenue"] += amount
+            acc[touch[key]]["deals"].add(deal["deal"])
+        return acc
+
+    posts = by("post")
+    texts = {touch["post"]: touch for _, touch, _ in credits}
+    post_rows = [row("attribution", "post", p, post=p, text=texts[p]["text"][:60], channel=texts[p]["channel"],
+                     campaign=texts[p]["campaign"] or "(none)", deals=len(v["deals"]), revenue=round(v["revenue"], 2))
+                 for p, v in sorted(posts.items(), key=lambda kv: (-kv[1]["revenue"], kv[0]))]
+    campaigns = by("campaign")
+    names = sorted(set(campaigns) | {n for n in leads if n is not None and (not scope.campaign or n == scope.campaign)},
+                   key=lambda n: (n is None, -(campaigns[n]["revenue"] if n in campaigns else 0), n or ""))
+    campaign_rows = []
+    for name in names:
+        revenue = round(campaigns[name]["revenue"], 2) if name in campaigns else 0.0
+        n, q = leads.get(name, (0, 0))
+        posted = posts_per_campaign.get(name, 0)
+        campaign_rows.append(row("attribution", "campaign", name or "(none)", campaign=name or "(none)",
+                                 deals=len(campaigns[name]["deals"]) if name in campaigns else 0, revenue=revenue,
+                                 posts=posted, revenue_per_post=round(revenue / posted, 2) if posted else None,
+                                 leads=n, qualified=q, **campaign_money(revenue, n, q, budgets.get(name))))
+
+    def simple(key: str, table: str) -> list[dict[str, Any]]:
+        acc = by(key)
+        return [row("attribution", table, k or "(none)", **{key: k or "(none)"}, deals=len(v["deals"]),
+                    revenue=round(v["revenue"], 2)) for k, v in sorted(acc.items(), key=lambda kv: -kv[1]["revenue"])]
+
+    deal_rows = [row("attribution", "deal", d["deal"], deal=d["deal"], contact=d["contact"], owner=d["owner"],
+                     amount=d["amount"], source=d["source"], posts=" ".join(f"#{x['post']}" for x in d["touches"]) or "-")
+                 for d in deals]
+    return Section("attribution", f"Attribution: revenue traced to posts ({scope.model} touch)", [
+        Table("post", "Revenue by post", ["post", "text", "channel", "campaign", "deals", "revenue"], post_rows),
+        Table("campaign", "Revenue by campaign", ["campaign", "deals", "revenue", "revenue_per_post", "leads",
+                                                  "budget", "cost_per_lead", "cost_per_qualified", "return_on_spend"],
+              campaign_rows, chart=("bar", "campaign", "revenue")),
+        Table("channel", "Revenue by channel", ["channel", "deals", "revenue"], simple("channel", "channel")),
+        Table("template", "Revenue by template", ["template", "deals", "revenue"], simple("template", "template")),
+        Table("deal", "Won deals and where each figure came from", ["deal", "contact", "owner", "amount", "source", "posts"],
+              deal_rows),
+    ], notes=[
+        f"Model: {scope.model} touch (--model first|last|linear). Source 'socialsell': a follow-up closed as won "
+        "with its amount; its touches are the buyer's engagements with our posts up to the win. Return on spend is "
+        "(revenue - budget) / budget, with the campaign's whole budget.",
+    ])
