@@ -88,3 +88,44 @@ def test_naive_datetimes_are_refused(make_app):
 def test_redact_url_hides_the_password():
     assert redact_url("postgresql+psycopg://user:s3cret@db/x") == "postgresql+psycopg://user:***@db/x"
     assert "s3cret" not in redact_url("postgresql://u:s3cret@h:5432/d")
+
+
+def test_0002_upgrades_a_0001_database_and_downgrades(db_url, workspace):
+    """A database made at 0001 with a replied task upgrades to 0002 (the reply becomes the first
+    response) and goes back down cleanly, on both databases."""
+    from socialsell.db.migrate import upgrade
+
+    url = db_url or f"sqlite:///{workspace.parent / 'old.db'}"
+    db = Database(url, migrate=False)
+    upgrade(db, "0001")
+    with db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO contacts (id, stage, score, first_seen_at, last_seen_at, updated_at) "
+                "VALUES (1, 'engaged', 0, :t, :t, :t)"
+            ),
+            {"t": NOW.replace(tzinfo=None)},
+        )
+        for tid, replied in ((1, NOW.replace(tzinfo=None)), (2, None)):
+            conn.execute(
+                text(
+                    "INSERT INTO tasks (id, contact_id, status, priority, score, intent, due_at, "
+                    "replied_at, created_at, updated_at) VALUES (:id, 1, 'done', 3, 0, false, :t, :r, :t, :t)"
+                ),
+                {"id": tid, "t": NOW.replace(tzinfo=None), "r": replied},
+            )
+    upgrade(db, "head")
+    assert current_revision(db) == HEAD == "0002"
+    with db.read() as conn:
+        rows = conn.execute(
+            select(
+                t.tasks.c.id, t.tasks.c.first_response_at, t.tasks.c.first_response_kind
+            ).order_by(t.tasks.c.id)
+        ).all()
+    assert rows == [(1, NOW, "reply"), (2, None, None)]
+    from alembic import command
+
+    command.downgrade(alembic_config(db), "0001")
+    assert current_revision(db) == "0001"
+    assert "deals" not in inspect(db.engine).get_table_names()
+    db.dispose()

@@ -4,8 +4,8 @@ SQLAlchemy Core, not the ORM: the hot paths (ingesting engagements, listing task
 statements, and read-only commands stay fast to start. Times are stored as naive UTC and
 come back as aware UTC (:class:`UTCDateTime`).
 
-The baseline Alembic migration (``migrations/versions/0001_baseline.py``) must create exactly
-this schema; ``tests/test_storage.py`` compares the two on SQLite and PostgreSQL.
+The Alembic migrations (``migrations/versions/0001_baseline.py``, then ``0002_deals.py`` and on)
+must create exactly this schema; ``tests/test_storage.py`` compares the two on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -17,12 +17,14 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Table,
     Text,
@@ -239,6 +241,14 @@ handles = Table(
     Column("profile_url", Text),
     Column("headline", Text),
     Column("followers", Integer),
+    # what the network says about the person (0002): X description / LinkedIn headline text,
+    # verified badge, free-text location, company where known; kind is "person" or
+    # "organization" (a LinkedIn page), so the lead rules can tell them apart
+    Column("bio", Text),
+    Column("verified", Boolean),
+    Column("location", String(300)),
+    Column("company", String(300)),
+    Column("kind", String(20)),
     UniqueConstraint("channel", "handle"),
     Index("ix_handles_contact", "contact_id"),
 )
@@ -274,7 +284,9 @@ tasks = Table(
     _id(),
     Column("contact_id", ForeignKey("contacts.id"), nullable=False),
     Column("owner", String(100)),
-    Column("status", String(20), nullable=False, server_default="open"),  # open|snoozed|done|dismissed
+    Column(
+        "status", String(20), nullable=False, server_default="open"
+    ),  # open|snoozed|done|dismissed
     Column("priority", Integer, nullable=False, server_default="3"),  # 1 highest .. 4 lowest
     Column("score", Float, nullable=False, server_default="0"),
     Column("reason", Text),  # why the task exists, one line
@@ -287,7 +299,14 @@ tasks = Table(
     Column("amount", Float),
     Column("closed_by", String(100)),
     Column("closed_at", UTCDateTime),
-    Column("replied_at", UTCDateTime),
+    Column("replied_at", UTCDateTime),  # the first reply sent on the channel
+    # the first response of any kind stops the SLA clock (0002): the first reply, a logged
+    # touch off the channel (call, email, dm, meeting) or an outcome; kind says which
+    Column("first_response_at", UTCDateTime),
+    Column("first_response_kind", String(20)),  # reply | call | email | dm | meeting | outcome
+    # after the first response the task is due at its next step (if any), not at the SLA
+    Column("next_step", Text),  # one line: "meeting with Dana", "send the proposal"
+    Column("next_step_due", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     # invariant 3: one open task per contact
@@ -322,6 +341,88 @@ notes = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_notes_contact", "contact_id"),
 )
+
+# --- sales: deals and what started them --------------------------------------------------------
+
+deals = Table(
+    "deals",
+    metadata,
+    _id(),
+    # the person (or company contact) the deal is with; a merged contact's deals move with it
+    Column("contact_id", ForeignKey("contacts.id"), nullable=False),
+    Column("owner", String(100)),  # the rep who carries the deal (a [team] name)
+    Column("title", String(300), nullable=False),  # one line, e.g. "Dana Whitfield (Acme)"
+    # the value: an estimate while open, the signed amount once won; NUMERIC so sums in SQL are
+    # exact, returned to Python as float
+    Column("amount", Numeric(14, 2, asdecimal=False)),
+    Column("currency", String(3), nullable=False, server_default="EUR"),  # ISO 4217
+    # discovery | proposal | negotiation (open) | won | lost (closed): see socialsell/sales/deals.py
+    Column("stage", String(20), nullable=False, server_default="discovery"),
+    Column("expected_close", Date),  # the rep's estimate of the closing day (no time)
+    Column("opened_at", UTCDateTime, nullable=False),  # when the deal was opened
+    Column("closed_at", UTCDateTime),  # when it was won or lost; null while open
+    Column("lost_reason", Text),  # why it was lost (required by `deal lost`)
+    # the follow-up task the deal came from (null for a deal opened by hand with no task)
+    Column("task_id", ForeignKey("tasks.id", ondelete="SET NULL")),
+    # the campaign of the first post that started the conversation, fixed when the deal opens
+    # (never recomputed: revenue is attributed to what was true at the time)
+    Column("campaign_id", ForeignKey("campaigns.id", ondelete="SET NULL")),
+    # where the deal lives: "socialsell" for deals made here, or an external CRM's name
+    Column("source", String(50), nullable=False, server_default="socialsell"),
+    Column("external_id", String(200)),  # the id in that CRM, once synced (null until then)
+    Column("created_by", String(100)),  # who opened it (a [team] name, or "worker")
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("source", "external_id", name="uq_deals_external"),
+    Index("ix_deals_owner_stage", "owner", "stage"),
+    Index("ix_deals_contact", "contact_id"),
+)
+"""A sales opportunity with one contact, from opening to won or lost.
+
+Stages: ``discovery``, ``proposal``, ``negotiation`` are open; ``won`` and ``lost`` are closed
+(``closed_at`` set; ``lost_reason`` for lost). The contact's stage follows its deals
+(``opportunity`` while one is open, ``customer`` once one is won).
+"""
+
+deal_posts = Table(
+    "deal_posts",
+    metadata,
+    Column("deal_id", ForeignKey("deals.id", ondelete="CASCADE"), primary_key=True),
+    Column("post_id", ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True),
+    # 1 = the post that started the conversation, then in order of first touch: first-touch
+    # attribution is position 1, last-touch the highest position, linear 1/count per row
+    Column("position", Integer, nullable=False),
+    Column(
+        "first_touch_at", UTCDateTime, nullable=False
+    ),  # this contact's first engagement with it
+    Column(
+        "last_touch_at", UTCDateTime, nullable=False
+    ),  # ... and the last one before the deal opened
+    Column(
+        "touches", Integer, nullable=False
+    ),  # how many engagements (likes, replies...) in between
+)
+"""The posts whose engagements by the deal's contact started and moved the conversation.
+
+Written once, when the deal opens, from the contact's engagements up to that moment (merged
+contacts included), and never changed after: a later engagement does not rewrite history.
+"""
+
+contact_merges = Table(
+    "contact_merges",
+    metadata,
+    _id(),
+    Column("kept_id", ForeignKey("contacts.id"), nullable=False),  # the contact that remains
+    Column("merged_id", ForeignKey("contacts.id"), nullable=False),  # the one folded into it
+    Column("merged_by", String(100)),
+    Column("merged_at", UTCDateTime, nullable=False),
+    # what moved, so `contact unmerge` can put it back: ids of handles, engagements, tasks,
+    # notes and deals moved, task statuses changed, and the kept contact's fields before
+    Column("moved", JSON, nullable=False),
+    Column("undone_by", String(100)),
+    Column("undone_at", UTCDateTime),
+    Index("ix_contact_merges_merged", "merged_id"),
+)
+"""One merge of two contacts, kept so it can be undone (``contact unmerge``)."""
 
 # --- the event log ------------------------------------------------------------------------------
 
