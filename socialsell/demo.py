@@ -7,6 +7,7 @@ sandbox's simulated audience reacts. What it prints is what a user would see.
 
 from __future__ import annotations
 
+import re
 import tempfile
 import time
 from collections import Counter
@@ -44,7 +45,7 @@ class SimulatedClock:
 
 def _reps_work(app: App, now: datetime) -> list[tuple[str, str, str]]:
     """Each rep handles the top task on their list, as a rep working from `socialsell work` would."""
-    from socialsell.sales.tasks import close_task, list_tasks
+    from socialsell.sales.tasks import add_note, close_task, list_tasks
 
     done = []
     for rep in app.workspace.team:
@@ -53,6 +54,9 @@ def _reps_work(app: App, now: datetime) -> list[tuple[str, str, str]]:
             continue
         task = rows[0]
         app.actor = rep.name
+        topic = re.search(r"with intent \(([^)]+)\)", task["reason"] or "")
+        if topic:  # what the buyer asked about goes back to marketing (`task tag`)
+            add_note(app, task["id"], f"asked about {topic.group(1)}", kind="insight")
         if task["intent"] and task["score"] >= 40:
             outcome, amount = "won", 4800.0 + 100 * (task["id"] % 7)
         elif task["intent"]:
@@ -63,23 +67,6 @@ def _reps_work(app: App, now: datetime) -> list[tuple[str, str, str]]:
         done.append((rep.name, task["contact"]["name"], outcome + (f" ({amount:,.0f})" if amount else "")))
     app.actor = "morgan"
     return done
-
-
-def _revenue_by_post(app: App) -> list[tuple[int, str, int, float]]:
-    """Won deals traced back to the post whose engagement opened the follow-up."""
-    first = t.engagements.alias("first")
-    q = (
-        select(t.posts.c.id, t.posts.c.text, func.count(t.tasks.c.id), func.sum(t.tasks.c.amount))
-        .select_from(t.tasks)
-        .join(first, first.c.id == t.tasks.c.first_engagement_id)
-        .join(t.deliveries, t.deliveries.c.id == first.c.delivery_id)
-        .join(t.posts, t.posts.c.id == t.deliveries.c.post_id)
-        .where(t.tasks.c.outcome == "won")
-        .group_by(t.posts.c.id, t.posts.c.text)
-        .order_by(func.sum(t.tasks.c.amount).desc())
-    )
-    with app.db.read() as conn:
-        return [(pid, text.splitlines()[0], n, amount or 0.0) for pid, text, n, amount in conn.execute(q)]
 
 
 def run_demo(directory: Path | None, *, days: int = 7, pm: Any = None, echo: Callable[[str], None] = print) -> Path:
@@ -125,8 +112,6 @@ def run_demo(directory: Path | None, *, days: int = 7, pm: Any = None, echo: Cal
         ignored = conn.execute(select(func.count()).where(t.engagements.c.ignored.is_not(None))).scalar()
         contacts = conn.execute(select(func.count()).select_from(t.contacts)).scalar()
         stages = Counter(dict(conn.execute(select(t.contacts.c.stage, func.count()).group_by(t.contacts.c.stage)).all()))
-        reach = conn.execute(select(func.sum(t.post_metrics.c.reach))).scalar() or 0
-        impressions = conn.execute(select(func.sum(t.post_metrics.c.impressions))).scalar() or 0
     echo(f"   published {published} posts; {sum(kinds.values())} engagements "
          f"({', '.join(f'{n} {k}' for k, n in kinds.most_common())}); {ignored} ignored (bots, competitors)")
     echo(f"   {contacts} contacts: " + ", ".join(f"{n} {s}" for s, n in stages.most_common()))
@@ -159,16 +144,24 @@ def run_demo(directory: Path | None, *, days: int = 7, pm: Any = None, echo: Cal
             echo(f"     {points:+6.1f}  {reason}")
         echo(f"   opener: {tk['opener']}")
 
-    echo("\n5. Report: from posts to revenue")
-    echo(f"   reach {reach}, impressions {impressions}, {sum(kinds.values())} engagements from {contacts} people,")
-    echo(f"   {stages.get('lead', 0) + stages.get('qualified', 0) + stages.get('opportunity', 0) + stages.get('customer', 0)} leads handed to sales.")
-    for post_id, text, won, amount in _revenue_by_post(app):
-        echo(f"   post #{post_id} \"{text[:50]}\": {won} won, {amount:,.0f} in revenue")
+    echo("\n5. `socialsell report`: did each side keep the SLA, which posts brought revenue, what customers said")
+    from socialsell.reports import build_report, build_scope
+    from socialsell.reports.render_html import render_html
+    from socialsell.reports.render_text import render_text
+
+    scope = build_scope(app, since=format_local(start, tz, "%Y-%m-%d"))
+    sections = build_report(app, scope)
+    for line in render_text(sections, scope, width=100).splitlines():
+        echo(f"   {line}".rstrip())
+    html = folder / "report.html"
+    html.write_text(render_html(sections, scope, title=f"{app.workspace.name}: socialsell report"), encoding="utf-8")
+    echo(f"\n   The same with charts, offline: {html}")
     echo(f"\nDone in {time.monotonic() - started:.1f} s. The demo workspace stays in {folder}:")
     echo(f"   cd {folder}")
     echo("   socialsell --as alice tasks          # alice's follow-ups")
     echo("   socialsell post list                 # what went out")
     echo("   socialsell contacts                  # everyone who engaged")
+    echo(f"   socialsell report --since {format_local(start, tz, '%Y-%m-%d')}   # the SLA, reach to revenue, insights")
     echo("Your own workspace: socialsell init myteam && cd myteam && socialsell post new --channel sandbox --text 'Hello' --queue")
     app.close()
     return folder

@@ -6,8 +6,10 @@ with, ``last`` to the last one before the win, ``linear`` splits it evenly acros
 they engaged with. A campaign with a budget gets cost per lead, cost per qualified lead and
 return on spend.
 
-Where the revenue comes from: today, follow-ups closed as won with an amount (source
-``socialsell``), and their touches are the buyer's engagements with our posts up to the win.
+Where the revenue comes from: won deals (``deals.source``: ``socialsell`` or the CRM that holds
+the deal), credited to their ``deal_posts``; and follow-ups closed as won with no deal opened
+from them (from before deals existed, source ``socialsell``), credited to the buyer's
+engagements with our posts up to the win.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sqlalchemy import case, func, select
 
 from socialsell.db import schema as t
 from socialsell.reports.model import Section, Table, row
-from socialsell.reports.queries import C, D, E, P, T, qualified, task_source
+from socialsell.reports.queries import DL, DP, C, D, E, P, T, has_deal, qualified, task_source
 from socialsell.reports.scope import Scope
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -29,12 +31,61 @@ A, CA = t.accounts, t.campaigns
 
 
 def won_deals(conn: Any, scope: Scope | None) -> list[dict[str, Any]]:
-    """Every deal won in the scope with its amount, source and touches (posts, oldest first)."""
+    """Every deal won in the scope with its amount, source and touches (posts, in order).
+
+    Deals from the deals table are credited to their ``deal_posts`` (fixed when the deal opened);
+    a follow-up closed as won with no deal opened from it (from before deals existed) is credited
+    to the posts its buyer engaged with up to the win."""
+    out = _table_deals(conn, scope)
+    out.extend(_followup_deals(conn, scope))
+    out.sort(key=lambda d: (d["closed_at"], d["deal"]))
+    return out
+
+
+def _post_columns() -> tuple[Any, Any]:
+    """(FROM, channel) for a post's first published delivery's account: a post sent to several
+    channels is credited to the first it went out on."""
+    first = (select(D.c.post_id, func.min(D.c.id).label("delivery")).where(D.c.status == "published")
+             .group_by(D.c.post_id).subquery())
+    return first, A.c.name
+
+
+def _table_deals(conn: Any, scope: Scope | None) -> list[dict[str, Any]]:
+    conds = [DL.c.stage == "won"]
+    if scope is not None:
+        conds.append(scope.in_period(DL.c.closed_at))
+        if scope.owner:
+            conds.append(DL.c.owner == scope.owner)
+    deals = {f"deal:{i}": {"deal": f"deal:{i}", "contact": name, "owner": owner, "amount": float(amount or 0.0),
+                           "closed_at": at, "source": source, "touches": []}
+             for i, name, owner, amount, at, source in conn.execute(
+                 select(DL.c.id, C.c.display_name, DL.c.owner, DL.c.amount, DL.c.closed_at, DL.c.source)
+                 .join(C, C.c.id == DL.c.contact_id).where(*conds).order_by(DL.c.closed_at, DL.c.id))}
+    if not deals:
+        return []
+    first, channel = _post_columns()
+    ids = [int(k.split(":")[1]) for k in deals]
+    q = (select(DP.c.deal_id, DP.c.post_id, DP.c.first_touch_at, channel, CA.c.name, P.c.template, P.c.text)
+         .select_from(DP.join(P, P.c.id == DP.c.post_id).outerjoin(first, first.c.post_id == P.c.id)
+                      .outerjoin(D, D.c.id == first.c.delivery).outerjoin(A, A.c.id == D.c.account_id)
+                      .outerjoin(CA, CA.c.id == P.c.campaign_id))
+         .where(DP.c.deal_id.in_(ids)).order_by(DP.c.deal_id, DP.c.position))
+    for deal_id, post, at, chan, campaign, template, text in conn.execute(q):
+        deals[f"deal:{deal_id}"]["touches"].append(_touch(post, at, chan, campaign, template, text))
+    return list(deals.values())
+
+
+def _touch(post: int, at: Any, channel: str | None, campaign: str | None, template: str | None, text: str | None) -> dict[str, Any]:
+    return {"post": post, "at": at, "channel": channel or "(none)", "campaign": campaign, "template": template,
+            "text": text.splitlines()[0] if text else ""}
+
+
+def _followup_deals(conn: Any, scope: Scope | None) -> list[dict[str, Any]]:
     frm, conds = task_source(scope) if scope is not None else (T.join(C, C.c.id == T.c.contact_id), [])
-    where = [T.c.outcome == "won", *conds]
+    where = [T.c.outcome == "won", ~has_deal(), *conds]
     if scope is not None:
         where.append(scope.in_period(T.c.closed_at))
-    deals = {i: {"deal": i, "contact": name, "owner": owner, "amount": amount or 0.0, "closed_at": at,
+    deals = {i: {"deal": f"task:{i}", "contact": name, "owner": owner, "amount": amount or 0.0, "closed_at": at,
                  "source": "socialsell", "touches": []}
              for i, name, owner, amount, at in conn.execute(
                  select(T.c.id, C.c.display_name, T.c.owner, T.c.amount, T.c.closed_at).select_from(frm).where(*where)
@@ -50,9 +101,8 @@ def won_deals(conn: Any, scope: Scope | None) -> list[dict[str, Any]]:
          .where(E.c.occurred_at <= won.c.closed_at, E.c.ignored.is_(None))
          .group_by(won.c.id, D.c.post_id, A.c.name, CA.c.name, P.c.template, P.c.text)
          .order_by(won.c.id, first_at, D.c.post_id))
-    for deal_id, post, at, channel, campaign, template, text in conn.execute(q):
-        deals[deal_id]["touches"].append({"post": post, "at": at, "channel": channel, "campaign": campaign,
-                                          "template": template, "text": text.splitlines()[0] if text else ""})
+    for deal_id, post, at, chan, campaign, template, text in conn.execute(q):
+        deals[deal_id]["touches"].append(_touch(post, at, chan, campaign, template, text))
     return list(deals.values())
 
 
@@ -152,7 +202,8 @@ def attribution_section(app: App, scope: Scope) -> Section:
         Table("deal", "Won deals and where each figure came from", ["deal", "contact", "owner", "amount", "source", "posts"],
               deal_rows),
     ], notes=[
-        f"Model: {scope.model} touch (--model first|last|linear). Source 'socialsell': a follow-up closed as won "
-        "with its amount; its touches are the buyer's engagements with our posts up to the win. Return on spend is "
-        "(revenue - budget) / budget, with the campaign's whole budget.",
+        f"Model: {scope.model} touch (--model first|last|linear). A deal's source is where it lives (socialsell or a "
+        "CRM); deal:N is credited to the posts fixed when it opened, task:N (a follow-up won with no deal) to the "
+        "buyer's engagements with our posts up to the win. Return on spend is (revenue - budget) / budget, with the "
+        "campaign's whole budget.",
     ])

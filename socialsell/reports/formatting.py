@@ -22,14 +22,14 @@ def label(column: str) -> str:
 
 def cell(column: str, value: Any, row: dict[str, Any] | None = None) -> str:
     """``value`` of ``column`` as text; a row whose ``unit`` is "share" shows its numbers as percentages."""
-    if row is not None and row.get("unit") == "share" and isinstance(value, int | float) and not isinstance(value, bool):
-        value, column = float(value), "share"
+    if row is not None and row.get("unit") == "share" and isinstance(value, float):
+        column = "share"
     if value is None:
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float) and any(s in column for s in SHARES):
-        return f"{value:.0%}" if abs(value) >= 0.1 or value == 0 else f"{value:.1%}"
+        return f"{value:.0%}" if abs(value) >= 0.1 or value == 0 else f"{value:.2%}"
     if isinstance(value, float):
         return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:,.2f}".rstrip("0").rstrip(".")
     if isinstance(value, int):

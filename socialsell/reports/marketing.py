@@ -76,7 +76,7 @@ def totals(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
         "impressions": sum(impressions) if impressions else "n/a",
         "frequency": round(sum(r["impressions"] or 0 for r in rows) / sum(reach), 2) if all_reach and impressions else "n/a",
         "engagements": engagements,
-        "engagement_rate": ratio(sum(r["engagements"] for r in rows if r["impressions"]), sum(impressions), 4)
+        "engagement_rate": ratio(sum(r["engagements"] for r in rows if r["impressions"]), sum(impressions), 6)
         if impressions and sum(impressions) else "n/a",
         "clicks": sum(clicks) if clicks else "n/a",
         "leads": sum(r["leads"] for r in rows),

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, case, or_
+from sqlalchemy import String, and_, case, exists, func, literal, or_, select, union_all
 
 from socialsell.db import schema as t
 from socialsell.reports.scope import Scope
 
 T, C, E, D, P, N = t.tasks, t.contacts, t.engagements, t.deliveries, t.posts, t.notes
+DL, DP = t.deals, t.deal_posts
+OPEN_DEAL_STAGES = ("discovery", "proposal", "negotiation")
 QUALIFIED_STAGES = ("qualified", "opportunity", "customer")
 #: a lead is rejected when sales dismisses its follow-up (not a lead for us)
 REJECTED = ("dismissed",)
@@ -46,8 +48,11 @@ def delivery_conditions(scope: Scope) -> list[Any]:
     return conds
 
 
-#: when the rep first touched the lead: their first reply or the recorded outcome, whichever came first
+#: when the rep first touched the lead: the recorded first response (a reply, a logged call, email,
+#: dm or meeting, or an outcome); for follow-ups from before it was recorded, the first reply or
+#: the outcome, whichever came first
 first_touch = case(
+    (T.c.first_response_at.is_not(None), T.c.first_response_at),
     (T.c.replied_at.is_(None), T.c.closed_at),
     (T.c.closed_at.is_(None), T.c.replied_at),
     (T.c.replied_at < T.c.closed_at, T.c.replied_at),
@@ -58,4 +63,35 @@ qualified = or_(T.c.intent.is_(True), C.c.stage.in_(QUALIFIED_STAGES))
 
 def untouched_overdue(now: Any) -> Any:
     """Never touched, and past its first-touch deadline."""
-    return and_(T.c.replied_at.is_(None), T.c.closed_at.is_(None), T.c.due_at < now)
+    return and_(T.c.first_response_at.is_(None), T.c.replied_at.is_(None), T.c.closed_at.is_(None), T.c.due_at < now)
+
+
+def has_deal() -> Any:
+    """True for a follow-up that a deal was opened from (its revenue is counted on the deal)."""
+    return exists(select(DL.c.id).where(DL.c.task_id == T.c.id))
+
+
+def sales_outcomes(scope: Scope) -> Any:
+    """Deals, one row each, as a subquery: from the deals table (source socialsell or a CRM), and
+    for follow-ups closed as opportunity, won, lost or not interested with no deal opened from
+    them (from before deals existed) the follow-up itself, so no revenue is counted twice.
+    Columns: key, owner, contact_id, state (open | won | lost), amount, opened_at, closed_at, source."""
+    state = case((DL.c.stage == "won", "won"), (DL.c.stage == "lost", "lost"), else_="open")
+    deal_conds: list[Any] = []
+    if scope.owner:
+        deal_conds.append(DL.c.owner == scope.owner)
+    if scope.campaign_id:
+        deal_conds.append(DL.c.campaign_id == scope.campaign_id)
+    if scope.account_id:
+        deal_conds.append(exists(select(DP.c.post_id).join(D, D.c.post_id == DP.c.post_id)
+                                 .where(DP.c.deal_id == DL.c.id, D.c.account_id == scope.account_id)))
+    deals = select((literal("deal:") + func.cast(DL.c.id, String)).label("key"), DL.c.owner, DL.c.contact_id,
+                   state.label("state"), DL.c.amount, DL.c.opened_at, DL.c.closed_at, DL.c.source).where(*deal_conds)
+    frm, conds = task_source(scope)
+    t_state = case((T.c.outcome == "won", "won"), (T.c.outcome == "opportunity", "open"), else_="lost")
+    tasks = (select((literal("task:") + func.cast(T.c.id, String)).label("key"), T.c.owner, T.c.contact_id,
+                    t_state.label("state"), T.c.amount, T.c.closed_at.label("opened_at"),
+                    case((T.c.outcome == "opportunity", None), else_=T.c.closed_at).label("closed_at"),
+                    literal("socialsell").label("source"))
+             .select_from(frm).where(T.c.outcome.in_(("opportunity", "won", *GAVE_UP)), ~has_deal(), *conds))
+    return union_all(deals, tasks).subquery("outcomes")

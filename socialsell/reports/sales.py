@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, case, exists, func, select
 
 from socialsell.reports.model import Section, Table, ratio, row
-from socialsell.reports.queries import GAVE_UP, C, D, E, P, T, first_touch, task_source
+from socialsell.reports.queries import C, D, E, P, T, first_touch, sales_outcomes, task_source
 from socialsell.reports.scope import Scope
 from socialsell.reports.timing import business_seconds, middle, percentile
 from socialsell.timeparse import parse_business_hours
@@ -20,7 +20,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
 
 FUNNEL = ["engaged", "lead", "qualified", "opportunity", "customer"]
-DEAL_OUTCOMES = ("opportunity", "won")
 
 
 def _hours(seconds: float | None) -> float | None:
@@ -42,12 +41,19 @@ def sales_section(app: App, scope: Scope) -> Section:
         touches = conn.execute(
             select(T.c.owner, T.c.created_at, first_touch).select_from(frm)
             .where(scope.in_period(T.c.created_at), first_touch.is_not(None), *conds)).all()
-        closed = conn.execute(
-            select(T.c.owner, T.c.outcome, func.count(), func.sum(T.c.amount)).select_from(frm)
-            .where(scope.in_period(T.c.closed_at), *conds).group_by(T.c.owner, T.c.outcome)).all()
+        meetings = dict(conn.execute(
+            select(T.c.owner, func.count()).select_from(frm)
+            .where((T.c.outcome == "meeting") | (T.c.first_response_kind == "meeting"),
+                   scope.in_period(func.coalesce(T.c.first_response_at, T.c.closed_at)), *conds)
+            .group_by(T.c.owner)).all())
+        o = sales_outcomes(scope)
+        opened = dict(conn.execute(select(o.c.owner, func.count()).where(scope.in_period(o.c.opened_at))
+                                   .group_by(o.c.owner)).all())
+        closed = conn.execute(select(o.c.owner, o.c.state, func.count(), func.sum(o.c.amount))
+                              .where(scope.in_period(o.c.closed_at)).group_by(o.c.owner, o.c.state)).all()
         won_days = [((closed_at - first_seen).total_seconds() / 86400) for closed_at, first_seen in conn.execute(
-            select(T.c.closed_at, C.c.first_seen_at).select_from(frm)
-            .where(T.c.outcome == "won", scope.in_period(T.c.closed_at), *conds))]
+            select(o.c.closed_at, C.c.first_seen_at).select_from(o.join(C, C.c.id == o.c.contact_id))
+            .where(o.c.state == "won", scope.in_period(o.c.closed_at)))]
         funnel = _funnel(conn, scope)
 
     response: dict[str | None, list[float]] = defaultdict(list)
@@ -56,28 +62,29 @@ def sales_section(app: App, scope: Scope) -> Section:
         response[owner].append(bh)
         response["\0team"].append(bh)
     outcomes: dict[str | None, dict[str, tuple[int, float]]] = defaultdict(dict)
-    for owner, outcome, n, amount in closed:
-        outcomes[owner][outcome] = (n, amount or 0.0)
-    owners = sorted({o for o, *_ in created} | set(outcomes), key=lambda o: (o is None, o or ""))
+    for owner, state, n, amount in closed:
+        outcomes[owner][state] = (n, float(amount or 0.0))
+    owners = sorted({o for o, *_ in created} | set(outcomes) | set(opened) | set(meetings),
+                    key=lambda o: (o is None, o or ""))
 
-    def figures(key: Any, label: str, made: int, on_time: int, due: int, resp: list[float],
+    def figures(key: Any, label: str, made: int, on_time: int, due: int, resp: list[float], met: int, deals: int,
                 outs: dict[str, tuple[int, float]]) -> dict[str, Any]:
-        won = outs.get("won", (0, 0.0))
-        lost = sum(outs.get(o, (0, 0.0))[0] for o in GAVE_UP)
+        won, lost = outs.get("won", (0, 0.0)), outs.get("lost", (0, 0.0))
         return row("sales", "rep", key, rep=label, tasks=made, on_time=on_time, attainment=ratio(on_time, due),
                    response_median_h=_hours(middle(resp)), response_p90_h=_hours(percentile(resp, 90)),
-                   meetings=outs.get("meeting", (0, 0))[0], deals=sum(outs.get(o, (0, 0))[0] for o in DEAL_OUTCOMES),
-                   won=won[0], win_rate=ratio(won[0], won[0] + lost), revenue=round(won[1], 2))
+                   meetings=met, deals=deals, won=won[0], win_rate=ratio(won[0], won[0] + lost[0]),
+                   revenue=round(won[1], 2))
 
     by_owner = {o: (n, int(ot or 0), int(du or 0)) for o, n, ot, du in created}
     reps = [figures(o or "unassigned", o or "unassigned", *by_owner.get(o, (0, 0, 0)), response.get(o, []),
-                    outcomes.get(o, {})) for o in owners]
+                    meetings.get(o, 0), opened.get(o, 0), outcomes.get(o, {})) for o in owners]
     team_outs: dict[str, tuple[int, float]] = {}
     for outs in outcomes.values():
         for k, (n, a) in outs.items():
             team_outs[k] = (team_outs.get(k, (0, 0.0))[0] + n, team_outs.get(k, (0, 0.0))[1] + a)
     team = figures("team", "team", sum(v[0] for v in by_owner.values()), sum(v[1] for v in by_owner.values()),
-                   sum(v[2] for v in by_owner.values()), response.get("\0team", []), team_outs)
+                   sum(v[2] for v in by_owner.values()), response.get("\0team", []), sum(meetings.values()),
+                   sum(opened.values()), team_outs)
     team["days_to_won_median"] = None if not won_days else round(middle(won_days) or 0.0, 1)
     columns = ["rep", "tasks", "attainment", "response_median_h", "response_p90_h", "meetings", "deals", "won",
                "win_rate", "revenue"]
@@ -88,8 +95,9 @@ def sales_section(app: App, scope: Scope) -> Section:
               chart=("funnel", "stage", "people")),
     ], notes=[
         "Response times count business hours only (sla.business_hours), from the follow-up's creation to the rep's "
-        "first touch. Deals are follow-ups closed as opportunity or won; revenue is the amount of those won. "
-        "Win rate: won over won plus lost or not interested.",
+        "first touch. Deals come from the deals table (socialsell or a CRM), and for follow-ups with no deal, "
+        "those closed as opportunity or won; revenue is what was won in the period; win rate is won over won plus "
+        "lost (a follow-up with no deal closed as lost or not interested counts as lost).",
     ])
 
 

@@ -61,7 +61,7 @@ class Scope:
 
     def as_dict(self) -> dict[str, Any]:
         return {"since": self.since.isoformat(), "until": self.until.isoformat(), "campaign": self.campaign,
-                "channel": self.channel, "owner": self.owner, "model": self.model, "section": self.section}
+                "channel": self.channel, "owner": self.owner, "model": self.model, "only_section": self.section}
 
 
 def _local_midnight(day: date, tz: ZoneInfo) -> datetime:

@@ -223,9 +223,10 @@ def _task_breaches(conn: Any, scope: Scope, now: Any, agreed: Commitments) -> li
     out = []
     for task_id, owner, due, touched, is_qualified, name in conn.execute(q):
         late = (touched or now) - due
-        hours = late.total_seconds() / 3600
+        minutes = late.total_seconds() / 60
+        by = f"{minutes:.0f} min" if minutes < 60 else f"{minutes / 60:.1f} h"
         kind = "first touch late" if touched else "not touched, past due"
         out.append(row("sla", "breach", f"first_touch.{task_id}", side="sales", who=owner or "unassigned",
-                       what=f"task #{task_id}", detail=f"{kind} by {hours:.1f} h ({name or 'someone'}"
+                       what=f"task #{task_id}", detail=f"{kind} by {by} ({name or 'someone'}"
                        + (", qualified)" if is_qualified else ")")))
     return out
