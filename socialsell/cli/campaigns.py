@@ -65,13 +65,21 @@ def campaign_list(app, as_json) -> None:
 
 @campaign.command("show")
 @click.argument("name")
+@click.option("--model", default="linear", show_default=True, metavar="M",
+              help="Attribution model for its revenue: first, last or linear.")
 @json_option
 @pass_app
-def campaign_show(app, name, as_json) -> None:
-    """A campaign, its posts per channel, and their reach, impressions and engagements."""
+def campaign_show(app, name, model, as_json) -> None:
+    """A campaign, its posts per channel, their reach, impressions and engagements, and the revenue they brought."""
+    from socialsell.errors import UsageError
     from socialsell.marketing.campaigns import get_campaign
+    from socialsell.reports.campaign import campaign_figures
+    from socialsell.reports.scope import MODELS
 
+    if model not in MODELS:
+        raise UsageError(f"--model {model!r}: one of {', '.join(MODELS)}")
     c = get_campaign(app, name)
+    c["figures"] = f = campaign_figures(app, c, model)
     if as_json:
         print_json([c])
         return
@@ -83,8 +91,19 @@ def campaign_show(app, name, as_json) -> None:
     if c["required_hashtags"]:
         click.echo("  hashtags: " + " ".join("#" + h for h in c["required_hashtags"]))
     tot = c["totals"]
-    click.echo(f"  {len(c['posts'])} posts, {tot['published']} published; reach {tot['reach']}, "
-               f"impressions {tot['impressions']}, engagements {tot['engagements']}")
+    from socialsell.reports.formatting import cell
+
+    as_of = f" (metrics of {format_local(f['metrics_at'], tz)})" if f["metrics_at"] else " (no metrics fetched yet)"
+    click.echo(f"  {len(c['posts'])} posts, {tot['published']} published; reach {cell('reach', f['reach'])}, "
+               f"impressions {cell('impressions', f['impressions'])}{as_of}, engagements {f['engagements']}, "
+               f"frequency {cell('frequency', f['frequency'])}, engagement rate {cell('engagement_rate', f['engagement_rate'])}")
+    click.echo(f"  {f['leads']} leads, {f['qualified']} qualified; revenue {cell('revenue', f['revenue'])} from "
+               f"{f['deals']} won deal{'s' if f['deals'] != 1 else ''} ({model} touch"
+               + (f"; source {', '.join(f['sources'])}" if f["sources"] else "") + ")")
+    if f["budget"]:
+        click.echo(f"  cost per lead {cell('cost_per_lead', f['cost_per_lead'])}, cost per qualified lead "
+                   f"{cell('cost_per_qualified', f['cost_per_qualified'])}, return on spend "
+                   f"{cell('return_on_spend', f['return_on_spend'])}")
     print_table(["post", "channel", "status", "when", "reach", "impressions", "engagements"], [
         (p["id"], d["account"], d["status"], format_local(d["published_at"] or d["due_at"], tz),
          d["reach"] if d["reach"] is not None else "-", d["impressions"] if d["impressions"] is not None else "-",
