@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, select
+from sqlalchemy import case, literal, select
 
 from socialsell.db import schema as t
 from socialsell.errors import UsageError
@@ -46,7 +46,10 @@ class Scope:
 
     def week_of(self, column: Any) -> Any:
         """A SQL expression: the index of the report week ``column`` falls in (the same on SQLite
-        and PostgreSQL, and right across daylight-saving changes: the bounds are computed here)."""
+        and PostgreSQL, and right across daylight-saving changes: the bounds are computed here).
+        Group by it from a subquery: PostgreSQL does not see two bound CASEs as one expression."""
+        if len(self.weeks) == 1:
+            return literal(0)
         return case(*((column < bound, i) for i, bound in enumerate(self.weeks[1:])), else_=len(self.weeks) - 1)
 
     def week_fraction(self, index: int) -> float:

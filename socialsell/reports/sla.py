@@ -151,11 +151,11 @@ def sla_section(app: App, scope: Scope) -> Section:
 def _cadence(conn: Any, scope: Scope, agreed: Commitments) -> dict[str, dict[int, int]]:
     from socialsell.db import schema as t
 
-    week = scope.week_of(D.c.published_at)
-    q = (select(t.accounts.c.name, week, func.count())
-         .select_from(D.join(P, P.c.id == D.c.post_id).join(t.accounts, t.accounts.c.id == D.c.account_id))
-         .where(D.c.status == "published", scope.in_period(D.c.published_at), *delivery_conditions(scope))
-         .group_by(t.accounts.c.name, week))
+    inner = (select(t.accounts.c.name.label("account"), scope.week_of(D.c.published_at).label("week"))
+             .select_from(D.join(P, P.c.id == D.c.post_id).join(t.accounts, t.accounts.c.id == D.c.account_id))
+             .where(D.c.status == "published", scope.in_period(D.c.published_at), *delivery_conditions(scope))
+             .subquery())
+    q = select(inner.c.account, inner.c.week, func.count()).group_by(inner.c.account, inner.c.week)
     out: dict[str, dict[int, int]] = defaultdict(dict)
     for account, w, n in conn.execute(q):
         out[account][w] = n
@@ -165,17 +165,13 @@ def _cadence(conn: Any, scope: Scope, agreed: Commitments) -> dict[str, dict[int
 def _leads(conn: Any, scope: Scope, now: Any) -> dict[int, dict[str, int]]:
     """Per week of creation: leads, qualified, rejected, due for a first touch, on time, qualified touched."""
     frm, conds = task_source(scope)
-    week = scope.week_of(T.c.created_at)
     touched = first_touch.is_not(None)
     was_due = touched | (T.c.due_at < now)
-    q = (select(week,
-                func.count(),
-                func.sum(_flag(qualified)),
-                func.sum(_flag(T.c.outcome.in_(REJECTED))),
-                func.sum(_flag(was_due)),
-                func.sum(_flag(and_(touched, first_touch <= T.c.due_at))),
-                func.sum(_flag(and_(qualified, touched))))
-         .select_from(frm).where(scope.in_period(T.c.created_at), *conds).group_by(week))
+    flags = (qualified, T.c.outcome.in_(REJECTED), was_due, and_(touched, first_touch <= T.c.due_at), and_(qualified, touched))
+    inner = (select(scope.week_of(T.c.created_at).label("week"), *(_flag(f).label(f"f{i}") for i, f in enumerate(flags)))
+             .select_from(frm).where(scope.in_period(T.c.created_at), *conds).subquery())
+    q = (select(inner.c.week, func.count(), *(func.sum(inner.c[f"f{i}"]) for i in range(len(flags))))
+         .group_by(inner.c.week))
     out = {i: dict.fromkeys(("leads", "qualified", "rejected", "due", "on_time", "qualified_touched"), 0)
            for i in range(len(scope.weeks))}
     for w, *counts in conn.execute(q):
@@ -202,9 +198,10 @@ def _attempts(conn: Any, scope: Scope) -> list[dict[str, Any]]:
 
 def _insights(conn: Any, scope: Scope) -> dict[str, Any]:
     frm, conds = task_source(scope)
-    week = scope.week_of(N.c.created_at)
-    q = (select(N.c.author, week, func.count()).select_from(frm.join(N, N.c.task_id == T.c.id))
-         .where(N.c.kind == "insight", scope.in_period(N.c.created_at), *conds).group_by(N.c.author, week))
+    inner = (select(N.c.author.label("author"), scope.week_of(N.c.created_at).label("week"))
+             .select_from(frm.join(N, N.c.task_id == T.c.id))
+             .where(N.c.kind == "insight", scope.in_period(N.c.created_at), *conds).subquery())
+    q = select(inner.c.author, inner.c.week, func.count()).group_by(inner.c.author, inner.c.week)
     weeks: dict[int, int] = defaultdict(int)
     by_rep: dict[str, int] = defaultdict(int)
     for author, w, n in conn.execute(q):
