@@ -63,8 +63,11 @@ def chart_svg(table: Table) -> str | None:
     fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
     svg = buf.getvalue()
     svg = svg[svg.index("<svg"):]  # no XML declaration or DOCTYPE (which names a URL) inside HTML
-    # inline SVG in HTML needs no namespace declarations; dropping them leaves no URL in the file
-    return re.sub(r'\s+xmlns(:xlink)?="[^"]*"', "", svg, count=2)
+    # inline SVG in HTML needs neither the RDF metadata block nor namespace declarations, and
+    # without them no URL is left in the file (not even one that is never fetched)
+    svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
+    head, rest = svg.split(">", 1)
+    return re.sub(r'\s+xmlns(:\w+)?="[^"]*"', "", head) + ">" + rest
 
 
 def _table_html(table: Table) -> str:

@@ -71,6 +71,13 @@ def _local_midnight(day: date, tz: ZoneInfo) -> datetime:
     return to_utc(datetime.combine(day, time(0)), tz)
 
 
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError as e:
+        raise ValueError(f"cannot read the date {text!r} ({e}): use YYYY-MM-DD, today, yesterday or 7d") from None
+
+
 def _default_since(end: datetime, tz: ZoneInfo) -> datetime:
     """Monday of the week three weeks before the one ``end`` falls in: four whole weeks for the trend."""
     day = (end - timedelta(microseconds=1)).astimezone(tz).date()
@@ -87,7 +94,7 @@ def parse_since(text: str, now: datetime, tz: ZoneInfo) -> datetime:
     if m:
         return _local_midnight(today - timedelta(days=int(m.group(1)) * (7 if m.group(2) == "w" else 1)), tz)
     if re.fullmatch(r"\d{4}-\d\d-\d\d", s):
-        return _local_midnight(date.fromisoformat(s), tz)
+        return _local_midnight(_date(text), tz)
     return parse_when(text, now, tz)
 
 
@@ -98,7 +105,7 @@ def parse_until(text: str, now: datetime, tz: ZoneInfo) -> datetime:
     if s in ("today", "yesterday"):
         return _local_midnight(today + timedelta(days=s == "today"), tz)
     if re.fullmatch(r"\d{4}-\d\d-\d\d", s):
-        return _local_midnight(date.fromisoformat(s) + timedelta(days=1), tz)
+        return _local_midnight(_date(text) + timedelta(days=1), tz)
     return parse_when(text, now, tz)
 
 
