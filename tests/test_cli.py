@@ -135,6 +135,8 @@ def test_demo_runs_end_to_end_in_under_a_minute(tmp_path):
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "published 7 posts" in out and "follow-up list" in out and "socialsell --as alice tasks" in out
+    assert "THE SLA" in out and "Revenue by campaign" in out and "WHAT CUSTOMERS TOLD SALES" in out
+    assert '<figure class="chart"' in (tmp_path / "demo" / "report.html").read_text()
     tasks = run("--config", str(tmp_path / "demo"), "--as", "alice", "tasks", "--json")
     rows = json.loads(tasks.stdout)
     assert rows and all(r["owner"] == "alice" for r in rows)
