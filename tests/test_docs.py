@@ -37,7 +37,7 @@ def test_readme_quick_start_is_the_two_make_commands():
 
 def test_docs_linked_from_the_readme_exist():
     readme = (ROOT / "README.md").read_text()
-    for doc in ("docs/plugins.md", "docs/operations.md", "docs/marketing.md", "docs/sales.md",
+    for doc in ("docs/plugins.md", "docs/operations.md", "docs/marketing.md", "docs/sales.md", "docs/reports.md",
                 "docs/channels/x.md", "docs/channels/linkedin.md"):
         assert doc in readme and (ROOT / doc).exists(), doc
 
