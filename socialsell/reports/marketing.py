@@ -29,12 +29,14 @@ WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
 def delivery_figures(conn: Any, scope: Scope | None, *, campaign_id: int | None = None) -> list[dict[str, Any]]:
-    """One row per published delivery in the scope: its latest metrics, its engagements (not the
-    ignored ones), and the leads and qualified leads it opened. ``scope=None``: all time."""
+    """One row per published delivery in the scope: its latest metrics, its engagements, and the
+    leads and qualified leads it opened. ``scope=None``: all time."""
     latest = select(M.c.delivery_id, func.max(M.c.fetched_at).label("at")).group_by(M.c.delivery_id).subquery()
     metrics = (select(M.c.delivery_id, M.c.reach, M.c.impressions, M.c.clicks)
                .join(latest, and_(latest.c.delivery_id == M.c.delivery_id, latest.c.at == M.c.fetched_at)).subquery())
-    engaged = (select(E.c.delivery_id, func.count().label("n")).where(E.c.delivery_id.is_not(None), E.c.ignored.is_(None))
+    # every reaction on the post, as the network counts them (its impressions count everyone too);
+    # this reads only the (delivery_id) index: filtering on another column would read every row
+    engaged = (select(E.c.delivery_id, func.count().label("n")).where(E.c.delivery_id.is_not(None))
                .group_by(E.c.delivery_id).subquery())
     leads = (select(E.c.delivery_id, func.count().label("n"), func.sum(case((qualified, 1), else_=0)).label("q"))
              .select_from(T.join(E, E.c.id == T.c.first_engagement_id).join(C, C.c.id == T.c.contact_id))
