@@ -24,24 +24,27 @@ def register(cli: click.Group) -> None:
 @click.option("--channel", "-c", metavar="NAME", help="Only this channel account.")
 @click.option("--owner", metavar="NAME", help="Only this rep's follow-ups.")
 @click.option("--model", metavar="M", help="Attribution model: first, last or linear (default linear).")
-@click.option("--section", metavar="NAME", help="One part: sla, marketing, sales, attribution or feedback.")
+@click.option("--section", metavar="NAME",
+              help="One part: sla, marketing, sales, attribution, feedback, or one a plugin adds.")
 @click.option("--format", "fmt", metavar="F", default="table", show_default=True, help="table, json, csv or html.")
 @click.option("--output", "-o", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to FILE instead of the terminal.")
 @pass_app
 def report(app, since, until, campaign, channel, owner, model, section, fmt, output) -> None:
     """Both sides of the SLA, reach to revenue, and what customers said."""
-    from socialsell.reports import SECTIONS, build_report, build_scope
+    from socialsell.reports import SECTIONS, build_report, build_scope, plugin_sections
 
     if fmt not in FORMATS:
         raise UsageError(f"--format {fmt!r}: one of {', '.join(FORMATS)}")
-    if section is not None and section not in SECTIONS:
-        raise UsageError(f"unknown --section {section!r} (one of {', '.join(SECTIONS)})")
+    # plugins are loaded only when their sections can be asked for (not for a built-in --section)
+    extra = plugin_sections(app.pm) if section is None or section not in SECTIONS else {}
+    if section is not None and section not in SECTIONS and section not in extra:
+        raise UsageError(f"unknown --section {section!r} (one of {', '.join([*SECTIONS, *extra])})")
     if output is not None and not output.parent.is_dir():
         raise UsageError(f"--output {output}: the folder {output.parent} does not exist")
     scope = build_scope(app, since=since, until=until, campaign=campaign, channel=channel, owner=owner, model=model,
                         section=section)
-    sections = build_report(app, scope)
+    sections = build_report(app, scope, extra)
     text = render(sections, scope, fmt, title=f"{app.workspace.name}: socialsell report")
     if output is None:
         click.echo(text, nl=not text.endswith("\n"))

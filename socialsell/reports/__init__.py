@@ -9,13 +9,19 @@ imports rich or the plotting library.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from socialsell.reports.model import Section, Table
+from socialsell.errors import UsageError
+from socialsell.reports.model import Section, Table, row
 from socialsell.reports.scope import MODELS, Scope, build_scope
 
 if TYPE_CHECKING:  # pragma: no cover
+    import pluggy
+
     from socialsell.app import App
+
+Compute = Callable[["App", Scope], Section]
 
 #: section name -> "module:function"; imported only when the section is asked for
 SECTIONS = {
@@ -26,16 +32,34 @@ SECTIONS = {
     "feedback": "socialsell.reports.feedback:feedback_section",
 }
 
-__all__ = ["MODELS", "SECTIONS", "Scope", "Section", "Table", "build_report", "build_scope"]
+__all__ = ["MODELS", "SECTIONS", "Scope", "Section", "Table", "build_report", "build_scope", "plugin_sections", "row"]
 
 
-def build_report(app: App, scope: Scope) -> list[Section]:
-    """Every section the scope asks for (all of them unless ``scope.section`` names one)."""
+def plugin_sections(pm: pluggy.PluginManager) -> dict[str, Compute]:
+    """Sections that plugins add through the ``register_report_sections`` hook."""
+    found: dict[str, Compute] = {}
+
+    def register(name: str, compute: Compute) -> None:
+        if name in SECTIONS or name in found:
+            raise UsageError(f"a plugin registers the report section {name!r}, which exists already")
+        found[name] = compute
+
+    pm.hook.register_report_sections(register=register)
+    return found
+
+
+def build_report(app: App, scope: Scope, extra: dict[str, Compute] | None = None) -> list[Section]:
+    """Every section the scope asks for (all of them, built-in then ``extra``, unless
+    ``scope.section`` names one)."""
     import importlib
 
-    names = [scope.section] if scope.section else list(SECTIONS)
+    extra = extra or {}
+    names = [scope.section] if scope.section else [*SECTIONS, *extra]
     out = []
     for name in names:
+        if name in extra:
+            out.append(extra[name](app, scope))
+            continue
         module, func = SECTIONS[name].split(":")
         out.append(getattr(importlib.import_module(module), func)(app, scope))
     return out
