@@ -210,13 +210,17 @@ def _insights(conn: Any, scope: Scope) -> dict[str, Any]:
     return {"weeks": weeks, "by_rep": by_rep}
 
 
+#: follow-up breaches listed by name (the count covers them all; --owner narrows the list)
+BREACHES_LISTED = 100
+
+
 def _task_breaches(conn: Any, scope: Scope, now: Any, agreed: Commitments) -> list[dict[str, Any]]:
-    """Follow-ups touched late, or not touched and past due: the rep and the task."""
+    """Follow-ups touched late, or not touched and past due: the rep and the task. Never touched
+    first, longest overdue first; at most BREACHES_LISTED, then one line with the rest's count."""
     frm, conds = task_source(scope)
+    where = [scope.in_period(T.c.created_at), *conds, (first_touch > T.c.due_at) | untouched_overdue(now)]
     q = (select(T.c.id, T.c.owner, T.c.due_at, first_touch, qualified, C.c.display_name).select_from(frm)
-         .where(scope.in_period(T.c.created_at), *conds,
-                (first_touch > T.c.due_at) | untouched_overdue(now))
-         .order_by(T.c.owner, T.c.id))
+         .where(*where).order_by(first_touch.is_not(None), T.c.due_at, T.c.id).limit(BREACHES_LISTED))
     out = []
     for task_id, owner, due, touched, is_qualified, name in conn.execute(q):
         late = (touched or now) - due
@@ -226,4 +230,9 @@ def _task_breaches(conn: Any, scope: Scope, now: Any, agreed: Commitments) -> li
         out.append(row("sla", "breach", f"first_touch.{task_id}", side="sales", who=owner or "unassigned",
                        what=f"task #{task_id}", detail=f"{kind} by {by} ({name or 'someone'}"
                        + (", qualified)" if is_qualified else ")")))
+    if len(out) == BREACHES_LISTED:
+        total = conn.execute(select(func.count()).select_from(frm).where(*where)).scalar_one()
+        if total > BREACHES_LISTED:
+            out.append(row("sla", "breach", "first_touch.more", side="sales", who="(more)", what=f"{total - BREACHES_LISTED} tasks",
+                           detail=f"{total} follow-ups breached the first-touch SLA; narrow with --owner"))
     return out
