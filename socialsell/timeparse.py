@@ -240,3 +240,14 @@ def parse_date_end(text: str, tz: ZoneInfo) -> datetime:
     except ValueError:
         raise ValueError(f"cannot read the date {text!r}: use YYYY-MM-DD") from None
     return to_utc(parsed, tz) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def format_ago(at: datetime, now: datetime) -> str:
+    """``"2h ago"``, ``"3d ago"``, ``"just now"``: how long ago, in the largest whole unit."""
+    seconds = (now - at).total_seconds()
+    if seconds < 60:
+        return "just now"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit} ago"
+    return "just now"  # pragma: no cover - the loop always returns

@@ -167,7 +167,7 @@ def test_work_reads_keys_from_a_pipe(workspace, make_app, clock):
                             input="n\nCalled her, demo Thursday\nd\nmeeting\n", capture_output=True, text=True,
                             timeout=60, env={**os.environ, "SOCIALSELL_NO_KEYRING": "1"})
     assert result.returncode == 0, result.stderr
-    assert "all done: 1 closed, nothing left in your list" in result.stdout
+    assert "all done: 1 closed, 0 snoozed, nothing left in your list" in result.stdout
     with app.db.read() as conn:
         assert conn.exec_driver_sql("select status, outcome from tasks").one() == ("done", "meeting")
         assert conn.exec_driver_sql("select text from notes where kind = 'note'").scalar() == "Called her, demo Thursday"

@@ -46,3 +46,62 @@ def test_a_fresh_question_overtakes_a_stale_one(make_app, clock):
     rescore_open_followups(app, "w", clock.now)
     scores = {t["contact"]["name"]: t["score"] for t in list_tasks(app, all_owners=True)}
     assert scores["fresh"] > scores["stale"]
+
+
+def _several_followups(app, clock, handles=("@ann", "@bo", "@cy", "@di")):
+    publish_quietly(app, clock)
+    sandbox = app.channel("sandbox")
+    for handle in handles:
+        sandbox.inject(post_id="p1", kind="comment", handle=handle, text="Following this, looks great", at=clock.now)
+    poll_account(app, "sandbox", "w", clock.now)
+    return list_tasks(app, all_owners=True)
+
+
+def test_the_job_rescores_several_open_and_snoozed_tasks_at_once(db_url, make_app, clock):
+    """Issue 12 item 8: with two or more tasks to rescore, the batched UPDATE used to fail
+    ("'expanding' parameters can't be used with executemany()") on both databases."""
+    from socialsell.sales.tasks import close_task, snooze_task
+
+    app = make_app(db_url)
+    tasks = _several_followups(app, clock)
+    assert len(tasks) == 4 and len({t["score"] for t in tasks}) == 1
+    by_name = {t["contact"]["name"]: t for t in tasks}
+    snooze_task(app, by_name["bo"]["id"], clock.now.replace(hour=17), force=True)
+    close_task(app, by_name["di"]["id"], "not_interested", force=True)
+    done_score = by_name["di"]["score"]
+
+    clock.advance(days=14)  # one half-life
+    assert rescore_open_followups(app, "w", clock.now) == {"rescored": 3, "open": 3}
+    after = {t["contact"]["name"]: t for t in list_tasks(app, all_owners=True, include_snoozed=True)}
+    assert set(after) == {"ann", "bo", "cy"}
+    assert [t["score"] for t in after.values()] == [pytest.approx(done_score / 2)] * 3
+    with app.db.read() as conn:
+        from sqlalchemy import select
+
+        from socialsell.db import schema as t
+
+        assert conn.execute(select(t.tasks.c.score).where(t.tasks.c.id == by_name["di"]["id"])).scalar() == done_score
+    assert rescore_open_followups(app, "w", clock.now) == {"rescored": 0, "open": 3}  # stable once decayed
+
+
+def test_run_once_decays_several_scores_and_fails_loudly_when_a_job_fails(workspace, cli, make_app, clock, tmp_path):
+    app = make_app()
+    _several_followups(app, clock, ("@ann", "@bo"))
+    clock.advance(days=14)
+    result = cli("run", "--once")
+    assert result.exit_code == 0, result.output
+    assert [t["score"] for t in list_tasks(app, all_owners=True)] == [pytest.approx(4.0)] * 2
+
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "broken_job.py").write_text(
+        "from socialsell import hookimpl\n\n"
+        "@hookimpl\n"
+        "def register_jobs(register):\n"
+        "    def boom(ctx):\n"
+        "        raise RuntimeError('crm down')\n"
+        "    register('crm-sync', boom, seconds=600)\n"
+    )
+    failed = cli("--plugins-dir", str(plugins), "run", "--once")
+    assert failed.exit_code == 1
+    assert "Error: job crm-sync failed: RuntimeError: crm down" in failed.output

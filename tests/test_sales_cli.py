@@ -135,15 +135,23 @@ def test_work_walks_my_tasks(cli, seeded):
     r = cli("work", input="nasked for a call\ndmeeting\ns1d\n")
     assert r.exit_code == 0, r.output
     assert "[1/2] task" in r.output and "noted" in r.output and f"task {seeded['dana']} done: meeting" in r.output
-    assert "snoozed until" in r.output and "all done: 1 closed" in r.output
+    assert "snoozed until" in r.output and "all done: 1 closed, 1 snoozed, nothing left" in r.output
     assert json.loads(cli("tasks", "--json").output) == []
+
+
+def test_work_counts_skipped_tasks_as_left(cli, seeded):
+    r = cli("work", input="kk")
+    assert r.exit_code == 0, r.output
+    assert "end of the list: 0 closed, 0 snoozed, 2 still open" in r.output
+    assert "nothing left" not in r.output
+    assert len(json.loads(cli("tasks", "--json").output)) == 2
 
 
 def test_work_reply_skip_open_quit(cli, seeded):
     r = cli("work", input="x" "o" "rHello from work\n" "k" "q")
     assert r.exit_code == 0, r.output
     assert "unknown key 'x'" in r.output and "sandbox://x/@dana" in r.output
-    assert "replied" in r.output and "[2/2]" in r.output and "stopped: 0 closed, 1 left" in r.output
+    assert "replied" in r.output and "[2/2]" in r.output and "stopped: 0 closed, 0 snoozed, 2 still open" in r.output
 
 
 def test_work_won_asks_amount_and_bad_input_stays(cli, seeded):

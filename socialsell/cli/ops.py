@@ -81,6 +81,11 @@ def run(app, once: bool, log_json: bool, verbose: bool) -> None:
             if job_id.startswith("poll:") and r is not None:
                 what = r.skipped or r.error or f"{r.new} new engagements, {r.tasks_created} new tasks, {r.requests} requests"
                 click.echo(f"{job_id}: {what}")
+        failed = {job_id: s["last_error"] for job_id, s in worker.snapshot().items() if s.get("last_error")}
+        if failed:  # a failed job must fail the pass, or cron and CI never hear of it
+            for job_id, error in failed.items():
+                click.echo(f"Error: job {job_id} failed: {error}", err=True)
+            raise SystemExit(1)
         return
     click.echo(f"socialsell worker {worker.id} running (Ctrl-C to stop)", err=True)
     run_forever(app, worker)

@@ -6,7 +6,7 @@ import click
 
 from socialsell.cli.common import json_option, parse_id, pass_app, print_json, print_table
 from socialsell.errors import UsageError
-from socialsell.timeparse import format_local
+from socialsell.timeparse import format_ago, format_local, parse_when
 
 
 def force_option(func):
@@ -18,10 +18,39 @@ def register(cli: click.Group) -> None:
         cli.add_command(command)
 
 
-def _due(task, app) -> str:
-    if task["overdue"]:
-        return "OVERDUE " + format_local(task["due_at"], app.workspace.timezone, "%a %H:%M")
-    return format_local(task["due_at"], app.workspace.timezone, "%a %H:%M")
+RESPONDED = {"reply": "replied", "call": "called", "email": "emailed", "dm": "messaged", "meeting": "met",
+             "outcome": "closed"}
+
+
+def responded(task, now) -> str | None:
+    """``"replied 2h ago"``: the first response, for the lists (None before it)."""
+    if task.get("first_response_at") is None:
+        return None
+    kind = RESPONDED.get(task.get("first_response_kind") or "", "answered")
+    return f"{kind} {format_ago(task['first_response_at'], now)}"
+
+
+def _due(task, app, fmt: str = "%a %H:%M") -> str:
+    """Before the first response the SLA time; after it the next step's time, or, with no next
+    step, the response itself ("replied 2h ago": waiting on them, no clock)."""
+    said = responded(task, app.now())
+    if said is not None and task.get("next_step_due") is None:
+        return said
+    return ("OVERDUE " if task["overdue"] else "") + format_local(task["due_at"], app.workspace.timezone, fmt)
+
+
+def _why(task, app) -> str:
+    if not task.get("next_step"):
+        return task["reason"] or ""
+    said = responded(task, app.now())
+    return f"next: {task['next_step']}" + (f" ({said})" if said else "")
+
+
+def _parse_at(app, text: str, what: str = "--at"):
+    try:
+        return parse_when(text, app.now(), app.workspace.timezone)
+    except ValueError as e:
+        raise UsageError(f"{what}: {e}") from None
 
 
 @click.command()
@@ -44,7 +73,7 @@ def tasks(app, scope, owner, overdue, as_json) -> None:
         ["id", "due", "p", "score", "who", "why"] + (["owner"] if who == "everyone" else []),
         [(r["id"], _due(r, app), r["priority"], f"{r['score']:.0f}",
           (r["contact"]["name"] or "") + (f" ({r['contact']['company']})" if r["contact"]["company"] else ""),
-          (r["reason"] or "")[:70]) + ((r["owner"] or "-",) if who == "everyone" else ())
+          _why(r, app)[:70]) + ((r["owner"] or "-",) if who == "everyone" else ())
          for r in rows],
         title=f"follow-ups for {who}", one_line=True,
         empty=f"no open follow-ups for {who}" + ("" if who == "everyone" else " (try --all, or --as NAME)"),
@@ -71,7 +100,11 @@ def task_show(app, task_id, as_json) -> None:
     tz = app.workspace.timezone
     c = tk["contact"]
     click.echo(f"task {tk['id']}  [{tk['status']}]  owner {tk['owner'] or '-'}  priority {tk['priority']}  "
-               f"due {'OVERDUE ' if tk['overdue'] else ''}{format_local(tk['due_at'], tz)}")
+               f"due {_due(tk, app, '%a %d %b %H:%M')}")
+    if tk.get("first_response_at"):
+        click.echo(f"first response: {responded(tk, app.now())}")
+    if tk.get("next_step"):
+        click.echo(f"next step: {tk['next_step']} ({format_local(tk['next_step_due'], tz)})")
     click.echo(f"\n{c['display_name']}  ({c['stage']}, score {c['score']:.0f})")
     for line in (c.get("headline"), c.get("company"), c.get("location")):
         if line:
@@ -168,6 +201,38 @@ def task_tag(app, task_id, insight, force) -> None:
 
     add_note(app, parse_id(task_id, "task"), insight, kind="insight", force=force)
     click.echo(f"insight recorded on task {task_id}: {insight}")
+
+
+@task.command("log")
+@click.argument("task_id")
+@click.argument("kind", metavar="call|email|dm|meeting")
+@click.argument("text")
+@click.option("--next", "next_step", metavar="TEXT", help="The next step, e.g. 'send the proposal' (with --at).")
+@click.option("--at", "at", metavar="WHEN", help="When the next step is due: 'fri 10:00', '+2d'.")
+@force_option
+@pass_app
+def task_log(app, task_id, kind, text, next_step, at, force) -> None:
+    """Record contact made by hand (a call, an email, a DM, a meeting): the first one stops the SLA clock."""
+    from socialsell.sales.tasks import log_touch
+
+    due = _parse_at(app, at) if at else None
+    tk = log_touch(app, parse_id(task_id, "task"), kind.lower(), text, next_step=next_step, due=due, force=force)
+    click.echo(f"logged a {kind.lower()} on task {tk['id']}" + (
+        f"; next: {tk['next_step']} ({format_local(tk['next_step_due'], app.workspace.timezone)})" if due else ""))
+
+
+@task.command("next")
+@click.argument("task_id")
+@click.argument("step")
+@click.option("--at", "at", metavar="WHEN", required=True, help="When it is due: 'fri 10:00', '+2d', 2026-12-01T10:00.")
+@force_option
+@pass_app
+def task_next(app, task_id, step, at, force) -> None:
+    """Set what happens next on a task, and when: the task is due then."""
+    from socialsell.sales.tasks import set_next_step
+
+    tk = set_next_step(app, parse_id(task_id, "task"), step, _parse_at(app, at), force=force)
+    click.echo(f"task {tk['id']} next: {tk['next_step']} ({format_local(tk['next_step_due'], app.workspace.timezone)})")
 
 
 @task.command("reply")

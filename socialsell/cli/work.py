@@ -7,6 +7,7 @@ import sys
 import click
 
 from socialsell.cli.common import pass_app
+from socialsell.cli.sales import responded
 from socialsell.errors import SocialsellError
 from socialsell.timeparse import format_local
 
@@ -48,8 +49,14 @@ def _link(task: dict) -> str | None:
 def _show(app, task: dict, position: int, total: int) -> None:
     tz = app.workspace.timezone
     c = task["contact"]
-    due = ("OVERDUE since " if task["overdue"] else "due ") + format_local(task["due_at"], tz)
+    said = responded(task, app.now())
+    if said and not task.get("next_step_due"):
+        due = said  # answered, waiting on them: no clock
+    else:
+        due = ("OVERDUE since " if task["overdue"] else "due ") + format_local(task["due_at"], tz) + (f" ({said})" if said else "")
     click.echo(f"\n[{position}/{total}] task {task['id']}  p{task['priority']}  {due}")
+    if task.get("next_step"):
+        click.echo(f"  next step: {task['next_step']}")
     click.echo(f"{c['display_name']}" + (f", {c['headline']}" if c.get("headline") else "")
                + f"  ({c['stage']}, score {c['score']:.0f})")
     for e in task["engagements"][:3]:
@@ -84,7 +91,7 @@ def work(app) -> None:
     if not rows:
         click.echo(f"no open follow-ups for {app.actor}")
         return
-    done = 0
+    done = snoozed = 0
     for i, row in enumerate(rows, 1):
         task = get_task(app, row["id"])
         _show(app, task, i, len(rows))
@@ -94,7 +101,8 @@ def work(app) -> None:
             click.echo()
             try:
                 if key == "q":
-                    click.echo(f"stopped: {done} closed, {len(rows) - i + 1} left")
+                    left = len(list_tasks(app, owner=app.actor))  # skipped ones included
+                    click.echo(f"stopped: {done} closed, {snoozed} snoozed, {left} still open")
                     return
                 if key == "k":
                     break
@@ -119,6 +127,7 @@ def work(app) -> None:
                     duration = click.prompt("snooze for", default="1d")
                     until = parse_snooze(duration, app.now(), app.workspace.timezone)
                     snooze_task(app, task["id"], until)
+                    snoozed += 1
                     click.echo(f"snoozed until {format_local(until, app.workspace.timezone)}")
                     break
                 if key == "o":
@@ -137,4 +146,9 @@ def work(app) -> None:
                 click.echo(f"unknown key {key!r}")
             except SocialsellError as e:  # one line, and stay on this task
                 click.echo(f"Error: {e}", err=True)
-    click.echo(f"\nall done: {done} closed, nothing left in your list")
+    # skipped (and replied but not closed) tasks are still open: say so, never "nothing left"
+    left = len(list_tasks(app, owner=app.actor))
+    if left:
+        click.echo(f"\nend of the list: {done} closed, {snoozed} snoozed, {left} still open (`socialsell tasks`)")
+    else:
+        click.echo(f"\nall done: {done} closed, {snoozed} snoozed, nothing left in your list")

@@ -219,7 +219,8 @@ def _one_line(e: BaseException) -> str:
 
 
 def run_once(app: App, worker: Worker | None = None, now: datetime | None = None) -> dict[str, Any]:
-    """One pass of every job, in order; returns each job's result."""
+    """One pass of every job, in order; returns each job's result (None for a job that failed:
+    its error is in ``worker.snapshot()[job_id]["last_error"]``)."""
     worker = worker or Worker(app)
     results = {}
     for job in build_jobs(app):

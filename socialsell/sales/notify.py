@@ -30,6 +30,7 @@ from socialsell.config import parse_hhmm
 from socialsell.db import schema as t
 from socialsell.errors import ConfigError
 from socialsell.loop import leases
+from socialsell.sales.tasks import is_overdue
 from socialsell.timeparse import format_local, local_date_time
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -64,12 +65,13 @@ def email_settings(app: App) -> dict[str, Any] | None:
 def digest_for(app: App, rep: str, now: datetime) -> dict[str, list[dict[str, Any]]]:
     """A rep's open tasks created in the last day, and their overdue ones."""
     T, C = t.tasks, t.contacts
-    q = select(T.c.id, T.c.priority, T.c.score, T.c.reason, T.c.due_at, T.c.created_at, C.c.display_name, C.c.company)\
+    q = select(T.c.id, T.c.status, T.c.priority, T.c.score, T.c.reason, T.c.due_at, T.c.created_at,
+               T.c.first_response_at, T.c.next_step_due, C.c.display_name, C.c.company)\
         .join(C, C.c.id == T.c.contact_id).where(and_(T.c.owner == rep, T.c.status == "open"))
     with app.db.read() as conn:
         rows = [dict(r) for r in conn.execute(q.order_by(T.c.priority, T.c.due_at, T.c.id)).mappings()]
-    overdue = [r for r in rows if r["due_at"] < now]
-    new = [r for r in rows if r["created_at"] >= now - timedelta(days=1) and r["due_at"] >= now]
+    overdue = [r for r in rows if is_overdue(r, now)]  # the one definition: tasks --overdue, the SLA job
+    new = [r for r in rows if r["created_at"] >= now - timedelta(days=1) and not is_overdue(r, now)]
     return {"new": new, "overdue": overdue}
 
 

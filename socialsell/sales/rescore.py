@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 
 from socialsell.db import schema as t
 from socialsell.loop import leases
@@ -53,7 +53,10 @@ def rescore_open_followups(app: App, worker: str, now: datetime | None = None) -
             with app.db.write() as conn:
                 conn.execute(update(C).where(C.c.id == bindparam("b_id"))
                              .values(score=bindparam("b_score"), score_explained=bindparam("b_explained")), contacts)
-                conn.execute(update(T).where(and_(T.c.id == bindparam("b_id"), T.c.status.in_(("open", "snoozed"))))
+                # executemany cannot take IN (...): its list is an "expanding" parameter, which
+                # SQLAlchemy refuses with several parameter sets; two equalities say the same
+                still_open = or_(T.c.status == "open", T.c.status == "snoozed")
+                conn.execute(update(T).where(and_(T.c.id == bindparam("b_id"), still_open))
                              .values(score=bindparam("b_score"), priority=bindparam("b_priority")), tasks)
         return {"rescored": len(contacts), "open": len(rows)}
     finally:

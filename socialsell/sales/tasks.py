@@ -1,11 +1,16 @@
-"""The rep's follow-up list: list, show, close, snooze, assign, note, tag, reply."""
+"""The rep's follow-up list: list, show, close, snooze, assign, note, tag, reply, log a touch.
+
+The SLA clock (docs/sales.md, "The first response"): a task is due at its SLA time until its
+first response (the first reply, a logged touch, or an outcome); after it, the task is due at its
+next step, if it has one, and is never overdue nor escalated without one.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, case, insert, select, update
+from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 
 from socialsell.db import schema as t
 from socialsell.errors import NotFound, UsageError
@@ -17,6 +22,23 @@ OPEN = ("open", "snoozed")
 DUE_SOON = timedelta(hours=4)
 OUTCOMES = ("replied", "connected", "meeting", "opportunity", "won", "lost", "not_interested", "dismissed")
 OUTCOME_ALIASES = {"meeting_booked": "meeting", "not-interested": "not_interested", "meeting-booked": "meeting"}
+#: what `task log` records: contact made off the channel (or on it, by hand)
+TOUCHES = ("call", "email", "dm", "meeting")
+
+
+def overdue_clause(now: datetime):
+    """SQL: the task is past due. Before the first response its due time is the SLA; after it,
+    only a next step can be missed (a task replied to with no next step is waiting, not late).
+    ``list_tasks``, the SLA job and the digest all use this one definition."""
+    T = t.tasks
+    return and_(T.c.status == "open", T.c.due_at < now,
+                or_(T.c.first_response_at.is_(None), T.c.next_step_due.is_not(None)))
+
+
+def is_overdue(task: dict[str, Any], now: datetime) -> bool:
+    """:func:`overdue_clause` for one task row already read."""
+    return (task["status"] == "open" and task["due_at"] < now
+            and (task.get("first_response_at") is None or task.get("next_step_due") is not None))
 
 
 def list_tasks(app: App, *, owner: str | None = None, all_owners: bool = False, overdue: bool = False,
@@ -27,7 +49,7 @@ def list_tasks(app: App, *, owner: str | None = None, all_owners: bool = False, 
     q = (
         select(T.c.id, T.c.owner, T.c.status, T.c.priority, T.c.score, T.c.reason, T.c.intent, T.c.due_at,
                T.c.snoozed_until, T.c.created_at, T.c.contact_id, C.c.display_name, C.c.headline, C.c.company,
-               C.c.stage)
+               C.c.stage, T.c.first_response_at, T.c.first_response_kind, T.c.next_step, T.c.next_step_due)
         .join(C, C.c.id == T.c.contact_id)
     )
     if include_snoozed:
@@ -37,10 +59,12 @@ def list_tasks(app: App, *, owner: str | None = None, all_owners: bool = False, 
     if not all_owners:
         q = q.where(T.c.owner == (owner or app.actor))
     if overdue:
-        q = q.where(T.c.due_at < now)
-    # overdue first, then due within the next hours, then the rest; inside each band the
-    # highest priority (intent) and the best score lead, and the earliest due time breaks ties
-    band = case((T.c.due_at < now, 0), (T.c.due_at < now + DUE_SOON, 1), else_=2)
+        q = q.where(overdue_clause(now))
+    # overdue first, then due within the next hours, then the rest, and last the tasks answered
+    # with no next step (waiting on the other side); inside each band the highest priority
+    # (intent) and the best score lead, and the earliest due time breaks ties
+    waiting = and_(T.c.first_response_at.is_not(None), T.c.next_step_due.is_(None))
+    band = case((overdue_clause(now), 0), (waiting, 3), (T.c.due_at < now + DUE_SOON, 1), else_=2)
     q = q.order_by(band, T.c.priority, T.c.score.desc(), T.c.due_at, T.c.id)
     if limit:
         q = q.limit(limit)
@@ -56,10 +80,13 @@ def list_tasks(app: App, *, owner: str | None = None, all_owners: bool = False, 
             handles.setdefault(cid, []).append({"channel": channel, "handle": handle, "profile_url": url})
     rows = []
     for (id_, owner_, status, prio, score, reason, intent, due, snoozed, created, cid, name, headline, company,
-         stage) in raw:
+         stage, responded, responded_kind, next_step, next_due) in raw:
         rows.append({
             "id": id_, "owner": owner_, "status": status, "priority": prio, "score": score, "reason": reason,
-            "intent": intent, "due_at": due, "snoozed_until": snoozed, "created_at": created, "overdue": due < now,
+            "intent": intent, "due_at": due, "snoozed_until": snoozed, "created_at": created,
+            "overdue": status == "open" and due < now and (responded is None or next_due is not None),
+            "first_response_at": responded, "first_response_kind": responded_kind,
+            "next_step": next_step, "next_step_due": next_due,
             "contact": {"id": cid, "name": name, "headline": headline, "company": company, "stage": stage,
                         "handles": handles.get(cid, [])},
         })
@@ -92,7 +119,7 @@ def get_task(app: App, task_id: int) -> dict[str, Any]:
             .order_by(t.engagements.c.occurred_at.desc())
         ).mappings()]
     task["contact"] = contact_detail(app, task["contact_id"])
-    task["overdue"] = task["status"] == "open" and task["due_at"] < app.now()
+    task["overdue"] = is_overdue(task, app.now())
     task["opener"] = suggested_opener(task)
     return task
 
@@ -142,6 +169,8 @@ def close_task(app: App, task_id: int, outcome: str, amount: float | None = None
         status = "dismissed" if outcome == "dismissed" else "done"
         conn.execute(update(t.tasks).where(t.tasks.c.id == task_id).values(
             status=status, outcome=outcome, amount=amount, closed_by=app.actor, closed_at=now, updated_at=now))
+        if outcome != "dismissed":  # an outcome is a response; dismissing is not
+            _first_response(conn, task, "outcome", now)
         if stage_after:
             conn.execute(update(t.contacts).where(t.contacts.c.id == task["contact_id"]).values(stage=stage_after, updated_at=now))
         conn.execute(insert(t.notes).values(contact_id=task["contact_id"], task_id=task_id, author=app.actor, kind="outcome",
@@ -221,11 +250,67 @@ def reply_to_task(app: App, task_id: int, text: str, *, force: bool = False) -> 
     published = channel.reply(engagement, text.strip())
     now = app.now()
     with app.db.write() as conn:
-        conn.execute(update(t.tasks).where(t.tasks.c.id == task_id).values(replied_at=now, updated_at=now))
+        conn.execute(update(t.tasks).where(t.tasks.c.id == task_id).values(
+            replied_at=func.coalesce(t.tasks.c.replied_at, now), updated_at=now))
+        _first_response(conn, task, "reply", now)
         conn.execute(insert(t.notes).values(contact_id=task["contact_id"], task_id=task_id, author=app.actor, kind="reply",
                                             text=text.strip(), created_at=now))
         app.record(conn, "task.replied", f"task:{task_id}", {"remote_id": published.remote_id})
     return {"task": task_id, "remote_id": published.remote_id, "url": published.url}
+
+
+def _first_response(conn, task: dict[str, Any], kind: str, now: datetime) -> None:
+    """Stop the SLA clock, once: later touches keep the first one's time and kind."""
+    if task.get("first_response_at") is not None:
+        return
+    conn.execute(update(t.tasks).where(and_(t.tasks.c.id == task["id"], t.tasks.c.first_response_at.is_(None)))
+                 .values(first_response_at=now, first_response_kind=kind))
+    task.update(first_response_at=now, first_response_kind=kind)
+
+
+def _next_step(app: App, conn, task: dict[str, Any], step: str, due: datetime) -> None:
+    step = " ".join(step.split())
+    if not step:
+        raise UsageError("the next step is empty: say what happens next, e.g. 'send the proposal'")
+    if due <= app.now():
+        raise UsageError("the next step's time is in the past: give a time to come, e.g. --at 'fri 10:00'")
+    conn.execute(update(t.tasks).where(t.tasks.c.id == task["id"]).values(
+        next_step=step, next_step_due=due, due_at=due, updated_at=app.now()))
+    # a new commitment: missing it is a new "overdue", reported once again
+    conn.execute(delete(t.sla_alerts).where(and_(t.sla_alerts.c.task_id == task["id"], t.sla_alerts.c.level == "overdue")))
+    app.record(conn, "task.next_step", f"task:{task['id']}", {"step": step, "due": due.isoformat()})
+    task.update(next_step=step, next_step_due=due, due_at=due)
+
+
+def set_next_step(app: App, task_id: int, step: str, due: datetime, *, force: bool = False) -> dict[str, Any]:
+    """What happens next on an open task, and when: the task is due then (``task next``)."""
+    with app.db.write() as conn:
+        task = _open(app, conn, task_id, force)
+        _next_step(app, conn, task, step, due)
+    return task
+
+
+def log_touch(app: App, task_id: int, kind: str, text: str, *, next_step: str | None = None,
+              due: datetime | None = None, force: bool = False) -> dict[str, Any]:
+    """Record contact made by hand (a call, an email, a DM, a meeting): it is a response, so
+    the first one stops the SLA clock; with ``next_step`` and ``due`` the task is due then."""
+    if kind not in TOUCHES:
+        raise UsageError(f"unknown touch {kind!r} (one of {', '.join(TOUCHES)})")
+    if not text.strip():
+        raise UsageError(f"say what happened on the {kind}, e.g. 'left a voicemail'")
+    if (next_step is None) != (due is None):
+        raise UsageError("a next step needs both --next TEXT and --at WHEN")
+    now = app.now()
+    with app.db.write() as conn:
+        task = _open(app, conn, task_id, force)
+        _first_response(conn, task, kind, now)
+        conn.execute(insert(t.notes).values(contact_id=task["contact_id"], task_id=task_id, author=app.actor,
+                                            kind=kind, text=text.strip(), created_at=now))
+        conn.execute(update(t.tasks).where(t.tasks.c.id == task_id).values(updated_at=now))
+        app.record(conn, "task.logged", f"task:{task_id}", {"kind": kind, "text": text.strip()})
+        if next_step is not None and due is not None:
+            _next_step(app, conn, task, next_step, due)
+    return task
 
 
 def parse_snooze(text: str, now: datetime, tz) -> datetime:
