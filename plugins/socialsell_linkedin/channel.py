@@ -121,6 +121,10 @@ class LinkedInChannel(Channel):
         """Little-text escaping; ``#tag`` becomes a clickable hashtag (see :mod:`.text`)."""
         return text.to_little_text(text_)
 
+    def readable(self, prepared: str) -> str:
+        """What LinkedIn shows for prepared little text (hashtag templates and escapes resolved)."""
+        return text.render(prepared)
+
     def measure(self, text_: str) -> int:
         """Characters as LinkedIn shows them (escapes and hashtag templates resolved)."""
         return len(text.render(text_))
