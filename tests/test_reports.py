@@ -65,6 +65,22 @@ def test_sla_follow_up_attempts_name_the_rep_and_task(app, clock, history):
     assert rows[f"sla.breach.first_touch.{raj}"]["detail"].startswith("first touch late by 2.0 h")
 
 
+def test_a_next_step_does_not_hide_a_late_first_touch(app, clock, history):
+    """`task next` moves the due time to the next step; the first touch is still judged against
+    its own deadline (raj's follow-up was due 12:02, the call came at 14:00)."""
+    from datetime import timedelta
+
+    from socialsell.sales.tasks import log_touch
+
+    raj = history["tasks"]["@raj"]
+    app.actor = "bob"
+    log_touch(app, raj, "call", "left a voicemail", next_step="call again", due=clock.now + timedelta(days=1))
+    rows = figures(app)
+    assert rows[f"sla.breach.first_touch.{raj}"]["detail"] == "first touch late by 2.0 h (Raj Patel)"
+    assert rows["sla.commitment.first_touch"]["detail"] == "2 of 3 on time"
+    assert rows["sales.rep.bob"]["attainment"] == 0.5
+
+
 def test_marketing_reach_frequency_engagement_and_leads(app, history, db_url):
     rows = figures(app, "marketing")
     assert {k: rows["marketing.total.all"][k] for k in ("posts", "reach", "impressions", "frequency", "engagements",

@@ -9,6 +9,7 @@ from sqlalchemy import String, and_, case, exists, func, literal, or_, select, u
 
 from socialsell.db import schema as t
 from socialsell.reports.scope import Scope
+from socialsell.sales.routing import due_time
 
 T, C, E, D, P, N = t.tasks, t.contacts, t.engagements, t.deliveries, t.posts, t.notes
 DL, DP = t.deals, t.deal_posts
@@ -95,3 +96,27 @@ def sales_outcomes(scope: Scope) -> Any:
                     literal("socialsell").label("source"))
              .select_from(frm).where(T.c.outcome.in_(("opportunity", "won", *GAVE_UP)), ~has_deal(), *conds))
     return union_all(deals, tasks).subquery("outcomes")
+
+
+#: a follow-up given a next step (``task next``, ``task log ... --next``) is due at that step, so
+#: its due time no longer says when the first touch was due: such tasks are judged in Python
+#: against the first-touch deadline recomputed from their creation (:func:`moved_tasks`)
+moved_to_next_step = T.c.next_step_due.is_not(None)
+#: touched on time, for a task whose due time is still its first-touch deadline
+on_time_in_sql = and_(first_touch.is_not(None), ~moved_to_next_step, first_touch <= T.c.due_at)
+
+
+def moved_tasks(conn: Any, app: Any, scope: Scope) -> list[dict[str, Any]]:
+    """Follow-ups created in the scope whose due time moved to a next step, each with its
+    first-touch deadline recomputed (``response_hours``, or ``high_intent_hours`` with intent,
+    in business hours from creation) and whether the first touch met it."""
+    frm, conds = task_source(scope)
+    rows = conn.execute(select(T.c.id, T.c.owner, T.c.created_at, T.c.intent, first_touch, qualified, C.c.display_name,
+                               scope.week_of(T.c.created_at))
+                        .select_from(frm).where(scope.in_period(T.c.created_at), moved_to_next_step, *conds)).all()
+    out = []
+    for task_id, owner, created, intent, touched, is_qualified, name, week in rows:
+        deadline = due_time(app, created, bool(intent))
+        out.append({"id": task_id, "owner": owner, "week": week, "touched": touched, "deadline": deadline,
+                    "on_time": touched is not None and touched <= deadline, "qualified": is_qualified, "name": name})
+    return out

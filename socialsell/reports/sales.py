@@ -11,7 +11,18 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, case, exists, func, select
 
 from socialsell.reports.model import Section, Table, ratio, row
-from socialsell.reports.queries import C, D, E, P, T, first_touch, sales_outcomes, task_source
+from socialsell.reports.queries import (
+    C,
+    D,
+    E,
+    P,
+    T,
+    first_touch,
+    moved_tasks,
+    on_time_in_sql,
+    sales_outcomes,
+    task_source,
+)
 from socialsell.reports.scope import Scope
 from socialsell.reports.timing import business_seconds, middle, percentile
 from socialsell.timeparse import parse_business_hours
@@ -35,7 +46,7 @@ def sales_section(app: App, scope: Scope) -> Section:
     frm, conds = task_source(scope)
     with app.db.read() as conn:
         created = conn.execute(
-            select(T.c.owner, func.count(), func.sum(case((first_touch <= T.c.due_at, 1), else_=0)),
+            select(T.c.owner, func.count(), func.sum(case((on_time_in_sql, 1), else_=0)),
                    func.sum(case((first_touch.is_not(None) | (T.c.due_at < now), 1), else_=0)))
             .select_from(frm).where(scope.in_period(T.c.created_at), *conds).group_by(T.c.owner)).all()
         touches = conn.execute(
@@ -55,6 +66,7 @@ def sales_section(app: App, scope: Scope) -> Section:
             select(o.c.closed_at, C.c.first_seen_at).select_from(o.join(C, C.c.id == o.c.contact_id))
             .where(o.c.state == "won", scope.in_period(o.c.closed_at)))]
         funnel = _funnel(conn, scope)
+        moved = moved_tasks(conn, app, scope)
 
     response: dict[str | None, list[float]] = defaultdict(list)
     for owner, created_at, touched in touches:
@@ -76,6 +88,9 @@ def sales_section(app: App, scope: Scope) -> Section:
                    revenue=round(won[1], 2))
 
     by_owner = {o: (n, int(ot or 0), int(du or 0)) for o, n, ot, du in created}
+    for task in moved:  # due at a next step now: on time against the first-touch deadline
+        n, ot, du = by_owner[task["owner"]]
+        by_owner[task["owner"]] = (n, ot + task["on_time"], du)
     reps = [figures(o or "unassigned", o or "unassigned", *by_owner.get(o, (0, 0, 0)), response.get(o, []),
                     meetings.get(o, 0), opened.get(o, 0), outcomes.get(o, {})) for o in owners]
     team_outs: dict[str, tuple[int, float]] = {}

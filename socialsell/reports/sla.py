@@ -21,6 +21,9 @@ from socialsell.reports.queries import (
     T,
     delivery_conditions,
     first_touch,
+    moved_tasks,
+    moved_to_next_step,
+    on_time_in_sql,
     qualified,
     task_source,
     untouched_overdue,
@@ -35,16 +38,17 @@ DAYS_PER_MONTH = 30.44
 
 def sla_section(app: App, scope: Scope) -> Section:
     """Both sides' commitments with attainment, trend by week, and named breaches."""
-    agreed = load_commitments(app.workspace)
+    agreed = load_commitments(app.workspace)  # a bad commitment fails before any query
     now = min(app.now(), scope.until)
     months = scope.days / DAYS_PER_MONTH
     nweeks = len(scope.weeks)
     with app.db.read() as conn:
         cadence = _cadence(conn, scope, agreed)
-        leads = _leads(conn, scope, now)
+        moved = moved_tasks(conn, app, scope)
+        leads = _leads(conn, scope, now, moved)
         attempts = _attempts(conn, scope)
         insights = _insights(conn, scope)
-        breaches = _task_breaches(conn, scope, now, agreed)
+        breaches = _task_breaches(conn, scope, now, moved)
     commitments: list[dict[str, Any]] = []
     trend: list[dict[str, Any]] = []
 
@@ -162,12 +166,12 @@ def _cadence(conn: Any, scope: Scope, agreed: Commitments) -> dict[str, dict[int
     return out
 
 
-def _leads(conn: Any, scope: Scope, now: Any) -> dict[int, dict[str, int]]:
+def _leads(conn: Any, scope: Scope, now: Any, moved: list[dict[str, Any]]) -> dict[int, dict[str, int]]:
     """Per week of creation: leads, qualified, rejected, due for a first touch, on time, qualified touched."""
     frm, conds = task_source(scope)
     touched = first_touch.is_not(None)
     was_due = touched | (T.c.due_at < now)
-    flags = (qualified, T.c.outcome.in_(REJECTED), was_due, and_(touched, first_touch <= T.c.due_at), and_(qualified, touched))
+    flags = (qualified, T.c.outcome.in_(REJECTED), was_due, on_time_in_sql, and_(qualified, touched))
     inner = (select(scope.week_of(T.c.created_at).label("week"), *(_flag(f).label(f"f{i}") for i, f in enumerate(flags)))
              .select_from(frm).where(scope.in_period(T.c.created_at), *conds).subquery())
     q = (select(inner.c.week, func.count(), *(func.sum(inner.c[f"f{i}"]) for i in range(len(flags))))
@@ -177,6 +181,8 @@ def _leads(conn: Any, scope: Scope, now: Any) -> dict[int, dict[str, int]]:
     for w, *counts in conn.execute(q):
         out[w] = dict(zip(("leads", "qualified", "rejected", "due", "on_time", "qualified_touched"),
                           (int(c or 0) for c in counts), strict=True))
+    for task in moved:
+        out[task["week"]]["on_time"] += task["on_time"]
     return out
 
 
@@ -214,15 +220,17 @@ def _insights(conn: Any, scope: Scope) -> dict[str, Any]:
 BREACHES_LISTED = 100
 
 
-def _task_breaches(conn: Any, scope: Scope, now: Any, agreed: Commitments) -> list[dict[str, Any]]:
+def _task_breaches(conn: Any, scope: Scope, now: Any, moved: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Follow-ups touched late, or not touched and past due: the rep and the task. Never touched
     first, longest overdue first; at most BREACHES_LISTED, then one line with the rest's count."""
     frm, conds = task_source(scope)
-    where = [scope.in_period(T.c.created_at), *conds, (first_touch > T.c.due_at) | untouched_overdue(now)]
+    where = [scope.in_period(T.c.created_at), *conds, and_(~moved_to_next_step, first_touch > T.c.due_at) | untouched_overdue(now)]
     q = (select(T.c.id, T.c.owner, T.c.due_at, first_touch, qualified, C.c.display_name).select_from(frm)
          .where(*where).order_by(first_touch.is_not(None), T.c.due_at, T.c.id).limit(BREACHES_LISTED))
+    late_moved = [(m["id"], m["owner"], m["deadline"], m["touched"], m["qualified"], m["name"]) for m in moved
+                  if m["touched"] is not None and not m["on_time"]]
     out = []
-    for task_id, owner, due, touched, is_qualified, name in conn.execute(q):
+    for task_id, owner, due, touched, is_qualified, name in [*conn.execute(q), *late_moved][:BREACHES_LISTED]:
         late = (touched or now) - due
         minutes = late.total_seconds() / 60
         by = f"{minutes:.0f} min" if minutes < 60 else f"{minutes / 60:.1f} h"
@@ -231,7 +239,7 @@ def _task_breaches(conn: Any, scope: Scope, now: Any, agreed: Commitments) -> li
                        what=f"task #{task_id}", detail=f"{kind} by {by} ({name or 'someone'}"
                        + (", qualified)" if is_qualified else ")")))
     if len(out) == BREACHES_LISTED:
-        total = conn.execute(select(func.count()).select_from(frm).where(*where)).scalar_one()
+        total = conn.execute(select(func.count()).select_from(frm).where(*where)).scalar_one() + len(late_moved)
         if total > BREACHES_LISTED:
             out.append(row("sla", "breach", "first_touch.more", side="sales", who="(more)", what=f"{total - BREACHES_LISTED} tasks",
                            detail=f"{total} follow-ups breached the first-touch SLA; narrow with --owner"))
