@@ -6,7 +6,8 @@ Monday 2026-11-23 (the test clock, 08:00 UTC = 09:00 Berlin, business hours 09:0
   (free text, no campaign) are published on the sandbox;
 - 08:02 @dana replies to #1 asking about pricing (intent: qualified, due 09:02), @sam likes #1
   (no follow-up), @raj comments on #1 (due 12:02), @gabe comments on #2 (due 12:02);
-- 08:32 alice replies to dana, tags "pricing objection", closes her task won 9,000;
+- 08:32 alice replies to dana, tags "pricing objection", closes her task won 9,000 (which opens
+  and wins a deal, its posts fixed then);
   bob dismisses gabe's follow-up (rejected by sales);
 - raj's follow-up (bob's) is never touched; 14:00 the metrics are refreshed: each post has
   reach 1,074 and impressions 1,718 (the sandbox's formula at 358 minutes), 0 clicks.
@@ -67,8 +68,8 @@ def build(app: Any, clock: Any) -> dict[str, Any]:
 def add_crm_deal(app: Any, clock: Any, ids: dict[str, Any]) -> int:
     """A deal won in a CRM (source hubspot) with raj, started by post #1 and moved by post #2.
 
-    Written straight into the deals tables: the `deal` commands that open deals are being built
-    on another branch; switch this to them when they land."""
+    Written straight into the deals tables, as a CRM sync would write them (the CRM plugin is
+    another branch's work)."""
     a, b = ids["posts"]
     with app.db.write() as conn:
         raj = conn.execute(select(t.handles.c.contact_id).where(t.handles.c.handle == "@raj")).scalar()

@@ -135,12 +135,18 @@ def test_demo_runs_end_to_end_in_under_a_minute(tmp_path):
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "published 7 posts" in out and "follow-up list" in out and "socialsell --as alice tasks" in out
+    # issue 12: replied tasks have next steps, deals are open and won, a replied task never escalates
+    assert "next: " in out and "0 of them on a task already answered" in out
+    assert " won " in out and "days after the first engagement" in out
     assert "THE SLA" in out and "Revenue by campaign" in out and "WHAT CUSTOMERS TOLD SALES" in out
     assert '<figure class="chart"' in (tmp_path / "demo" / "report.html").read_text()
     tasks = run("--config", str(tmp_path / "demo"), "--as", "alice", "tasks", "--json")
     rows = json.loads(tasks.stdout)
     assert rows and all(r["owner"] == "alice" for r in rows)
     assert all(r["contact"]["handles"] for r in rows)
+    assert not all(r["overdue"] for r in rows) and any(r["next_step"] for r in rows)
+    deals = json.loads(run("--config", str(tmp_path / "demo"), "deal", "list", "--all", "--json").stdout)
+    assert {"won"} < {d["stage"] for d in deals}  # one won, and others still open
 
 
 def test_version_and_help(cli):
@@ -164,12 +170,13 @@ def test_work_reads_keys_from_a_pipe(workspace, make_app, clock):
     with app.db.read() as conn:
         owner = conn.exec_driver_sql("select owner from tasks").scalar()
     result = subprocess.run([*SOCIALSELL, "--config", str(workspace), "--as", owner, "work"],
-                            input="n\nCalled her, demo Thursday\nd\nmeeting\n", capture_output=True, text=True,
+                            input="n\nCalled her, demo Thursday\nd\nmeeting\n+2d\n", capture_output=True, text=True,
                             timeout=60, env={**os.environ, "SOCIALSELL_NO_KEYRING": "1"})
     assert result.returncode == 0, result.stderr
-    assert "all done: 1 closed, 0 snoozed, nothing left in your list" in result.stdout
+    assert "end of the list: 1 closed, 0 snoozed, 1 still open" in result.stdout  # the meeting, next
     with app.db.read() as conn:
-        assert conn.exec_driver_sql("select status, outcome from tasks").one() == ("done", "meeting")
+        rows = conn.exec_driver_sql("select status, outcome, next_step from tasks order by id").all()
+        assert rows == [("done", "meeting", None), ("open", None, "meeting")]
         assert conn.exec_driver_sql("select text from notes where kind = 'note'").scalar() == "Called her, demo Thursday"
 
 

@@ -633,3 +633,23 @@ def test_fake_x_is_strict_about_unknown_routes(x_app, net):
     with pytest.raises(requests.exceptions.ConnectionError):
         requests.get(f"{API}/users/100/followers", timeout=1)
     assert len(net.calls) == 1
+
+
+def test_a_reply_over_xs_weighted_length_is_refused_and_nothing_is_sent(x_app, fake, clock, cli):
+    """Issue 12 item 2: a reply passes X's own validation (weighted length: a CJK character counts
+    two) before anything goes out, in one line, exit 2."""
+    post_now(x_app, clock)
+    fake.mention(GINA, "@acme what does pricing look like?")
+    assert cli("run", "--once").exit_code == 0
+    (task,) = json.loads(cli("tasks", "--json").stdout)
+    sent = len(fake.posts_sent())
+    too_long = "価" * 141  # 141 characters, weighted 282 > 280
+    refused = cli("task", "reply", str(task["id"]), too_long)
+    assert refused.exit_code == 2 and refused.stdout == ""
+    assert refused.stderr.startswith("Error: reply refused on acme-x, nothing sent: ") and "282 characters" in refused.stderr
+    assert refused.stderr.count("\n") == 1
+    assert len(fake.posts_sent()) == sent
+    assert get_task(x_app, task["id"])["replied_at"] is None
+    ok = cli("task", "reply", str(task["id"]), "価" * 140)  # weighted 280: fits
+    assert ok.exit_code == 0, ok.output
+    assert len(fake.posts_sent()) == sent + 1

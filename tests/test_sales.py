@@ -284,6 +284,7 @@ def test_merge_moves_everything_and_keeps_one_open_task(db_url, make_app, clock)
     app = make_app(db_url)
     a, b = _linked_twins(app)
     add_note(app, b["id"], "met at the conference", force=True)
+    app.actor = "morgan"  # the twins have two owners: the lead's call
     r = merge_contacts(app, a["contact_id"], b["contact_id"])
     assert r["task"] == a["id"] and r["dismissed_task"] == b["id"]
     survivor = contact_detail(app, a["contact_id"])
@@ -314,6 +315,7 @@ def test_merge_errors(make_app):
         merge_contacts(app, a["contact_id"], a["contact_id"])
     with pytest.raises(NotFound):
         merge_contacts(app, a["contact_id"], 999)
+    app.actor = "morgan"
     merge_contacts(app, a["contact_id"], b["contact_id"])
     with pytest.raises(UsageError, match="already merged"):
         merge_contacts(app, a["contact_id"], b["contact_id"])

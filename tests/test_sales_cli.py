@@ -35,7 +35,7 @@ def test_tasks_all_owner_overdue(cli, seeded, clock):
     assert len(json.loads(cli("tasks", "--all", "--json").output)) == 3
     assert [x["id"] for x in json.loads(cli("tasks", "--owner", "bob", "--json").output)] == [seeded["uk"]]
     assert json.loads(cli("tasks", "--overdue", "--json").output) == []
-    assert "no open follow-ups for carol" in cli("tasks", actor="carol").output
+    assert "no open follow-ups for morgan" in cli("tasks", actor="morgan").output
 
 
 def test_task_show(cli, seeded):
@@ -115,9 +115,12 @@ def test_contacts_and_merge(cli, app):
     pairs = json.loads(cli("contacts", "--suggest-merges", "--json").output)
     assert pairs[0]["id"] == ca and pairs[0]["merge_with"] == cb
     assert f"socialsell contact merge {ca} {cb}" in cli("contact", "show", str(ca)).output
-    r = cli("contact", "merge", str(ca), str(cb))
+    refused = cli("contact", "merge", str(ca), str(cb), "--yes")  # alice's and bob's: the lead's call
+    assert refused.exit_code == 2 and "only the lead may merge them" in refused.output
+    assert cli("contact", "merge", str(ca), str(cb), actor="morgan").exit_code == 2  # no terminal, no --yes
+    r = cli("contact", "merge", str(ca), str(cb), "--yes", actor="morgan")
     assert r.exit_code == 0 and f"task {b.tasks_created[0]['id']} folded into task {a.tasks_created[0]['id']}" in r.output
-    assert cli("contact", "merge", str(ca), str(cb)).exit_code == 2
+    assert cli("contact", "merge", str(ca), str(cb), "--yes").exit_code == 2
     shown = cli("contact", "show", str(cb)).output
     assert f"was merged into {ca}" in shown and "@dw" in shown and "danaw" in shown
     assert len(json.loads(cli("contacts", "--json").output)) == 1
@@ -132,11 +135,13 @@ def test_contact_show_score_lines_add_up(cli, seeded):
 
 def test_work_walks_my_tasks(cli, seeded):
     # first task (Dana): n note, d done -> meeting; second: s snooze 1d
-    r = cli("work", input="nasked for a call\ndmeeting\ns1d\n")
+    r = cli("work", input="nasked for a call\ndmeeting\nwed 14:00\ns1d\n")
     assert r.exit_code == 0, r.output
     assert "[1/2] task" in r.output and "noted" in r.output and f"task {seeded['dana']} done: meeting" in r.output
-    assert "snoozed until" in r.output and "all done: 1 closed, 1 snoozed, nothing left" in r.output
-    assert json.loads(cli("tasks", "--json").output) == []
+    assert "next step: task" in r.output and "at Wed 25 Nov 14:00" in r.output
+    assert "snoozed until" in r.output and "end of the list: 1 closed, 1 snoozed, 1 still open" in r.output
+    (meeting,) = json.loads(cli("tasks", "--json").output)  # the meeting, due then
+    assert meeting["next_step"] == "meeting" and meeting["contact"]["id"] == seeded["dana_contact"]
 
 
 def test_work_counts_skipped_tasks_as_left(cli, seeded):
@@ -161,7 +166,7 @@ def test_work_won_asks_amount_and_bad_input_stays(cli, seeded):
 
 
 def test_work_with_nothing_to_do(cli):
-    assert "no open follow-ups for carol" in cli("work", actor="carol").output
+    assert "no open follow-ups for morgan" in cli("work", actor="morgan").output
 
 
 def test_tasks_never_imports_network_libraries(workspace):

@@ -29,8 +29,20 @@ BUILTIN_COMMANDS = {
     "post": "marketing", "queue": "marketing", "slots": "marketing", "templates": "marketing",
     "campaign": "campaigns", "import": "campaigns",
     "tasks": "sales", "task": "sales", "contacts": "sales", "contact": "sales",
-    "work": "work", "report": "reports",
+    "work": "work", "deal": "deals", "log": "audit", "report": "reports",
 }  # fmt: skip
+
+
+def hoist_as(args: list[str]) -> list[str]:
+    """Move ``--as NAME`` / ``--as=NAME`` given after the subcommand in front of it."""
+    args = list(args)
+    end = args.index("--") if "--" in args else len(args)
+    for i in range(1, end):
+        if args[i] == "--as" and i + 1 < end:
+            return ["--as", args[i + 1], *args[:i], *args[i + 2:]]
+        if args[i].startswith("--as="):
+            return [args[i], *args[:i], *args[i + 1:]]
+    return args
 
 
 class SocialsellCLI(click.Group):
@@ -62,6 +74,11 @@ class SocialsellCLI(click.Group):
             self.loaded_pm = build_plugin_manager(self.plugins_dir)
             self.loaded_pm.hook.register_commands(cli=self)
         return self.loaded_pm
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """``--as NAME`` works after the subcommand too (``socialsell tasks --as alice``): it is
+        moved to the front, where the root group reads it. Words after ``--`` are left alone."""
+        return super().parse_args(ctx, hoist_as(args))
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in BUILTIN_COMMANDS and cmd_name not in self.commands:

@@ -42,8 +42,13 @@ class State:
             from socialsell.app import App
 
             # the App loads plugins itself when it first needs a channel or a hook
-            self._app = App.load(self.config, self.db_url, pm=self.cli.loaded_pm, actor=self.actor,
-                                 plugins_dir=self.plugins_dir, clock=self.cli.clock)
+            app = App.load(self.config, self.db_url, pm=self.cli.loaded_pm, actor=self.actor,
+                           plugins_dir=self.plugins_dir, clock=self.cli.clock)
+            if self.actor is not None:  # --as / SOCIALSELL_USER: a team member, or exit 2 naming the team
+                from socialsell.team import resolve_actor
+
+                app.actor = resolve_actor(app.workspace, self.actor)
+            self._app = app
         return self._app
 
 

@@ -140,15 +140,26 @@ def task_show(app, task_id, as_json) -> None:
 @task.command("done")
 @click.argument("task_id")
 @click.option("--outcome", "-o", required=True, help="replied, connected, meeting, opportunity, won, lost, not_interested.")
-@click.option("--amount", type=float, help="Deal value, for --outcome won.")
+@click.option("--amount", type=float, help="Deal value: for won (required) and opportunity.")
+@click.option("--at", "at", metavar="WHEN", help="For meeting: when it is; the next step is opened, due then.")
+@click.option("--close", "close", metavar="YYYY-MM-DD", help="For opportunity: the deal's expected close date.")
+@click.option("--stage", help="For opportunity: the deal's stage (discovery, proposal, negotiation).")
 @force_option
 @pass_app
-def task_done(app, task_id, outcome, amount, force) -> None:
-    """Close a task with its outcome."""
+def task_done(app, task_id, outcome, amount, at, close, stage, force) -> None:
+    """Close a task with its outcome (meeting opens the next step; opportunity and won, a deal)."""
+    from socialsell.sales.deals import parse_close
     from socialsell.sales.tasks import close_task
 
-    tk = close_task(app, parse_id(task_id, "task"), outcome, amount, force=force)
-    click.echo(f"task {tk['id']} done: {outcome}" + (f" ({amount:g})" if amount is not None else ""))
+    if outcome in ("meeting", "meeting_booked", "meeting-booked") and at is None:
+        raise UsageError("--outcome meeting needs --at WHEN, the meeting time (the next step is due then)")
+    tk = close_task(app, parse_id(task_id, "task"), outcome, amount, force=force,
+                    meeting_at=_parse_at(app, at) if at else None, close=parse_close(close),
+                    stage=stage.lower() if stage else None)
+    click.echo(f"task {tk['id']} done: {tk['outcome']}" + (f" ({amount:g})" if amount is not None else "")
+               + (f"; deal {tk['deal_id']}" + (" won" if tk["outcome"] == "won" else " open") if tk.get("deal_id") else "")
+               + (f"; next step: task {tk['next_task_id']} ({format_local(_parse_at(app, at), app.workspace.timezone)})"
+                  if tk.get("next_task_id") else ""))
 
 
 @task.command("snooze")
@@ -238,13 +249,14 @@ def task_next(app, task_id, step, at, force) -> None:
 @task.command("reply")
 @click.argument("task_id")
 @click.argument("text")
+@click.option("--again", is_flag=True, help="Reply once more to a task already replied to.")
 @force_option
 @pass_app
-def task_reply(app, task_id, text, force) -> None:
-    """Reply through the channel, without leaving the terminal."""
+def task_reply(app, task_id, text, again, force) -> None:
+    """Reply through the channel, checked like a post (banned words, the channel's length)."""
     from socialsell.sales.tasks import reply_to_task
 
-    r = reply_to_task(app, parse_id(task_id, "task"), text, force=force)
+    r = reply_to_task(app, parse_id(task_id, "task"), text, force=force, again=again)
     click.echo(f"replied on task {task_id}" + (f": {r['url']}" if r["url"] else ""))
 
 
@@ -328,14 +340,48 @@ def contact_show(app, contact_id, as_json) -> None:
         click.echo(f"\nmaybe the same person as contact {other}: {s['reason']} (socialsell contact merge {c['id']} {other})")
 
 
+def _side(side: dict) -> str:
+    tasks = ", ".join(f"task {x['id']} ({x['status']}, {x['owner'] or '-'})" for x in side["open_tasks"]) or "no open task"
+    deals = ", ".join(f"deal {d['id']} ({d['stage']})" for d in side["open_deals"]) or "no open deal"
+    return (f"#{side['id']} {side['name'] or '-'}  owner {side['owner'] or '-'}, {side['stage']}\n"
+            f"    handles: {', '.join(side['handles']) or '-'}\n    {tasks}; {deals}")
+
+
 @contact.command("merge")
 @click.argument("keep_id")
 @click.argument("other_id")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask (for scripts).")
 @pass_app
-def contact_merge(app, keep_id, other_id) -> None:
-    """Merge OTHER_ID into KEEP_ID: handles, engagements, notes and tasks move; one open task stays."""
-    from socialsell.sales.contacts import merge_contacts
+def contact_merge(app, keep_id, other_id, yes) -> None:
+    """Merge OTHER_ID into KEEP_ID: shows what moves and asks; `contact unmerge OTHER_ID` undoes it."""
+    import sys
 
-    r = merge_contacts(app, parse_id(keep_id, "contact"), parse_id(other_id, "contact"))
+    from socialsell.sales.contacts import merge_contacts, merge_plan
+
+    keep, other = parse_id(keep_id, "contact"), parse_id(other_id, "contact")
+    plan = merge_plan(app, keep, other)
+    click.echo(f"keep   {_side(plan['keep'])}\nmerge  {_side(plan['other'])}")
+    click.echo("handles, engagements, notes, tasks and deals move to the kept contact"
+               + ("; both open tasks become one" if plan["keep"]["open_tasks"] and plan["other"]["open_tasks"] else "")
+               + (" (different owners: the lead's call)" if plan["needs_lead"] else ""))
+    if not yes:
+        if not sys.stdin.isatty():
+            raise UsageError("contact merge asks before merging: add --yes to merge without a terminal")
+        if not click.confirm("merge?", default=False):
+            click.echo("nothing merged")
+            return
+    r = merge_contacts(app, keep, other)
     click.echo(f"contact {r['merged']} merged into {r['id']} (score {r['score']:.1f}, {r['stage']})"
-               + (f"; task {r['dismissed_task']} folded into task {r['task']}" if r["dismissed_task"] else ""))
+               + (f"; task {r['dismissed_task']} folded into task {r['task']}" if r["dismissed_task"] else "")
+               + f"; undo with `socialsell contact unmerge {r['merged']}`")
+
+
+@contact.command("unmerge")
+@click.argument("contact_id")
+@pass_app
+def contact_unmerge(app, contact_id) -> None:
+    """Undo the merge of CONTACT_ID: both contacts come back with their handles, tasks and deals."""
+    from socialsell.sales.contacts import unmerge_contact
+
+    r = unmerge_contact(app, parse_id(contact_id, "contact"))
+    click.echo(f"contact {r['restored']} restored beside {r['id']}" + (f"; task {r['task']} reopened" if r["task"] else ""))

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 
 import click
 
 from socialsell.cli.common import pass_app
 from socialsell.cli.sales import responded
-from socialsell.errors import SocialsellError
-from socialsell.timeparse import format_local
+from socialsell.errors import SocialsellError, UsageError
+from socialsell.timeparse import format_ago, format_local, parse_when
 
 KEYS = "r reply  d done  s snooze  k skip  o open link  n note  q quit"
 PROMPT_OUTCOMES = ("replied", "connected", "meeting", "opportunity", "won", "lost", "not_interested")
@@ -34,6 +35,28 @@ def _key() -> str:
         return click.getchar().lower()
     line = sys.stdin.readline()
     return (line.strip()[:1] or "k").lower() if line else "q"
+
+
+def parse_when_or_fail(text: str, app) -> datetime:
+    try:
+        return parse_when(text, app.now(), app.workspace.timezone)
+    except ValueError as e:
+        raise UsageError(f"{e}") from None
+
+
+def _reply_text(app, task: dict) -> str | None:
+    """What to send, or None. The opener is only a suggestion: an empty answer sends nothing
+    unless the rep accepts the opener explicitly; a task already replied to asks first."""
+    if task.get("replied_at") is not None:
+        ago = format_ago(task["replied_at"], app.now())
+        if not click.confirm(f"you already replied to this task {ago}: reply again?", default=False):
+            return None
+    text = click.prompt("reply (Enter: no text typed)", default="", show_default=False).strip()
+    if text:
+        return text
+    if click.confirm(f"send the suggested opener? \"{task['opener']}\"", default=False):
+        return task["opener"]
+    return None
 
 
 def _link(task: dict) -> str | None:
@@ -107,9 +130,12 @@ def work(app) -> None:
                 if key == "k":
                     break
                 if key == "r":
-                    text = click.prompt("reply", default="", show_default=False).strip() or task["opener"]
+                    text = _reply_text(app, get_task(app, task["id"]))
+                    if text is None:
+                        click.echo("nothing sent")
+                        continue
                     try:
-                        r = reply_to_task(app, task["id"], text)
+                        r = reply_to_task(app, task["id"], text, again=True)  # _reply_text asked
                         click.echo("replied" + (f": {r['url']}" if r["url"] else ""))
                     except ReplyNotAllowed as e:
                         click.echo(f"{e}" + (f" - reply by hand: {e.url}" if e.url else ""))
@@ -119,9 +145,15 @@ def work(app) -> None:
                 if key == "d":
                     outcome = click.prompt("outcome", type=click.Choice(PROMPT_OUTCOMES), default="replied")
                     amount = click.prompt("amount won", type=float) if outcome == "won" else None
-                    close_task(app, task["id"], outcome, amount)
+                    meeting_at = None
+                    if outcome == "meeting":  # the next step is the meeting: the task it opens is due then
+                        meeting_at = parse_when_or_fail(click.prompt("meeting when (e.g. thu 14:00)"), app)
+                    closed = close_task(app, task["id"], outcome, amount, meeting_at=meeting_at)
                     done += 1
-                    click.echo(f"task {task['id']} done: {outcome}" + (f" ({amount:g})" if amount is not None else ""))
+                    click.echo(f"task {task['id']} done: {outcome}" + (f" ({amount:g})" if amount is not None else "")
+                               + (f"; deal {closed['deal_id']}" if closed.get("deal_id") else "")
+                               + (f"; next step: task {closed['next_task_id']} at {format_local(meeting_at, app.workspace.timezone)}"
+                                  if closed.get("next_task_id") else ""))
                     break
                 if key == "s":
                     duration = click.prompt("snooze for", default="1d")

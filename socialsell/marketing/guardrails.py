@@ -122,3 +122,14 @@ def check(app: App, text: str, *, campaign: dict[str, Any] | None = None) -> lis
         if disclaimer not in text:
             problems.append(f"is missing the disclaimer {disclaimer!r} ({where})")
     return problems
+
+
+def check_reply(app: App, text: str) -> list[str]:
+    """Problems with a reply to a person (``task reply``, ``work``): the banned words, as for a
+    post. Required hashtags and disclaimers are for brand posts ("on every post"), not for a
+    one-to-one answer; the channel's own length rules are checked by the caller."""
+    problems = []
+    for word in _rules(app).get("banned_words", []):
+        if re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text, re.I):
+            problems.append(f"contains the banned word {word!r} ([guardrails] banned_words)")
+    return problems

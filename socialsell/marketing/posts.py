@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 
 from socialsell.db import schema as t
 from socialsell.errors import NotFound, UsageError
+from socialsell.team import check_approver
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
@@ -382,6 +383,12 @@ def _transition(app: App, post_id: int, allowed_from: Sequence[str], values_for:
 
 
 def approve_post(app: App, post_id: int) -> int:
+    """Approve a draft. When ``require_approval`` is on, only an approver other than the post's
+    author may (``[team] approvers``, default the lead: socialsell/team.py)."""
+    if app.workspace.section("workspace").get("require_approval", False):
+        with app.db.read() as conn:
+            author = conn.execute(select(t.posts.c.author).where(t.posts.c.id == post_id)).scalar()
+        check_approver(app.workspace, app.actor, author)
     n = _transition(
         app, post_id, ("draft",),
         lambda r: {"status": "scheduled" if r["due_at"] else "approved"}, "post.approved",

@@ -190,7 +190,9 @@ def attribution_section(app: App, scope: Scope) -> Section:
                     revenue=round(v["revenue"], 2)) for k, v in sorted(acc.items(), key=lambda kv: -kv[1]["revenue"])]
 
     deal_rows = [row("attribution", "deal", d["deal"], deal=d["deal"], contact=d["contact"], owner=d["owner"],
-                     amount=d["amount"], source=d["source"], posts=" ".join(f"#{x['post']}" for x in d["touches"]) or "-")
+                     amount=d["amount"], source=d["source"], posts=" ".join(f"#{x['post']}" for x in d["touches"]) or "-",
+                     days_to_won=round((d["closed_at"] - d["touches"][0]["at"]).total_seconds() / 86400, 1)
+                     if d["touches"] else None)
                  for d in deals]
     return Section("attribution", f"Attribution: revenue traced to posts ({scope.model} touch)", [
         Table("post", "Revenue by post", ["post", "text", "channel", "campaign", "deals", "revenue"], post_rows),
@@ -199,7 +201,8 @@ def attribution_section(app: App, scope: Scope) -> Section:
               campaign_rows, chart=("bar", "campaign", "revenue")),
         Table("channel", "Revenue by channel", ["channel", "deals", "revenue"], simple("channel", "channel")),
         Table("template", "Revenue by template", ["template", "deals", "revenue"], simple("template", "template")),
-        Table("deal", "Won deals and where each figure came from", ["deal", "contact", "owner", "amount", "source", "posts"],
+        Table("deal", "Won deals and where each figure came from",
+              ["deal", "contact", "owner", "amount", "source", "posts", "days_to_won"],
               deal_rows),
     ], notes=[
         f"Model: {scope.model} touch (--model first|last|linear). A deal's source is where it lives (socialsell or a "

@@ -11,7 +11,7 @@ LABELS = {
     "engagement_rate": "eng%", "engagements": "eng", "impressions": "impr", "frequency": "freq",
     "qualified": "qual",
     "attainment": "on time", "win_rate": "win%", "revenue_per_post": "rev/post", "cost_per_lead": "cost/lead",
-    "cost_per_qualified": "cost/qual", "return_on_spend": "ROS", "days_to_won_median": "days to won",
+    "cost_per_qualified": "cost/qual", "return_on_spend": "ROS", "days_to_won_median": "days to won", "days_to_won": "days",
     "customer_said": "customer said", "meetings": "mtgs", "response_median_h": "med h", "response_p90_h": "p90 h",
 }
 

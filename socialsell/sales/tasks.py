@@ -7,13 +7,16 @@ next step, if it has one, and is never overdue nor escalated without one.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import re
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 
 from socialsell.db import schema as t
 from socialsell.errors import NotFound, UsageError
+from socialsell.marketing.guardrails import check_reply
+from socialsell.sales.deals import open_deal_in, open_deals_of, win_deal_in
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
@@ -115,7 +118,7 @@ def get_task(app: App, task_id: int) -> dict[str, Any]:
             .outerjoin(t.deliveries, t.deliveries.c.id == t.engagements.c.delivery_id)
             .outerjoin(t.posts, t.posts.c.id == t.deliveries.c.post_id)
             .outerjoin(t.campaigns, t.campaigns.c.id == t.posts.c.campaign_id)
-            .where(t.engagements.c.task_id == task_id)
+            .where(_engagements_of(conn, task))
             .order_by(t.engagements.c.occurred_at.desc())
         ).mappings()]
     task["contact"] = contact_detail(app, task["contact_id"])
@@ -124,20 +127,65 @@ def get_task(app: App, task_id: int) -> dict[str, Any]:
     return task
 
 
+def _engagements_of(conn, task: dict[str, Any]):
+    """What the task is about: its own engagements; for a next-step task (opened by an outcome,
+    with none of its own yet) the contact's, so `task show` and `task reply` still have them."""
+    E = t.engagements
+    own = conn.execute(select(E.c.id).where(E.c.task_id == task["id"]).limit(1)).first()
+    return E.c.task_id == task["id"] if own else and_(E.c.contact_id == task["contact_id"], E.c.ignored.is_(None))
+
+
+_URL = re.compile(r"https?://\S+|www\.\S+", re.I)
+TOPIC_MAX = 60
+
+
+def _first_name(name: str | None) -> str:
+    """The first word of a display name that has a letter in it ("@dana_w" -> "dana_w")."""
+    for word in _printable(name or "").split():
+        word = word.strip("@\"'“”‘’()[]{}<>,.;:!?*_~`#")
+        if any(ch.isalpha() for ch in word):
+            return word[:40]
+    return "there"
+
+
+def _printable(text: str) -> str:
+    """One line of printable text: control and format characters dropped, whitespace collapsed."""
+    kept = "".join(ch if ch.isprintable() else " " for ch in text)
+    return " ".join(kept.split())
+
+
+def post_topic(post_text: str | None) -> str:
+    """What a post was about, for an opener: its first line that says something, without links,
+    with its quotes made single, cut at a word with "…" past :data:`TOPIC_MAX` characters."""
+    for line in (post_text or "").splitlines():
+        line = _printable(_URL.sub(" ", line)).replace('"', "'").replace("“", "'").replace("”", "'")
+        line = line.strip(" -–—:;,|")
+        if any(ch.isalnum() for ch in line):
+            break
+    else:
+        return ""
+    if len(line) > TOPIC_MAX:
+        cut = line[:TOPIC_MAX - 1]
+        cut = cut[:cut.rfind(" ")] if " " in cut[TOPIC_MAX // 2:] else cut
+        line = cut.rstrip(" -–—:;,.'(") + "…"
+    return line
+
+
 def suggested_opener(task: dict[str, Any]) -> str:
-    """A first line for the rep, from what the person did."""
-    name = (task["contact"].get("display_name") or "there").split()[0].lstrip("@")
+    """A first line for the rep, from what the person did: one line, quotes balanced, whatever
+    the post said (a suggestion: `work` sends it only when the rep accepts it)."""
+    name = _first_name(task["contact"].get("display_name"))
     e = next((e for e in task["engagements"] if e["text"]), task["engagements"][0] if task["engagements"] else None)
     if e is None:
         return f"Hi {name}, thanks for following along."
-    topic = (e.get("post_text") or "").split("\n")[0][:60]
+    topic = post_topic(e.get("post_text"))
     if task["contact"].get("stage") == "customer":  # they already buy from us: not a cold opener
         return f"Hi {name}, good to hear from you again. How is it going with us so far, and is this something for more of your team?"
     if task.get("intent"):
         return f"Hi {name}, thanks for asking. Happy to walk you through it: would a 15-minute call this week work?"
     if e["kind"] in ("reply", "comment", "quote", "mention") and e["text"]:
-        return f"Hi {name}, thanks for your {e['kind']}" + (f" on \"{topic}\"" if topic else "") + ". What are you working on at the moment?"
-    return f"Hi {name}, glad the post" + (f" \"{topic}\"" if topic else "") + " was useful. Is this something your team is looking at?"
+        return f"Hi {name}, thanks for your {e['kind']}" + (f' on "{topic}"' if topic else "") + ". What are you working on at the moment?"
+    return f"Hi {name}, glad the post" + (f' "{topic}"' if topic else "") + " was useful. Is this something your team is looking at?"
 
 
 def _check_owner(app: App, task: dict[str, Any], force: bool) -> None:
@@ -153,7 +201,11 @@ def _open(app: App, conn, task_id: int, force: bool = False) -> dict[str, Any]:
     return task
 
 
-def close_task(app: App, task_id: int, outcome: str, amount: float | None = None, *, force: bool = False) -> dict[str, Any]:
+def close_task(app: App, task_id: int, outcome: str, amount: float | None = None, *, force: bool = False,
+               meeting_at: datetime | None = None, close: date | None = None, stage: str | None = None) -> dict[str, Any]:
+    """Close a task with its outcome. ``meeting`` with ``meeting_at`` opens the next step (a task
+    due at the meeting); ``opportunity`` opens a deal (``amount``, ``close``, ``stage``); ``won``
+    wins the contact's open deal, or opens and wins one, at ``amount``."""
     outcome = OUTCOME_ALIASES.get(outcome, outcome)
     if outcome not in OUTCOMES:
         raise UsageError(f"unknown outcome {outcome!r} (one of {', '.join(OUTCOMES)})")
@@ -161,9 +213,15 @@ def close_task(app: App, task_id: int, outcome: str, amount: float | None = None
         raise UsageError("--outcome won needs --amount (the deal's value)")
     if amount is not None and amount < 0:
         raise UsageError("--amount must not be negative")
+    if amount is not None and outcome not in ("won", "opportunity"):
+        raise UsageError(f"--amount goes with --outcome won or opportunity, not {outcome}")
+    if meeting_at is not None and outcome != "meeting":
+        raise UsageError(f"--at (the meeting time) goes with --outcome meeting, not {outcome}")
+    if (close is not None or stage is not None) and outcome != "opportunity":
+        raise UsageError(f"--close and --stage go with --outcome opportunity (the deal it opens), not {outcome}")
     now = app.now()
-    stage_after = {"won": "customer", "opportunity": "opportunity", "meeting": "opportunity",
-                   "not_interested": "disqualified", "lost": None}.get(outcome)
+    if meeting_at is not None and meeting_at <= now:
+        raise UsageError("--at: the meeting is in the past; give the time it will happen, e.g. 'thu 14:00'")
     with app.db.write() as conn:
         task = _open(app, conn, task_id, force)
         status = "dismissed" if outcome == "dismissed" else "done"
@@ -171,14 +229,51 @@ def close_task(app: App, task_id: int, outcome: str, amount: float | None = None
             status=status, outcome=outcome, amount=amount, closed_by=app.actor, closed_at=now, updated_at=now))
         if outcome != "dismissed":  # an outcome is a response; dismissing is not
             _first_response(conn, task, "outcome", now)
-        if stage_after:
-            conn.execute(update(t.contacts).where(t.contacts.c.id == task["contact_id"]).values(stage=stage_after, updated_at=now))
+        _move_stage(conn, task["contact_id"], outcome, now)
         conn.execute(insert(t.notes).values(contact_id=task["contact_id"], task_id=task_id, author=app.actor, kind="outcome",
                                             text=outcome + (f" ({amount:g})" if amount is not None else ""), created_at=now))
         app.record(conn, "task.closed", f"task:{task_id}", {"outcome": outcome, "amount": amount})
-        task.update(status=status, outcome=outcome, amount=amount, closed_at=now)
+        deal = None
+        if outcome == "opportunity":
+            existing = open_deals_of(conn, task["contact_id"])
+            deal = existing[0] if existing else open_deal_in(
+                app, conn, task["contact_id"], amount=amount, close=close, stage=stage or "discovery", task_id=task_id)
+        elif outcome == "won":
+            existing = open_deals_of(conn, task["contact_id"])
+            deal = existing[0] if existing else open_deal_in(app, conn, task["contact_id"], amount=amount, task_id=task_id)
+            deal = win_deal_in(app, conn, deal, amount)
+        next_task = _open_next_step(app, conn, task, "meeting", meeting_at, now) if meeting_at is not None else None
+        task.update(status=status, outcome=outcome, amount=amount, closed_at=now,
+                    deal_id=deal["id"] if deal else None, next_task_id=next_task)
     app.hook.task_closed(task=task, outcome=outcome, amount=amount)
     return task
+
+
+def _move_stage(conn, contact_id: int, outcome: str, now: datetime) -> None:
+    """Outcomes without a deal move the stage up (never down); deals move it themselves."""
+    current = conn.execute(select(t.contacts.c.stage).where(t.contacts.c.id == contact_id)).scalar()
+    new = {"not_interested": "disqualified"}.get(outcome)
+    if outcome in ("meeting", "connected") and current in ("engaged", "lead"):
+        new = "qualified"
+    if new and new != current:
+        conn.execute(update(t.contacts).where(t.contacts.c.id == contact_id).values(stage=new, updated_at=now))
+
+
+def _open_next_step(app: App, conn, task: dict[str, Any], step: str, due: datetime, now: datetime) -> int:
+    """The follow-up after an outcome: a new open task for the same contact and owner, due at
+    the next step, already responded to (its SLA was met by the task it follows)."""
+    from socialsell.timeparse import format_local
+
+    when = format_local(due, app.workspace.timezone, "%a %d %b %H:%M")
+    new_id = conn.execute(insert(t.tasks).values(
+        contact_id=task["contact_id"], owner=task["owner"], status="open", priority=task["priority"],
+        score=task["score"], reason=f"{step} {when} (after task {task['id']})", intent=task["intent"], due_at=due,
+        first_engagement_id=task["first_engagement_id"], last_engagement_at=task["last_engagement_at"],
+        first_response_at=task.get("first_response_at") or now,
+        first_response_kind=task.get("first_response_kind") or "outcome",
+        next_step=step, next_step_due=due, created_at=now, updated_at=now)).inserted_primary_key[0]
+    app.record(conn, "task.next_step", f"task:{new_id}", {"step": step, "due": due.isoformat(), "after": task["id"]})
+    return new_id
 
 
 def snooze_task(app: App, task_id: int, until: datetime, *, force: bool = False) -> None:
@@ -219,8 +314,11 @@ def add_note(app: App, task_id: int, text: str, kind: str = "note", *, force: bo
         app.record(conn, f"task.{kind}", f"task:{task_id}", {"text": text.strip()})
 
 
-def reply_to_task(app: App, task_id: int, text: str, *, force: bool = False) -> dict[str, Any]:
-    """Reply through the channel to the task's latest engagement that can take a reply."""
+def reply_to_task(app: App, task_id: int, text: str, *, force: bool = False, again: bool = False) -> dict[str, Any]:
+    """Reply through the channel to the task's latest engagement that can take a reply.
+
+    Checked like a post before anything is sent (banned words, the channel's validation); a
+    second reply to the same task needs ``again`` (the rep said so)."""
     from socialsell.plugins.channel import Engagement, Person, ReplyNotAllowed
 
     if not text.strip():
@@ -232,7 +330,7 @@ def reply_to_task(app: App, task_id: int, text: str, *, force: bool = False) -> 
                    t.handles.c.profile_url)
             .join(t.accounts, t.accounts.c.id == t.engagements.c.account_id)
             .join(t.handles, t.handles.c.id == t.engagements.c.handle_id)
-            .where(t.engagements.c.task_id == task_id)
+            .where(_engagements_of(conn, task))
             .order_by(case((t.engagements.c.kind.in_(("reply", "comment", "mention", "quote", "message")), 0), else_=1),
                       t.engagements.c.occurred_at.desc())
         ).mappings().all()
@@ -247,6 +345,13 @@ def reply_to_task(app: App, task_id: int, text: str, *, force: bool = False) -> 
     )
     if not channel.capabilities().reply:
         raise ReplyNotAllowed(f"{e['account']} cannot reply from socialsell", url=e["url"] or e["profile_url"])
+    if task["replied_at"] is not None and not again:
+        raise UsageError(f"task {task_id} was already replied to: add --again to reply once more")
+    # the same rules as a post: the brand's banned words, and the network's own validation
+    # (length as the network counts it: X's weighted length), on the exact text to be sent
+    problems = check_reply(app, text.strip()) + channel.validate(channel.prepare(text.strip()))
+    if problems:
+        raise UsageError(f"reply refused on {e['account']}, nothing sent: " + "; ".join(problems))
     published = channel.reply(engagement, text.strip())
     now = app.now()
     with app.db.write() as conn:
@@ -315,8 +420,6 @@ def log_touch(app: App, task_id: int, kind: str, text: str, *, next_step: str | 
 
 def parse_snooze(text: str, now: datetime, tz) -> datetime:
     """``2h``, ``3d``, ``1w`` or any ``--at`` form."""
-    import re
-
     from socialsell.timeparse import parse_when
 
     m = re.fullmatch(r"\s*(\d+)\s*(m|h|d|w)\s*", text.lower())
