@@ -17,6 +17,7 @@ import click
 
 from socialsell import __version__
 from socialsell.cli.common import State
+from socialsell.cli.inputs import usage_error_line
 from socialsell.errors import SocialsellError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -57,11 +58,41 @@ class SocialsellCLI(click.Group):
     @property
     def pm(self) -> pluggy.PluginManager:
         if self.loaded_pm is None:
-            from socialsell.plugins.manager import build_plugin_manager
+            from socialsell.plugins.manager import build_plugin_manager, call_each_plugin
 
-            self.loaded_pm = build_plugin_manager(self.plugins_dir)
-            self.loaded_pm.hook.register_commands(cli=self)
+            pm = build_plugin_manager(self.plugins_dir)
+            call_each_plugin(pm, "register_commands", cli=self)
+            self.loaded_pm = pm
         return self.loaded_pm
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.exceptions.NoSuchCommand as e:
+            # commands load lazily, so click's did-you-mean only saw those loaded so far: ask it
+            # again with every command (`socialsell taks` -> "Did you mean 'tasks'?")
+            raise click.exceptions.NoSuchCommand(e.command_name, possibilities=self.list_commands(ctx), ctx=ctx) from None
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        """Like click's, but every error is one line (``Error: ...``) with exit status 2 for bad
+        input, and a reader that leaves early (``socialsell tasks | head -1``) ends it quietly."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as e:
+            click.echo(f"Error: {usage_error_line(e)}", err=True)
+            sys.exit(e.exit_code)
+        except SocialsellError as e:  # raised while loading plugins, before any command ran
+            click.echo(f"Error: {' '.join(str(e).splitlines())}", err=True)
+            sys.exit(e.exit_code)
+        except (click.exceptions.Abort, EOFError, KeyboardInterrupt):
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        except BrokenPipeError:
+            _quiet_broken_pipe()
+        sys.exit(rv if isinstance(rv, int) else 0)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in BUILTIN_COMMANDS and cmd_name not in self.commands:
@@ -77,6 +108,17 @@ class SocialsellCLI(click.Group):
             self.load_module(module)
         self.pm  # noqa: B018 - --help lists plugin commands too
         return super().list_commands(ctx)
+
+
+def _quiet_broken_pipe() -> None:
+    """The reader of our output left (``| head -1``): end without a word, as a shell tool killed
+    by SIGPIPE would. Python would otherwise complain again when it flushes stdout at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # an in-memory stdout (tests) has no descriptor
+        pass
+    sys.exit(141)  # 128 + SIGPIPE, what the shell reports for `yes | head -1`
 
 
 def build_cli(plugins_dir: str | None = None, *, clock: Callable[[], datetime] | None = None) -> click.Group:

@@ -60,6 +60,8 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             fail(str(e), e.exit_code)
         except KeyboardInterrupt:
             fail("interrupted", 130)
+        except BrokenPipeError:
+            raise  # the reader left (`| head`): the root command ends quietly
         except Exception as e:
             # imported here, not above: read-only commands should not pay for the channel module
             from socialsell.plugins.channel import ChannelError, ReplyNotAllowed
@@ -76,7 +78,8 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def fail(message: str, code: int = 2) -> None:
-    click.echo(f"Error: {message}", err=True)
+    """One line on stderr (a message never spans lines: a newline in it becomes a space)."""
+    click.echo(f"Error: {' '.join(str(message).split(chr(10)))}", err=True)
     sys.exit(code)
 
 
@@ -160,10 +163,7 @@ def parse_vars(pairs: Sequence[str]) -> dict[str, str]:
 
 
 def parse_id(value: str, what: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise UsageError(f"{what} id must be a number, not {value!r}") from None
-    if n < 1:
-        raise UsageError(f"{what} id must be positive, not {n}")
-    return n
+    """``value`` as a positive id that fits the database (see :func:`socialsell.cli.inputs.check_id`)."""
+    from socialsell.cli.inputs import check_id
+
+    return check_id(value, what)

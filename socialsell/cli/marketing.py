@@ -13,6 +13,7 @@ from socialsell.cli.common import (
     print_json,
     print_table,
 )
+from socialsell.cli.inputs import MEDIA_FILE
 from socialsell.errors import UsageError
 from socialsell.timeparse import format_local, parse_when
 
@@ -28,7 +29,7 @@ def _when(app, value: str | None):
     try:
         return parse_when(value, app.now(), app.workspace.timezone)
     except ValueError as e:
-        raise UsageError(str(e)) from None
+        raise UsageError(f"--at: {e}") from None
 
 
 @click.group()
@@ -45,10 +46,10 @@ def post() -> None:
 @click.option("--queue", is_flag=True, help="Take the next free posting slot of each channel.")
 @click.option("--campaign", metavar="NAME", help="The campaign this post belongs to.")
 @click.option("--draft", is_flag=True, help="Keep it as a draft until `post approve`.")
-@click.option("--media", multiple=True, type=click.Path(exists=True, dir_okay=False), help="An image to attach.")
+@click.option("--media", multiple=True, type=MEDIA_FILE, help="An image to attach.")
 @click.option("--repeat", "every", metavar="INTERVAL", help="Post again every INTERVAL (7d, 2w, 12h).")
 @click.option("--until", metavar="DATE", help="With --repeat: the last day of the series.")
-@click.option("--count", type=int, metavar="N", help="With --repeat: how many times in all.")
+@click.option("--count", type=click.IntRange(1, 10_000), metavar="N", help="With --repeat: how many times in all.")
 @click.option("--evergreen", is_flag=True, help="Add it to the evergreen pool (re-queued into empty slots).")
 @json_option
 @pass_app

@@ -49,7 +49,7 @@ def init(state: State, directory: Path, name: str | None, tz: str | None, force:
 @click.command()
 @click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
               help="Keep the demo workspace here (default: a temporary folder).")
-@click.option("--days", default=7, show_default=True, help="Simulated days to run.")
+@click.option("--days", default=7, show_default=True, type=click.IntRange(1, 60), help="Simulated days to run.")
 @click.pass_obj
 @handle_errors
 def demo(state: State, directory: Path | None, days: int) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from socialsell.cli.common import json_option, parse_id, pass_app, print_json, print_table
+from socialsell.cli.inputs import AMOUNT
 from socialsell.errors import UsageError
 from socialsell.timeparse import format_local
 
@@ -107,7 +108,7 @@ def task_show(app, task_id, as_json) -> None:
 @task.command("done")
 @click.argument("task_id")
 @click.option("--outcome", "-o", required=True, help="replied, connected, meeting, opportunity, won, lost, not_interested.")
-@click.option("--amount", type=float, help="Deal value, for --outcome won.")
+@click.option("--amount", type=AMOUNT, help="Deal value, for --outcome won.")
 @force_option
 @pass_app
 def task_done(app, task_id, outcome, amount, force) -> None:

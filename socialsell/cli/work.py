@@ -7,6 +7,7 @@ import sys
 import click
 
 from socialsell.cli.common import pass_app
+from socialsell.cli.inputs import AMOUNT
 from socialsell.errors import SocialsellError
 from socialsell.timeparse import format_local
 
@@ -110,7 +111,7 @@ def work(app) -> None:
                     continue
                 if key == "d":
                     outcome = click.prompt("outcome", type=click.Choice(PROMPT_OUTCOMES), default="replied")
-                    amount = click.prompt("amount won", type=float) if outcome == "won" else None
+                    amount = click.prompt("amount won", type=AMOUNT) if outcome == "won" else None
                     close_task(app, task["id"], outcome, amount)
                     done += 1
                     click.echo(f"task {task['id']} done: {outcome}" + (f" ({amount:g})" if amount is not None else ""))

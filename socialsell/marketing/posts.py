@@ -7,6 +7,7 @@ delivery, so "X published, LinkedIn failed" is visible as exactly that.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -60,6 +61,7 @@ def render_for_accounts(
         channel = app.channel(name)
         body = render(tmpl, variables, channel_type=channel.name, account=name) if tmpl else text
         assert body is not None
+        check_characters(body, name)
         body = guardrails.apply(app, body, channel=channel, account=name, campaign=campaign,
                                 utm=tmpl.meta.get("utm") if tmpl else None)
         prepared = channel.prepare(body)
@@ -69,6 +71,19 @@ def render_for_accounts(
                              else f"{name}: {problems[0]}")
         drafts.append(Draft(account=name, text=prepared, length=channel.measure(prepared), limit=channel.max_length))
     return drafts
+
+
+#: characters no post may carry: C0 controls other than tab and newlines, and DEL. A NUL byte
+#: cuts the text short in some clients and is refused by others, after the post was queued.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def check_characters(text: str, account: str) -> None:
+    """Refuse control characters (NUL and the like) in a post's text; UsageError names the first."""
+    m = _CONTROL.search(text)
+    if m:
+        raise UsageError(f"{account}: the post contains the control character {m.group()!r} at position {m.start() + 1}: "
+                         "remove it")
 
 
 def default_accounts(app: App, template: str | None, campaign: dict[str, Any] | None) -> list[str]:
@@ -164,6 +179,11 @@ def prepare_post(
     if not accounts:
         accounts = default_accounts(app, template, campaign_row)
     drafts = render_for_accounts(app, accounts, text=text, template=template, variables=variables, campaign=campaign_row)
+    if media:
+        from socialsell.marketing.media import check_media_for
+
+        for d in drafts:
+            check_media_for(app.channel(d.account), d.account, list(media))
     if queue:
         from socialsell.marketing.slots import slot_rules
 
