@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from socialsell import __version__
-from socialsell.cli.common import State
+from socialsell.cli.common import State, quiet_broken_pipe
 from socialsell.cli.inputs import usage_error_line
 from socialsell.errors import SocialsellError
 
@@ -91,7 +91,7 @@ class SocialsellCLI(click.Group):
             click.echo("Aborted!", err=True)
             sys.exit(1)
         except BrokenPipeError:
-            _quiet_broken_pipe()
+            quiet_broken_pipe()
         sys.exit(rv if isinstance(rv, int) else 0)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
@@ -108,17 +108,6 @@ class SocialsellCLI(click.Group):
             self.load_module(module)
         self.pm  # noqa: B018 - --help lists plugin commands too
         return super().list_commands(ctx)
-
-
-def _quiet_broken_pipe() -> None:
-    """The reader of our output left (``| head -1``): end without a word, as a shell tool killed
-    by SIGPIPE would. Python would otherwise complain again when it flushes stdout at exit."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):  # an in-memory stdout (tests) has no descriptor
-        pass
-    sys.exit(141)  # 128 + SIGPIPE, what the shell reports for `yes | head -1`
 
 
 def build_cli(plugins_dir: str | None = None, *, clock: Callable[[], datetime] | None = None) -> click.Group:

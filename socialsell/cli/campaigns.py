@@ -124,6 +124,8 @@ def import_posts_cmd(app, file, dry_run, skip_invalid, as_json) -> None:
                                   progress=lambda n: bar.advance(task, n))
     else:
         result = import_posts(app, file, dry_run=dry_run, skip_invalid=skip_invalid)
+    if len(result.errors) == 1 and not skip_invalid:  # one bad row: one line, as for any bad input
+        fail(f"{result.errors[0]}; nothing imported (fix it, or --skip-invalid to import the others)", 2)
     for line in result.errors:
         click.echo(f"Error: {line}", err=True)
     if as_json:

@@ -89,16 +89,11 @@ def post_list(app, status, channel, as_json, as_csv) -> None:
         print_json(rows)
         return
     if as_csv:
-        import csv
         import sys
 
-        from socialsell.marketing.importer import export_rows
+        from socialsell.marketing.importer import export_rows, write_csv
 
-        out = export_rows(rows)
-        writer = csv.DictWriter(sys.stdout, fieldnames=["id", "delivery", "channel", "status", "at", "published_at",
-                                                        "campaign", "text", "url", "error"], lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(out)
+        write_csv(export_rows(rows), sys.stdout)
         return
     tz = app.workspace.timezone
     print_table(["id", "channel", "status", "due", "text", "note"], [
