@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from importlib.resources import files
 from pathlib import Path
@@ -118,11 +119,14 @@ max_attempts = 5
 
 def init_workspace(folder: Path, *, name: str | None = None, timezone: str = "UTC", force: bool = False) -> Path:
     folder = folder.expanduser().resolve()
-    folder.mkdir(parents=True, exist_ok=True)
+    check_timezone(timezone)  # before anything is written: a refused init leaves nothing behind
     config = folder / CONFIG_NAME
     if config.exists() and not force:
         raise UsageError(f"{config} already exists (use --force to overwrite it)")
-    config.write_text(DEFAULT_CONFIG.format(name=name or folder.name, timezone=timezone), encoding="utf-8")
+    folder.mkdir(parents=True, exist_ok=True)
+    # json's string escapes are TOML's: a quote or backslash in the name cannot break the file
+    config.write_text(DEFAULT_CONFIG.format(name=json.dumps(name or folder.name)[1:-1], timezone=timezone),
+                      encoding="utf-8")
     templates = folder / "templates"
     templates.mkdir(exist_ok=True)
     shipped = Path(str(files("socialsell.shipped_templates")))
@@ -134,6 +138,16 @@ def init_workspace(folder: Path, *, name: str | None = None, timezone: str = "UT
     if not gitignore.exists():
         gitignore.write_text("socialsell.db*\n.socialsell/\n")
     return config
+
+
+def check_timezone(name: str) -> None:
+    """Refuse a name that is no IANA time zone (``--timezone Mars/Olympus``)."""
+    from zoneinfo import ZoneInfo
+
+    try:
+        ZoneInfo(name)
+    except Exception:  # ZoneInfoNotFoundError, or ValueError for a path-like name
+        raise UsageError(f"--timezone {name[:60]!r}: not an IANA time zone (e.g. Europe/Berlin, America/New_York, UTC)") from None
 
 
 def local_timezone() -> str:

@@ -133,8 +133,9 @@ def status(app, as_json: bool) -> None:
 @handle_errors
 def plugins(state: State, as_json: bool) -> None:
     """Installed plugins and the hooks each implements."""
-    from socialsell.plugins.manager import describe_plugins
+    from socialsell.plugins.manager import channel_types, describe_plugins
 
+    channel_types(state.pm)  # a plugin whose channels cannot register is named here, in one line
     rows = describe_plugins(state.pm)
     if as_json:
         print_json(rows)

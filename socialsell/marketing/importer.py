@@ -23,6 +23,7 @@ spreadsheet shows them (the header is row 1). With any bad row nothing is import
 from __future__ import annotations
 
 import csv
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
     from socialsell.marketing.posts import PostPlan
 
+#: the largest CSV file imported (a million posts is about 100 MB)
+MAX_FILE_BYTES = 100 * 1024 * 1024
 COLUMNS = ("channel", "text", "template", "vars", "at", "campaign")
 #: what ``post list --csv`` writes, in order
 EXPORT_COLUMNS = ("id", "delivery", "channel", "status", "at", "published_at", "campaign", "text", "url", "error")
@@ -59,9 +62,17 @@ class RowError(Exception):
 
 def read_rows(path: Path) -> list[dict[str, str]]:
     try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):  # /dev/zero never ends, a FIFO may never answer
+            raise UsageError(f"{path}: not a regular file; give a CSV file")
+        if info.st_size > MAX_FILE_BYTES:
+            raise UsageError(f"{path}: {info.st_size / 1048576:.0f} MB is over the {MAX_FILE_BYTES // 1048576} MB limit; "
+                             "split it")
         raw = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise UsageError(f"{path}: no such file") from None
+    except (IsADirectoryError, PermissionError) as e:
+        raise UsageError(f"{path}: cannot read it ({e.strerror})") from None
     except UnicodeDecodeError as e:
         raise UsageError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
     reader = csv.DictReader(raw.splitlines(keepends=True))

@@ -55,7 +55,7 @@ def render_for_accounts(
         raise UsageError("name at least one channel account with --channel")
     if (text is None) == (template is None):
         raise UsageError("give either --text or --template")
-    tmpl = find_template(template, app.workspace.root) if template else None
+    tmpl = find_template(template, app.workspace.root) if template is not None else None
     drafts = []
     for name in dict.fromkeys(accounts):
         channel = app.channel(name)

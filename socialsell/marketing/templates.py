@@ -108,7 +108,38 @@ def load_template_file(path: Path) -> Template:
             raise UsageError(f"template {path.name}: front matter is not valid TOML ({e})") from None
         body = source[m.end():]
         body_line = source[: m.end()].count("\n") + 1
+        check_front_matter(path, meta)
+    elif source.startswith("+++"):
+        raise UsageError(f"template {path.name}: the front matter has no closing +++ line")
     return Template(name=path.stem, path=path, source=source, meta=meta, body=body, body_line=body_line)
+
+
+#: the keys of the front matter socialsell reads, and the type each must have (the others are
+#: default values for the template's variables, of any type)
+FRONT_MATTER_KEYS: dict[str, tuple[str, Any]] = {
+    "title": ("a string", str),
+    "channels": ("a list of strings", list),
+    "hashtags": ("a list of strings", list),
+    "requires": ("a list of strings", list),
+    "link": ("a string", str),
+    "campaign": ("a string", str),
+    "utm": ("a string or false", (str, bool)),
+}
+
+
+def check_front_matter(path: Path, meta: dict[str, Any]) -> None:
+    """Refuse front matter keys of the wrong type, naming the file and the key."""
+    for key, (expected, kind) in FRONT_MATTER_KEYS.items():
+        if key not in meta:
+            continue
+        value = meta[key]
+        ok = isinstance(value, kind) and not (kind is str and isinstance(value, bool))
+        if kind is list and ok:
+            ok = all(isinstance(v, str) for v in value)
+        if key == "utm" and value is True:
+            ok = False
+        if not ok:
+            raise UsageError(f"template {path.name}: front matter {key} must be {expected}, not {value!r}"[:300])
 
 
 def _environment():
