@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from socialsell import __version__
-from socialsell.cli.common import State, quiet_broken_pipe
+from socialsell.cli.common import State, one_line, quiet_broken_pipe
 from socialsell.cli.inputs import usage_error_line
 from socialsell.errors import SocialsellError
 
@@ -85,7 +85,7 @@ class SocialsellCLI(click.Group):
             click.echo(f"Error: {usage_error_line(e)}", err=True)
             sys.exit(e.exit_code)
         except SocialsellError as e:  # raised while loading plugins, before any command ran
-            click.echo(f"Error: {' '.join(str(e).splitlines())}", err=True)
+            click.echo(f"Error: {one_line(e)}", err=True)
             sys.exit(e.exit_code)
         except (click.exceptions.Abort, EOFError, KeyboardInterrupt):
             click.echo("Aborted!", err=True)

@@ -92,7 +92,7 @@ class MediaFileType(click.ParamType):
         try:
             check_media_file(str(value))
         except UsageError as e:
-            self.fail(str(e), param, ctx)
+            self.fail(str(e).removeprefix("--media "), param, ctx)
         return str(value)
 
 
@@ -102,7 +102,7 @@ MEDIA_FILE = MediaFileType()
 
 def usage_error_line(error: click.ClickException) -> str:
     """One line for a click error: the message, and where (the command, and how to get help)."""
-    message = error.format_message().replace("\n", " ").strip()
+    message = " ".join(error.format_message().splitlines()).strip()
     if isinstance(error, click.NoSuchOption) and re.fullmatch(r"-\d[\d.]*\w*", error.option_name):
         # `task show -1`, `task snooze 1 -2h`: click reads a negative number as an option
         message = f"{error.option_name}: a negative number is not allowed here (ids and durations are positive)"

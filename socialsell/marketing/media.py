@@ -44,24 +44,24 @@ def check_media_file(path: str) -> str:
     try:
         info = os.stat(path)  # follows a symlink: what matters is what it points at
     except FileNotFoundError:
-        raise UsageError(f"--media {path}: no such file") from None
+        raise UsageError(f"--media {path!r}: no such file") from None
     except OSError as e:
-        raise UsageError(f"--media {path}: cannot read it ({e.strerror})") from None
+        raise UsageError(f"--media {path!r}: cannot read it ({e.strerror})") from None
     if not stat.S_ISREG(info.st_mode):
         kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file (a device, pipe or socket)"
-        raise UsageError(f"--media {path}: {kind}; attach an image or video file")
+        raise UsageError(f"--media {path!r}: {kind}; attach an image or video file")
     if info.st_size == 0:
-        raise UsageError(f"--media {path}: the file is empty")
+        raise UsageError(f"--media {path!r}: the file is empty")
     if info.st_size > MAX_MEDIA_BYTES:
-        raise UsageError(f"--media {path}: {info.st_size / 1048576:.0f} MB is over the {MAX_MEDIA_BYTES // 1048576} MB limit")
+        raise UsageError(f"--media {path!r}: {info.st_size / 1048576:.0f} MB is over the {MAX_MEDIA_BYTES // 1048576} MB limit")
     try:
         with open(path, "rb") as f:
             head = f.read(16)
     except OSError as e:
-        raise UsageError(f"--media {path}: cannot read it ({e.strerror})") from None
+        raise UsageError(f"--media {path!r}: cannot read it ({e.strerror})") from None
     kind = sniff_type(head)
     if kind is None:
-        raise UsageError(f"--media {path}: not an image or video (JPEG, PNG, GIF, WEBP or MP4)")
+        raise UsageError(f"--media {path!r}: not an image or video (JPEG, PNG, GIF, WEBP or MP4)")
     return kind
 
 
