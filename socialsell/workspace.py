@@ -123,7 +123,12 @@ def init_workspace(folder: Path, *, name: str | None = None, timezone: str = "UT
     config = folder / CONFIG_NAME
     if config.exists() and not force:
         raise UsageError(f"{config} already exists (use --force to overwrite it)")
-    folder.mkdir(parents=True, exist_ok=True)
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{folder}: not a folder; give a folder for the workspace")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"{folder}: cannot create the workspace folder ({e.strerror})") from None
     # json's string escapes are TOML's: a quote or backslash in the name cannot break the file
     config.write_text(DEFAULT_CONFIG.format(name=json.dumps(name or folder.name)[1:-1], timezone=timezone),
                       encoding="utf-8")

@@ -81,6 +81,10 @@ for args in [
     ("templates", "preview", "nope", "-c", "sandbox"), ("channels", "check", "nope"), ("channels", "connect", "nope"),
     ("demo", "--days", "0"), ("demo", "--days", "-3"), ("init", "{tmp}/newws", "--timezone", "Mars/Olympus"),
     ("contact", "merge", "{contact}", "{contact}"), ("task", "assign", "{task}", ""),
+    ("init", "/dev/null"), ("init", "/proc/no/such/folder"), ("init", "{tmp}/ws"), ("demo", "--dir", "/dev/null"),
+    ("init", "{tmp}/newws", "--timezone", "../../etc/passwd"), ("--db", "nope://", "tasks"),
+    ("sandbox", "engage", "--post", str(2**64), "--kind", "like", "--from", "@x"),
+    ("sandbox", "engage", "--post", "-1", "--kind", "like", "--from", "@x"), ("sandbox", "fault", "bogus"),
 ]:
     row("args", " ".join(a[:16] for a in args[:5]), *args)
 
