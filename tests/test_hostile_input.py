@@ -359,3 +359,29 @@ def test_hostile_input_is_one_line_exit_2_and_changes_nothing(cli, seeded, works
     assert result.stdout == "", result.stdout
     assert "internal error" not in result.output and "Traceback" not in result.output
     assert (db_dump(db), files_state(tmp_path)) == before
+
+
+def test_a_stored_unbounded_rule_stops_only_its_own_series(app, clock):
+    """A rule stored before --repeat was bounded (99999999999w) must not stop the other series."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from socialsell.db import schema as t
+    from socialsell.loop.publishing import publish_due
+    from socialsell.marketing.recurring import schedule_next_occurrences
+
+    bad = create_post(app, accounts=["sandbox"], text="Bad rule", at=clock.now + timedelta(minutes=1),
+                      recurrence={"every": "7d"})
+    good = create_post(app, accounts=["sandbox"], text="Good rule", at=clock.now + timedelta(minutes=1),
+                       recurrence={"every": "7d"})
+    with app.db.write() as conn:
+        conn.execute(update(t.posts).where(t.posts.c.id == bad).values(recurrence={"every": "99999999999w"}))
+    app.channel("sandbox").audience = False
+    clock.advance(minutes=2)
+    publish_due(app, "w", clock.now)
+    created = schedule_next_occurrences(app)
+    assert len(created) == 1
+    with app.db.read() as conn:
+        parent = conn.execute(t.posts.select().where(t.posts.c.id == created[0])).mappings().one()["recurrence_parent_id"]
+    assert parent == good
