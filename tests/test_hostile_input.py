@@ -85,6 +85,7 @@ for args in [
     ("init", "{tmp}/newws", "--timezone", "../../etc/passwd"), ("--db", "nope://", "tasks"),
     ("sandbox", "engage", "--post", str(2**64), "--kind", "like", "--from", "@x"),
     ("sandbox", "engage", "--post", "-1", "--kind", "like", "--from", "@x"), ("sandbox", "fault", "bogus"),
+    ("task", "reply", "{task}", "hi\x00there"), ("task", "note", "{task}", "a\x1b[31mred"), ("task", "tag", "{task}", "x\x00"),
 ]:
     row("args", " ".join(a[:16] for a in args[:5]), *args)
 

@@ -96,7 +96,24 @@ class MediaFileType(click.ParamType):
         return str(value)
 
 
+class TextType(click.ParamType):
+    """Text that goes out or is stored (a reply, a note): no control characters (a NUL byte,
+    escape codes); tab and line breaks are fine."""
+
+    name = "text"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        m = _CONTROL.search(str(value))
+        if m:
+            self.fail(f"the control character {m.group()!r} at position {m.start() + 1} is not allowed", param, ctx)
+        return str(value)
+
+
+#: C0 controls but tab and line breaks, and DEL (as ``socialsell.marketing.posts`` refuses in posts)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
 AMOUNT = AmountType()
+TEXT = TextType()
 MEDIA_FILE = MediaFileType()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from socialsell.cli.common import json_option, parse_id, pass_app, print_json, print_table
-from socialsell.cli.inputs import AMOUNT
+from socialsell.cli.inputs import AMOUNT, TEXT
 from socialsell.errors import UsageError
 from socialsell.timeparse import format_local
 
@@ -147,7 +147,7 @@ def task_assign(app, task_id, owner) -> None:
 
 @task.command("note")
 @click.argument("task_id")
-@click.argument("text")
+@click.argument("text", type=TEXT)
 @force_option
 @pass_app
 def task_note(app, task_id, text, force) -> None:
@@ -160,7 +160,7 @@ def task_note(app, task_id, text, force) -> None:
 
 @task.command("tag")
 @click.argument("task_id")
-@click.argument("insight")
+@click.argument("insight", type=TEXT)
 @force_option
 @pass_app
 def task_tag(app, task_id, insight, force) -> None:
@@ -173,7 +173,7 @@ def task_tag(app, task_id, insight, force) -> None:
 
 @task.command("reply")
 @click.argument("task_id")
-@click.argument("text")
+@click.argument("text", type=TEXT)
 @force_option
 @pass_app
 def task_reply(app, task_id, text, force) -> None:
