@@ -185,6 +185,7 @@ CSV_ROWS = {
     "at 2**64 seconds": f"channel,text,at\nsandbox,hi,+{2**64}s\n",
     "at unreadable": "channel,text,at\nsandbox,hi,soonish\n",
     "NUL in text": "channel,text\nsandbox,a\x00b\n",
+    "NUL in a campaign name": "channel,text,campaign\nsandbox,hi,a\x00b\n",
     "control character": "channel,text\nsandbox,a\x1bb\n",
     "text too long": "channel,text\nsandbox," + "x" * 501 + "\n",
     "template bomb": "channel,template\nsandbox,bomb\n",

@@ -75,6 +75,9 @@ def read_rows(path: Path) -> list[dict[str, str]]:
         raise UsageError(f"{path}: cannot read it ({e.strerror})") from None
     except UnicodeDecodeError as e:
         raise UsageError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    if "\x00" in raw:  # no cell may hold one (PostgreSQL refuses it in any text, a network in a post)
+        line = raw.count("\n", 0, raw.index("\x00")) + 1
+        raise UsageError(f"{path}: line {line}: a NUL byte; a CSV file of posts is text")
     reader = csv.DictReader(raw.splitlines(keepends=True))
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     if not header:
