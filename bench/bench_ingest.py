@@ -1,6 +1,6 @@
 """Engagements -> contacts and tasks through the real ``ingest()``, against a raw sqlite3 floor.
 
-Target (DESIGN.md "Targets"): ingest at >= 0.3x the rows/s of a raw ``sqlite3`` ``executemany``
+Target (docs/architecture.md "Targets"): ingest at >= 0.3x the rows/s of a raw ``sqlite3`` ``executemany``
 of the same number of engagement rows, in one transaction, into a table of the same shape
 (the ``engagements`` table's own DDL and indexes, same pragmas as the product: WAL, synchronous=FULL).
 

@@ -1,6 +1,6 @@
 """Read-only commands on a big workspace, against the floor ``python -c "import click, sqlalchemy"``.
 
-Target (DESIGN.md "Targets"): ``tasks --json`` and ``queue`` on 100k engagements, 20k contacts,
+Target (docs/architecture.md "Targets"): ``tasks --json`` and ``queue`` on 100k engagements, 20k contacts,
 5k open tasks take at most 1.3x the floor. ``post list --json`` is measured with the same yardstick.
 
     .venv/bin/python bench/bench_read.py [--runs 7] [--engagements 100000] [--contacts 20000]

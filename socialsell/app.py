@@ -94,8 +94,7 @@ class App:
                     f"account {account_name!r} uses channel type {account.channel!r}, which no installed plugin provides (installed: {known})"
                 )
             channel = cls(account)
-            if hasattr(channel, "clock"):  # a simulated network (the sandbox) follows the app's time
-                channel.clock = self.clock
+            channel.clock = self.clock
             self._channels[account_name] = channel
         return self._channels[account_name]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
@@ -86,7 +87,7 @@ def test_every_toml_example_in_the_docs_is_a_valid_config(tmp_path):
 
 
 def test_every_json_output_is_a_list_of_objects_with_an_id(workspace, cli):
-    """DESIGN's contract for --json, on every command that has it."""
+    """The --json contract (docs/architecture.md), on every command that has it."""
     import json
 
     assert cli("post", "new", "--channel", "sandbox", "--text", "Hello", "--at", "+1h").exit_code == 0
@@ -102,3 +103,20 @@ def test_every_json_output_is_a_list_of_objects_with_an_id(workspace, cli):
         assert result.exit_code == 0, (args, result.output)
         rows = json.loads(result.output)
         assert isinstance(rows, list) and all(isinstance(r, dict) and "id" in r for r in rows), args
+
+
+def test_every_invariant_and_document_the_code_cites_exists():
+    """Comments cite the numbered invariants of docs/architecture.md and documents under docs/:
+    each one they name must be there, in the repository."""
+    root = Path(__file__).parent.parent
+    architecture = (root / "docs" / "architecture.md").read_text()
+    numbered = set(re.findall(r"^(\d+)\. \*\*", architecture.split("## Invariants", 1)[1].split("\n## ", 1)[0], re.M))
+    sources = [p for folder in ("socialsell", "plugins", "tests", "bench") for p in (root / folder).rglob("*.py")]
+    for path in sources:
+        text = path.read_text()
+        for n in re.findall(r"invariant (\d+)", text):
+            assert n in numbered, f"{path.relative_to(root)} cites invariant {n}, which docs/architecture.md does not number"
+        for doc in re.findall(r"\bdocs/[\w/.-]+\.md\b", text):
+            assert (root / doc).exists(), f"{path.relative_to(root)} cites {doc}, which does not exist"
+        shared = "DESIGN" + ".md"  # spelled apart so this file does not cite it
+        assert shared not in text, f"{path.relative_to(root)} cites {shared}, which a clone does not have"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
+import socket
 import stat
 import subprocess
 import sys
@@ -18,6 +20,7 @@ import pytest
 import requests
 import responses
 import time_machine
+from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError, ProtocolError
 
 from socialsell.config import build_workspace
 from socialsell.credentials import load_tokens, save_tokens, token_file
@@ -315,6 +318,48 @@ def test_connection_error_is_transient(env, fake):
     assert result.ok is False and "connection failed" in result.notes[0]
 
 
+def _refused() -> requests.exceptions.ConnectionError:
+    """What requests raises when the connection is refused (nothing was sent)."""
+    return requests.exceptions.ConnectionError(MaxRetryError(None, "/rest/posts", NewConnectionError(None, "[Errno 111] Connection refused")))
+
+
+def _no_dns() -> requests.exceptions.ConnectionError:
+    """What requests raises when api.linkedin.com does not resolve (nothing was sent)."""
+    reason = NameResolutionError("api.linkedin.com", None, socket.gaierror(-2, "Name or service not known"))
+    return requests.exceptions.ConnectionError(MaxRetryError(None, "/rest/posts", reason))
+
+
+def _reset_after_sending() -> requests.exceptions.ConnectionError:
+    """What requests raises when LinkedIn drops the connection after the request went out."""
+    return requests.exceptions.ConnectionError(ProtocolError("Connection aborted.", ConnectionResetError(104, "Connection reset by peer")))
+
+
+@pytest.mark.parametrize(("failure", "maybe_delivered"), [
+    (_no_dns, False), (_refused, False), (lambda: requests.exceptions.SSLError("handshake failed"), False),
+    (_reset_after_sending, True),
+])
+def test_a_publish_that_never_reached_linkedin_is_not_sent(env, fake, failure, maybe_delivered):
+    fake.on("POST", "/rest/posts", body=failure())
+    with pytest.raises(TransientError) as info:
+        make_channel(env).publish("x")
+    assert info.value.maybe_delivered is maybe_delivered
+    assert ("before the request was sent" in str(info.value)) is not maybe_delivered
+    assert_no_secret(info.value)
+    assert len(fake.calls("POST", "/rest/posts")) == 1
+
+
+def test_a_really_refused_connection_is_not_sent(env):
+    """No fake: requests meets a closed local port, as it would a LinkedIn it cannot reach."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again when the block ends: nothing listens there
+    channel = make_channel(env)
+    with pytest.raises(TransientError) as info:
+        channel.client.request("POST", f"https://127.0.0.1:{port}/rest/posts", body={"commentary": "x"})
+    assert info.value.maybe_delivered is False and "before the request was sent" in str(info.value)
+    assert_no_secret(info.value)
+
+
 def test_no_secret_in_any_error_even_when_linkedin_echoes_it(env, fake, caplog):
     caplog.set_level("DEBUG")
     fake.on("POST", "/rest/posts", 403, {"status": 403, "code": "ACCESS_DENIED", "message": f"token {TOKEN} lacks w_organization_social"})
@@ -469,6 +514,84 @@ def test_a_new_comment_is_read_once_even_when_the_list_is_read_again(env, fake, 
     assert [(e.kind, e.person.external_id) for e in found] == [("comment", "urn:li:person:gus1")]
     # the nested replies of the first comment did not change: not read again
     assert not [r for r in fake.requests if "7100000000000000501" in unquote(r.url)]
+
+
+def _note(action: str, at: int, **fields) -> dict:
+    return {"organizationalEntity": ORG, "action": action, "lastModifiedAt": at, **fields}
+
+
+COMMENT_URN = "urn:li:comment:(urn:li:activity:7100000000000000889,7100000000000000901)"
+MENTIONING_POST = "urn:li:share:7100000000000000777"
+
+
+def test_a_notifications_action_decides_what_it_is_and_who_made_it(env, fake, jan2026, caplog):
+    notes = [
+        # a post mentioning the page; the comment URN beside it does not make it a comment mention
+        _note("SHARE_MENTION", 1767266600000, sourcePost=MENTIONING_POST, generatedActivity=COMMENT_URN,
+              decoratedSourcePost={"owner": "urn:li:person:eve555", "entity": MENTIONING_POST, "text": "Acme rocks"}),
+        # a comment mentioning the page: its author is the comment's owner
+        _note("COMMENT_MENTION", 1767266700000, sourcePost="urn:li:share:7100000000000000888", generatedActivity=COMMENT_URN,
+              decoratedGeneratedActivity={"comment": {"owner": "urn:li:person:fay666", "entity": COMMENT_URN, "text": "ask Acme"}},
+              decoratedSourcePost={"owner": "urn:li:person:postowner1", "entity": "urn:li:share:7100000000000000888"}),
+        # the same without the comment's data: never the post's owner, never a placeholder
+        _note("COMMENT_MENTION", 1767266800000, sourcePost="urn:li:share:7100000000000000888",
+              generatedActivity="urn:li:comment:(urn:li:activity:7100000000000000889,7100000000000000902)",
+              decoratedSourcePost={"owner": "urn:li:person:postowner1", "entity": "urn:li:share:7100000000000000888"}),
+        # undecorated, but the notification names its actor
+        _note("SHARE_MENTION", 1767266900000, sourcePost="urn:li:share:7100000000000000999", actor="urn:li:person:hal1"),
+        _note("SHARE_MENTION", 1767267000000, sourcePost="urn:li:share:7100000000000000998", actor="urn:li:person:ida2"),
+        # undecorated and anonymous: skipped
+        _note("SHARE_MENTION", 1767267100000, sourcePost="urn:li:share:7100000000000000997"),
+        # an action that is not a mention
+        _note("COMMENT", 1767267200000, sourcePost=POST, generatedActivity=COMMENT_URN,
+              decoratedGeneratedActivity={"comment": {"owner": "urn:li:person:jo3", "entity": COMMENT_URN}}),
+    ]
+    org_poll_fakes(fake, notifications={"paging": {"start": 0, "count": 100, "total": len(notes)}, "elements": notes})
+    caplog.set_level(logging.INFO, logger="socialsell.linkedin")
+    found, cursor = make_channel(env).fetch_engagements(None, OUR_POSTS)
+    mentions = [(e.external_id, e.person.external_id, e.raw["action"], e.raw["comment_urn"], e.raw["source_post"])
+                for e in found if e.kind == "mention"]
+    assert mentions == [
+        (MENTIONING_POST, "urn:li:person:eve555", "SHARE_MENTION", None, MENTIONING_POST),
+        (COMMENT_URN, "urn:li:person:fay666", "COMMENT_MENTION", COMMENT_URN, "urn:li:share:7100000000000000888"),
+        ("urn:li:share:7100000000000000999", "urn:li:person:hal1", "SHARE_MENTION", None, "urn:li:share:7100000000000000999"),
+        ("urn:li:share:7100000000000000998", "urn:li:person:ida2", "SHARE_MENTION", None, "urn:li:share:7100000000000000998"),
+    ]
+    people = {e.person.handle for e in found}
+    assert not any("unknown" in h or "postowner" in h for h in people)
+    skipped = [r.getMessage() for r in caplog.records if "skipped" in r.getMessage()]
+    assert len(skipped) == 3
+    assert any("COMMENT_MENTION" in m and "7100000000000000902" in m and "did not say who" in m for m in skipped)
+    assert any("urn:li:share:7100000000000000997" in m for m in skipped)
+    assert any("'COMMENT'" in m and "not a mention" in m for m in skipped)
+    assert json.loads(cursor)["mentions_since"] == 1767267200000  # skipped ones are not read again
+
+
+def test_comments_and_reactions_without_an_author_never_share_a_placeholder(env, fake, jan2026, caplog):
+    org_poll_fakes(fake)
+    page = fixture("comments_page2.json")
+    anonymous = dict(page["elements"][0], id="7100000000000000599",
+                     commentUrn="urn:li:comment:(urn:li:activity:7100000000000000099,7100000000000000599)")
+    anonymous.pop("actor")
+    anonymous["created"] = {"time": 1767263600000}
+    page["elements"].append(anonymous)
+    page["paging"] = {"start": 0, "count": 100, "total": 2}
+    fake.routes[("GET", f"/rest/socialActions/{enc(POST)}/comments")] = [(200, page, {}, True)]
+    reactions = fixture("reactions.json")
+    for reaction in reactions["elements"]:  # no created.actor: the reaction id still names who
+        reaction["created"] = {"time": reaction["created"]["time"]}
+    reactions["elements"].append({"reactionType": "LIKE", "root": POST, "created": {"time": 1767260000000}})
+    fake.routes[("GET", f"/rest/reactions/(entity:{enc(POST)})")] = [(200, reactions, {}, True)]
+    caplog.set_level(logging.WARNING, logger="socialsell.linkedin")
+    found, _ = make_channel(env).fetch_engagements(None, OUR_POSTS)
+    assert sorted((e.kind, e.person.external_id) for e in found if e.kind in ("comment", "like")) == [
+        ("comment", "urn:li:person:bo456"),
+        ("like", "urn:li:person:ann123"), ("like", "urn:li:person:dee321"),
+    ]
+    assert all(e.person.external_id and e.person.external_id.startswith(("urn:li:person:", "urn:li:organization:")) for e in found)
+    skipped = [r.getMessage() for r in caplog.records if "skipped" in r.getMessage()]
+    assert any("7100000000000000599" in m and "did not say who wrote it" in m for m in skipped)
+    assert any("did not say who reacted" in m for m in skipped)
 
 
 def test_member_without_r_member_social_reads_no_engagements(env, fake):

@@ -20,6 +20,14 @@ from socialsell.loop.publishing import (
     publish_due,
 )
 from socialsell.marketing.posts import create_post
+from socialsell.plugins.channel import (
+    AuthError,
+    ChannelError,
+    DuplicateContent,
+    RateLimited,
+    Rejected,
+    TransientError,
+)
 
 D = t.deliveries
 
@@ -315,3 +323,55 @@ def test_cancelled_and_rescheduled_posts_follow_the_database(app, clock):
     clock.advance(minutes=24)
     assert publish_due(app, "w1").published == [d2]
     assert _row(app, d1)["status"] == "cancelled" and [p["text"] for p in _timeline(app)] == ["to move"]
+
+
+def _raising(monkeypatch, app, error: Exception) -> None:
+    monkeypatch.setattr(app.channel("sandbox"), "publish", lambda text, *, media=(): (_ for _ in ()).throw(error))
+
+
+@pytest.mark.parametrize(("error", "attempts", "status", "cause"), [
+    (DuplicateContent("409: seen before"), 0, "failed", None),
+    (DuplicateContent("409: seen before"), 1, "unknown", "duplicate"),
+    (Rejected("400: too long"), 0, "failed", None),
+    (AuthError("401: token revoked"), 0, "scheduled", None),
+    (RateLimited("429", retry_at=None), 0, "scheduled", None),
+    (TransientError("503", maybe_delivered=True), 0, "unknown", "ambiguous"),
+    (TransientError("connect refused", maybe_delivered=False), 0, "scheduled", None),
+    (TransientError("connect refused", maybe_delivered=False), 4, "failed", None),
+    (ChannelError("odd answer"), 0, "unknown", "ambiguous"),
+    (KeyError("a plugin bug"), 0, "unknown", "ambiguous"),
+])
+def test_every_publish_error_maps_to_one_outcome_by_its_class(app, clock, monkeypatch, error, attempts, status, cause):
+    """The table AFTER_ERROR: the error's class and attributes decide, never its message."""
+    if isinstance(error, RateLimited):
+        error.retry_at = clock.now + timedelta(minutes=15)
+    d = _post(app, "one outcome")
+    with app.db.write() as conn:
+        conn.execute(update(D).where(D.c.id == d).values(attempts=attempts))
+    _raising(monkeypatch, app, error)
+    publish_due(app, "w1")
+    row = _row(app, d)
+    assert (row["status"], row["unknown_cause"]) == (status, cause), row["error"]
+
+
+def test_reconcile_decides_on_the_stored_cause_not_on_the_error_text(app, clock, monkeypatch):
+    """An ambiguous failure whose message happens to read like a duplicate refusal is sent again
+    once reconcile finds nothing; a real duplicate refusal with any message asks a person."""
+    ambiguous, duplicate = _post(app, "first words"), _post(app, "second words")
+    with app.db.write() as conn:
+        conn.execute(update(D).where(D.c.id == duplicate).values(attempts=1))
+    channel = app.channel("sandbox")
+    real = channel.publish
+    errors = {"first words": TransientError("duplicate content: 503 from the edge", maybe_delivered=True),
+              "second words": DuplicateContent("409")}
+    monkeypatch.setattr(channel, "publish", lambda text, *, media=(): (_ for _ in ()).throw(errors[text]))
+    publish_due(app, "w1")
+    assert _row(app, ambiguous)["unknown_cause"] == "ambiguous" and _row(app, duplicate)["unknown_cause"] == "duplicate"
+    monkeypatch.setattr(channel, "publish", real)
+    clock.advance(minutes=5)
+    publish_due(app, "w1")  # reconcile: neither is on the network
+    assert _row(app, duplicate)["status"] == "needs_attention"
+    row = _row(app, ambiguous)
+    assert row["status"] in ("scheduled", "published") and row["unknown_cause"] is None
+    publish_due(app, "w1")
+    assert _row(app, ambiguous)["status"] == "published" and len(_timeline(app)) == 1

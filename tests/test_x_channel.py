@@ -24,6 +24,7 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from socialsell.config import build_workspace
 from socialsell.credentials import load_tokens, save_tokens, token_file
+from socialsell.errors import ConfigError
 from socialsell.plugins.channel import (
     AuthError,
     DuplicateContent,
@@ -140,6 +141,8 @@ class FakeX:
         self.mention_ids: list[str] = []
         self.deleted: set[str] = set()
         self.rate_limited: set[str] = set()  # routes answering 429
+        self.answers_before_429: dict[str, int] = {}  # route -> answers it gives before it answers 429
+        self.quotes_without_refs = False  # quote_tweets answers without referenced_tweets
         self.calls: list[tuple[str, dict]] = []
         self._seq = 0
         rsps.add_callback("GET", re.compile(rf"{API}/users/100/mentions"), self.mentions)
@@ -247,13 +250,32 @@ class FakeX:
             body["errors"] = errors
         return (200, {}, json.dumps(body))
 
+    def _limited(self, name: str) -> bool:
+        if name in self.answers_before_429:
+            if self.answers_before_429[name] <= 0:
+                return True
+            self.answers_before_429[name] -= 1
+        return name in self.rate_limited
+
     def _users_of(self, request, name, table):
-        self._record(request, name)
-        if name in self.rate_limited:
+        params = self._record(request, name)
+        if self._limited(name):
             return (429, {"x-rate-limit-reset": str(int(time.time()) + 900)}, json.dumps({"title": "Too Many Requests"}))
         post = urlsplit(request.url).path.split("/")[3]
-        users = [self.users[u] for u in table.get(post, [])]
-        return (200, {}, json.dumps({"data": users, "meta": {"result_count": len(users)}} if users else {"meta": {"result_count": 0}}))
+        # newest first, 100 at most per page; like X's, the token names where the next page
+        # starts, so people added at the top meanwhile do not shift the pages that follow
+        size = int(params.get("max_results", 100))
+        assert 1 <= size <= 100
+        everyone = table.get(post, [])
+        token = params.get("pagination_token")
+        if token and token.removeprefix("from-") not in everyone:
+            return (400, {}, json.dumps({"errors": [{"message": "The `pagination_token` query parameter value is invalid"}]}))
+        offset = everyone.index(token.removeprefix("from-")) if token else 0
+        users = [self.users[u] for u in everyone[offset:offset + size]]
+        meta = {"result_count": len(users)}
+        if offset + size < len(everyone):
+            meta["next_token"] = f"from-{everyone[offset + size]}"
+        return (200, {}, json.dumps({"data": users, "meta": meta} if users else {"meta": meta}))
 
     def liking_users(self, request):
         return self._users_of(request, "liking_users", self.likers)
@@ -263,9 +285,17 @@ class FakeX:
 
     def quote_tweets(self, request):
         params = self._record(request, "quote_tweets")
+        if self._limited("quote_tweets"):
+            return (429, {"x-rate-limit-reset": str(int(time.time()) + 900)}, json.dumps({"title": "Too Many Requests"}))
         post = urlsplit(request.url).path.split("/")[3]
         ids = [t["id"] for t in self.tweets.values() if {"type": "quoted", "id": post} in t.get("referenced_tweets", [])]
-        return self._page(ids, {k: v for k, v in params.items() if k != "since_id"})
+        status, headers, body = self._page(ids, {k: v for k, v in params.items() if k != "since_id"})
+        if self.quotes_without_refs:
+            answer = json.loads(body)
+            for tweet in answer.get("data", []):
+                tweet.pop("referenced_tweets", None)
+            body = json.dumps(answer)
+        return status, headers, body
 
     def names(self) -> list[str]:
         return [name for name, _ in self.calls]
@@ -553,6 +583,7 @@ def test_cost_of_a_poll_of_200_posts_with_10_changed(channel, fake):
     found, cursor = channel.fetch_engagements(cursor, our_posts(fake, posts))
     # 1 mentions + 2 get_tweets (100 ids each) + 1 search of 5 conversations + 10 likes + 5 reposts
     assert channel.request_count == 19 <= 2 + 2 * 10
+    assert channel.request_count <= channel.poll_request_budget == 50  # the default budget leaves it alone
     assert sorted(fake.names()) == sorted(["mentions", "tweets", "tweets", "search"] + ["liking_users"] * 10 + ["retweeted_by"] * 5)
     assert len(fake.calls[1][1]["ids"].split(",")) == 100
     kinds = sorted(e.kind for e in found)
@@ -611,6 +642,14 @@ def test_quotes_without_mention_are_fetched(channel, fake):
     assert "quote_tweets" in fake.names() and "search" not in fake.names()
 
 
+def test_a_tweet_from_quote_tweets_is_a_quote_even_without_referenced_tweets(channel, fake):
+    post = fake.our_post(50)
+    quote = fake.tweet_by("dan", "204", quote=post)
+    fake.quotes_without_refs = True
+    found, _ = channel.fetch_engagements(None, our_posts(fake, [post]))
+    assert [(e.external_id, e.kind, e.post_remote_id) for e in found] == [(quote, "quote", post)]
+
+
 def test_a_rate_limited_drill_down_is_retried_next_poll(channel, fake):
     a, b = fake.our_post(50), fake.our_post(40)
     fake.like(a, "ann", "201")
@@ -623,6 +662,190 @@ def test_a_rate_limited_drill_down_is_retried_next_poll(channel, fake):
     found, cursor = channel.fetch_engagements(cursor, our_posts(fake, [a, b]))
     assert [(e.kind, e.external_id) for e in found] == [("like", f"{a}:201")]
     assert json.loads(cursor)["counts"][a]["likes"] == 1
+
+
+def budget_channel(tmp_path, budget: int) -> XChannel:
+    return XChannel(make_account(tmp_path, user_id="100", handle="@acme", poll_request_budget=budget, **OAUTH1))
+
+
+def likers_of(found: list[Engagement], kind: str = "like") -> list[str]:
+    return [e.external_id.split(":")[1] for e in found if e.kind == kind]
+
+
+@pytest.mark.parametrize(("kind", "counter", "route"), [("like", "likes", "liking_users"), ("repost", "reposts", "retweeted_by")])
+def test_people_beyond_the_first_page_arrive_over_two_polls_each_once(tmp_path, env, fake, kind, counter, route):
+    post = fake.our_post(60)
+    for n in range(250):
+        (fake.like if kind == "like" else fake.repost)(post, f"fan{n}", str(10_000 + n))
+    everyone = (fake.likers if kind == "like" else fake.reposters)[post]
+    ch = budget_channel(tmp_path, 4)  # mentions + counters + 2 pages of people per poll
+    found, cursor = ch.fetch_engagements(None, our_posts(fake, [post]))
+    assert ch.request_count == 4 and fake.names() == ["mentions", "tweets", route, route]
+    first = likers_of(found, kind)
+    assert first == everyone[:200]
+    state = json.loads(cursor)
+    # recorded as seen: what was read, not X's counter; where to resume is in the cursor
+    assert state["counts"][post][counter] == 200
+    assert state["paging"][post][counter] == {"next": f"from-{everyone[200]}", "read": 200, "from": 0, "upto": 250}
+
+    fake.calls.clear()
+    ch.request_count = 0
+    found, cursor = ch.fetch_engagements(cursor, our_posts(fake, [post]))
+    assert ch.request_count == 3 and fake.names() == ["mentions", "tweets", route]
+    assert fake.calls[2][1]["pagination_token"] == f"from-{everyone[200]}"
+    second = likers_of(found, kind)
+    assert second == everyone[200:]
+    assert sorted(first + second) == sorted(everyone) and len(set(first + second)) == 250
+    state = json.loads(cursor)
+    assert state["counts"][post][counter] == 250 and state["paging"] == {}
+
+    fake.calls.clear()
+    again, _ = ch.fetch_engagements(cursor, our_posts(fake, [post]))
+    assert again == [] and fake.names() == ["mentions", "tweets"]
+
+
+def test_a_cursor_written_before_paging_existed_still_works(channel, fake):
+    post = fake.our_post(60)
+    old = json.dumps({"v": 1, "mentions_since": None, "conversations": {},
+                      "counts": {post: {"replies": 0, "likes": 0, "reposts": 0, "quotes": 0}}})
+    for n in range(120):
+        fake.like(post, f"fan{n}", str(10_000 + n))
+    found, cursor = channel.fetch_engagements(old, our_posts(fake, [post]))
+    assert sorted(likers_of(found)) == sorted(fake.likers[post])
+    assert json.loads(cursor)["counts"][post]["likes"] == 120
+
+
+def test_a_429_in_the_middle_of_paging_loses_nothing(channel, fake):
+    post = fake.our_post(60)
+    for n in range(250):
+        fake.like(post, f"fan{n}", str(10_000 + n))
+    fake.answers_before_429["liking_users"] = 1  # the first page, then 429
+    found, cursor = channel.fetch_engagements(None, our_posts(fake, [post]))
+    first = likers_of(found)
+    assert first == fake.likers[post][:100]
+    assert fake.names().count("liking_users") == 2  # page 2 was refused: no third attempt
+    assert json.loads(cursor)["counts"][post]["likes"] == 100
+    resume = json.loads(cursor)["paging"][post]["likes"]
+
+    fake.answers_before_429["liking_users"] = 0  # refused again from the start of the next poll
+    found, cursor = channel.fetch_engagements(cursor, our_posts(fake, [post]))
+    assert likers_of(found) == []
+    assert json.loads(cursor)["paging"][post]["likes"] == resume and json.loads(cursor)["counts"][post]["likes"] == 100
+
+    del fake.answers_before_429["liking_users"]
+    found, cursor = channel.fetch_engagements(cursor, our_posts(fake, [post]))
+    rest = likers_of(found)
+    assert sorted(first + rest) == sorted(fake.likers[post]) and len(first + rest) == 250
+    assert json.loads(cursor)["counts"][post]["likes"] == 250 and json.loads(cursor)["paging"] == {}
+
+
+def test_likes_arriving_while_paging_are_read_after_it(tmp_path, env, fake):
+    post = fake.our_post(60)
+    for n in range(250):
+        fake.like(post, f"fan{n}", str(10_000 + n))
+    ch = budget_channel(tmp_path, 4)
+    seen: list[str] = []
+    found, cursor = ch.fetch_engagements(None, our_posts(fake, [post]))
+    seen += likers_of(found)
+    for n in range(30):  # new likers come at the top of X's list
+        fake.like(post, f"late{n}", str(20_000 + n))
+    found, cursor = ch.fetch_engagements(cursor, our_posts(fake, [post]))
+    assert likers_of(found) == fake.likers[post][230:]  # the resumed pages are not shifted
+    seen += likers_of(found)
+    assert json.loads(cursor)["counts"][post]["likes"] == 250
+    found, cursor = ch.fetch_engagements(cursor, our_posts(fake, [post]))
+    seen += likers_of(found)
+    assert set(seen) == set(fake.likers[post]) and len(set(seen)) == 280
+    assert json.loads(cursor)["counts"][post]["likes"] == 280
+
+
+def test_a_token_x_refuses_restarts_the_paging_from_the_top(channel, fake):
+    post = fake.our_post(60)
+    for n in range(250):
+        fake.like(post, f"fan{n}", str(10_000 + n))
+    fake.answers_before_429["liking_users"] = 1
+    found, cursor = channel.fetch_engagements(None, our_posts(fake, [post]))
+    state = json.loads(cursor)
+    state["paging"][post]["likes"]["next"] = "expired-token"
+    del fake.answers_before_429["liking_users"]
+    found, cursor = channel.fetch_engagements(json.dumps(state), our_posts(fake, [post]))
+    assert found == []
+    # what was read is the newest part: the whole rise is read again, from the top
+    assert json.loads(cursor)["paging"] == {} and json.loads(cursor)["counts"][post]["likes"] == 0
+    found, cursor = channel.fetch_engagements(cursor, our_posts(fake, [post]))
+    assert sorted(likers_of(found)) == sorted(fake.likers[post])  # the core keeps one copy of the first 100
+    assert json.loads(cursor)["counts"][post]["likes"] == 250
+
+
+def test_a_reply_search_cut_short_by_the_budget_resumes_next_poll(tmp_path, env, fake):
+    post = fake.our_post(600)
+    replies = [fake.tweet_by(f"r{n}", str(40_000 + n), reply_to=post, minutes_ago=500 - n) for n in range(250)]
+    for n in range(3):
+        fake.like(post, f"fan{n}", str(10_000 + n))
+    ch = budget_channel(tmp_path, 5)  # mentions + counters + 3 pages: searches and likers take turns
+    found, cursor = ch.fetch_engagements(None, our_posts(fake, [post]))
+    assert ch.request_count == 5
+    assert fake.names() == ["mentions", "tweets", "search", "liking_users", "search"]
+    first = [e.external_id for e in found if e.kind == "reply"]
+    assert len(first) == 200 and len(likers_of(found)) == 3
+    state = json.loads(cursor)
+    assert state["conversations"] == {} and state["counts"][post]["replies"] == 0  # nothing advanced yet
+    (search,) = state["searches"]
+    assert search["next"] == "200" and search["since"] == {post: post} and search["upto"] == {post: 250}
+
+    fake.calls.clear()
+    ch.request_count = 0
+    found, cursor = ch.fetch_engagements(cursor, our_posts(fake, [post]))
+    assert fake.names() == ["mentions", "tweets", "search"]
+    resumed = fake.calls[2][1]
+    assert resumed["next_token"] == "200" and resumed["since_id"] == post
+    rest = [e.external_id for e in found if e.kind == "reply"]
+    assert sorted(first + rest) == sorted(replies) and len(set(first + rest)) == 250
+    state = json.loads(cursor)
+    assert state["searches"] == [] and state["conversations"] == {post: max(replies, key=int)}
+    assert state["counts"][post]["replies"] == 250
+
+    fake.calls.clear()
+    found, _ = ch.fetch_engagements(cursor, our_posts(fake, [post]))
+    assert found == [] and fake.names() == ["mentions", "tweets"]
+
+
+def test_the_budget_is_shared_fairly_and_never_exceeded(tmp_path, env, fake):
+    posts = [fake.our_post(60 - i) for i in range(5)]
+    for i, post in enumerate(posts):
+        for n in range(150):
+            fake.like(post, f"fan{i}x{n}", str(100_000 * (i + 1) + n))
+    ch = budget_channel(tmp_path, 6)
+    cursor, seen, polls = None, [], []
+    for _ in range(4):
+        fake.calls.clear()
+        ch.request_count = 0
+        found, cursor = ch.fetch_engagements(cursor, our_posts(fake, posts))
+        assert ch.request_count <= 6
+        seen += [e.external_id for e in found]
+        polls.append(sorted({e.post_remote_id for e in found}, key=posts.index))
+    # every post has its first page before any has a second; carried work goes first
+    assert polls == [posts[:4], posts[:4], [posts[4]], []]
+    assert len(seen) == len(set(seen)) == 750
+
+
+def test_quotes_are_paged_and_a_listed_quote_is_a_quote_without_referenced_tweets(channel, fake):
+    post, other = fake.our_post(120), fake.our_post(100)
+    quotes = [fake.tweet_by(f"q{n}", str(30_000 + n), quote=post, minutes_ago=50 - n * 0.1) for n in range(150)]
+    fake.quotes_without_refs = True
+    found, cursor = channel.fetch_engagements(None, our_posts(fake, [post, other]))
+    assert fake.names().count("quote_tweets") == 2
+    assert sorted(e.external_id for e in found) == sorted(quotes)
+    assert {(e.kind, e.post_remote_id) for e in found} == {("quote", post)}
+    assert json.loads(cursor)["counts"][post]["quotes"] == 150
+
+
+@pytest.mark.parametrize("value", [0, -3, "ten", True, 2.5])
+def test_a_bad_poll_request_budget_is_one_config_error(tmp_path, env, value):
+    with pytest.raises(ConfigError) as info:
+        budget_channel(tmp_path, value)
+    message = str(info.value)
+    assert "accounts.acme-x.poll_request_budget" in message and "\n" not in message
 
 
 def test_rate_limit_on_mentions_raises(channel, net):

@@ -9,6 +9,7 @@ scope is missing for the rest.
 from __future__ import annotations
 
 import json
+import logging
 import mimetypes
 import re
 import time
@@ -38,6 +39,8 @@ from socialsell.plugins.channel import (
 from socialsell_linkedin import oauth, text
 from socialsell_linkedin.client import API, DEFAULT_VERSION, RestClient, urn_path
 
+log = logging.getLogger("socialsell.linkedin")
+
 ORG = "urn:li:organization:"
 PERSON = "urn:li:person:"
 BATCH = 50  # URNs per batch request (socialMetadata, statistics, lookups)
@@ -56,6 +59,12 @@ MEMBER_SCOPES = {
     "engagements": "r_member_social",
     "metrics": "r_member_postAnalytics",
 }
+#: notification ``action`` -> where the page is mentioned. The action alone decides what the
+#: notification is; an action not listed here is skipped with a log line.
+MENTION_ACTIONS = {"SHARE_MENTION": "post", "COMMENT_MENTION": "comment"}
+#: the URNs that name a person or a page who can be a lead
+ACTOR_RE = re.compile(r"urn:li:(person|organization|member):[\w-]+")
+
 DEFAULT_CONNECT_SCOPES = {
     "organization": ["w_organization_social", "r_organization_social", "rw_organization_admin"],
     "member": ["openid", "profile", "w_member_social"],
@@ -120,6 +129,10 @@ class LinkedInChannel(Channel):
     def prepare(self, text_: str) -> str:
         """Little-text escaping; ``#tag`` becomes a clickable hashtag (see :mod:`.text`)."""
         return text.to_little_text(text_)
+
+    def readable(self, prepared: str) -> str:
+        """What LinkedIn shows for prepared little text (hashtag templates and escapes resolved)."""
+        return text.render(prepared)
 
     def measure(self, text_: str) -> int:
         """Characters as LinkedIn shows them (escapes and hashtag templates resolved)."""
@@ -460,7 +473,7 @@ class LinkedInChannel(Channel):
                 cid = _comment_urn(comment)
                 if cid not in seen:
                     seen.add(cid)
-                    found.append(self._comment_engagement(post, comment, None))
+                    found += self._comment_engagement(post, comment, None)
                 summary = comment.get("commentsSummary") or {}
                 nested = summary.get("aggregatedTotalComments", summary.get("totalFirstLevelComments", 0))
                 if nested and nested != entry["n"].get(cid):
@@ -469,15 +482,19 @@ class LinkedInChannel(Channel):
                             rid = _comment_urn(reply)
                             if rid not in seen:
                                 seen.add(rid)
-                                found.append(self._comment_engagement(post, reply, cid))
+                                found += self._comment_engagement(post, reply, cid)
                     entry["n"][cid] = nested
         return found
 
-    def _comment_engagement(self, post: str, comment: dict[str, Any], parent: str | None) -> Engagement:
+    def _comment_engagement(self, post: str, comment: dict[str, Any], parent: str | None) -> list[Engagement]:
+        """The comment as an engagement; none when LinkedIn did not say who wrote it."""
         cid = _comment_urn(comment)
         created = comment.get("created") or {}
-        actor = comment.get("actor") or created.get("actor") or "urn:li:unknown"
-        return Engagement(
+        actor = _actor(comment.get("actor"), created.get("actor"))
+        if actor is None:
+            log.warning("%s: skipped comment %s on %s: LinkedIn did not say who wrote it", self.account.name, cid, post)
+            return []
+        return [Engagement(
             external_id=cid,
             kind="reply" if parent else "comment",
             person=Person(handle=actor, external_id=actor),
@@ -487,16 +504,22 @@ class LinkedInChannel(Channel):
             post_remote_id=post,
             in_reply_to=parent,
             raw={"comment_urn": cid, "object": comment.get("object"), "parent_comment": parent},
-        )
+        )]
 
     def _new_reactions(self, post: str, total: int | None, seen: set[str]) -> list[Engagement]:
         found: list[Engagement] = []
         known = sum(1 for s in seen if s.startswith("urn:li:reaction:"))
         url = f"reactions/(entity:{urn_path(post)})?q=entity&sort=(value:REVERSE_CHRONOLOGICAL)"
+        skipped = 0
         for page in self._pages(url):
             for reaction in page:
                 created = reaction.get("created") or {}
-                actor = created.get("actor") or reaction.get("actor") or "urn:li:unknown"
+                # a reaction's id is urn:li:reaction:(<actor>,<post>): it names the actor too
+                actor = _actor(created.get("actor"), reaction.get("actor"), _reaction_actor(reaction.get("id")))
+                if actor is None:
+                    skipped += 1
+                    log.warning("%s: skipped a reaction on %s: LinkedIn did not say who reacted", self.account.name, post)
+                    continue
                 rid = reaction.get("id") or f"urn:li:reaction:({actor},{post})"
                 if rid in seen:
                     continue
@@ -512,7 +535,7 @@ class LinkedInChannel(Channel):
                     raw={"reaction_type": rtype},
                 ))
             # newest first: once every reaction the count announces is known, stop paging
-            if total is not None and known + len(found) >= total:
+            if total is not None and known + len(found) + skipped >= total:
                 break
         return found
 
@@ -526,34 +549,63 @@ class LinkedInChannel(Channel):
         newest = since
         found: list[Engagement] = []
         url = (
-            f"organizationalEntityNotifications?q=criteria&actions=List(SHARE_MENTION,COMMENT_MENTION)"
+            f"organizationalEntityNotifications?q=criteria&actions=List({','.join(MENTION_ACTIONS)})"
             f"&organizationalEntity={urn_path(org)}&timeRange=(start:{since + 1},end:{int(time.time() * 1000)})"
         )
         for page in self._pages(url):
             for note in page:
-                at = int(note.get("lastModifiedAt") or 0)
-                newest = max(newest, at)
-                activity = note.get("decoratedGeneratedActivity") or {}
-                detail = activity.get("mention") or activity.get("comment") or note.get("decoratedSourcePost") or {}
-                source = note.get("sourcePost") or detail.get("entity")
-                generated = note.get("generatedActivity")
-                actor = detail.get("owner") or "urn:li:unknown"
-                comment = generated if isinstance(generated, str) and generated.startswith("urn:li:comment:") else None
-                target = comment or generated or source
-                if not target:
-                    continue
-                found.append(Engagement(
-                    external_id=str(target),
-                    kind="mention",
-                    person=Person(handle=actor, external_id=actor),
-                    occurred_at=_ms(at) or datetime.now(UTC),
-                    text=detail.get("text"),
-                    url=_comment_url(source, comment) if comment and source else (self.post_url(source) if source else None),
-                    post_remote_id=None,
-                    raw={"action": note.get("action"), "source_post": source, "comment_urn": comment},
-                ))
+                newest = max(newest, int(note.get("lastModifiedAt") or 0))
+                engagement = self._mention(note)
+                if engagement is not None:
+                    found.append(engagement)
         state["mentions_since"] = newest
         return found
+
+    def _mention(self, note: dict[str, Any]) -> Engagement | None:
+        """One notification as a ``mention``; None (logged) when it cannot be one.
+
+        Its ``action`` says what it is: SHARE_MENTION, a post that mentions the page (the
+        author is the post's owner); COMMENT_MENTION, a comment that mentions it (the author
+        is the comment's owner, never the owner of the post it is under). Without the author
+        it is skipped: a shared placeholder would merge strangers into one lead.
+        """
+        action = note.get("action")
+        at = int(note.get("lastModifiedAt") or 0)
+        where = MENTION_ACTIONS.get(str(action))
+        if where is None:
+            log.info("%s: skipped a LinkedIn notification with action %r: not a mention", self.account.name, action)
+            return None
+        activity = note.get("decoratedGeneratedActivity") or {}
+        source = note.get("sourcePost")
+        generated = note.get("generatedActivity")
+        if where == "comment":
+            detail = activity.get("mention") or activity.get("comment") or {}
+            comment = _first_urn((generated, detail.get("entity")), comment=True)
+            target = comment
+        else:
+            detail = activity.get("mention") or activity.get("share") or note.get("decoratedSourcePost") or {}
+            comment = None
+            target = _first_urn((generated, source, detail.get("entity")), comment=False)
+            source = source or target
+        if not target:
+            log.warning("%s: skipped a LinkedIn %s notification at %s: it names no %s",
+                        self.account.name, action, _ms(at), where)
+            return None
+        actor = _actor(detail.get("owner"), detail.get("actor"), note.get("actor"))
+        if actor is None:
+            log.warning("%s: skipped the LinkedIn %s %s: LinkedIn did not say who wrote it",
+                        self.account.name, action, target)
+            return None
+        return Engagement(
+            external_id=str(target),
+            kind="mention",
+            person=Person(handle=actor, external_id=actor),
+            occurred_at=_ms(at) or datetime.now(UTC),
+            text=detail.get("text"),
+            url=_comment_url(source, comment) if comment and source else (self.post_url(source) if source else None),
+            post_remote_id=None,
+            raw={"action": action, "source_post": source, "comment_urn": comment},
+        )
 
     def _describe_people(self, engagements: list[Engagement]) -> None:
         """Names, vanity names and headlines in two batched lookups (members, organizations).
@@ -696,6 +748,24 @@ def _load_cursor(cursor: str | None) -> dict[str, Any]:
     except ValueError:
         return {"v": 1, "posts": {}}
     return state if isinstance(state, dict) and state.get("v") == 1 else {"v": 1, "posts": {}}
+
+
+def _actor(*candidates: Any) -> str | None:
+    """The first candidate that is a person's or a page's URN: who engaged, or None."""
+    return next((str(c) for c in candidates if isinstance(c, str) and ACTOR_RE.fullmatch(c)), None)
+
+
+def _first_urn(candidates: Sequence[Any], *, comment: bool) -> str | None:
+    """The first URN among ``candidates`` that names a comment (``comment``) or else a post."""
+    for c in candidates:
+        if isinstance(c, str) and c.startswith("urn:li:") and c.startswith("urn:li:comment:") == comment:
+            return c
+    return None
+
+
+def _reaction_actor(reaction_id: Any) -> str | None:
+    m = re.fullmatch(r"urn:li:reaction:\((urn:li:[A-Za-z]+:[\w-]+),.*\)", reaction_id) if isinstance(reaction_id, str) else None
+    return m.group(1) if m else None
 
 
 def _counts(meta: dict[str, Any] | None) -> tuple[int | None, int | None]:

@@ -122,6 +122,16 @@ class RestClient:
                     self._clean(f"LinkedIn did not answer within {self.timeout:g}s ({method} {_path(url)})"),
                     maybe_delivered=write,
                 ) from None
+            except requests.exceptions.ConnectionError as e:
+                never_sent = _never_sent(e)
+                raise TransientError(
+                    self._clean(
+                        f"LinkedIn connection failed before the request was sent ({method} {_path(url)}): {type(e).__name__}"
+                        if never_sent else f"LinkedIn connection failed ({method} {_path(url)}): {type(e).__name__}"
+                    ),
+                    # DNS, refused or TLS: nothing reached LinkedIn, so a publish is "not sent"
+                    maybe_delivered=write and not never_sent,
+                ) from None
             except requests.exceptions.RequestException as e:
                 raise TransientError(
                     self._clean(f"LinkedIn connection failed ({method} {_path(url)}): {type(e).__name__}"),
@@ -175,6 +185,30 @@ class RestClient:
 
     def _clean(self, text: str) -> str:
         return redact(" ".join(text.split()), list(self.secrets()))
+
+
+def _never_sent(exc: BaseException) -> bool:
+    """True when the connection failed before any byte of the request could reach LinkedIn:
+    the name did not resolve, the connection was refused or timed out, TLS or the proxy failed.
+    A connection reset or closed after the request went out is not: it may have been applied."""
+    import requests
+    from urllib3.exceptions import (
+        ConnectTimeoutError,
+        MaxRetryError,
+        NameResolutionError,
+        NewConnectionError,
+        ProxyError,
+        SSLError,
+    )
+
+    if isinstance(exc, requests.exceptions.SSLError | requests.exceptions.ProxyError):
+        return True
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    return isinstance(
+        reason, NewConnectionError | ConnectTimeoutError | NameResolutionError | ConnectionRefusedError | SSLError | ProxyError
+    )
 
 
 def _error_body(response: Any) -> dict[str, Any]:

@@ -52,12 +52,17 @@ PERSONAS: tuple[Persona, ...] = (
             ("reply", "like"), ("Would this work for a shop of 3 people?", "Thanks for sharing")),
 )
 
-KIND_DELAY_MINUTES = {"like": (5, 240), "repost": (10, 360), "comment": (15, 600), "reply": (10, 480),
-                      "quote": (30, 720), "mention": (60, 1440)}
+KIND_DELAY_MINUTES = {"like": (1, 240), "repost": (2, 360), "comment": (2, 600), "reply": (2, 480),
+                      "quote": (5, 720), "mention": (10, 1440)}
+FIRST_REACTION_MINUTES = 1  # someone always reacts within a minute: `socialsell run` shows the loop at work at once
 
 
 def reactions(post_id: str, seed: str) -> list[tuple[int, Persona, str, str | None]]:
-    """Who reacts to a post, how and when: ``[(delay_minutes, persona, kind, text), ...]`` by delay."""
+    """Who reacts to a post, how and when: ``[(delay_minutes, persona, kind, text), ...]`` by delay.
+
+    Like a real audience, most reactions come early and a long tail follows hours later (the delay
+    is skewed towards the start of each kind's range), and the first reaction comes within
+    ``FIRST_REACTION_MINUTES``."""
     rng = random.Random(hashlib.sha256(f"{seed}:{post_id}".encode()).hexdigest())
     out = []
     for p in PERSONAS:
@@ -65,8 +70,10 @@ def reactions(post_id: str, seed: str) -> list[tuple[int, Persona, str, str | No
             continue
         kind = p.style[0] if rng.random() < 0.65 or len(p.style) == 1 else rng.choice(p.style[1:])
         lo, hi = KIND_DELAY_MINUTES.get(kind, (10, 600))
-        delay = rng.randint(lo, hi)
+        delay = lo + round((hi - lo) * rng.random() ** 3)
         text = rng.choice(p.lines) if kind in ("comment", "reply", "quote", "mention") and p.lines else None
         out.append((delay, p, kind, text))
     out.sort(key=lambda r: (r[0], r[1].handle))
+    if out:
+        out[0] = (min(out[0][0], FIRST_REACTION_MINUTES), *out[0][1:])
     return out

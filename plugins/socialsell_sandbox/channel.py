@@ -18,7 +18,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from socialsell.clock import utcnow
 from socialsell.plugins.channel import (
     AuthError,
     Capabilities,
@@ -51,7 +50,6 @@ class SandboxChannel(Channel):
 
     def __init__(self, account):
         super().__init__(account)
-        self.clock = utcnow
         self.seed = str(account.settings.get("seed", "socialsell"))
         self.audience = bool(account.settings.get("audience", True))
         self.latency = float(account.settings.get("latency", 0))

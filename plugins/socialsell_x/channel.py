@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from socialsell.credentials import save_tokens
+from socialsell.errors import ConfigError
 from socialsell.plugins.channel import (
     AuthError,
     Capabilities,
@@ -55,6 +56,8 @@ MAX_IMAGE_BYTES = 5 * 1024 * 1024
 MAX_MEDIA = 4
 METRICS_BATCH = 100
 REPLYABLE_KINDS = ("reply", "mention", "quote")
+#: requests one engagement poll may make unless the account sets ``poll_request_budget``
+DEFAULT_POLL_BUDGET = 50
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,7 @@ class XChannel(Channel):
         self._tweepy_client: tweepy.Client | None = None
         self._http_session: requests.Session | None = None
         self._identity: Identity | None = None
+        self.poll_request_budget = _poll_budget(account)
 
     # -- text ------------------------------------------------------------------------------
 
@@ -484,6 +488,17 @@ class XChannel(Channel):
             self._http_session.close()
             self._http_session = None
         self._tweepy_client = None
+
+
+def _poll_budget(account: Account) -> int:
+    """``poll_request_budget``: the most requests one engagement poll makes (see docs/channels/x.md)."""
+    value = account.settings.get("poll_request_budget", DEFAULT_POLL_BUDGET)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(
+            account.workspace.config_path, f"accounts.{account.name}.poll_request_budget",
+            f"a whole number of requests per poll, at least 1 (default {DEFAULT_POLL_BUDGET}), not {value!r}",
+        )
+    return value
 
 
 def parse_time(value: str | None) -> datetime | None:

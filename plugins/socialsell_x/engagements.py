@@ -7,18 +7,22 @@ Every poll makes:
 3. then only for posts whose counters rose since the previous poll:
    replies not already seen as mentions, by ONE search of up to 12 conversations at a time;
    ``liking_users`` when likes rose; ``retweeted_by`` when reposts rose; ``quote_tweets`` when
-   quotes rose more than the quotes seen as mentions.
+   quotes rose more than the quotes seen as mentions. These lists come 100 to a page, newest
+   first: they are paged until the rise is covered, within the poll's request budget.
 
 A poll of 200 posts where 10 changed therefore costs 3 + 1 + (likes + reposts drill-downs),
 and a poll where nothing changed costs 3. The cursor (JSON, opaque to the core) keeps the
-mentions ``since_id``, each conversation's ``since_id`` and the last counters per post.
+mentions ``since_id``, each conversation's ``since_id``, the last counters per post, and for
+each search or drill-down the budget cut short, where it stopped (the next page's token and
+what was read), so the next poll resumes there. A counter is recorded as seen only as
+far as its entries were actually read (docs/channels/x.md, "Engagements and what a poll costs").
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -31,6 +35,7 @@ from socialsell.plugins.channel import (
     OurPost,
     Person,
     RateLimited,
+    Rejected,
 )
 from socialsell_x.channel import parse_time, tweet_url
 
@@ -47,11 +52,14 @@ COUNTERS = {"replies": "reply_count", "likes": "like_count", "reposts": "retweet
 SEARCH_QUERY_LIMIT = 512
 #: the mentions timeline reaches back 800 tweets: 8 pages of 100
 MAX_MENTION_PAGES = 8
-MAX_SEARCH_PAGES = 10
 #: recent search covers 7 days; stay a little inside that edge
 SEARCH_REACH = timedelta(days=7) - timedelta(minutes=5)
 TWITTER_EPOCH_MS = 1288834974657
 CURSOR_VERSION = 1
+#: entries per page of liking_users, retweeted_by and quote_tweets (X's maximum)
+DRILL_PAGE = 100
+#: counter -> the endpoint that lists who made it rise
+DRILLS = {"likes": "liking_users", "reposts": "retweeted_by", "quotes": "quote_tweets"}
 
 
 def tweet_time(tweet_id: str | int) -> datetime:
@@ -65,14 +73,88 @@ def _max_id(*ids: str | None) -> str | None:
 
 
 @dataclass
+class Paging:
+    """One drill-down (likers, reposters or quotes of a post) that may span several polls.
+
+    The list is read newest first from ``token`` (None: from the top). It covers the rise of
+    the counter from ``base`` to ``upto``: it is complete when ``read`` entries cover that
+    rise or X has no further page.
+    """
+
+    base: int
+    upto: int
+    token: str | None = None
+    read: int = 0
+    done: bool = False
+    #: whose list this is (the cursor's keys): our post and ``likes``, ``reposts`` or ``quotes``
+    post: str = ""
+    counter: str = ""
+
+    def covered(self) -> int:
+        """How far the counter is accounted for by what was actually read."""
+        return self.upto if self.done else min(self.base + self.read, self.upto)
+
+    def dump(self) -> dict[str, Any]:
+        return {"next": self.token, "read": self.read, "from": self.base, "upto": self.upto}
+
+    @classmethod
+    def load(cls, data: dict[str, Any], post: str, counter: str) -> Paging:
+        token = data.get("next")
+        return cls(base=int(data["from"]), upto=int(data["upto"]), token=str(token) if token else None,
+                   read=int(data["read"]), post=post, counter=counter)
+
+
+@dataclass
+class Search:
+    """One recent search of up to 12 of our conversations, which may span several polls.
+
+    Results come newest first: nothing advances until the last page is read, so a search the
+    budget cuts short resumes at ``token`` next poll with the same query and start.
+    """
+
+    posts: list[str]
+    #: conversation -> the reply id the search starts after
+    since: dict[str, str]
+    #: conversation -> the replies counter the search covers when complete
+    upto: dict[str, int]
+    #: ``since_id`` or ``start_time`` (X refuses a since_id older than 7 days)
+    start: dict[str, str]
+    token: str | None = None
+    #: conversation -> the newest reply read so far
+    newest: dict[str, str] = field(default_factory=dict)
+    started: bool = False
+    done: bool = False
+
+    def dump(self) -> dict[str, Any]:
+        return {"posts": self.posts, "since": self.since, "upto": self.upto, "start": self.start,
+                "next": self.token, "newest": self.newest}
+
+    @classmethod
+    def load(cls, data: dict[str, Any]) -> Search:
+        return cls(
+            posts=[str(p) for p in data["posts"]],
+            since={str(k): str(v) for k, v in data["since"].items()},
+            upto={str(k): int(v) for k, v in data["upto"].items()},
+            start={str(k): str(v) for k, v in data["start"].items() if k in ("since_id", "start_time")},
+            token=str(data["next"]) if data.get("next") else None,
+            newest={str(k): str(v) for k, v in (data.get("newest") or {}).items()},
+            started=True,
+        )
+
+
+@dataclass
 class Cursor:
     """Where the previous poll stopped."""
 
     mentions_since: str | None = None
     #: post id -> the newest reply id seen in its conversation
     conversations: dict[str, str] = field(default_factory=dict)
-    #: post id -> counters at the previous poll
+    #: post id -> counters at the previous poll, as far as they were read
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: post id -> counter -> a drill-down the request budget cut short
+    paging: dict[str, dict[str, Paging]] = field(default_factory=dict)
+    #: reply searches the request budget cut short
+    searches: list[Search] = field(default_factory=list)
 
     @classmethod
     def load(cls, text: str | None) -> Cursor:
@@ -86,8 +168,13 @@ class Cursor:
                 mentions_since=data.get("mentions_since"),
                 conversations={str(k): str(v) for k, v in (data.get("conversations") or {}).items()},
                 counts={str(k): {c: int(n) for c, n in v.items()} for k, v in (data.get("counts") or {}).items()},
+                paging={
+                    str(post): {c: Paging.load(p, str(post), c) for c, p in kinds.items() if c in DRILLS}
+                    for post, kinds in (data.get("paging") or {}).items()
+                },
+                searches=[Search.load(item) for item in data.get("searches") or []],
             )
-        except (ValueError, TypeError, AttributeError):
+        except (ValueError, TypeError, AttributeError, KeyError):
             # An unreadable cursor costs one bigger poll; the core drops what it already has.
             log.warning("unreadable X cursor; starting over from the engagement window")
             return cls()
@@ -95,7 +182,9 @@ class Cursor:
     def dump(self) -> str:
         return json.dumps(
             {"v": CURSOR_VERSION, "mentions_since": self.mentions_since,
-             "conversations": self.conversations, "counts": self.counts},
+             "conversations": self.conversations, "counts": self.counts,
+             "paging": {post: {c: p.dump() for c, p in kinds.items()} for post, kinds in self.paging.items() if kinds},
+             "searches": [search.dump() for search in self.searches]},
             separators=(",", ":"), sort_keys=True,
         )
 
@@ -122,6 +211,8 @@ class Poll:
         self.cursor = cursor
         self.posts = {str(p.remote_id): p for p in posts}
         self.now = datetime.now(UTC)
+        self.budget = channel.poll_request_budget
+        self.started_at = channel.request_count  # requests are counted from here, the identity lookup included
         self.user_id = channel.me().user_id
         self.found: list[Engagement] = []
         self.seen: set[str] = set()
@@ -131,7 +222,10 @@ class Poll:
 
     # -- normalising -------------------------------------------------------------------------
 
-    def add_tweet(self, tweet: dict[str, Any], users: dict[str, dict[str, Any]]) -> Engagement | None:
+    def add_tweet(
+        self, tweet: dict[str, Any], users: dict[str, dict[str, Any]], *, quoting: str | None = None
+    ) -> Engagement | None:
+        """Normalise one tweet; ``quoting`` is our post whose ``quote_tweets`` listed it."""
         tweet_id = str(tweet["id"])
         author = str(tweet.get("author_id") or "")
         if author == self.user_id or tweet_id in self.seen:
@@ -141,7 +235,10 @@ class Poll:
             return None  # reposts come from retweeted_by
         conversation = str(tweet.get("conversation_id") or "")
         kind, target = "mention", None
-        if "quoted" in refs and refs["quoted"] in self.posts:
+        if quoting is not None:
+            # X listed it as a quote of this post: that holds even when it sent no referenced_tweets
+            kind, target = "quote", quoting
+        elif "quoted" in refs and refs["quoted"] in self.posts:
             kind, target = "quote", refs["quoted"]
         elif "replied_to" in refs and (refs["replied_to"] in self.posts or conversation in self.posts):
             kind, target = "reply", refs["replied_to"]
@@ -220,9 +317,18 @@ class Poll:
                 current[str(tweet["id"])] = {name: int(metrics.get(key) or 0) for name, key in COUNTERS.items()}
         return current
 
+    def spent(self) -> int:
+        """Requests made so far by this poll."""
+        return self.channel.request_count - self.started_at
+
+    def left(self) -> int:
+        """Requests the budget still allows this poll."""
+        return max(0, self.budget - self.spent())
+
     def drill(self, endpoint: str, run: Any) -> bool:
-        """Run one drill-down; False (and the counter kept for next poll) when X would not answer."""
-        if endpoint in self.blocked:
+        """Run one drill-down; False (and the counter kept for next poll) when X would not answer
+        or the request budget is spent."""
+        if endpoint in self.blocked or not self.left():
             return False
         try:
             run()
@@ -236,91 +342,150 @@ class Poll:
             log.warning("%s: %s", self.channel.account.name, exc)
         return False
 
-    def search_replies(self, post_ids: list[str]) -> None:
+    def new_search(self, post_ids: list[str], counters: dict[str, dict[str, int]]) -> Search:
+        """A search of these conversations from each one's last seen reply."""
         since = {p: self.cursor.conversations.get(p, p) for p in post_ids}
-        query = " OR ".join(f"conversation_id:{p}" for p in post_ids)
-        params: dict[str, Any] = {
-            "max_results": 100, "expansions": EXPANSIONS, "tweet_fields": TWEET_FIELDS, "user_fields": USER_FIELDS,
-        }
         oldest = min(since.values(), key=int)
         if tweet_time(oldest) > self.now - SEARCH_REACH:
-            params["since_id"] = oldest
-        else:
-            params["start_time"] = self.now - SEARCH_REACH  # X refuses a since_id older than 7 days
-        newest = dict(since)
-        token = None
-        for _ in range(MAX_SEARCH_PAGES):
+            start = {"since_id": oldest}
+        else:  # X refuses a since_id older than 7 days
+            start = {"start_time": (self.now - SEARCH_REACH).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        return Search(posts=post_ids, since=since, upto={p: counters[p]["replies"] for p in post_ids},
+                      start=start, newest=dict(since))
+
+    def search_page(self, search: Search) -> None:
+        """Read the next page of ``search``; replies of the conversations are kept."""
+        query = " OR ".join(f"conversation_id:{p}" for p in search.posts)
+        try:
             answer = self.channel._call(
-                "search_recent_tweets", query, next_token=token, doing="searching replies", **params
+                "search_recent_tweets", query, next_token=search.token, max_results=100, expansions=EXPANSIONS,
+                tweet_fields=TWEET_FIELDS, user_fields=USER_FIELDS, doing="searching replies", **search.start,
+            )
+        except Rejected:
+            if search.token:
+                # X refuses the saved token: nothing advanced, so the next poll searches anew
+                search.token, search.started = None, False
+            raise
+        search.started = True
+        users = _users(answer)
+        for tweet in answer.get("data") or []:
+            conversation = str(tweet.get("conversation_id") or "")
+            if conversation not in search.since or int(tweet["id"]) <= int(search.since[conversation]):
+                continue
+            search.newest[conversation] = _max_id(search.newest.get(conversation), str(tweet["id"])) or conversation
+            self.add_tweet(tweet, users)
+        search.token = (answer.get("meta") or {}).get("next_token") or None
+        search.done = search.token is None
+
+    def read_page(self, paging: Paging) -> None:
+        """Read the next page of the likers, reposters or quotes ``paging`` is about."""
+        try:
+            self._read_page(paging.post, paging.counter, paging)
+        except Rejected:
+            if paging.token:
+                # X refuses the saved token (expired or changed). What was read is the newest
+                # part of the list and the unread part is older, so the whole rise is read
+                # again from the top next poll (the core keeps one copy of each).
+                paging.read, paging.token = 0, None
+            raise
+
+    def _read_page(self, post_id: str, counter: str, paging: Paging) -> None:
+        common: dict[str, Any] = {"max_results": DRILL_PAGE, "user_fields": USER_FIELDS}
+        if paging.token:
+            common["pagination_token"] = paging.token
+        if counter == "quotes":
+            answer = self.channel._call(
+                "get_quote_tweets", post_id, expansions=EXPANSIONS, tweet_fields=TWEET_FIELDS,
+                doing="reading quotes", **common,
             )
             users = _users(answer)
             for tweet in answer.get("data") or []:
-                conversation = str(tweet.get("conversation_id") or "")
-                if conversation not in since or int(tweet["id"]) <= int(since[conversation]):
-                    continue
-                newest[conversation] = _max_id(newest[conversation], str(tweet["id"])) or newest[conversation]
-                self.add_tweet(tweet, users)
-            token = (answer.get("meta") or {}).get("next_token")
-            if not token:
-                break
-        self.cursor.conversations.update(newest)
-
-    def liking_users(self, post_id: str) -> None:
-        answer = self.channel._call(
-            "get_liking_users", post_id, max_results=100, user_fields=USER_FIELDS, doing="reading likes"
-        )
-        for user in answer.get("data") or []:
-            self.add_user("like", post_id, user)
-
-    def retweeters(self, post_id: str) -> None:
-        answer = self.channel._call(
-            "get_retweeters", post_id, max_results=100, user_fields=USER_FIELDS, doing="reading reposts"
-        )
-        for user in answer.get("data") or []:
-            self.add_user("repost", post_id, user)
-
-    def quotes(self, post_id: str) -> None:
-        answer = self.channel._call(
-            "get_quote_tweets", post_id, max_results=100, expansions=EXPANSIONS,
-            tweet_fields=TWEET_FIELDS, user_fields=USER_FIELDS, doing="reading quotes",
-        )
-        users = _users(answer)
-        for tweet in answer.get("data") or []:
-            self.add_tweet(tweet, users)
+                self.add_tweet(tweet, users, quoting=post_id)
+        else:
+            method, kind, doing = {
+                "likes": ("get_liking_users", "like", "reading likes"),
+                "reposts": ("get_retweeters", "repost", "reading reposts"),
+            }[counter]
+            answer = self.channel._call(method, post_id, doing=doing, **common)
+            for user in answer.get("data") or []:
+                self.add_user(kind, post_id, user)
+        paging.read += len(answer.get("data") or [])
+        paging.token = (answer.get("meta") or {}).get("next_token") or None
+        # newest first: once the rise is covered the older pages hold nothing new
+        paging.done = paging.token is None or paging.base + paging.read >= paging.upto
 
     # -- the poll ----------------------------------------------------------------------------
 
     def run(self) -> list[Engagement]:
         self.mentions()
         if not self.posts:
-            self.cursor.counts, self.cursor.conversations = {}, {}
+            self.cursor.counts, self.cursor.conversations, self.cursor.paging, self.cursor.searches = {}, {}, {}, []
             return self.found
         current = self.counters()
         zero = dict.fromkeys(COUNTERS, 0)
         stored: dict[str, dict[str, int]] = {}
         need_search = []
+        # searches and drill-downs a previous poll left unfinished come first, then the new ones
+        unfinished = [search for search in self.cursor.searches if set(search.posts) & set(current)]
+        searching = {p for search in unfinished for p in search.posts}
+        carried: list[Search | Paging] = list(unfinished)
+        fresh: list[Paging] = []
         for post_id, now in current.items():
             before = self.cursor.counts.get(post_id, zero)
             stored[post_id] = dict(now)
-            if now["replies"] > before.get("replies", 0) + self.explained[post_id]["replies"]:
+            if post_id in searching:
+                stored[post_id]["replies"] = before.get("replies", 0)  # covered when that search ends
+            elif now["replies"] > before.get("replies", 0) + self.explained[post_id]["replies"]:
                 need_search.append(post_id)
-            for counter, endpoint, fetch in (
-                ("likes", "liking_users", self.liking_users),
-                ("reposts", "retweeted_by", self.retweeters),
-            ):
-                if now[counter] > before.get(counter, 0) and not self.drill(endpoint, lambda f=fetch, p=post_id: f(p)):
-                    stored[post_id][counter] = before.get(counter, 0)  # try again next poll
-            if now["quotes"] > before.get("quotes", 0) + self.explained[post_id]["quotes"] and not self.drill(
-                "quote_tweets", lambda p=post_id: self.quotes(p)
-            ):
-                stored[post_id]["quotes"] = before.get("quotes", 0)
-        for group in _query_groups(need_search):
-            if not self.drill("search", lambda g=group: self.search_replies(g)):
-                for post_id in group:
-                    stored[post_id]["replies"] = self.cursor.counts.get(post_id, zero).get("replies", 0)
+            for counter in DRILLS:
+                paging = self.cursor.paging.get(post_id, {}).get(counter)
+                if paging is not None:
+                    carried.append(paging)
+                    continue
+                base = before.get(counter, 0)
+                if now[counter] > base + self.explained[post_id].get(counter, 0):
+                    fresh.append(Paging(base=base, upto=now[counter], post=post_id, counter=counter))
+        searches = [self.new_search(group, current) for group in _query_groups(need_search)]
+        # One page per search or drill-down per round: a post with thousands of likers cannot
+        # starve the others, and what the budget leaves is resumed next poll.
+        jobs: list[Search | Paging] = [*carried, *searches, *fresh]
+        queue = deque(jobs)
+        while queue and self.left():
+            job = queue.popleft()
+            if isinstance(job, Search):
+                ok = self.drill("search", lambda j=job: self.search_page(j))
+            else:
+                ok = self.drill(DRILLS[job.counter], lambda j=job: self.read_page(j))
+            if ok and not job.done:
+                queue.append(job)
+        self.cursor.paging, self.cursor.searches = {}, []
+        for job in jobs:
+            if isinstance(job, Search):
+                self._settle_search(job, current, stored, zero)
+                continue
+            # never above X's counter: unlikes during the paging must not hide later likes
+            stored[job.post][job.counter] = min(job.covered(), current[job.post][job.counter])
+            if not job.done and job.token:
+                self.cursor.paging.setdefault(job.post, {})[job.counter] = job
         self.cursor.counts = stored
         self.cursor.conversations = {p: s for p, s in self.cursor.conversations.items() if p in self.posts}
         return self.found
+
+    def _settle_search(
+        self, search: Search, current: dict[str, dict[str, int]], stored: dict[str, dict[str, int]], zero: dict[str, int]
+    ) -> None:
+        """Record a search: complete, its conversations advance; cut short, it is carried."""
+        in_window = [p for p in search.posts if p in stored]
+        if search.done:
+            for post_id in in_window:
+                self.cursor.conversations[post_id] = search.newest.get(post_id, search.since[post_id])
+                # replies made since the search began are above ``upto``: the next search reads them
+                stored[post_id]["replies"] = min(search.upto[post_id], current[post_id]["replies"])
+            return
+        for post_id in in_window:
+            stored[post_id]["replies"] = self.cursor.counts.get(post_id, zero).get("replies", 0)
+        if search.started and search.token:
+            self.cursor.searches.append(search)
 
 
 def _query_groups(post_ids: list[str]) -> list[list[str]]:

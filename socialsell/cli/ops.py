@@ -40,9 +40,11 @@ def init(state: State, directory: Path, name: str | None, tz: str | None, force:
     click.echo(f"Created {config}")
     click.echo(f"  templates:  {config.parent / 'templates'}")
     click.echo(f"  database:   {app.workspace.db_url}")
-    click.echo("Next:")
+    click.echo("Next (the sandbox is a simulated network: no credentials needed):")
     click.echo(f"  cd {directory}")
-    click.echo('  socialsell post new --channel sandbox --template product-launch --var product=Acme --queue')
+    click.echo('  socialsell post new --channel sandbox --template product-launch --var product=Acme --at now')
+    click.echo("  socialsell run --once         # publishes it")
+    click.echo('  socialsell sandbox engage --post 1 --kind comment --from @dana --text "Pricing?"')
     click.echo("  socialsell run --once && socialsell tasks --all")
 
 

@@ -178,6 +178,9 @@ deliveries = Table(
     Column("remote_url", Text),
     Column("published_at", UTCDateTime),
     Column("error", Text),
+    # why a delivery is `unknown` (socialsell.loop.publishing.UnknownCause): reconcile decides on
+    # this, never on the text of `error`
+    Column("unknown_cause", String(20)),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("post_id", "account_id"),
     # one published post per remote id: a reconcile can never claim the same remote post twice

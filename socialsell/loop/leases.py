@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -28,12 +29,8 @@ def acquire(db: Database, name: str, holder: str, now: datetime, seconds: float)
         current = conn.execute(select(t.leases.c.holder).where(and_(
             t.leases.c.name == name, t.leases.c.expires_at >= now))).scalar()
     dead = [current] if current and current != holder and holder_is_dead(current) else []
-    if db.is_sqlite:
-        from sqlalchemy.dialects.sqlite import insert
-    else:
-        from sqlalchemy.dialects.postgresql import insert
     until = now + timedelta(seconds=seconds)
-    stmt = insert(t.leases).values(name=name, holder=holder, expires_at=until, acquired_at=now)
+    stmt = db.insert(t.leases).values(name=name, holder=holder, expires_at=until, acquired_at=now)
     stmt = stmt.on_conflict_do_update(
         index_elements=["name"],
         set_={"holder": holder, "expires_at": until, "acquired_at": now},
@@ -43,6 +40,22 @@ def acquire(db: Database, name: str, holder: str, now: datetime, seconds: float)
     # RETURNING, not rowcount: psycopg reports -1 for INSERT ... ON CONFLICT, which is truthy
     with db.write() as conn:
         return conn.execute(stmt.returning(t.leases.c.holder)).scalar() is not None
+
+
+@contextmanager
+def held(db: Database, name: str, holder: str, now: datetime, seconds: float) -> Iterator[bool]:
+    """Hold the lease ``name`` for the ``with`` block: yields True when ``holder`` got it (and
+    releases it on the way out, whatever happens), False when someone else holds it.
+
+    ``with leases.held(db, "job:metrics", worker, now, 600) as ours: if not ours: return ...``
+    """
+    if not acquire(db, name, holder, now, seconds):
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        release(db, name, holder)
 
 
 def renew(db: Database, name: str, holder: str, now: datetime, seconds: float) -> bool:

@@ -18,7 +18,14 @@ from sqlalchemy import and_, select, update
 
 from socialsell.db import schema as t
 from socialsell.loop import leases
-from socialsell.plugins.channel import AuthError, ChannelError, OurPost, RateLimited
+from socialsell.plugins.channel import (
+    AuthError,
+    Channel,
+    ChannelError,
+    Engagement,
+    OurPost,
+    RateLimited,
+)
 from socialsell.sales.ingest import IngestResult, ingest
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -39,11 +46,7 @@ class PollReport:
 
 
 def _cursor_upsert(app: App, account_id: int, value: str | None, now: datetime):
-    if app.db.is_sqlite:
-        from sqlalchemy.dialects.sqlite import insert
-    else:
-        from sqlalchemy.dialects.postgresql import insert
-    stmt = insert(t.cursors).values(account_id=account_id, name="engagements", value=value, updated_at=now)
+    stmt = app.db.insert(t.cursors).values(account_id=account_id, name="engagements", value=value, updated_at=now)
     return stmt.on_conflict_do_update(index_elements=["account_id", "name"], set_={"value": value, "updated_at": now})
 
 
@@ -72,6 +75,15 @@ def _poll_failed(app: App, account: str, account_id: int, e: ChannelError, repor
         app.hook.account_paused(account=account, reason=str(e))
 
 
+@dataclass(frozen=True)
+class Lease:
+    """The poll's lease on its account: its name, our worker id and how long it lasts."""
+
+    name: str
+    holder: str
+    seconds: float
+
+
 def poll_account(app: App, account: str, worker: str, now: datetime | None = None) -> PollReport:
     now = now or app.now()
     report = PollReport(account)
@@ -88,47 +100,60 @@ def poll_account(app: App, account: str, worker: str, now: datetime | None = Non
         if acc["rate_limited_until"] and acc["rate_limited_until"] > now:
             report.skipped = f"rate limited until {acc['rate_limited_until'].isoformat(timespec='seconds')}"
             return report
-    lease_name = f"poll:{account}"
-    lease_seconds = max(300, channel.timeout * 10)
-    if not leases.acquire(app.db, lease_name, worker, now, seconds=lease_seconds):
-        report.skipped = "another worker is polling it"
-        return report
-    try:
-        window = app.workspace.account(account).engagement_window_days
-        with app.db.read() as conn:
-            cursor = conn.execute(select(t.cursors.c.value).where(and_(
-                t.cursors.c.account_id == account_id, t.cursors.c.name == "engagements"))).scalar()
-            posts = [OurPost(remote_id=r.remote_id, published_at=r.published_at, delivery_id=r.id) for r in conn.execute(
-                select(t.deliveries.c.id, t.deliveries.c.remote_id, t.deliveries.c.published_at).where(and_(
-                    t.deliveries.c.account_id == account_id, t.deliveries.c.status == "published",
-                    t.deliveries.c.published_at >= now - timedelta(days=window)))
-                .order_by(t.deliveries.c.published_at.desc())
-            )]
-        channel.request_count = 0
-        try:
-            engagements, new_cursor = channel.fetch_engagements(cursor, posts)
-        except ChannelError as e:
-            report.requests = channel.request_count
-            _poll_failed(app, account, account_id, e, report, now)
+    lease = Lease(f"poll:{account}", worker, max(300, channel.timeout * 10))
+    with leases.held(app.db, lease.name, worker, now, lease.seconds) as ours:
+        if not ours:
+            report.skipped = "another worker is polling it"
             return report
-        report.fetched = len(engagements)
+        fetched = _fetch(app, channel, account, account_id, report, now)
+        if fetched is None:
+            return report
+        result = _commit(app, account, account_id, lease, *fetched, report, now)
+    report.new = len(result.new)
+    report.tasks_created = len(result.tasks_created)
+    log.info("poll", extra={"event": "poll.done", "account": account, "requests": report.requests,
+                            "fetched": report.fetched, "new": report.new, "tasks": report.tasks_created})
+    result.fire_hooks(app)  # after the commit: a hook never hears of what was rolled back
+    return report
+
+
+def _fetch(app: App, channel: Channel, account: str, account_id: int, report: PollReport,
+           now: datetime) -> tuple[list[Engagement], str | None] | None:
+    """Ask the channel what is new since the stored cursor, outside any transaction (a slow
+    network never holds a database lock). None when the channel failed (recorded)."""
+    window = app.workspace.account(account).engagement_window_days
+    with app.db.read() as conn:
+        cursor = conn.execute(select(t.cursors.c.value).where(and_(
+            t.cursors.c.account_id == account_id, t.cursors.c.name == "engagements"))).scalar()
+        posts = [OurPost(remote_id=r.remote_id, published_at=r.published_at, delivery_id=r.id) for r in conn.execute(
+            select(t.deliveries.c.id, t.deliveries.c.remote_id, t.deliveries.c.published_at).where(and_(
+                t.deliveries.c.account_id == account_id, t.deliveries.c.status == "published",
+                t.deliveries.c.published_at >= now - timedelta(days=window)))
+            .order_by(t.deliveries.c.published_at.desc())
+        )]
+    channel.request_count = 0
+    try:
+        engagements, new_cursor = channel.fetch_engagements(cursor, posts)
+    except ChannelError as e:
         report.requests = channel.request_count
-        result: IngestResult
-        with app.db.write() as conn:
-            # fenced: commit only under a lease still ours, so a worker that stalled past its
-            # lease cannot move the cursor behind the one that took over
-            if not leases.renew_in(conn, lease_name, worker, now, lease_seconds):
-                raise LeaseLost(f"poll:{account}: the lease was taken over mid-poll; nothing committed")
-            result = ingest(app, conn, account, engagements, now)
-            conn.execute(_cursor_upsert(app, account_id, new_cursor, now))
-            conn.execute(update(t.accounts).where(t.accounts.c.id == account_id).values(
-                last_poll_at=now, last_poll_requests=report.requests, last_poll_error=None))
-        report.new = len(result.new)
-        report.tasks_created = len(result.tasks_created)
-        log.info("poll", extra={"event": "poll.done", "account": account, "requests": report.requests,
-                                "fetched": report.fetched, "new": report.new, "tasks": report.tasks_created})
-        result.fire_hooks(app)
-        return report
-    finally:
-        leases.release(app.db, lease_name, worker)
+        _poll_failed(app, account, account_id, e, report, now)
+        return None
+    report.fetched = len(engagements)
+    report.requests = channel.request_count
+    return engagements, new_cursor
+
+
+def _commit(app: App, account: str, account_id: int, lease: Lease, engagements: list[Engagement],
+            new_cursor: str | None, report: PollReport, now: datetime) -> IngestResult:
+    """The engagements, what they create and the new cursor, in one transaction (invariant 2),
+    fenced by the lease: a worker that stalled past its lease cannot move the cursor behind the
+    one that took over."""
+    with app.db.write() as conn:
+        if not leases.renew_in(conn, lease.name, lease.holder, now, lease.seconds):
+            raise LeaseLost(f"{lease.name}: the lease was taken over mid-poll; nothing committed")
+        result = ingest(app, conn, account, engagements, now)
+        conn.execute(_cursor_upsert(app, account_id, new_cursor, now))
+        conn.execute(update(t.accounts).where(t.accounts.c.id == account_id).values(
+            last_poll_at=now, last_poll_requests=report.requests, last_poll_error=None))
+    return result
 

@@ -25,8 +25,10 @@ import logging
 import random
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, func, or_, select, update
@@ -34,6 +36,7 @@ from sqlalchemy.engine import Connection
 
 from socialsell.config import parse_duration
 from socialsell.db import schema as t
+from socialsell.marketing import guardrails
 from socialsell.plugins.channel import (
     AuthError,
     ChannelError,
@@ -45,6 +48,7 @@ from socialsell.plugins.channel import (
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
+    from socialsell.plugins.channel import Channel
 
 log = logging.getLogger("socialsell.publish")
 
@@ -64,8 +68,7 @@ class PublishSettings:
     def lease_for(self, channel: Any) -> float:
         """The lease to hold while calling ``channel``: longer than its total timeout, so a
         slow call is never mistaken for a dead one and reconciled while still in flight."""
-        total = float(getattr(channel, "total_timeout", None) or channel.timeout * 4)
-        return max(float(self.lease), 2 * total + 10)
+        return max(float(self.lease), 2 * float(channel.total_timeout) + 10)
 
     @classmethod
     def from_app(cls, app: App) -> PublishSettings:
@@ -157,7 +160,8 @@ def claim(app: App, worker: str, now: datetime, settings: PublishSettings, limit
             return []
         conn.execute(update(D).where(D.c.id.in_(ids)).values(claimed_by=worker, lease_until=lease_until, updated_at=now))
         lost = conn.execute(update(D).where(and_(D.c.id.in_(ids), D.c.status == "sending"))
-                            .values(status="unknown", error="the worker sending it stopped mid-call: reconciling")).rowcount
+                            .values(status="unknown", unknown_cause=UnknownCause.LOST.value,
+                                    error="the worker sending it stopped mid-call: reconciling")).rowcount
     if lost:
         log.warning("took over %d deliveries left in sending", lost, extra={"event": "publish.takeover", "count": lost})
     return ids
@@ -250,8 +254,42 @@ def _load(conn: Connection, delivery_id: int) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
+class UnknownCause(StrEnum):
+    """Why a delivery is ``unknown``, stored with it: the reconcile decides on this."""
+
+    AMBIGUOUS = "ambiguous"  # the call may have gone out: read timeout, reset, 5xx on a write, a plugin bug
+    DUPLICATE = "duplicate"  # a retry refused as a duplicate: our earlier attempt probably went out
+    LOST = "lost"  # the worker sending it stopped mid-call
+
+
+@dataclass(frozen=True)
+class Step:
+    """Where one step leaves a delivery: the next status and what is stored with it."""
+
+    to: str
+    error: str | None = None
+    next_attempt_at: datetime | None = None
+    cause: UnknownCause | None = None  # with to="unknown"
+    attempt_started_at: datetime | None = None  # backdated: the reconcile looks at once
+    remote: tuple[str, str | None, datetime] | None = None  # with to="published": id, url, when
+    pause_account: str | None = None  # the account is paused with this reason
+    rate_limited_until: datetime | None = None  # the account may not be called before this
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One call of ``channel.publish`` for one delivery: what deciding its outcome needs."""
+
+    app: App
+    delivery: dict[str, Any]
+    channel: Channel
+    settings: PublishSettings
+    now: datetime
+
+
 def process(app: App, worker: str, delivery_id: int, settings: PublishSettings, report: PublishReport, fixed_now: datetime | None = None) -> None:
-    """Move one claimed delivery one step along the state machine (see the module docstring)."""
+    """Move one claimed delivery one step along its life (docs/architecture.md, "The life of a
+    delivery"): reconcile an unknown one, or check, commit the intent, call and record the outcome."""
     now = fixed_now or app.now()
     with app.db.read() as conn:
         d = _load(conn, delivery_id)
@@ -260,113 +298,192 @@ def process(app: App, worker: str, delivery_id: int, settings: PublishSettings, 
     if d["status"] == "unknown":
         if d["attempt_started_at"] and d["attempt_started_at"] > now - timedelta(seconds=settings.reconcile_after):
             return  # too soon: the network may not show the post yet
-        reconcile(app, worker, d, settings, report, now)
+        reconcile(app, d, settings, report, now)
         return
     if d["status"] != "scheduled":
         return
+    channel = app.channel(d["account"])
+    refused = _check_before_sending(app, d, channel, settings, now)
+    if refused:
+        _move(app, d, refused, report)
+        return
+    now = fixed_now or app.now()
+    if not _commit_intent(app, worker, d, channel, settings, now):
+        return  # claim lost, lease expired, account paused or rate limited: nothing was called
+    log.info("publishing", extra={"event": "publish.attempt", "delivery": delivery_id, "account": d["account"],
+                                  "attempt": d["attempts"]})
+    _move(app, d, _call(Attempt(app, d, channel, settings, now)), report)
+
+
+def _check_before_sending(app: App, d: dict[str, Any], channel: Channel, settings: PublishSettings, now: datetime) -> Step | None:
+    """Missed (the loop was down past the grace window) or refused (the channel's limits and the
+    guardrails, checked again: the config may have changed since the post was queued)."""
     expected = max(d["due_at"], d["next_attempt_at"] or d["due_at"])
     if expected + timedelta(seconds=settings.grace) < now:
-        late = now - expected
-        _finish(app, d, None, "missed", report.missed,
-                error=f"the loop was not running at its time; {int(late.total_seconds() // 60)} min late is past the grace window of {settings.grace // 60} min (socialsell post retry {d['post_id']} to send it now)")
-        return
-    channel = app.channel(d["account"])
-    problems = channel.validate(d["text"])  # checked again: the config may have changed since
-    from socialsell.marketing import guardrails
+        late = int((now - expected).total_seconds() // 60)
+        return Step("missed", error=f"the loop was not running at its time; {late} min late is past the grace window of {settings.grace // 60} min (socialsell post retry {d['post_id']} to send it now)")
+    readable = channel.readable(d["text"])  # the stored text is prepared (escaped) for the network
+    problems = channel.validate(d["text"]) + guardrails.check(app, readable, campaign=_campaign(app, d["campaign_id"]))
+    return Step("failed", error=problems[0]) if problems else None
 
-    problems += guardrails.check(app, d["text"], campaign=_campaign(app, d["campaign_id"]))
-    if problems:
-        _finish(app, d, None, "failed", report.failed, error=problems[0])
-        return
 
-    # The intent, fenced by our claim, an unexpired lease and the account's state: a 429 or a
-    # revoked token seen earlier in this batch stops the call. The lease is renewed to outlast
-    # the channel's whole timeout, so nobody reconciles this attempt while it is in flight.
+def _commit_intent(app: App, worker: str, d: dict[str, Any], channel: Channel, settings: PublishSettings, now: datetime) -> bool:
+    """Record the attempt before the call (invariant 1), fenced by our claim, an unexpired lease
+    and the account's state: a 429 or a revoked token seen earlier in this batch stops the call.
+    The lease is renewed to outlast the channel's whole timeout, so nobody reconciles this
+    attempt while it is in flight."""
     attempt_id = uuid.uuid4().hex
-    now = fixed_now or app.now()
     lease = settings.lease_for(channel)
     with app.db.write() as conn:
         ok = conn.execute(
-            update(D).where(and_(D.c.id == delivery_id, D.c.claimed_by == worker, D.c.status == "scheduled",
+            update(D).where(and_(D.c.id == d["id"], D.c.claimed_by == worker, D.c.status == "scheduled",
                                  D.c.lease_until > now, D.c.account_id.in_(_active_accounts(now))))
-            .values(status="sending", attempt_id=attempt_id, attempt_started_at=now,
+            .values(status="sending", attempt_id=attempt_id, attempt_started_at=now, unknown_cause=None,
                     lease_until=now + timedelta(seconds=lease), attempts=D.c.attempts + 1, updated_at=now)
         ).rowcount
-    if not ok:  # claim lost, lease expired, account paused or rate limited: do nothing
-        return
-    d["attempt_id"], d["attempts"], d["attempt_started_at"] = attempt_id, d["attempts"] + 1, now
-    d["status"] = "sending"
-    log.info("publishing", extra={"event": "publish.attempt", "delivery": delivery_id, "account": d["account"],
-                                  "attempt": d["attempts"]})
+    if ok:
+        d.update(status="sending", attempt_id=attempt_id, attempts=d["attempts"] + 1, attempt_started_at=now)
+    return bool(ok)
 
-    channel.request_count = 0
+
+def _call(a: Attempt) -> Step:
+    """Publish, and turn what the channel answered into the next step (``AFTER_ERROR``)."""
+    a.channel.request_count = 0
     try:
-        result = channel.publish(d["text"], media=d.get("media") or ())
-    except DuplicateContent as e:
-        holder = _remote_id_holder(app, d, e.existing_id) if e.existing_id else None
-        if holder is not None:  # the network names a post another delivery already published
-            _finish(app, d, attempt_id, "failed", report.failed,
-                    error=f"{d['account']} refuses this text as a duplicate of {e.existing_id}, published by post {holder}: change the text, then `socialsell post retry {d['post_id']}`")
-        elif e.existing_id:
-            _published(app, d, e.existing_id, channel.post_url(e.existing_id), now, report)
-        elif d["attempts"] > 1:  # on a retry: most likely our earlier, ambiguous attempt went out
-            _to(app, d, "unknown", attempt_started_at=now - timedelta(seconds=settings.reconcile_after),
-                error=f"{DUPLICATE_PREFIX} {d['account']} says it already has this text ({e}): reconciling")
-            report.unknown.append(delivery_id)
-        else:  # a first attempt: the same text was posted by someone, not by this delivery
-            _finish(app, d, attempt_id, "failed", report.failed, error=str(e))
-        return
-    except Rejected as e:
-        _finish(app, d, attempt_id, "failed", report.failed, error=str(e))
-        return
-    except AuthError as e:
-        _to(app, d, "scheduled", error=f"paused: {e}")
-        with app.db.write() as conn:
-            app.pause_account(conn, d["account"], str(e))
-        app.hook.account_paused(account=d["account"], reason=str(e))
-        report.deferred.append(delivery_id)
-        return
-    except RateLimited as e:
-        _to(app, d, "scheduled", next_attempt_at=e.retry_at, error=f"rate limited until {e.retry_at.isoformat(timespec='seconds')}")
-        with app.db.write() as conn:
-            conn.execute(update(t.accounts).where(t.accounts.c.name == d["account"]).values(rate_limited_until=e.retry_at))
-        log.warning("rate limited", extra={"event": "account.rate_limited", "account": d["account"],
-                                           "until": e.retry_at.isoformat(timespec="seconds")})
-        report.deferred.append(delivery_id)
-        return
-    except TransientError as e:
-        if e.maybe_delivered:
-            _to(app, d, "unknown", error=f"outcome unknown ({e}): reconciling before any retry")
-            report.unknown.append(delivery_id)
-        elif d["attempts"] >= settings.max_attempts:
-            _finish(app, d, attempt_id, "failed", report.failed, error=f"gave up after {d['attempts']} attempts: {e}")
-        else:
-            delay = backoff(d["attempts"], settings)
-            _to(app, d, "scheduled", next_attempt_at=now + timedelta(seconds=delay), error=f"attempt {d['attempts']} failed: {e}; retrying")
-            report.deferred.append(delivery_id)
-        return
-    except ChannelError as e:
-        _to(app, d, "unknown", error=f"outcome unknown ({e})")
-        report.unknown.append(delivery_id)
-        return
-    except Exception as e:  # a bug in a plugin: we cannot know whether it posted
-        log.exception("publish raised unexpectedly", extra={"event": "publish.bug", "delivery": delivery_id})
-        _to(app, d, "unknown", error=f"outcome unknown: {type(e).__name__}: {e}")
-        report.unknown.append(delivery_id)
-        return
-    _published(app, d, result.remote_id, result.url, result.published_at or now, report)
+        result = a.channel.publish(a.delivery["text"], media=a.delivery.get("media") or ())
+    except Exception as e:  # noqa: BLE001 - every error maps to a step; a plugin bug too
+        after = next(decide for kind, decide in AFTER_ERROR if isinstance(e, kind))
+        return after(e, a)
+    return Step("published", remote=(result.remote_id, result.url, result.published_at or a.now))
 
 
-DUPLICATE_PREFIX = "duplicate content:"
+def _after_duplicate(e: DuplicateContent, a: Attempt) -> Step:
+    d = a.delivery
+    holder = _remote_id_holder(a.app, d, e.existing_id) if e.existing_id else None
+    if holder is not None:  # the network names a post another delivery already published
+        return Step("failed", error=f"{d['account']} refuses this text as a duplicate of {e.existing_id}, published by post {holder}: change the text, then `socialsell post retry {d['post_id']}`")
+    if e.existing_id:  # the network names the post: ours, from an earlier attempt
+        return Step("published", remote=(e.existing_id, a.channel.post_url(e.existing_id), a.now))
+    if d["attempts"] > 1:  # on a retry: most likely our earlier, ambiguous attempt went out
+        return Step("unknown", cause=UnknownCause.DUPLICATE,
+                    attempt_started_at=a.now - timedelta(seconds=a.settings.reconcile_after),
+                    error=f"{d['account']} says it already has this text ({e}): reconciling")
+    return Step("failed", error=str(e))  # a first attempt: someone else posted the same text
 
 
-def _to(app: App, d: dict[str, Any], status: str, **values: Any) -> bool:
-    """Fenced move out of ``sending``: only the attempt that set it may change it."""
+def _after_rejected(e: Rejected, a: Attempt) -> Step:
+    return Step("failed", error=str(e))
+
+
+def _after_auth_error(e: AuthError, a: Attempt) -> Step:
+    return Step("scheduled", error=f"paused: {e}", pause_account=str(e))
+
+
+def _after_rate_limit(e: RateLimited, a: Attempt) -> Step:
+    return Step("scheduled", next_attempt_at=e.retry_at, rate_limited_until=e.retry_at,
+                error=f"rate limited until {e.retry_at.isoformat(timespec='seconds')}")
+
+
+def _after_transient(e: TransientError, a: Attempt) -> Step:
+    attempts = a.delivery["attempts"]
+    if e.maybe_delivered:
+        return Step("unknown", cause=UnknownCause.AMBIGUOUS, error=f"outcome unknown ({e}): reconciling before any retry")
+    if attempts >= a.settings.max_attempts:
+        return Step("failed", error=f"gave up after {attempts} attempts: {e}")
+    delay = backoff(attempts, a.settings)
+    return Step("scheduled", next_attempt_at=a.now + timedelta(seconds=delay), error=f"attempt {attempts} failed: {e}; retrying")
+
+
+def _after_channel_error(e: ChannelError, a: Attempt) -> Step:
+    return Step("unknown", cause=UnknownCause.AMBIGUOUS, error=f"outcome unknown ({e})")
+
+
+def _after_plugin_bug(e: Exception, a: Attempt) -> Step:
+    log.error("publish raised unexpectedly", exc_info=e, extra={"event": "publish.bug", "delivery": a.delivery["id"]})
+    return Step("unknown", cause=UnknownCause.AMBIGUOUS, error=f"outcome unknown: {type(e).__name__}: {e}")
+
+
+#: What an error raised by ``channel.publish`` means for the delivery; the first class that matches
+#: wins (DuplicateContent before Rejected, which it is). Only the error's class and attributes
+#: decide, never its message.
+AFTER_ERROR: tuple[tuple[type[Exception], Callable[[Any, Attempt], Step]], ...] = (
+    (DuplicateContent, _after_duplicate),
+    (Rejected, _after_rejected),
+    (AuthError, _after_auth_error),
+    (RateLimited, _after_rate_limit),
+    (TransientError, _after_transient),
+    (ChannelError, _after_channel_error),
+    (Exception, _after_plugin_bug),
+)
+
+#: statuses a delivery ends in, with the event-log entry and the post_failed hook
+FAILED = ("failed", "missed", "needs_attention")
+
+
+def _move(app: App, d: dict[str, Any], step: Step, report: PublishReport) -> bool:
+    """The one way a claimed delivery changes state.
+
+    Fenced: after the network call by the attempt's id (only the attempt that set ``sending`` or
+    ``unknown`` may move it on), before it by our claim. The account's pause or rate limit is
+    stored in the same transaction; the event log records final states; hooks fire after commit.
+    Returns whether the move happened (False: another worker or attempt owns it now).
+    """
+    from_status = d["status"]
+    fence = [D.c.id == d["id"], D.c.status == from_status]
+    if from_status in ("sending", "unknown"):
+        fence.append(D.c.attempt_id == d["attempt_id"])
+    else:
+        fence.append(D.c.claimed_by == d["claimed_by"])
+    now = app.now()
+    values: dict[str, Any] = {"status": step.to, "error": step.error, "updated_at": now,
+                              "unknown_cause": step.cause.value if step.cause else None}
+    if step.next_attempt_at is not None:
+        values["next_attempt_at"] = step.next_attempt_at
+    if step.attempt_started_at is not None:
+        values["attempt_started_at"] = step.attempt_started_at
+    if step.remote:
+        values.update(remote_id=step.remote[0], remote_url=step.remote[1], published_at=step.remote[2])
     with app.db.write() as conn:
-        return bool(conn.execute(
-            update(D).where(and_(D.c.id == d["id"], D.c.attempt_id == d["attempt_id"], D.c.status == "sending"))
-            .values(status=status, updated_at=app.now(), **values)
-        ).rowcount)
+        moved = bool(conn.execute(update(D).where(and_(*fence)).values(**values)).rowcount)
+        if step.pause_account:
+            app.pause_account(conn, d["account"], step.pause_account)
+        if step.rate_limited_until:
+            conn.execute(update(t.accounts).where(t.accounts.c.id == d["account_id"])
+                         .values(rate_limited_until=step.rate_limited_until))
+        if moved and (step.to == "published" or step.to in FAILED):
+            detail = {"remote_id": step.remote[0]} if step.remote else {"reason": step.error}
+            app.record(conn, f"post.{step.to}", f"delivery:{d['id']}", {"post": d["post_id"], "account": d["account"], **detail})
+    if step.rate_limited_until:
+        log.warning("rate limited", extra={"event": "account.rate_limited", "account": d["account"],
+                                           "until": step.rate_limited_until.isoformat(timespec="seconds")})
+    if step.pause_account:
+        app.hook.account_paused(account=d["account"], reason=step.pause_account)
+    if not moved:
+        return False
+    d["status"] = step.to
+    _report(report, from_status, step.to, d["id"])
+    if step.to == "published":
+        post, delivery = _hook_payload(app, d["id"])
+        app.hook.post_published(post=post, delivery=delivery)
+    elif step.to in FAILED:
+        post, delivery = _hook_payload(app, d["id"])
+        app.hook.post_failed(post=post, delivery=delivery, reason=step.error)
+    return True
+
+
+def _report(report: PublishReport, from_status: str, to: str, delivery_id: int) -> None:
+    if from_status == "unknown" and to in ("published", "scheduled"):
+        report.reconciled.append(delivery_id)
+    if to == "published":
+        report.published.append(delivery_id)
+    elif to == "missed":
+        report.missed.append(delivery_id)
+    elif to in FAILED:
+        report.failed.append(delivery_id)
+    elif to == "unknown" and from_status != "unknown":
+        report.unknown.append(delivery_id)
+    elif to == "scheduled" and from_status != "unknown":
+        report.deferred.append(delivery_id)
 
 
 def _campaign(app: App, campaign_id: int | None) -> dict[str, Any] | None:
@@ -385,36 +502,6 @@ def _remote_id_holder(app: App, d: dict[str, Any], remote_id: str) -> int | None
             D.c.account_id == d["account_id"], D.c.remote_id == remote_id, D.c.id != d["id"]))).scalar()
 
 
-def _published(app: App, d: dict[str, Any], remote_id: str, url: str | None, at: datetime, report: PublishReport, *, from_status: str = "sending") -> None:
-    with app.db.write() as conn:
-        n = conn.execute(
-            update(D).where(and_(D.c.id == d["id"], D.c.attempt_id == d["attempt_id"], D.c.status == from_status))
-            .values(status="published", remote_id=remote_id, remote_url=url, published_at=at, error=None, updated_at=app.now())
-        ).rowcount
-        if n:
-            app.record(conn, "post.published", f"delivery:{d['id']}", {"post": d["post_id"], "account": d["account"], "remote_id": remote_id})
-    if n:
-        report.published.append(d["id"])
-        _fire_published(app, d["id"])
-
-
-def _finish(app: App, d: dict[str, Any], attempt_id: str | None, status: str, bucket: list[int], *, error: str) -> None:
-    """Move to a final failure status (fenced by attempt when there was one)."""
-    cond = [D.c.id == d["id"]]
-    if attempt_id:
-        cond += [D.c.attempt_id == attempt_id, D.c.status == "sending"]
-    else:
-        cond += [D.c.status == d["status"], D.c.claimed_by == d["claimed_by"]]
-    with app.db.write() as conn:
-        n = conn.execute(update(D).where(and_(*cond)).values(status=status, error=error, updated_at=app.now())).rowcount
-        if n:
-            app.record(conn, f"post.{status}", f"delivery:{d['id']}", {"post": d["post_id"], "account": d["account"], "reason": error})
-    if n:
-        bucket.append(d["id"])
-        post, delivery = _hook_payload(app, d["id"])
-        app.hook.post_failed(post=post, delivery=delivery, reason=error)
-
-
 def same_post_text_key(text: str) -> str:
     """What reconcile compares: the text without links (networks shorten them), whitespace
     collapsed, case folded. Public: the contract kit checks channels against it."""
@@ -422,61 +509,39 @@ def same_post_text_key(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().casefold()
 
 
-def reconcile(app: App, worker: str, d: dict[str, Any], settings: PublishSettings, report: PublishReport, now: datetime) -> None:
+def reconcile(app: App, d: dict[str, Any], settings: PublishSettings, report: PublishReport, now: datetime) -> None:
     """Learn whether an ambiguous attempt went out before anything is re-sent."""
+    _move(app, d, _reconcile_step(app, d, settings, now), report)
+
+
+def _reconcile_step(app: App, d: dict[str, Any], settings: PublishSettings, now: datetime) -> Step:
     channel = app.channel(d["account"])
+    retry = f"socialsell post retry {d['post_id']}"
     # from the earliest moment an attempt of this delivery can have gone out (clock skew: 2 min)
     since = min(x for x in (d["attempt_started_at"], d["due_at"], now) if x is not None) - timedelta(minutes=2)
     try:
         recent = channel.find_recent_posts(since)
     except Rejected as e:
-        _fenced(app, d, "unknown", status="needs_attention",
-                error=f"could not check whether it went out ({e}); look on the network, then `socialsell post retry {d['post_id']}` if it did not")
-        report.failed.append(d["id"])
-        post, delivery = _hook_payload(app, d["id"])
-        app.hook.post_failed(post=post, delivery=delivery, reason="outcome unknown and the channel cannot be checked")
-        return
+        return Step("needs_attention", error=f"could not check whether it went out ({e}); look on the network, then `{retry}` if it did not")
     except ChannelError as e:  # cannot check now: stay unknown, look again after a backoff
-        retry_at = e.retry_at if isinstance(e, RateLimited) else now + timedelta(seconds=backoff(d["attempts"], settings))
-        _fenced(app, d, "unknown", status="unknown", next_attempt_at=retry_at, error=f"reconcile pending: {e}")
-        if isinstance(e, RateLimited):
-            with app.db.write() as conn:
-                conn.execute(update(t.accounts).where(t.accounts.c.id == d["account_id"]).values(rate_limited_until=e.retry_at))
-        return
+        limited = e.retry_at if isinstance(e, RateLimited) else None
+        return Step("unknown", cause=UnknownCause(d["unknown_cause"] or UnknownCause.AMBIGUOUS),
+                    next_attempt_at=limited or now + timedelta(seconds=backoff(d["attempts"], settings)),
+                    rate_limited_until=limited, error=f"reconcile pending: {e}")
     with app.db.read() as conn:
         used = {r for (r,) in conn.execute(select(D.c.remote_id).where(and_(D.c.account_id == d["account_id"], D.c.remote_id.is_not(None))))}
     want = same_post_text_key(d["text"])
     match = next((p for p in recent if p.remote_id not in used and same_post_text_key(p.text) == want), None)
     if match:
-        d = {**d, "status": "unknown"}
-        _published(app, d, match.remote_id, match.url or channel.post_url(match.remote_id), match.created_at or now, report, from_status="unknown")
-        report.reconciled.append(d["id"])
-        return
-    if (d["error"] or "").startswith(DUPLICATE_PREFIX):
+        return Step("published", remote=(match.remote_id, match.url or channel.post_url(match.remote_id), match.created_at or now))
+    if d["unknown_cause"] == UnknownCause.DUPLICATE:
         # the network refused the text as a duplicate, yet no post of ours carries it: a person decides
-        _fenced(app, d, "unknown", status="needs_attention",
-                error=f"{d['account']} refused the text as a duplicate but no matching post was found; look on the network, then `socialsell post retry {d['post_id']}` if it is not there")
-        report.failed.append(d["id"])
-        return
-    # not on the network: it never went out, so sending again cannot double it
+        return Step("needs_attention", error=f"{d['account']} refused the text as a duplicate but no matching post was found; look on the network, then `{retry}` if it is not there")
     if d["attempts"] >= settings.max_attempts:
-        _fenced(app, d, "unknown", status="failed", error=f"not delivered after {d['attempts']} attempts")
-        report.failed.append(d["id"])
-        return
-    _fenced(app, d, "unknown", status="scheduled", next_attempt_at=now, error="reconciled: not on the network, sending again")
+        return Step("failed", error=f"not delivered after {d['attempts']} attempts")
+    # not on the network: it never went out, so sending again cannot double it
     log.info("reconciled: not delivered", extra={"event": "publish.reconciled", "delivery": d["id"], "found": False})
-    report.reconciled.append(d["id"])
-
-
-def _fenced(app: App, d: dict[str, Any], from_status: str, **values: Any) -> bool:
-    with app.db.write() as conn:
-        n = conn.execute(
-            update(D).where(and_(D.c.id == d["id"], D.c.status == from_status, D.c.attempt_id == d["attempt_id"]))
-            .values(updated_at=app.now(), **values)
-        ).rowcount
-        if n and values.get("status") in ("needs_attention", "failed"):
-            app.record(conn, f"post.{values['status']}", f"delivery:{d['id']}", {"reason": values.get("error")})
-    return bool(n)
+    return Step("scheduled", next_attempt_at=now, error="reconciled: not on the network, sending again")
 
 
 def _hook_payload(app: App, delivery_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -484,8 +549,3 @@ def _hook_payload(app: App, delivery_id: int) -> tuple[dict[str, Any], dict[str,
         d = _load(conn, delivery_id)
         post = dict(conn.execute(select(t.posts).where(t.posts.c.id == d["post_id"])).mappings().one())
     return post, d
-
-
-def _fire_published(app: App, delivery_id: int) -> None:
-    post, delivery = _hook_payload(app, delivery_id)
-    app.hook.post_published(post=post, delivery=delivery)

@@ -81,14 +81,10 @@ class Worker:
         if not force and mono - self._last_beat < HEARTBEAT_SECONDS:
             return
         self._last_beat = mono
-        if self.app.db.is_sqlite:
-            from sqlalchemy.dialects.sqlite import insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert
         self.started_at = self.started_at or now
         values = {"host": socket.gethostname(), "pid": os.getpid(), "heartbeat_at": now, "jobs": self.snapshot(),
                   "stopped_at": now if stopped else None}
-        stmt = insert(t.workers).values(id=self.id, started_at=self.started_at, **values)
+        stmt = self.app.db.insert(t.workers).values(id=self.id, started_at=self.started_at, **values)
         stmt = stmt.on_conflict_do_update(index_elements=["id"], set_=values)
         with self.app.db.write() as conn:
             conn.execute(stmt)

@@ -102,22 +102,14 @@ def apply(app: App, text: str, *, channel: Channel, account: str, campaign: dict
     return text
 
 
-def _unescaped(text: str) -> str:
-    """The text as readers see it, for a text already ``prepare``d by a channel (LinkedIn's
-    little text writes ``{hashtag|\\#|tag}`` and backslash escapes): the send-time check sees
-    prepared text and must judge what readers will read."""
-    text = re.sub(r"\{hashtag\|\\?#\|([^}]*)\}", r"#\1", text)
-    return re.sub(r"\\(.)", r"\1", text)
-
-
 def check(app: App, text: str, *, campaign: dict[str, Any] | None = None) -> list[str]:
     """Problems that break the brand rules; empty when the text may go out.
 
     Called by ``post new`` / ``post edit`` on the text before the channel prepares it, and by
-    the publisher on the exact text about to be sent (so a rule added since still holds).
+    the publisher on what readers will see of the text about to be sent (``Channel.readable``),
+    so a rule added since still holds.
     """
     rules = _rules(app)
-    text = _unescaped(text)
     problems = []
     for word in rules.get("banned_words", []):
         if re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text, re.I):

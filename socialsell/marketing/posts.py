@@ -426,7 +426,7 @@ def retry_post(app: App, post_id: int, at: datetime | None = None) -> int:
     when = at or app.now()
     n = _transition(
         app, post_id, ("failed", "missed", "needs_attention"),
-        lambda r: {"status": "scheduled", "due_at": when, "next_attempt_at": None, "error": None,
+        lambda r: {"status": "scheduled", "due_at": when, "next_attempt_at": None, "error": None, "unknown_cause": None,
                    "claimed_by": None, "lease_until": None, "attempt_id": None,
                    "attempts": 0},  # a fresh start: the old attempts must not exhaust the new ones
         "post.retried",

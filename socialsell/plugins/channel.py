@@ -21,10 +21,12 @@ Rejected          the post itself is wrong: fail that delivery with the network'
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from socialsell.clock import utcnow
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.config import Account
@@ -226,6 +228,16 @@ class Channel(abc.ABC):
         self.account = account
         #: HTTP requests made since the core last reset it (logged per poll, shown by ``status``)
         self.request_count = 0
+        #: the time this channel reads (aware UTC); the core sets it to the App's clock, so a
+        #: simulated network (the sandbox) and the tests follow the same time as the core
+        self.clock: Callable[[], datetime] = utcnow
+
+    @property
+    def total_timeout(self) -> float:
+        """The longest one publish may take, retries inside the client included (default: four
+        request timeouts). The core holds its lease on a delivery longer than this, so a slow
+        call is never mistaken for a dead one."""
+        return self.timeout * 4
 
     # -- text ------------------------------------------------------------------------------
 
@@ -236,6 +248,11 @@ class Channel(abc.ABC):
     def prepare(self, text: str) -> str:
         """The exact text to send (escaping the network needs). Counted by :meth:`validate`."""
         return text
+
+    def readable(self, prepared: str) -> str:
+        """What readers will see of ``prepared`` (the inverse of :meth:`prepare`): the core checks
+        the brand guardrails on it at sending time."""
+        return prepared
 
     def validate(self, text: str) -> list[str]:
         """Problems that would make the network refuse ``text``; empty when it is fine."""

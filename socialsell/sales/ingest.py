@@ -94,7 +94,8 @@ def _plain(table: Table):
         column(c.name, None if isinstance(c.type, t.UTCDateTime) else c.type) for c in table.columns])
 
 
-E_W, C_W, T_W, EV_W = (_plain(x) for x in (t.engagements, t.contacts, t.tasks, t.events))
+#: the tables the hot path writes, with times bound as already-converted values
+engagements_bulk, contacts_bulk, tasks_bulk, events_bulk = (_plain(x) for x in (t.engagements, t.contacts, t.tasks, t.events))
 
 
 class _Times:
@@ -120,14 +121,6 @@ class _Times:
     def rows(self, rows: list[dict[str, Any]], *keys: str) -> list[dict[str, Any]]:
         """Copies of ``rows`` with the times under ``keys`` converted."""
         return [{**r, **{k: self(r[k]) for k in keys}} for r in rows]
-
-
-def _insert(app: App, table):
-    if app.db.is_sqlite:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    return dialect_insert(table)
 
 
 def ignore_reason(person: Person, rules: LeadRules, own: set[str]) -> str | None:
@@ -267,9 +260,9 @@ def _ensure_handles(app: App, conn: Connection, channel: str, people: dict[str, 
         "score": 0.0, "first_seen_at": stamp, "last_seen_at": stamp, "updated_at": stamp,
     } for o, h in origin_of.items()}
     contact_of = {origin_of[origin]: cid for cid, origin in conn.execute(
-        insert(C_W).returning(C_W.c.id, C_W.c.origin), list(values.values())).all()}
+        insert(contacts_bulk).returning(contacts_bulk.c.id, contacts_bulk.c.origin), list(values.values())).all()}
     created = [contact_of[h] for h in new]
-    stmt = _insert(app, H).on_conflict_do_nothing(index_elements=["channel", "handle"]).returning(H.c.handle)
+    stmt = app.db.insert(H).on_conflict_do_nothing(index_elements=["channel", "handle"]).returning(H.c.handle)
     inserted = set(conn.execute(stmt, [{
         "contact_id": cid, "channel": channel, "handle": h, "remote_user_id": people[h].external_id,
         "name": people[h].name, "profile_url": people[h].profile_url, "headline": people[h].headline,
@@ -324,8 +317,8 @@ def _resolve_merged(conn: Connection, contact_of: dict[str, int]) -> dict[str, i
 def _insert_engagements(app: App, conn: Connection, rows: list[dict[str, Any]], times: _Times,
                         task_of: dict[int, int]) -> list[dict[str, Any]]:
     """One executemany; rows another worker stored first come back from nobody and are dropped."""
-    E = E_W
-    stmt = _insert(app, E).on_conflict_do_nothing(index_elements=["account_id", "external_id", "kind"])\
+    E = engagements_bulk
+    stmt = app.db.insert(E).on_conflict_do_nothing(index_elements=["account_id", "external_id", "kind"])\
         .returning(E.c.id, E.c.external_id, E.c.kind)
     by_key = {(r["external_id"], r["kind"]): r for r in rows}
     params = times.rows(rows, "occurred_at", "ingested_at")
@@ -412,17 +405,16 @@ def _update_contacts_and_tasks(app: App, conn: Connection, contacts: dict[int, d
             "last_engagement_at": last, "created_at": now, "updated_at": now,
         })
 
-    C = C_W
+    C = contacts_bulk
     if task_updates:
-        TW = T_W
-        conn.execute(update(TW).where(TW.c.id == bindparam("b_id")).values(
+        conn.execute(update(tasks_bulk).where(tasks_bulk.c.id == bindparam("b_id")).values(
             score=bindparam("b_score"), priority=bindparam("b_priority"), intent=bindparam("b_intent"),
             reason=bindparam("b_reason"), due_at=bindparam("b_due"), status=bindparam("b_status"),
             snoozed_until=bindparam("b_snoozed"), last_engagement_at=bindparam("b_last"),
             updated_at=bindparam("b_now")), times.rows(task_updates, "b_due", "b_snoozed", "b_last", "b_now"))
     if new_tasks:
-        stmt = _insert(app, T_W).on_conflict_do_nothing(index_elements=["contact_id"], index_where=OPEN_TASK)\
-            .returning(T_W.c.id, T_W.c.contact_id)
+        stmt = app.db.insert(tasks_bulk).on_conflict_do_nothing(index_elements=["contact_id"], index_where=OPEN_TASK)\
+            .returning(tasks_bulk.c.id, tasks_bulk.c.contact_id)
         created = dict((cid, tid) for tid, cid in conn.execute(
             stmt, times.rows(new_tasks, "due_at", "last_engagement_at", "created_at", "updated_at")).all())
         lost = [v["contact_id"] for v in new_tasks if v["contact_id"] not in created]
@@ -445,7 +437,7 @@ def _update_contacts_and_tasks(app: App, conn: Connection, contacts: dict[int, d
         for u in contact_updates:
             u["b_owner"] = owner_of.get(u["b_id"])
         if result.tasks_created:
-            conn.execute(insert(EV_W), [{
+            conn.execute(insert(events_bulk), [{
                 "at": times(now), "kind": "task.created", "subject": f"task:{v['id']}", "actor": app.actor,
                 "detail": {"contact": v["contact_id"], "owner": v["owner"]}} for v in result.tasks_created])
     # each contact written once: score, stage, last seen and, with its first task, its owner

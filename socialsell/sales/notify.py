@@ -110,11 +110,7 @@ def _claim(app: App, name: str, worker: str, now: datetime) -> bool:
 
     The name carries the date, so the row never needs to expire for the next day's digest.
     """
-    if app.db.is_sqlite:
-        from sqlalchemy.dialects.sqlite import insert
-    else:
-        from sqlalchemy.dialects.postgresql import insert
-    stmt = insert(t.leases).values(name=name, holder=worker, acquired_at=now,
+    stmt = app.db.insert(t.leases).values(name=name, holder=worker, acquired_at=now,
                                    expires_at=now + timedelta(seconds=LEASE_SECONDS))
     with app.db.write() as conn:
         return conn.execute(stmt.on_conflict_do_nothing(index_elements=["name"]).returning(t.leases.c.name)).first() is not None

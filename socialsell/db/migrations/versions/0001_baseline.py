@@ -285,6 +285,7 @@ def upgrade() -> None:
         sa.Column("remote_url", sa.Text(), nullable=True),
         sa.Column("published_at", socialsell.db.schema.UTCDateTime(), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("unknown_cause", sa.String(length=20), nullable=True),
         sa.Column("updated_at", socialsell.db.schema.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["account_id"], ["accounts.id"], name=op.f("fk_deliveries_account_id_accounts")
