@@ -205,8 +205,8 @@ def render(template: Template, variables: dict[str, Any], *, channel_type: str, 
             raise UsageError(f"template {template.name}: no block for channel {channel_type!r} and no default block")
         chunks = block(compiled.new_context(context)) if block is not None else compiled.generate(context)
         text = env.budget.collect(chunks)
-    except BudgetExceeded as e:
-        raise UsageError(f"template {template.name}: {e}") from None
+    except BudgetExceeded as e:  # (empty when the watchdog's timeout landed at the very end)
+        raise UsageError(f"template {template.name}: {e or 'rendering took too long'}") from None
     except SecurityError as e:
         raise UsageError(f"template {template.name}: refused by the sandbox: {e}") from None
     except UndefinedError as e:
