@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from socialsell.cli.inputs import check_id
 from socialsell.errors import SocialsellError, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -183,6 +184,4 @@ def parse_vars(pairs: Sequence[str]) -> dict[str, str]:
 
 def parse_id(value: str, what: str) -> int:
     """``value`` as a positive id that fits the database (see :func:`socialsell.cli.inputs.check_id`)."""
-    from socialsell.cli.inputs import check_id
-
     return check_id(value, what)

@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from socialsell.errors import UsageError
+from socialsell.marketing.media import check_media_file
 
 #: ids are 64-bit signed integers in every database socialsell supports
 MAX_ID = 2**63 - 1
@@ -87,8 +88,6 @@ class MediaFileType(click.ParamType):
     name = "file"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        from socialsell.marketing.media import check_media_file
-
         try:
             check_media_file(str(value))
         except UsageError as e:

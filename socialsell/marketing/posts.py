@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from socialsell.db import schema as t
 from socialsell.errors import NotFound, UsageError
+from socialsell.marketing.media import check_media_for
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
@@ -180,8 +181,6 @@ def prepare_post(
         accounts = default_accounts(app, template, campaign_row)
     drafts = render_for_accounts(app, accounts, text=text, template=template, variables=variables, campaign=campaign_row)
     if media:
-        from socialsell.marketing.media import check_media_for
-
         for d in drafts:
             check_media_for(app.channel(d.account), d.account, list(media))
     if queue:

@@ -143,6 +143,8 @@ def check_front_matter(path: Path, meta: dict[str, Any]) -> None:
 
 
 def _environment():
+    # jinja2 (and the budget built on it) is imported when a template is rendered, like before:
+    # read-only commands never pay for it
     from jinja2 import StrictUndefined
 
     from socialsell.marketing.template_budget import BudgetedEnvironment
