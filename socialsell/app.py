@@ -19,10 +19,11 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
 from socialsell.clock import utcnow
-from socialsell.config import Workspace, load_workspace
 from socialsell.db import schema as t
 from socialsell.db.engine import Database
 from socialsell.errors import UsageError
+from socialsell.settings import Settings
+from socialsell.workspace import Workspace, load_workspace
 
 if TYPE_CHECKING:  # pragma: no cover
     import pluggy
@@ -55,6 +56,11 @@ class App:
     @classmethod
     def load(cls, config: str | None = None, db_url: str | None = None, **kwargs: Any) -> App:
         return cls(load_workspace(config, db_url), **kwargs)
+
+    @property
+    def settings(self) -> Settings:
+        """The workspace's typed settings (checked at load)."""
+        return self.workspace.settings
 
     def now(self) -> datetime:
         return self.clock()
@@ -112,7 +118,7 @@ class App:
                         exists = conn.execute(select(t.accounts.c.id).where(t.accounts.c.name == a.name)).scalar()
                         if exists is None:
                             conn.execute(insert(t.accounts).values(
-                                name=a.name, channel=a.channel, handle=a.settings.get("handle"),
+                                name=a.name, channel=a.channel, handle=a.handle,
                                 status="active", created_at=self.now(),
                             ))
                     rows = dict(conn.execute(select(t.accounts.c.name, t.accounts.c.id)).all())
@@ -126,6 +132,14 @@ class App:
     def pause_account(self, conn: Connection, name: str, reason: str) -> None:
         conn.execute(update(t.accounts).where(t.accounts.c.name == name).values(status="paused", paused_reason=reason))
         self.record(conn, "account.paused", f"account:{name}", {"reason": reason})
+
+    def resume_account(self, conn: Connection, name: str) -> bool:
+        """Un-pause an account (its credentials were fixed); False when it was not paused."""
+        resumed = conn.execute(update(t.accounts).where(t.accounts.c.name == name, t.accounts.c.status == "paused")
+                               .values(status="active", paused_reason=None)).rowcount
+        if resumed:
+            self.record(conn, "account.resumed", f"account:{name}")
+        return bool(resumed)
 
     # -- the event log -------------------------------------------------------------------------
 

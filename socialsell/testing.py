@@ -46,7 +46,6 @@ from typing import Any, ClassVar
 
 import pytest
 
-from socialsell.config import SECRET_KEYS, Account, build_workspace
 from socialsell.plugins.channel import (
     ENGAGEMENT_KINDS,
     AuthError,
@@ -64,6 +63,8 @@ from socialsell.plugins.channel import (
     ReplyNotAllowed,
     TransientError,
 )
+from socialsell.settings import is_secret_key
+from socialsell.workspace import Account, build_workspace
 
 __all__ = [
     "ChannelContract",
@@ -123,7 +124,7 @@ def account_secrets(account: Account) -> Secrets:
     ``key``...). Other settings (the account's name, the channel type) may appear in messages."""
     values = Secrets()
     for key, raw in account.settings.items():
-        if isinstance(raw, dict) or any(s in key.lower() for s in SECRET_KEYS):
+        if isinstance(raw, dict) or is_secret_key(key):
             value = account.setting(key)
             if isinstance(value, str) and len(value) >= 4:  # shorter ones would match by chance
                 values.append(value)

@@ -82,12 +82,12 @@ def _counts(workspace: Path) -> dict:
 @pytest.mark.parametrize(
     "edit, message",
     [
-        (lambda s: s.replace('timezone = "Europe/Berlin"', 'timezone = "Mars/Olympus"'), "workspace.timezone: an IANA time zone"),
-        (lambda s: s.replace('poll_interval = "1m"', 'poll_interval = "often"'), "accounts.sandbox.poll_interval: a duration"),
-        (lambda s: s + '\n[[accounts]]\nname = "x1"\nchannel = "x"\naccess_token = "abc123"\n', "accounts.x1.access_token: a reference, not the secret itself"),
-        (lambda s: s.replace('business_hours = "mon-fri 09:00-17:30"', 'business_hours = "weekdays 9-5"'), "sla.business_hours"),
+        (lambda s: s.replace('timezone = "Europe/Berlin"', 'timezone = "Mars/Olympus"'), "[workspace] timezone: expected an IANA time zone"),
+        (lambda s: s.replace('poll_interval = "1m"', 'poll_interval = "often"'), "[[accounts]] sandbox poll_interval: expected a duration"),
+        (lambda s: s + '\n[[accounts]]\nname = "x1"\nchannel = "x"\naccess_token = "abc123"\n', "[[accounts]] x1 access_token: expected a reference, not the secret itself"),
+        (lambda s: s.replace('business_hours = "mon-fri 09:00-17:30"', 'business_hours = "weekdays 9-5"'), "[sla] business_hours"),
         (lambda s: s.replace("[workspace]", "[workspace\n"), "not valid TOML"),
-        (lambda s: s.replace('business_hours = "mon-fri 09:00-17:30"', 'business_hours = ["mon-fri"]'), "sla.business_hours: a string"),
+        (lambda s: s.replace('business_hours = "mon-fri 09:00-17:30"', 'business_hours = ["mon-fri"]'), "[sla] business_hours: expected a string"),
     ],
 )
 def test_broken_config_is_one_line_naming_file_and_key(workspace, cli, edit, message):

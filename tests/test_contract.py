@@ -125,6 +125,7 @@ def test_make_account_refuses_a_raw_secret_like_the_config(tmp_path):
 def test_secrets_are_the_resolved_secret_settings_only(tmp_path, monkeypatch):
     monkeypatch.setenv("A_TOKEN", TOKEN)
     (tmp_path / "key.txt").write_text("file-held-key\n")
+    (tmp_path / "key.txt").chmod(0o600)  # a secret file others can read is refused
     account = make_account(tmp_path, channel="x", name="brand", token={"env": "A_TOKEN"},
                            api_key={"file": "key.txt"}, handle="@brand", missing={"env": "NOT_SET"})
     assert account_secrets(account) == [TOKEN, "file-held-key"]
@@ -158,12 +159,25 @@ class NaiveEngagementTimes:
         return [dataclasses.replace(e, occurred_at=e.occurred_at.replace(tzinfo=None)) for e in engagements], new
 
 
+#: a key the plugin reads by itself, past the config: the core cannot know it, so only the
+#: plugin can keep it out of its errors (a secret resolved from the config is masked by the core)
+SIGNING_KEY = "sig-contract-key-98765"
+
+
 class LeaksTheToken:
     def publish(self, text, *, media=()):
         try:
             return super().publish(text, media=media)
         except AuthError as e:
-            raise AuthError(f"{e} (sent Authorization: Bearer {self.account.setting('token')})") from None
+            raise AuthError(f"{e} (sent X-Signature: {SIGNING_KEY})") from None
+
+
+def test_a_token_from_the_config_in_a_channel_error_is_masked_by_the_core(echo_class, echo_account):
+    channel = echo_class(echo_account)
+    token = account_secrets(echo_account)[0]
+    error = AuthError(f"refused (sent Authorization: Bearer {token}, token={token})")
+    assert token not in str(error) and token not in repr(error)
+    check_fault(channel, echo_network(channel), "auth", account_secrets(echo_account))
 
 
 class MissesItsOwnPosts:
@@ -228,7 +242,7 @@ BROKEN = [
     (KeepsPositionInTheObject, lambda ch, net, sec: check_old_cursor_replays(ch, net), "would be lost"),
     (IntegerCursor, lambda ch, net, sec: check_first_fetch(ch), "stores the cursor as text"),
     (NaiveEngagementTimes, lambda ch, net, sec: check_engagement_arrives_once(ch, net), "an aware datetime"),
-    (LeaksTheToken, lambda ch, net, sec: check_fault(ch, net, "auth", sec), "contains secret #1"),
+    (LeaksTheToken, lambda ch, net, sec: check_fault(ch, net, "auth", [*sec, SIGNING_KEY]), "contains secret #2"),
     (MissesItsOwnPosts, lambda ch, net, sec: check_find_recent_posts(ch), "would publish it twice"),
     (HidesTheLostResponse, lambda ch, net, sec: check_timeout_after_send(ch, net, sec), "maybe_delivered=False"),
     (RetriesAtANaiveTime, lambda ch, net, sec: check_fault(ch, net, "rate_limit", sec), "retry_at="),
@@ -264,9 +278,9 @@ def test_the_kit_passes_the_unbroken_example_through_the_same_calls(echo_class, 
 
 def _author_tests(body: str) -> str:
     return textwrap.dedent(f"""
-        import importlib.util, sys
+        import importlib.util, os, sys
         import pytest
-        from socialsell.testing import ChannelContract, make_account
+        from socialsell.testing import ChannelContract, Secrets, account_secrets, make_account
 
         spec = importlib.util.spec_from_file_location("echo_channel_copy", {str(EXAMPLES / "echo_channel.py")!r})
         echo = importlib.util.module_from_spec(spec)
@@ -291,8 +305,8 @@ def test_a_plugin_author_sees_what_their_channel_did_wrong(pytester):
             def publish(self, text, *, media=()):
                 try:
                     return super().publish(text, media=media)
-                except echo.AuthError as e:
-                    raise echo.AuthError(f"{e}: token {self.account.setting('token')} refused") from None
+                except echo.AuthError as e:  # a key read past the config: the core cannot mask it
+                    raise echo.AuthError(f"{e}: signature {os.environ['ECHO_SIGNING_KEY']} refused") from None
 
         class TestLeakyChannel(ChannelContract):
             lazy_modules = ("heavylib",)
@@ -300,8 +314,13 @@ def test_a_plugin_author_sees_what_their_channel_did_wrong(pytester):
             @pytest.fixture
             def channel(self, tmp_path, monkeypatch):
                 monkeypatch.setenv("ECHO_TOKEN", "tok-123456")
+                monkeypatch.setenv("ECHO_SIGNING_KEY", "sig-author-5555")
                 echo.EchoChannel.networks.clear()
                 return LeakyChannel(make_account(tmp_path, channel="echo", token={"env": "ECHO_TOKEN"}))
+
+            @pytest.fixture
+            def secrets(self, channel):
+                return Secrets([*account_secrets(channel.account), os.environ["ECHO_SIGNING_KEY"]])
 
             @pytest.fixture
             def network(self, channel):
@@ -312,12 +331,12 @@ def test_a_plugin_author_sees_what_their_channel_did_wrong(pytester):
     result.stdout.fnmatch_lines([
         "E * AssertionError: LeakyChannel(account) imported [[]'heavylib'[]]; import network libraries at first use*",
         "E * AssertionError: *gave [[]('e2', 'comment')[]] again; the new cursor must cover everything returned with it",
-        "E * AssertionError: *raised AuthError whose str(error) contains secret #1 of the `secrets` fixture*",
+        "E * AssertionError: *raised AuthError whose str(error) contains secret #2 of the `secrets` fixture*",
         "FAILED *::TestLeakyChannel::test_construction_is_offline_and_lazy*",  # pytest may append " - <message>"
         "FAILED *::TestLeakyChannel::test_engagement_arrives_once*",  # pytest may append " - <message>"
         "FAILED *::TestLeakyChannel::test_auth_failure_raises_auth_error*",  # pytest may append " - <message>"
     ])
-    assert "tok-123456" not in result.stdout.str()  # the report does not print the secret either
+    assert "sig-author-5555" not in result.stdout.str()  # the report does not print the secret either
 
 
 def test_checks_without_a_network_skip_with_the_reason(pytester):

@@ -397,7 +397,7 @@ def test_hook_account_paused_when_credentials_fail(make_app, clock, recorder):
 
 
 def test_channel_defaults_refuse_clearly(workspace):
-    from socialsell.config import load_workspace
+    from socialsell.workspace import load_workspace
 
     class Minimal(Channel):
         name = "minimal"

@@ -22,7 +22,6 @@ import responses
 from socialsell_x.channel import XChannel
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from socialsell.config import build_workspace
 from socialsell.credentials import load_tokens, save_tokens, token_file
 from socialsell.errors import ConfigError
 from socialsell.plugins.channel import (
@@ -36,6 +35,7 @@ from socialsell.plugins.channel import (
     ReplyNotAllowed,
     TransientError,
 )
+from socialsell.workspace import build_workspace
 
 API = "https://api.twitter.com/2"
 UPLOAD = "https://api.x.com/2/media/upload"
@@ -318,7 +318,7 @@ def test_hook_register_channels_registers_x_without_importing_tweepy(tmp_path, e
         "import sys, socialsell_x\n"
         "found = {}\n"
         "socialsell_x.register_channels(lambda name, cls: found.update({name: cls}))\n"
-        "from socialsell.config import build_workspace\n"
+        "from socialsell.workspace import build_workspace\n"
         f"ws = build_workspace(__import__('pathlib').Path({str(tmp_path)!r}) / 's.toml', "
         "{'accounts': [{'name': 'a', 'channel': 'x', 'handle': 'acme', 'user_id': '1'}]})\n"
         "ch = found['x'](ws.accounts['a'])\n"

@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from socialsell.credentials import redact
 from socialsell.plugins.channel import (
     AuthError,
     DuplicateContent,
@@ -24,6 +23,7 @@ from socialsell.plugins.channel import (
     Rejected,
     TransientError,
 )
+from socialsell.redact import redact
 
 log = logging.getLogger("socialsell.linkedin")
 

@@ -23,12 +23,13 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from socialsell import credentials
 from socialsell.plugins.channel import AuthError, TransientError
-from socialsell_x.errors import error_for_exception, messages_of, one_line
+from socialsell.redact import one_line
+from socialsell_x.errors import error_for_exception, messages_of
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
 
-    from socialsell.config import Account
+    from socialsell.workspace import Account
 
 AUTHORIZE_URL = "https://x.com/i/oauth2/authorize"
 TOKEN_URL = "https://api.x.com/2/oauth2/token"

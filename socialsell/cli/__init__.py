@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from socialsell import __version__
-from socialsell.cli.common import State, one_line, quiet_broken_pipe
+from socialsell.cli.common import State, fail, one_line, quiet_broken_pipe
 from socialsell.cli.inputs import usage_error_line
 from socialsell.errors import SocialsellError
 
@@ -156,5 +156,4 @@ def main(argv: list[str] | None = None) -> Any:
         cli = build_cli(_argv_plugins_dir(argv) or os.environ.get("SOCIALSELL_PLUGINS_DIR"))
         return cli.main(args=argv, prog_name="socialsell", standalone_mode=True)
     except SocialsellError as e:
-        click.echo(f"Error: {e}", err=True)
-        sys.exit(e.exit_code)
+        fail(str(e), e.exit_code)

@@ -15,6 +15,7 @@ import click
 
 from socialsell.cli.inputs import check_id
 from socialsell.errors import SocialsellError, UsageError
+from socialsell.redact import one_line
 
 if TYPE_CHECKING:  # pragma: no cover
     import pluggy
@@ -78,12 +79,6 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def one_line(message: object) -> str:
-    """``message`` on one line: a line break in it (a value the user typed, a plugin's error)
-    becomes a space, so an error is always exactly one line."""
-    return " ".join(str(message).splitlines())
-
-
 def quiet_broken_pipe() -> None:
     """The reader of our output left (``socialsell tasks | head -1``): end without a word, as a
     shell tool killed by SIGPIPE would. Python would otherwise complain again when it flushes
@@ -97,7 +92,7 @@ def quiet_broken_pipe() -> None:
 
 
 def fail(message: str, code: int = 2) -> None:
-    """One line on stderr (a message never spans lines: a newline in it becomes a space)."""
+    """Print the one error line (redacted: it may quote a network's answer) and exit."""
     click.echo(f"Error: {one_line(message)}", err=True)
     sys.exit(code)
 

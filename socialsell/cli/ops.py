@@ -15,6 +15,10 @@ from socialsell.cli.common import (
     print_json,
     print_table,
 )
+from socialsell.redact import one_line
+
+#: finished workers ``status`` lists (one line each); --json has the last 20
+FINISHED_SHOWN = 5
 
 
 def register(cli: click.Group) -> None:
@@ -82,7 +86,14 @@ def run(app, once: bool, log_json: bool, verbose: bool) -> None:
         for job_id, r in results.items():
             if job_id.startswith("poll:") and r is not None:
                 what = r.skipped or r.error or f"{r.new} new engagements, {r.tasks_created} new tasks, {r.requests} requests"
-                click.echo(f"{job_id}: {what}")
+                click.echo(one_line(f"{job_id}: {what}"))
+        from socialsell.loop.failures import pass_failures
+
+        failures = pass_failures(app, worker, results, app.now())
+        for line in failures:  # never silent: one line each, and the exit status says it
+            click.echo(f"Error: {one_line(line)}", err=True)
+        if failures:
+            raise SystemExit(1)
         return
     click.echo(f"socialsell worker {worker.id} running (Ctrl-C to stop)", err=True)
     run_forever(app, worker)
@@ -121,12 +132,21 @@ def status(app, as_json: bool) -> None:
                 [(a["name"], a["channel"],
                   a["status"] + (f", rate limited until {local(a['rate_limited_until'])}" if a["rate_limited"] else ""),
                   local(a["last_poll_at"], "never"), a["last_poll_requests"], a["error"] or "") for a in info["accounts"]],
-                title="channel accounts")
-    print_table(["worker", "heartbeat", "alive", "job", "last run", "next run", "last error"],
-                [(w["id"], local(w["heartbeat_at"]), "yes" if w["alive"] else "no", j["id"], local(j["last_run"], "never"),
-                  local(j["next_run"]), j["last_error"] or "")
-                 for w in info["workers"] for j in (w["jobs"] or [{"id": "", "last_run": None, "next_run": None, "last_error": None}])],
-                title="workers", empty="no worker has run yet: socialsell run")
+                title="channel accounts", one_line=True)  # a failure is one line here; --json has it whole
+    running = [w for w in info["workers"] if w["stopped_at"] is None]
+    finished = [w for w in info["workers"] if w["stopped_at"] is not None]
+    if running or not finished:
+        print_table(["worker", "heartbeat", "alive", "job", "last run", "next run", "last error"],
+                    [(w["id"], local(w["heartbeat_at"]), "yes" if w["alive"] else "no", j["id"], local(j["last_run"], "never"),
+                      local(j["next_run"]), j["last_error"] or "")
+                     for w in running for j in (w["jobs"] or [{"id": "", "last_run": None, "next_run": None, "last_error": None}])],
+                    title="workers", empty="no worker has run yet: socialsell run", one_line=True)
+    for w in finished[:FINISHED_SHOWN]:  # finished workers (--once passes, stopped loops): one line each
+        failed = [j["id"] for j in w["jobs"] if j["last_error"]]
+        click.echo(f"finished {w['id']} at {local(w['stopped_at'])}: {len(w['jobs'])} jobs ran"
+                   + (f", failed: {', '.join(failed)}" if failed else ""))
+    if len(finished) > FINISHED_SHOWN:
+        click.echo(f"... and {len(finished) - FINISHED_SHOWN} more finished workers (socialsell status --json)")
 
 
 @click.command()
@@ -149,7 +169,7 @@ def plugins(state: State, as_json: bool) -> None:
 @json_option
 @click.pass_context
 def channels(ctx: click.Context, as_json: bool) -> None:
-    """Configured channel accounts; `channels check NAME`, `channels connect NAME`."""
+    """Configured channel accounts; `channels check NAME`, `channels connect NAME`, `channels resume NAME`."""
     if ctx.invoked_subcommand is not None:
         return
     _list_channels(ctx.obj, as_json)
@@ -185,8 +205,8 @@ def channels_check(app, name: str, as_json: bool) -> None:
         return
     click.echo(f"{name}: {'ok' if result.ok else 'NOT OK'}" + (f" as {result.identity}" if result.identity else ""))
     click.echo(f"  can: {', '.join(result.capabilities.names()) or 'nothing'}")
-    for note in result.notes:
-        click.echo(f"  - {note}")
+    for note in result.notes:  # a note may quote the network's answer: redacted like an error
+        click.echo(f"  - {one_line(note)}")
     if not result.ok:
         raise SystemExit(1)
 
@@ -203,10 +223,23 @@ def channels_connect(app, name: str) -> None:
         click.echo(f"{name}: {channel.label or channel.name} needs no connection step; it works as it is")
         return
     channel.connect(click.echo)
-    from sqlalchemy import update
-
-    from socialsell.db import schema as t
-
+    app.account_ids()
     with app.db.write() as conn:  # a fresh authorization un-pauses the account
-        conn.execute(update(t.accounts).where(t.accounts.c.name == name).values(status="active", paused_reason=None))
+        app.resume_account(conn, name)
     click.echo(f"{name}: connected")
+
+
+@channels.command("resume")
+@click.argument("name")
+@pass_app
+def channels_resume(app, name: str) -> None:
+    """Un-pause an account once what paused it is fixed (keys, a token file's mode)."""
+    from socialsell.errors import UsageError
+
+    missing = app.channel(name).missing_credentials()
+    if missing:
+        raise UsageError(f"{name} cannot send yet: {missing}")
+    app.account_ids()
+    with app.db.write() as conn:
+        resumed = app.resume_account(conn, name)
+    click.echo(f"{name}: resumed; its waiting posts go out at the next pass" if resumed else f"{name}: not paused")

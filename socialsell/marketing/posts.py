@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, case, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from socialsell.db import schema as t
@@ -198,7 +198,7 @@ def store_post(app: App, conn: Connection, plan: PostPlan) -> int:
     """Store a prepared post in the caller's transaction; ``--queue`` takes each account's next
     free slot as of this transaction (so posts stored together take successive slots)."""
     now = app.now()
-    needs_approval = bool(app.workspace.section("workspace").get("require_approval", False))
+    needs_approval = app.settings.workspace.require_approval
     dues: dict[str, datetime | None] = {}
     for d in plan.drafts:
         dues[d.account] = plan.at
@@ -287,7 +287,7 @@ def edit_post(
             variables={**(post["variables"] or {}), **(variables or {})}, campaign=campaign,
         )
         texts = {d.account: d.text for d in drafts}
-    needs_approval = bool(app.workspace.section("workspace").get("require_approval", False))
+    needs_approval = app.settings.workspace.require_approval
     with app.db.write() as conn:
         for d in targets:
             values: dict[str, Any] = {"updated_at": now}
@@ -319,6 +319,17 @@ def _campaign(app: App, name: str) -> dict[str, Any]:
     return dict(row)
 
 
+#: deliveries that have not gone out yet (a paused account holds them)
+UNSENT = ("draft", "approved", "scheduled", "sending", "unknown")
+
+
+def account_paused():
+    """A column: why the delivery's account is paused, for deliveries it holds back; else NULL."""
+    A, D = t.accounts, t.deliveries
+    return case((and_(A.c.status == "paused", D.c.status.in_(UNSENT)),
+                 func.coalesce(A.c.paused_reason, "no reason recorded")), else_=None).label("account_paused")
+
+
 def delivery_rows(conn, post_ids: Sequence[int] | None = None, *, status: str | None = None, account: str | None = None):
     q = (
         select(
@@ -326,6 +337,7 @@ def delivery_rows(conn, post_ids: Sequence[int] | None = None, *, status: str | 
             t.accounts.c.channel, t.deliveries.c.text, t.deliveries.c.status, t.deliveries.c.due_at,
             t.deliveries.c.published_at, t.deliveries.c.remote_id, t.deliveries.c.remote_url,
             t.deliveries.c.error, t.deliveries.c.attempts, t.deliveries.c.next_attempt_at,
+            account_paused(),
         )
         .join(t.accounts, t.accounts.c.id == t.deliveries.c.account_id)
         .order_by(t.deliveries.c.post_id, t.deliveries.c.id)

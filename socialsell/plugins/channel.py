@@ -27,9 +27,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from socialsell.clock import utcnow
+from socialsell.redact import redact
 
 if TYPE_CHECKING:  # pragma: no cover
-    from socialsell.config import Account
+    from socialsell.workspace import Account
 
 ENGAGEMENT_KINDS = ("reply", "comment", "mention", "quote", "repost", "like", "follow", "message")
 
@@ -38,10 +39,11 @@ ENGAGEMENT_KINDS = ("reply", "comment", "mention", "quote", "repost", "like", "f
 
 
 class ChannelError(Exception):
-    """Base of every error a channel raises. ``str(error)`` must never contain a secret."""
+    """Base of every error a channel raises. ``str(error)`` never contains a secret: the
+    message is redacted here (a network may echo a request's credentials in its error)."""
 
     def __init__(self, message: str, *, status: int | None = None):
-        super().__init__(message)
+        super().__init__(redact(message))
         self.status = status
 
 
@@ -271,6 +273,12 @@ class Channel(abc.ABC):
     def capabilities(self) -> Capabilities:
         """What this account can do, from its configuration (no network call)."""
         return self.supports
+
+    def missing_credentials(self) -> str | None:
+        """Why this account cannot call its network at all yet (no credentials configured, never
+        connected), judged from local state only: no network call. None when nothing is missing.
+        ``post new`` uses it to warn before a post waits on an account that can never send it."""
+        return None
 
     def check(self) -> CheckResult:
         """Verify the credentials with the network and report the account's capabilities."""

@@ -146,7 +146,7 @@ def merge_contacts(app: App, keep_id: int, other_id: int) -> dict[str, Any]:
     from any of its handles land on the survivor (the handles themselves moved).
     """
     from socialsell.sales.ingest import rescore
-    from socialsell.sales.scoring import LeadRules, stage_for
+    from socialsell.sales.scoring import stage_for
 
     if keep_id == other_id:
         raise UsageError("cannot merge a contact into itself")
@@ -183,7 +183,7 @@ def merge_contacts(app: App, keep_id: int, other_id: int) -> dict[str, Any]:
             stage = max(keep["stage"], other["stage"], key=lambda s: STAGE_ORDER.index(s) if s in STAGE_ORDER else 0)
         fill = {k: keep[k] or other[k] for k in ("headline", "company", "location", "email", "owner")}
         merged = {**keep, **fill, "stage": stage}
-        rules = LeadRules.from_app(app)
+        rules = app.settings.leads
         score, explained = rescore(app, conn, merged, rules, now)
         stage = stage_for(score, rules, stage)
         conn.execute(update(C).where(C.c.id == keep_id).values(

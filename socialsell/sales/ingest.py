@@ -144,7 +144,7 @@ def ingest(app: App, conn: Connection, account: str, engagements: Sequence[Engag
         return result
     acc = app.workspace.account(account)
     account_id = app.account_id(account)
-    rules = LeadRules.from_app(app)
+    rules = app.settings.leads
     own = {bare_handle(h) for h in _own_handles(app, conn)}
 
     # 1. which are new? one query per chunk of external ids
@@ -329,8 +329,8 @@ def _insert_engagements(app: App, conn: Connection, rows: list[dict[str, Any]], 
 
 def _own_handles(app: App, conn: Connection) -> list[str]:
     handles = [h for (h,) in conn.execute(select(t.accounts.c.handle).where(t.accounts.c.handle.is_not(None)))]
-    handles += [str(a.settings["handle"]) for a in app.workspace.accounts.values() if a.settings.get("handle")]
-    handles += [str(h) for h in app.workspace.section("leads").get("ignore", {}).get("own_handles", [])]
+    handles += [a.handle for a in app.workspace.accounts.values() if a.handle]
+    handles += app.settings.leads.own_handles
     return handles
 
 

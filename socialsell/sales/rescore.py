@@ -16,7 +16,7 @@ from sqlalchemy import and_, bindparam, func, select, update
 from socialsell.db import schema as t
 from socialsell.loop import leases
 from socialsell.sales.ingest import contact_histories, priority
-from socialsell.sales.scoring import LeadRules, contact_score
+from socialsell.sales.scoring import contact_score
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
@@ -27,7 +27,7 @@ def rescore_open_followups(app: App, worker: str, now: datetime | None = None) -
     if not leases.acquire(app.db, "job:rescore", worker, now, 900):
         return {"skipped": "another worker is rescoring"}
     try:
-        rules = LeadRules.from_app(app)
+        rules = app.settings.leads
         T, C, H = t.tasks, t.contacts, t.handles
         with app.db.read() as conn:
             rows = [dict(r) for r in conn.execute(

@@ -19,7 +19,7 @@ def check_sla(app: App, now: datetime | None = None) -> dict[str, Any]:
     """Fire ``sla_breached`` once per task and level (``overdue``, then ``escalated``)."""
     now = now or app.now()
     woken = wake_snoozed(app, now)
-    escalate_after = float(app.workspace.section("sla").get("escalate_after_hours", 8))
+    escalate_after = app.settings.sla.escalate_after_hours
     fired: list[tuple[int, str]] = []
     with app.db.read() as conn:
         overdue = [dict(r) for r in conn.execute(
