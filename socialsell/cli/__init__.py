@@ -82,7 +82,7 @@ class SocialsellCLI(click.Group):
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.ClickException as e:
-            click.echo(f"Error: {usage_error_line(e)}", err=True)
+            click.echo(f"Error: {one_line(usage_error_line(e))}", err=True)  # one_line also redacts
             sys.exit(e.exit_code)
         except SocialsellError as e:  # raised while loading plugins, before any command ran
             click.echo(f"Error: {one_line(e)}", err=True)
