@@ -39,8 +39,10 @@ demo: install
 postgres:
 	@bash .ci/ensure-postgres
 
+# ruff for style; lint-imports for the architecture's import rules ([tool.importlinter] in pyproject.toml)
 lint: dev
 	$(BIN)/ruff check socialsell plugins tests bench
+	$(BIN)/lint-imports
 
 test: dev postgres lint
 	$(BIN)/python -m pytest -q --cov --cov-report=term:skip-covered $(PYTEST_ARGS)

@@ -22,6 +22,7 @@ from socialsell.clock import utcnow
 from socialsell.db import schema as t
 from socialsell.db.engine import Database
 from socialsell.errors import UsageError
+from socialsell.plugins.views import DeliveryView
 from socialsell.settings import Settings
 from socialsell.workspace import Workspace, load_workspace
 
@@ -128,6 +129,17 @@ class App:
     def account_id(self, name: str) -> int:
         self.workspace.account(name)  # a clear error for an unknown name
         return self.account_ids()[name]
+
+    def delivery(self, post_id: int, account_name: str) -> DeliveryView | None:
+        """Post ``post_id`` on account ``account_name`` (its status, remote id...), or None if it
+        was never queued there. Part of the plugin API (docs/plugins.md, "The App")."""
+        with self.db.read() as conn:
+            row = conn.execute(
+                select(t.deliveries, t.accounts.c.name.label("account"))
+                .join(t.accounts, t.accounts.c.id == t.deliveries.c.account_id)
+                .where(t.deliveries.c.post_id == post_id, t.accounts.c.name == account_name)
+            ).mappings().first()
+        return DeliveryView(row) if row is not None else None
 
     def pause_account(self, conn: Connection, name: str, reason: str) -> None:
         conn.execute(update(t.accounts).where(t.accounts.c.name == name).values(status="paused", paused_reason=reason))

@@ -246,7 +246,7 @@ BROKEN = [
     (MissesItsOwnPosts, lambda ch, net, sec: check_find_recent_posts(ch), "would publish it twice"),
     (HidesTheLostResponse, lambda ch, net, sec: check_timeout_after_send(ch, net, sec), "maybe_delivered=False"),
     (RetriesAtANaiveTime, lambda ch, net, sec: check_fault(ch, net, "rate_limit", sec), "retry_at="),
-    (LetsRawErrorsOut, lambda ch, net, sec: check_publish(ch), "raises only socialsell.plugins.channel errors"),
+    (LetsRawErrorsOut, lambda ch, net, sec: check_publish(ch), "raises only the errors of socialsell.api"),
     (ClaimsMoreThanItSupports, lambda ch, net, sec: check_attributes(ch), r"claims \['metrics'\]"),
     (ConnectsWhenBuilt, lambda ch, net, sec: check_construction(ch), "made a network call"),
     (AcceptsAnyLength, lambda ch, net, sec: check_validate(ch), "empty text must be refused"),
@@ -369,3 +369,103 @@ def test_checks_without_a_network_skip_with_the_reason(pytester):
     # no network: 3 engagement checks + 4 error checks skip; faults only: 3 engagement checks skip;
     # metrics skip in both (the example does not read them)
     result.assert_outcomes(passed=6 + 10, skipped=8 + 4)
+
+
+# --- likes and reposts, the time limit, the socket-level offline check ----------------------
+
+
+class TestEchoChannelWithLikes(TestEchoChannel):
+    """A channel tested with likes: nothing is written, so no text is sent or compared."""
+
+    engagement_kind = "like"
+    engagement_handle = "@a_fan"
+
+
+class DropsLikes:
+    def fetch_engagements(self, cursor, posts):
+        engagements, new = super().fetch_engagements(cursor, posts)
+        return [e for e in engagements if e.kind != "like"], new
+
+
+class InventsTextForReposts:
+    def fetch_engagements(self, cursor, posts):
+        engagements, new = super().fetch_engagements(cursor, posts)
+        return [dataclasses.replace(e, text="(reposted)") if e.kind == "repost" else e for e in engagements], new
+
+
+def test_likes_and_reposts_are_checked_without_text(echo_class, echo_account):
+    echo_class.networks.clear()
+    broken = type("BrokenDropsLikes", (DropsLikes, echo_class), {})(echo_account)
+    with pytest.raises(AssertionError, match=r"returned it 0 times.*\(a like or repost: its text is not compared\)"):
+        check_engagement_arrives_once(broken, echo_network(broken), kind="like", handle="@a_fan")
+    # a text on a repost is the channel's business: the kit does not compare it
+    echo_class.networks.clear()
+    reposting = type("Reposts", (InventsTextForReposts, echo_class), {})(echo_account)
+    check_engagement_arrives_once(reposting, echo_network(reposting), kind="repost", handle="@a_fan")
+    check_old_cursor_replays(reposting, echo_network(reposting), kind="repost", handle="@a_fan")
+    network = echo_network(reposting)
+    assert [r["text"] for r in network.reactions if r["kind"] == "repost"] == [None, None]  # sent without text
+
+
+def test_a_check_that_hangs_on_a_rate_limit_fails_after_its_time_limit(pytester):
+    pytester.makepyfile(_author_tests("""
+        import time
+
+        class PatientChannel(echo.EchoChannel):
+            def publish(self, text, *, media=()):
+                network = self.networks.get(self.account.name)
+                if network is not None and network.faults[:1] == ["rate_limit"]:
+                    time.sleep(60)  # what a client library does with a 429: wait for the reset
+                return super().publish(text, media=media)
+
+        class TestPatientChannel(ChannelContract):
+            check_timeout = 0.5
+
+            @pytest.fixture
+            def channel(self, tmp_path, monkeypatch):
+                monkeypatch.setenv("ECHO_TOKEN", "tok-123456")
+                echo.EchoChannel.networks.clear()
+                return PatientChannel(make_account(tmp_path, channel="echo", token={"env": "ECHO_TOKEN"}))
+
+            @pytest.fixture
+            def network(self, channel):
+                return channel.networks.setdefault(channel.account.name, echo.EchoNetwork())
+        """))
+    result = pytester.runpytest("-rf", "-k", "test_rate_limit_raises or test_publish_returns")
+    result.assert_outcomes(passed=1, failed=1, deselected=12)
+    result.stdout.fnmatch_lines([
+        "E *CheckTimedOut: TestPatientChannel.test_rate_limit_raises_rate_limited did not finish within 0.5 s. "
+        "The likely cause: a client library waiting out a rate limit*",
+    ])
+    assert result.duration < 30  # 60 s of sleep were cut short (a bound on the hang, not a speed test)
+
+
+class ConnectsToALocalServerUncounted:
+    """Opens a real TCP connection in its constructor and never counts it in request_count."""
+
+    armed = False
+    port = 0
+
+    def __init__(self, account):
+        super().__init__(account)
+        if self.armed:
+            sock = socket.socket()
+            try:
+                sock.connect(("127.0.0.1", self.port))
+            finally:
+                sock.close()
+
+
+def test_construction_is_checked_at_the_socket_level(echo_class, echo_account):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    try:
+        broken = type("BrokenUncounted", (ConnectsToALocalServerUncounted, echo_class), {"port": server.getsockname()[1]})
+        channel = broken(echo_account)
+        broken.armed = True
+        assert channel.request_count == 0
+        with pytest.raises(AssertionError, match=r"made a network call \(socket.connect\)"):
+            check_construction(channel)
+    finally:
+        server.close()

@@ -19,9 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from socialsell.credentials import load_tokens, save_tokens
-from socialsell.errors import UsageError
-from socialsell.plugins.channel import (
+from socialsell.api import (
     AuthError,
     Capabilities,
     Channel,
@@ -36,6 +34,9 @@ from socialsell.plugins.channel import (
     RemotePost,
     ReplyNotAllowed,
     TransientError,
+    UsageError,
+    load_tokens,
+    save_tokens,
 )
 from socialsell_linkedin import oauth, text
 from socialsell_linkedin.client import API, DEFAULT_VERSION, RestClient, urn_path

@@ -16,14 +16,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from socialsell.plugins.channel import (
+from socialsell.api import (
     AuthError,
     DuplicateContent,
     RateLimited,
     Rejected,
     TransientError,
+    redact,
 )
-from socialsell.redact import redact
 
 log = logging.getLogger("socialsell.linkedin")
 

@@ -19,14 +19,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from socialsell.credentials import save_tokens
-from socialsell.errors import ConfigError, UsageError
-from socialsell.plugins.channel import (
+from socialsell.api import (
     AuthError,
     Capabilities,
     Channel,
     ChannelError,
     CheckResult,
+    ConfigError,
     Engagement,
     Metrics,
     OurPost,
@@ -35,6 +34,8 @@ from socialsell.plugins.channel import (
     RemotePost,
     ReplyNotAllowed,
     TransientError,
+    UsageError,
+    save_tokens,
 )
 from socialsell_x import auth
 from socialsell_x.errors import error_for_exception
@@ -44,7 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import requests
     import tweepy
 
-    from socialsell.workspace import Account
+    from socialsell.api import Account
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

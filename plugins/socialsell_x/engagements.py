@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from socialsell.plugins.channel import (
+from socialsell.api import (
     AuthError,
     ChannelError,
     Engagement,

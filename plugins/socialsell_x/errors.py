@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from socialsell.plugins.channel import (
+from socialsell.api import (
     AuthError,
     ChannelError,
     DuplicateContent,
@@ -18,8 +18,8 @@ from socialsell.plugins.channel import (
     Rejected,
     ReplyNotAllowed,
     TransientError,
+    one_line,
 )
-from socialsell.redact import one_line
 
 #: when X sends a 429 without ``x-rate-limit-reset``, wait a full rate-limit window
 DEFAULT_RATE_LIMIT_WAIT = timedelta(minutes=15)

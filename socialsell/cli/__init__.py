@@ -30,7 +30,7 @@ BUILTIN_COMMANDS = {
     "post": "marketing", "queue": "marketing", "slots": "marketing", "templates": "marketing",
     "campaign": "campaigns", "import": "campaigns",
     "tasks": "sales", "task": "sales", "contacts": "sales", "contact": "sales",
-    "work": "work",
+    "work": "work", "plugin": "scaffold",
 }  # fmt: skip
 
 

@@ -220,7 +220,9 @@ def channels_connect(app, name: str) -> None:
 
     channel = app.channel(name)
     if type(channel).connect is Channel.connect:
-        click.echo(f"{name}: {channel.label or channel.name} needs no connection step; it works as it is")
+        # nothing to authorize: verify the credentials instead, and resume the account if paused
+        click.echo(f"{name}: {channel.label or channel.name} needs no connection step; checking its credentials")
+        _resume(app, name)
         return
     channel.connect(click.echo)
     app.account_ids()
@@ -233,12 +235,22 @@ def channels_connect(app, name: str) -> None:
 @click.argument("name")
 @pass_app
 def channels_resume(app, name: str) -> None:
-    """Un-pause an account once what paused it is fixed (keys, a token file's mode)."""
-    from socialsell.errors import UsageError
+    """Un-pause an account once what paused it is fixed (keys, an app password, a token file's
+    mode): its credentials are checked with the network first."""
+    _resume(app, name)
 
-    missing = app.channel(name).missing_credentials()
+
+def _resume(app, name: str) -> None:
+    from socialsell.errors import RuntimeFailure, UsageError
+
+    channel = app.channel(name)  # an unknown name is a UsageError (exit 2)
+    missing = channel.missing_credentials()
     if missing:
         raise UsageError(f"{name} cannot send yet: {missing}")
+    result = channel.check()  # a channel without a connect step is verified here, not by a sign-in
+    if not result.ok:
+        why = "; ".join(one_line(note) for note in result.notes) or "the network refused the credentials"
+        raise RuntimeFailure(f"{name} cannot send yet: {why} (fix it, then `socialsell channels resume {name}`)")
     app.account_ids()
     with app.db.write() as conn:
         resumed = app.resume_account(conn, name)

@@ -44,6 +44,7 @@ from socialsell.plugins.channel import (
     Rejected,
     TransientError,
 )
+from socialsell.plugins.views import DeliveryView, PostView
 from socialsell.settings import LoopSettings
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -519,8 +520,9 @@ def _reconcile_step(app: App, d: dict[str, Any], settings: PublishSettings, now:
     return Step("scheduled", next_attempt_at=now, error="reconciled: not on the network, sending again")
 
 
-def _hook_payload(app: App, delivery_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
+def _hook_payload(app: App, delivery_id: int) -> tuple[PostView, DeliveryView]:
+    """The documented views event hooks receive (docs/plugins.md, "Event payloads")."""
     with app.db.read() as conn:
         d = _load(conn, delivery_id)
-        post = dict(conn.execute(select(t.posts).where(t.posts.c.id == d["post_id"])).mappings().one())
-    return post, d
+        post = conn.execute(select(t.posts).where(t.posts.c.id == d["post_id"])).mappings().one()
+    return PostView(post), DeliveryView(d)

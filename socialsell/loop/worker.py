@@ -21,20 +21,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from socialsell.db import schema as t
+from socialsell.plugins.jobs import JobContext
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
 
 log = logging.getLogger("socialsell.loop")
-
-
-@dataclass
-class JobContext:
-    """What a job receives: the app, this worker's id, and the time of the run."""
-
-    app: App
-    worker: str
-    now: datetime
 
 
 @dataclass

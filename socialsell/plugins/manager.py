@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from socialsell.errors import UsageError
-from socialsell.plugins import hookspecs
+from socialsell.plugins import hookspecs, trace
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.plugins.channel import Channel
@@ -60,6 +60,7 @@ def build_plugin_manager(plugins_dir: str | os.PathLike[str] | None = None) -> p
         pm.check_pending()
     except pluggy.PluginValidationError as e:
         raise UsageError(f"a plugin implements a hook that does not exist: {e}") from None
+    trace.enable_if_asked(pm)  # SOCIALSELL_TRACE_PLUGINS=1
     return pm
 
 

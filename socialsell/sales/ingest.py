@@ -41,6 +41,7 @@ from sqlalchemy.engine import Connection
 
 from socialsell.db import schema as t
 from socialsell.plugins.channel import Engagement, Person
+from socialsell.plugins.views import ContactView, EngagementView, TaskView
 from socialsell.sales import routing
 from socialsell.sales.scoring import LeadRules, contact_score, has_intent, score_lines, stage_for
 
@@ -61,11 +62,13 @@ class IngestResult:
     contacts: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def fire_hooks(self, app: App) -> None:
-        """Event hooks, called after the transaction committed."""
+        """Event hooks, called after the transaction committed, with documented views (not rows)."""
         for e in self.new:
-            app.hook.engagement_ingested(engagement=e, contact=self.contacts.get(e["contact_id"], {}))
+            contact = ContactView(self.contacts.get(e["contact_id"], {}))
+            app.hook.engagement_ingested(engagement=EngagementView(e), contact=contact)
         for task in self.tasks_created:
-            app.hook.task_created(task=task, contact=self.contacts.get(task["contact_id"], {}))
+            contact = ContactView(self.contacts.get(task["contact_id"], {}))
+            app.hook.task_created(task=TaskView(task), contact=contact)
 
 
 def norm_handle(handle: str) -> str:

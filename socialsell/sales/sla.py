@@ -9,6 +9,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.exc import IntegrityError
 
 from socialsell.db import schema as t
+from socialsell.plugins.views import TaskView
 from socialsell.sales.tasks import wake_snoozed
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -40,5 +41,5 @@ def check_sla(app: App, now: datetime | None = None) -> dict[str, Any]:
             except IntegrityError:  # another worker fired it first
                 continue
             fired.append((task["id"], level))
-            app.hook.sla_breached(task=task, level=level)
+            app.hook.sla_breached(task=TaskView(task), level=level)
     return {"woken": woken, "breaches": fired}

@@ -9,6 +9,7 @@ from sqlalchemy import and_, case, insert, select, update
 
 from socialsell.db import schema as t
 from socialsell.errors import NotFound, UsageError
+from socialsell.plugins.views import TaskView
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
@@ -148,7 +149,7 @@ def close_task(app: App, task_id: int, outcome: str, amount: float | None = None
                                             text=outcome + (f" ({amount:g})" if amount is not None else ""), created_at=now))
         app.record(conn, "task.closed", f"task:{task_id}", {"outcome": outcome, "amount": amount})
         task.update(status=status, outcome=outcome, amount=amount, closed_at=now)
-    app.hook.task_closed(task=task, outcome=outcome, amount=amount)
+    app.hook.task_closed(task=TaskView(task), outcome=outcome, amount=amount)
     return task
 
 
