@@ -111,22 +111,30 @@ def _register(pm: pluggy.PluginManager, module: Any, name: str) -> None:
 
 
 def call_each_plugin(pm: pluggy.PluginManager, hook: str, **kwargs: Any) -> list[Any]:
-    """Call ``hook`` plugin by plugin, so a failing one (an exception, ``sys.exit``) is named in
-    one line instead of ending the command with a traceback, or quietly with exit status 0."""
-    results = []
-    for impl in reversed(getattr(pm.hook, hook).get_hookimpls()):  # pluggy's order: last registered first
-        try:
-            results.append(impl.function(**{k: v for k, v in kwargs.items() if k in impl.argnames}))
-        except UsageError as e:
-            raise UsageError(f"plugin {impl.plugin_name}: {e}") from None
-        except SystemExit as e:
-            raise UsageError(f"plugin {impl.plugin_name}: {hook} called sys.exit({e.code!r}); fix or remove the plugin") from None
-        except KeyboardInterrupt:
-            raise
-        except Exception as e:
-            message = str(e).splitlines()[0] if str(e) else ""
-            raise UsageError(f"plugin {impl.plugin_name}: {hook} failed ({type(e).__name__}: {message})") from None
-    return results
+    """Call ``hook`` (one call, so ``SOCIALSELL_TRACE_PLUGINS`` shows it) and name the plugin at
+    fault when it fails: an exception or ``sys.exit`` in a plugin is one line naming it, never a
+    traceback, never a command ending quietly with exit status 0."""
+    try:
+        return getattr(pm.hook, hook)(**kwargs)
+    except KeyboardInterrupt:
+        raise
+    except UsageError as e:
+        raise UsageError(f"plugin {_culprit(pm, hook, e)}: {e}") from None
+    except SystemExit as e:
+        raise UsageError(f"plugin {_culprit(pm, hook, e)}: {hook} called sys.exit({e.code!r}); fix or remove the plugin") from None
+    except Exception as e:
+        message = str(e).splitlines()[0] if str(e) else ""
+        raise UsageError(f"plugin {_culprit(pm, hook, e)}: {hook} failed ({type(e).__name__}: {message})") from None
+
+
+def _culprit(pm: pluggy.PluginManager, hook: str, error: BaseException) -> str:
+    """The plugin whose implementation of ``hook`` the error went through (the innermost one)."""
+    codes = {getattr(impl.function, "__code__", None): impl.plugin_name for impl in getattr(pm.hook, hook).get_hookimpls()}
+    name, tb = None, error.__traceback__
+    while tb is not None:
+        name = codes.get(tb.tb_frame.f_code, name)
+        tb = tb.tb_next
+    return name or "(unknown)"
 
 
 def describe_plugins(pm: pluggy.PluginManager) -> list[dict[str, Any]]:
