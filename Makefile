@@ -44,8 +44,10 @@ postgres:
 chromium:
 	@bash .ci/ensure-chromium
 
+# ruff for style; lint-imports for the architecture's import rules ([tool.importlinter] in pyproject.toml)
 lint: dev
 	$(BIN)/ruff check socialsell plugins tests bench
+	$(BIN)/lint-imports
 
 test: dev postgres chromium lint
 	$(BIN)/python -m pytest -q --cov --cov-report=term:skip-covered $(PYTEST_ARGS)

@@ -5,7 +5,7 @@ Everything else about the project is in pyproject.toml.
 
 from setuptools import find_packages, setup
 
-PLUGINS = ["socialsell_sandbox", "socialsell_x", "socialsell_linkedin"]
+PLUGINS = ["socialsell_sandbox", "socialsell_x", "socialsell_linkedin", "socialsell_bluesky"]
 
 packages = find_packages(".", include=["socialsell", "socialsell.*"])
 packages += find_packages("plugins", include=[f"{p}*" for p in PLUGINS])
@@ -20,5 +20,6 @@ setup(
     package_data={
         "socialsell.shipped_templates": ["*.j2", "*.md"],
         "socialsell.db.migrations": ["script.py.mako"],
+        "socialsell.scaffold": ["templates/*/*", "templates/*/*/*"],  # `plugin new`
     },
 )

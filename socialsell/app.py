@@ -19,10 +19,12 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
 from socialsell.clock import utcnow
-from socialsell.config import Workspace, load_workspace
 from socialsell.db import schema as t
 from socialsell.db.engine import Database
 from socialsell.errors import UsageError
+from socialsell.plugins.views import DeliveryView
+from socialsell.settings import Settings
+from socialsell.workspace import Workspace, load_workspace
 
 if TYPE_CHECKING:  # pragma: no cover
     import pluggy
@@ -55,6 +57,11 @@ class App:
     @classmethod
     def load(cls, config: str | None = None, db_url: str | None = None, **kwargs: Any) -> App:
         return cls(load_workspace(config, db_url), **kwargs)
+
+    @property
+    def settings(self) -> Settings:
+        """The workspace's typed settings (checked at load)."""
+        return self.workspace.settings
 
     def now(self) -> datetime:
         return self.clock()
@@ -112,7 +119,7 @@ class App:
                         exists = conn.execute(select(t.accounts.c.id).where(t.accounts.c.name == a.name)).scalar()
                         if exists is None:
                             conn.execute(insert(t.accounts).values(
-                                name=a.name, channel=a.channel, handle=a.settings.get("handle"),
+                                name=a.name, channel=a.channel, handle=a.handle,
                                 status="active", created_at=self.now(),
                             ))
                     rows = dict(conn.execute(select(t.accounts.c.name, t.accounts.c.id)).all())
@@ -123,9 +130,28 @@ class App:
         self.workspace.account(name)  # a clear error for an unknown name
         return self.account_ids()[name]
 
+    def delivery(self, post_id: int, account_name: str) -> DeliveryView | None:
+        """Post ``post_id`` on account ``account_name`` (its status, remote id...), or None if it
+        was never queued there. Part of the plugin API (docs/plugins.md, "The App")."""
+        with self.db.read() as conn:
+            row = conn.execute(
+                select(t.deliveries, t.accounts.c.name.label("account"))
+                .join(t.accounts, t.accounts.c.id == t.deliveries.c.account_id)
+                .where(t.deliveries.c.post_id == post_id, t.accounts.c.name == account_name)
+            ).mappings().first()
+        return DeliveryView(row) if row is not None else None
+
     def pause_account(self, conn: Connection, name: str, reason: str) -> None:
         conn.execute(update(t.accounts).where(t.accounts.c.name == name).values(status="paused", paused_reason=reason))
         self.record(conn, "account.paused", f"account:{name}", {"reason": reason})
+
+    def resume_account(self, conn: Connection, name: str) -> bool:
+        """Un-pause an account (its credentials were fixed); False when it was not paused."""
+        resumed = conn.execute(update(t.accounts).where(t.accounts.c.name == name, t.accounts.c.status == "paused")
+                               .values(status="active", paused_reason=None)).rowcount
+        if resumed:
+            self.record(conn, "account.resumed", f"account:{name}")
+        return bool(resumed)
 
     # -- the event log -------------------------------------------------------------------------
 

@@ -1,7 +1,10 @@
-"""Where OAuth tokens live: the OS keyring, or a 0600 file when there is none.
+"""Where secrets live: the OS keyring, or files only their owner can read.
 
 Channel plugins store what ``channels connect`` obtained with :func:`save_tokens` and read it
-with :func:`load_tokens`. Nothing here ever prints or logs a token.
+with :func:`load_tokens`. Nothing here ever prints or logs a token; every value read or
+stored is handed to :func:`socialsell.redact.remember`, so no later message can carry it.
+Files that hold a secret are created 0600 in 0700 folders, and one that its group or others
+can read is refused (:func:`check_private`).
 """
 
 from __future__ import annotations
@@ -12,7 +15,58 @@ import os
 from pathlib import Path
 from typing import Any
 
+from socialsell.errors import UsageError
+from socialsell.plugins.channel import AuthError
+from socialsell.redact import remember, remember_tokens
+
 SERVICE = "socialsell"
+
+
+class InsecureFile(AuthError, UsageError):
+    """A file holding a secret is readable by its group or others. Bad input for a command
+    (exit status 2); for the loop, an account that cannot be used until the file is fixed."""
+
+
+def check_private(path: Path) -> None:
+    """Refuse a secret file that anyone but its owner can read, saying how to fix it."""
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise InsecureFile(f"{path} holds a secret but its group or others can read it "
+                           f"(mode {mode:04o}): run `chmod 600 {path}`")
+
+
+def private_dir(path: Path) -> Path:
+    """``path`` as a folder only its owner can enter: created 0700 when new, with any missing
+    parent (an existing folder keeps its mode)."""
+    missing = []
+    folder = path
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(folder, 0o700)  # mkdir's mode is filtered by the umask
+    return path
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically as a 0600 file."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.chmod(tmp, 0o600)  # an older .tmp left by a crash keeps its mode otherwise
+    os.replace(tmp, path)
+
+
+def read_secret_file(path: Path) -> str | None:
+    """A ``{file = ...}`` secret: the file's text (stripped), None when it does not exist."""
+    if not path.exists():
+        return None
+    check_private(path)
+    value = path.read_text(encoding="utf-8").strip()
+    remember(value)
+    return value
 
 
 def _keyring():
@@ -39,7 +93,9 @@ def keyring_get(ref: str) -> str | None:
     kr = _keyring()
     if kr is None:
         return None
-    return kr.get_password(service or SERVICE, user)
+    value = kr.get_password(service or SERVICE, user)
+    remember(value)
+    return value
 
 
 def token_file(state_dir: Path, account: str) -> Path:
@@ -48,18 +104,16 @@ def token_file(state_dir: Path, account: str) -> Path:
 
 def save_tokens(state_dir: Path, account: str, tokens: dict[str, Any]) -> str:
     """Store ``tokens`` for an account; returns where they went, for the user (never the value)."""
+    remember_tokens(tokens)
     kr = _keyring()
     payload = json.dumps(tokens)
     if kr is not None:
         kr.set_password(SERVICE, f"account:{account}", payload)
         return "the OS keyring"
     path = token_file(state_dir, account)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.chmod(path.parent, 0o700)
-    fd = os.open(path.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(payload)
-    os.replace(path.with_suffix(".tmp"), path)
+    private_dir(path.parent)
+    os.chmod(path.parent, 0o700)  # also when an older version made it with the umask
+    write_private(path, payload)
     return f"{path} (mode 0600: no OS keyring is available on this machine)"
 
 
@@ -68,10 +122,15 @@ def load_tokens(state_dir: Path, account: str) -> dict[str, Any] | None:
     if kr is not None:
         value = kr.get_password(SERVICE, f"account:{account}")
         if value:
-            return json.loads(value)
+            tokens = json.loads(value)
+            remember_tokens(tokens)
+            return tokens
     path = token_file(state_dir, account)
     if path.exists():
-        return json.loads(path.read_text())
+        check_private(path)
+        tokens = json.loads(path.read_text())
+        remember_tokens(tokens)
+        return tokens
     return None
 
 
@@ -81,11 +140,3 @@ def delete_tokens(state_dir: Path, account: str) -> None:
         with contextlib.suppress(Exception):
             kr.delete_password(SERVICE, f"account:{account}")
     token_file(state_dir, account).unlink(missing_ok=True)
-
-
-def redact(text: str, secrets: list[str | None]) -> str:
-    """``text`` with every secret value replaced by ``***``."""
-    for s in secrets:
-        if s and len(s) >= 4:
-            text = text.replace(s, "***")
-    return text

@@ -4,34 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 from datetime import UTC, datetime
-from typing import Any
+
+from socialsell.redact import redact
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
-
-# A last line of defence: secrets come from the environment or the keyring and are never put in a
-# log call on purpose, but a library's error message may quote a header or a URL.
-_SECRET_PATTERNS = [
-    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 ***"),
-    (re.compile(r"(?i)\b((?:access_|refresh_|bearer_|api_|client_)?(?:token|secret|password|api_key|apikey))"
-                r"(\"?\s*[:=]\s*\"?)[^\s\"&,;]+"), r"\1\2***"),
-    (re.compile(r"(://[^:/@\s]+):[^@/\s]+@"), r"\1:***@"),
-]
-
-
-def redact(value: Any) -> Any:
-    """``value`` with anything that looks like a credential replaced by ``***``."""
-    if isinstance(value, str):
-        for pattern, repl in _SECRET_PATTERNS:
-            value = pattern.sub(repl, value)
-        return value
-    if isinstance(value, dict):
-        return {k: redact(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [redact(v) for v in value]
-    return value
 
 
 class JsonFormatter(logging.Formatter):

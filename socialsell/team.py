@@ -17,51 +17,42 @@ anyone with the database can act as anyone (docs/operations.md, "Who may do what
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from socialsell.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from socialsell.config import Workspace
+    from socialsell.app import App
+    from socialsell.workspace import Workspace
 
 ROLES = ("marketer", "rep", "lead")
 
 
 def members(workspace: Workspace) -> dict[str, tuple[str, str]]:
     """Everyone in ``[team]``: lower-cased name -> (name as written, role)."""
-    team = workspace.section("team")
+    team = workspace.settings.team
     out: dict[str, tuple[str, str]] = {}
 
-    def add(name: object, role: str, key: str) -> None:
-        if not isinstance(name, str) or not name.strip():
-            raise ConfigError(workspace.config_path, key, "a person's name")
+    def add(name: str, role: str, key: str) -> None:
         if role not in ROLES:
             raise ConfigError(workspace.config_path, key, f"a role: one of {', '.join(ROLES)}, not {role!r}")
         out.setdefault(name.strip().lower(), (name.strip(), role))
 
-    if team.get("lead") is not None:
-        add(team["lead"], "lead", "team.lead")
-    for i, rep in enumerate(team.get("reps", []) or []):
-        if isinstance(rep, dict):
-            add(rep.get("name"), str(rep.get("role", "rep")), f"team.reps[{i}].role")
-    for i, name in enumerate(team.get("marketers", []) or []):
-        add(name, "marketer", f"team.marketers[{i}]")
-    for i, name in enumerate(_list(workspace, "approvers")):
-        add(name, "marketer", f"team.approvers[{i}]")  # an approver not named elsewhere markets
+    if team.lead:
+        add(team.lead, "lead", "team.lead")
+    for i, rep in enumerate(team.reps):
+        add(rep.name, rep.role or "rep", f"team.reps[{i}].role")
+    for name in team.marketers:
+        add(name, "marketer", "team.marketers")
+    for name in team.approvers:
+        add(name, "marketer", "team.approvers")  # an approver not named elsewhere markets
     return out
-
-
-def _list(workspace: Workspace, key: str) -> list[str]:
-    value = workspace.section("team").get(key, [])
-    if not isinstance(value, list):
-        raise ConfigError(workspace.config_path, f"team.{key}", "a list of names")
-    return value
 
 
 def approvers(workspace: Workspace) -> list[str]:
     """Who may approve posts: ``[team] approvers``, else the lead."""
-    named = _list(workspace, "approvers")
-    lead = workspace.section("team").get("lead")
-    return [str(n) for n in named] if named else ([str(lead)] if lead else [])
+    team = workspace.settings.team
+    return list(team.approvers) if team.approvers else ([team.lead] if team.lead else [])
 
 
 def role_of(workspace: Workspace, name: str) -> str | None:
@@ -78,7 +69,7 @@ def resolve_actor(workspace: Workspace, name: str) -> str:
     found = team.get(name.strip().lower())
     if found is None:
         names = ", ".join(f"{n} ({role})" for n, role in sorted(team.values()))
-        raise UsageError(f"--as {name!r} is not in the team: {names} (add them under [team] in {workspace.config_path.name})")
+        raise UsageError(f"{workspace.config_path.name}: --as {name!r} is not in [team]: {names} (add them there)")
     return found[0]
 
 
@@ -89,3 +80,17 @@ def check_approver(workspace: Workspace, actor: str, author: str | None) -> None
         raise UsageError(f"{actor} may not approve posts (approvers: {', '.join(allowed)}; [team] approvers)")
     if author and author.lower() == actor.lower():
         raise UsageError(f"{actor} wrote this post: another approver must approve it ({', '.join(allowed) or 'anyone else'})")
+
+
+def timezone_of(workspace: Workspace, name: str | None) -> ZoneInfo:
+    """A person's time zone (``[[team.reps]] timezone``, checked at load), else the workspace's:
+    what they read and type times in. SLA business hours stay in the workspace's zone."""
+    for rep in workspace.team:
+        if name and rep.name.lower() == name.lower() and rep.timezone:
+            return ZoneInfo(rep.timezone)
+    return workspace.timezone
+
+
+def rep_tz(app: App) -> ZoneInfo:
+    """The acting person's time zone (:func:`timezone_of`)."""
+    return timezone_of(app.workspace, app.actor)

@@ -1,17 +1,162 @@
-"""``socialsell init``: a new workspace with an annotated config, templates and the database."""
+"""The workspace: its folder, its settings (``socialsell.toml``), its accounts; load and init.
+
+Secrets are never values in the file: ``token = {env = "X_TOKEN"}`` reads the environment,
+``token = {keyring = "socialsell/x"}`` the OS keyring, ``{file = "path"}`` a file. A broken file
+is one :class:`~socialsell.errors.ConfigError` at load naming the file, the key and what was
+expected (the checks are in :mod:`socialsell.settings`).
+"""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import tomllib
+import warnings
+from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from socialsell.config import CONFIG_NAME
-from socialsell.errors import UsageError
+from socialsell.errors import ConfigError, UsageError
+from socialsell.redact import remember
+from socialsell.settings import (
+    CONFIG_NAME,
+    SECRET_REFERENCE,
+    AccountSettings,
+    Rep,
+    Settings,
+    database_url,
+    parse_settings,
+)
+
+
+@dataclass
+class Account:
+    """One channel account (``[[accounts]]`` in the config): the core's keys typed, and every
+    key as written in ``settings`` for the channel plugin (read secrets with :meth:`setting`)."""
+
+    name: str
+    channel: str
+    settings: dict[str, Any]
+    workspace: Workspace
+    poll_interval: int | None = None
+    engagement_window_days: int = 7
+    slots: list[str] = field(default_factory=list)
+    handle: str | None = None
+
+    @classmethod
+    def from_settings(cls, s: AccountSettings, workspace: Workspace) -> Account:
+        return cls(name=s.name, channel=s.channel, settings=dict(s.raw), workspace=workspace,
+                   poll_interval=s.poll_interval, engagement_window_days=s.engagement_window_days,
+                   slots=list(s.slots), handle=s.handle)
+
+    def setting(self, key: str, default: Any = None) -> Any:
+        value = self.settings.get(key, default)
+        return self.workspace.resolve_secret(value, f"accounts.{self.name}.{key}")
+
+    def has_setting(self, key: str) -> bool:
+        return key in self.settings
+
+
+@dataclass
+class Workspace:
+    """A loaded workspace: the folder, its typed settings, its accounts and where its database is."""
+
+    root: Path
+    config_path: Path
+    settings: Settings
+    accounts: dict[str, Account]
+    db_url: str
+
+    @property
+    def name(self) -> str:
+        return self.settings.workspace.name or self.root.name
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return self.settings.workspace.timezone
+
+    @property
+    def team(self) -> list[Rep]:
+        return self.settings.team.reps
+
+    def account(self, name: str) -> Account:
+        try:
+            return self.accounts[name]
+        except KeyError:
+            known = ", ".join(sorted(self.accounts)) or "none"
+            raise UsageError(
+                f"unknown channel account {name!r} (configured: {known}; add it under [[accounts]] in {self.config_path.name})"
+            ) from None
+
+    def rep(self, name: str) -> Rep | None:
+        return next((r for r in self.team if r.name == name), None)
+
+    def resolve_secret(self, value: Any, key: str) -> Any:
+        """Turn ``{env = "NAME"}`` / ``{keyring = "service/user"}`` / ``{file = "path"}`` into the value."""
+        if not isinstance(value, dict):
+            return value
+        if "env" in value:
+            secret = os.environ.get(str(value["env"])) or None
+            remember(secret)  # from now on no message, log line or stored error can carry it
+            return secret
+        # imported here: credentials brings the channel errors, which read-only commands (they
+        # never resolve a secret) should not load
+        from socialsell.credentials import keyring_get, read_secret_file
+
+        if "keyring" in value:
+            return keyring_get(str(value["keyring"]))
+        if "file" in value:  # refused, with the fix, when others can read it
+            return read_secret_file((self.root / str(value["file"])).expanduser())
+        raise ConfigError(self.config_path, key, SECRET_REFERENCE)
+
+    @property
+    def state_dir(self) -> Path:
+        from socialsell.credentials import private_dir  # see resolve_secret
+
+        return private_dir(self.root / ".socialsell")  # token files live here: 0700
+
+
+def find_config(path: str | os.PathLike[str] | None) -> Path:
+    """The config file: ``--config`` (a file or its folder), else ``SOCIALSELL_CONFIG``, else ./socialsell.toml."""
+    if path:
+        p = Path(path).expanduser()
+        return p / CONFIG_NAME if p.is_dir() else p
+    env = os.environ.get("SOCIALSELL_CONFIG")
+    if env:
+        return find_config(env)
+    return Path.cwd() / CONFIG_NAME
+
+
+def load_workspace(config: str | os.PathLike[str] | None = None, db_url: str | None = None) -> Workspace:
+    """Read and check ``socialsell.toml`` whole. Raises :class:`ConfigError` on any problem."""
+    path = find_config(config)
+    if not path.exists():
+        raise ConfigError(path, None, "no workspace here: run `socialsell init` first, or pass --config PATH")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(path, None, f"not valid TOML ({e})") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(path, None, f"cannot be read ({getattr(e, 'strerror', None) or e})") from None
+    return build_workspace(path, data, db_url)
+
+
+def build_workspace(path: Path, data: dict[str, Any], db_url: str | None = None) -> Workspace:
+    """A workspace from an already parsed config (``path`` names the file in errors)."""
+    settings = parse_settings(path, data)
+    root = path.parent.resolve()
+    workspace = Workspace(root=root, config_path=path, settings=settings, accounts={},
+                          db_url=database_url(settings, root, db_url))
+    workspace.accounts = {a.name: Account.from_settings(a, workspace) for a in settings.accounts}
+    return workspace
+
 
 DEFAULT_CONFIG = '''\
 # socialsell workspace. Times are stored in UTC and shown in this time zone.
-# Docs: docs/configuration in the socialsell repository. Secrets are never written here:
+# Every section and key: docs/configuration.md in the socialsell repository. Secrets are never written here:
 # use {{env = "NAME"}} (an environment variable) or {{keyring = "service/user"}} (the OS keyring).
 
 [workspace]
@@ -127,12 +272,23 @@ max_attempts = 5
 
 
 def init_workspace(folder: Path, *, name: str | None = None, timezone: str = "UTC", force: bool = False) -> Path:
+    """A new workspace in ``folder``: the annotated config, the shipped templates, a .gitignore."""
+    from socialsell.credentials import private_dir, write_private  # see Workspace.resolve_secret
+
     folder = folder.expanduser().resolve()
-    folder.mkdir(parents=True, exist_ok=True)
+    check_timezone(timezone)  # before anything is written: a refused init leaves nothing behind
     config = folder / CONFIG_NAME
     if config.exists() and not force:
         raise UsageError(f"{config} already exists (use --force to overwrite it)")
-    config.write_text(DEFAULT_CONFIG.format(name=name or folder.name, timezone=timezone), encoding="utf-8")
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{folder}: not a folder; give a folder for the workspace")
+    if not folder.exists():  # a folder we create is the owner's alone; an existing one keeps its mode
+        try:
+            private_dir(folder)
+        except OSError as e:
+            raise UsageError(f"{folder}: cannot create the workspace folder ({e.strerror})") from None
+    # json's string escapes are TOML's: a quote or backslash in the name cannot break the file
+    write_private(config, DEFAULT_CONFIG.format(name=json.dumps(name or folder.name)[1:-1], timezone=timezone))
     templates = folder / "templates"
     templates.mkdir(exist_ok=True)
     shipped = Path(str(files("socialsell.shipped_templates")))
@@ -146,17 +302,28 @@ def init_workspace(folder: Path, *, name: str | None = None, timezone: str = "UT
     return config
 
 
-def local_timezone() -> str:
-    """The machine's IANA zone name, or UTC."""
-    import os
+def check_timezone(name: str) -> None:
+    """Refuse a name that is no IANA time zone (``--timezone Mars/Olympus``)."""
+    from zoneinfo import ZoneInfo
 
-    tz = os.environ.get("TZ")
-    if tz and "/" in tz:
-        return tz
     try:
-        link = os.readlink("/etc/localtime")
-        if "zoneinfo/" in link:
-            return link.split("zoneinfo/", 1)[1]
-    except OSError:
-        pass
-    return "UTC"
+        ZoneInfo(name)
+    except Exception:  # ZoneInfoNotFoundError, or ValueError for a path-like name
+        raise UsageError(f"--timezone {name[:60]!r}: not an IANA time zone (e.g. Europe/Berlin, America/New_York, UTC)") from None
+
+
+def local_timezone() -> str:
+    """The machine's IANA zone name, or UTC when it cannot be told."""
+    # imported here, not above: only `init` needs it, and it would add a few ms (it imports
+    # logging and calendar) to every read command
+    import tzlocal
+
+    try:
+        with warnings.catch_warnings():  # tzlocal warns about a TZ it cannot use, then guesses
+            warnings.simplefilter("ignore")
+            tzlocal.reload_localzone()  # read it now: TZ may have changed since tzlocal cached it
+            name = tzlocal.get_localzone_name()
+        ZoneInfo(name)
+    except Exception:  # a broken TZ or /etc/localtime: tzlocal raises several kinds
+        return "UTC"
+    return name or "UTC"

@@ -125,6 +125,7 @@ def test_make_account_refuses_a_raw_secret_like_the_config(tmp_path):
 def test_secrets_are_the_resolved_secret_settings_only(tmp_path, monkeypatch):
     monkeypatch.setenv("A_TOKEN", TOKEN)
     (tmp_path / "key.txt").write_text("file-held-key\n")
+    (tmp_path / "key.txt").chmod(0o600)  # a secret file others can read is refused
     account = make_account(tmp_path, channel="x", name="brand", token={"env": "A_TOKEN"},
                            api_key={"file": "key.txt"}, handle="@brand", missing={"env": "NOT_SET"})
     assert account_secrets(account) == [TOKEN, "file-held-key"]
@@ -158,12 +159,25 @@ class NaiveEngagementTimes:
         return [dataclasses.replace(e, occurred_at=e.occurred_at.replace(tzinfo=None)) for e in engagements], new
 
 
+#: a key the plugin reads by itself, past the config: the core cannot know it, so only the
+#: plugin can keep it out of its errors (a secret resolved from the config is masked by the core)
+SIGNING_KEY = "sig-contract-key-98765"
+
+
 class LeaksTheToken:
     def publish(self, text, *, media=()):
         try:
             return super().publish(text, media=media)
         except AuthError as e:
-            raise AuthError(f"{e} (sent Authorization: Bearer {self.account.setting('token')})") from None
+            raise AuthError(f"{e} (sent X-Signature: {SIGNING_KEY})") from None
+
+
+def test_a_token_from_the_config_in_a_channel_error_is_masked_by_the_core(echo_class, echo_account):
+    channel = echo_class(echo_account)
+    token = account_secrets(echo_account)[0]
+    error = AuthError(f"refused (sent Authorization: Bearer {token}, token={token})")
+    assert token not in str(error) and token not in repr(error)
+    check_fault(channel, echo_network(channel), "auth", account_secrets(echo_account))
 
 
 class MissesItsOwnPosts:
@@ -228,11 +242,11 @@ BROKEN = [
     (KeepsPositionInTheObject, lambda ch, net, sec: check_old_cursor_replays(ch, net), "would be lost"),
     (IntegerCursor, lambda ch, net, sec: check_first_fetch(ch), "stores the cursor as text"),
     (NaiveEngagementTimes, lambda ch, net, sec: check_engagement_arrives_once(ch, net), "an aware datetime"),
-    (LeaksTheToken, lambda ch, net, sec: check_fault(ch, net, "auth", sec), "contains secret #1"),
+    (LeaksTheToken, lambda ch, net, sec: check_fault(ch, net, "auth", [*sec, SIGNING_KEY]), "contains secret #2"),
     (MissesItsOwnPosts, lambda ch, net, sec: check_find_recent_posts(ch), "would publish it twice"),
     (HidesTheLostResponse, lambda ch, net, sec: check_timeout_after_send(ch, net, sec), "maybe_delivered=False"),
     (RetriesAtANaiveTime, lambda ch, net, sec: check_fault(ch, net, "rate_limit", sec), "retry_at="),
-    (LetsRawErrorsOut, lambda ch, net, sec: check_publish(ch), "raises only socialsell.plugins.channel errors"),
+    (LetsRawErrorsOut, lambda ch, net, sec: check_publish(ch), "raises only the errors of socialsell.api"),
     (ClaimsMoreThanItSupports, lambda ch, net, sec: check_attributes(ch), r"claims \['metrics'\]"),
     (ConnectsWhenBuilt, lambda ch, net, sec: check_construction(ch), "made a network call"),
     (AcceptsAnyLength, lambda ch, net, sec: check_validate(ch), "empty text must be refused"),
@@ -264,9 +278,9 @@ def test_the_kit_passes_the_unbroken_example_through_the_same_calls(echo_class, 
 
 def _author_tests(body: str) -> str:
     return textwrap.dedent(f"""
-        import importlib.util, sys
+        import importlib.util, os, sys
         import pytest
-        from socialsell.testing import ChannelContract, make_account
+        from socialsell.testing import ChannelContract, Secrets, account_secrets, make_account
 
         spec = importlib.util.spec_from_file_location("echo_channel_copy", {str(EXAMPLES / "echo_channel.py")!r})
         echo = importlib.util.module_from_spec(spec)
@@ -291,8 +305,8 @@ def test_a_plugin_author_sees_what_their_channel_did_wrong(pytester):
             def publish(self, text, *, media=()):
                 try:
                     return super().publish(text, media=media)
-                except echo.AuthError as e:
-                    raise echo.AuthError(f"{e}: token {self.account.setting('token')} refused") from None
+                except echo.AuthError as e:  # a key read past the config: the core cannot mask it
+                    raise echo.AuthError(f"{e}: signature {os.environ['ECHO_SIGNING_KEY']} refused") from None
 
         class TestLeakyChannel(ChannelContract):
             lazy_modules = ("heavylib",)
@@ -300,8 +314,13 @@ def test_a_plugin_author_sees_what_their_channel_did_wrong(pytester):
             @pytest.fixture
             def channel(self, tmp_path, monkeypatch):
                 monkeypatch.setenv("ECHO_TOKEN", "tok-123456")
+                monkeypatch.setenv("ECHO_SIGNING_KEY", "sig-author-5555")
                 echo.EchoChannel.networks.clear()
                 return LeakyChannel(make_account(tmp_path, channel="echo", token={"env": "ECHO_TOKEN"}))
+
+            @pytest.fixture
+            def secrets(self, channel):
+                return Secrets([*account_secrets(channel.account), os.environ["ECHO_SIGNING_KEY"]])
 
             @pytest.fixture
             def network(self, channel):
@@ -312,12 +331,12 @@ def test_a_plugin_author_sees_what_their_channel_did_wrong(pytester):
     result.stdout.fnmatch_lines([
         "E * AssertionError: LeakyChannel(account) imported [[]'heavylib'[]]; import network libraries at first use*",
         "E * AssertionError: *gave [[]('e2', 'comment')[]] again; the new cursor must cover everything returned with it",
-        "E * AssertionError: *raised AuthError whose str(error) contains secret #1 of the `secrets` fixture*",
+        "E * AssertionError: *raised AuthError whose str(error) contains secret #2 of the `secrets` fixture*",
         "FAILED *::TestLeakyChannel::test_construction_is_offline_and_lazy*",  # pytest may append " - <message>"
         "FAILED *::TestLeakyChannel::test_engagement_arrives_once*",  # pytest may append " - <message>"
         "FAILED *::TestLeakyChannel::test_auth_failure_raises_auth_error*",  # pytest may append " - <message>"
     ])
-    assert "tok-123456" not in result.stdout.str()  # the report does not print the secret either
+    assert "sig-author-5555" not in result.stdout.str()  # the report does not print the secret either
 
 
 def test_checks_without_a_network_skip_with_the_reason(pytester):
@@ -350,3 +369,103 @@ def test_checks_without_a_network_skip_with_the_reason(pytester):
     # no network: 3 engagement checks + 4 error checks skip; faults only: 3 engagement checks skip;
     # metrics skip in both (the example does not read them)
     result.assert_outcomes(passed=6 + 10, skipped=8 + 4)
+
+
+# --- likes and reposts, the time limit, the socket-level offline check ----------------------
+
+
+class TestEchoChannelWithLikes(TestEchoChannel):
+    """A channel tested with likes: nothing is written, so no text is sent or compared."""
+
+    engagement_kind = "like"
+    engagement_handle = "@a_fan"
+
+
+class DropsLikes:
+    def fetch_engagements(self, cursor, posts):
+        engagements, new = super().fetch_engagements(cursor, posts)
+        return [e for e in engagements if e.kind != "like"], new
+
+
+class InventsTextForReposts:
+    def fetch_engagements(self, cursor, posts):
+        engagements, new = super().fetch_engagements(cursor, posts)
+        return [dataclasses.replace(e, text="(reposted)") if e.kind == "repost" else e for e in engagements], new
+
+
+def test_likes_and_reposts_are_checked_without_text(echo_class, echo_account):
+    echo_class.networks.clear()
+    broken = type("BrokenDropsLikes", (DropsLikes, echo_class), {})(echo_account)
+    with pytest.raises(AssertionError, match=r"returned it 0 times.*\(a like or repost: its text is not compared\)"):
+        check_engagement_arrives_once(broken, echo_network(broken), kind="like", handle="@a_fan")
+    # a text on a repost is the channel's business: the kit does not compare it
+    echo_class.networks.clear()
+    reposting = type("Reposts", (InventsTextForReposts, echo_class), {})(echo_account)
+    check_engagement_arrives_once(reposting, echo_network(reposting), kind="repost", handle="@a_fan")
+    check_old_cursor_replays(reposting, echo_network(reposting), kind="repost", handle="@a_fan")
+    network = echo_network(reposting)
+    assert [r["text"] for r in network.reactions if r["kind"] == "repost"] == [None, None]  # sent without text
+
+
+def test_a_check_that_hangs_on_a_rate_limit_fails_after_its_time_limit(pytester):
+    pytester.makepyfile(_author_tests("""
+        import time
+
+        class PatientChannel(echo.EchoChannel):
+            def publish(self, text, *, media=()):
+                network = self.networks.get(self.account.name)
+                if network is not None and network.faults[:1] == ["rate_limit"]:
+                    time.sleep(60)  # what a client library does with a 429: wait for the reset
+                return super().publish(text, media=media)
+
+        class TestPatientChannel(ChannelContract):
+            check_timeout = 0.5
+
+            @pytest.fixture
+            def channel(self, tmp_path, monkeypatch):
+                monkeypatch.setenv("ECHO_TOKEN", "tok-123456")
+                echo.EchoChannel.networks.clear()
+                return PatientChannel(make_account(tmp_path, channel="echo", token={"env": "ECHO_TOKEN"}))
+
+            @pytest.fixture
+            def network(self, channel):
+                return channel.networks.setdefault(channel.account.name, echo.EchoNetwork())
+        """))
+    result = pytester.runpytest("-rf", "-k", "test_rate_limit_raises or test_publish_returns")
+    result.assert_outcomes(passed=1, failed=1, deselected=12)
+    result.stdout.fnmatch_lines([
+        "E *CheckTimedOut: TestPatientChannel.test_rate_limit_raises_rate_limited did not finish within 0.5 s. "
+        "The likely cause: a client library waiting out a rate limit*",
+    ])
+    assert result.duration < 30  # 60 s of sleep were cut short (a bound on the hang, not a speed test)
+
+
+class ConnectsToALocalServerUncounted:
+    """Opens a real TCP connection in its constructor and never counts it in request_count."""
+
+    armed = False
+    port = 0
+
+    def __init__(self, account):
+        super().__init__(account)
+        if self.armed:
+            sock = socket.socket()
+            try:
+                sock.connect(("127.0.0.1", self.port))
+            finally:
+                sock.close()
+
+
+def test_construction_is_checked_at_the_socket_level(echo_class, echo_account):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    try:
+        broken = type("BrokenUncounted", (ConnectsToALocalServerUncounted, echo_class), {"port": server.getsockname()[1]})
+        channel = broken(echo_account)
+        broken.armed = True
+        assert channel.request_count == 0
+        with pytest.raises(AssertionError, match=r"made a network call \(socket.connect\)"):
+            check_construction(channel)
+    finally:
+        server.close()

@@ -70,8 +70,8 @@ def test_every_toml_example_in_the_docs_is_a_valid_config(tmp_path):
     import re
     import tomllib
 
-    from socialsell.config import build_workspace
     from socialsell.errors import ConfigError
+    from socialsell.workspace import build_workspace
 
     blocks = [(doc, block) for doc in sorted((ROOT / "docs").rglob("*.md"))
               for block in re.findall(r"```toml\n(.*?)```", doc.read_text(), re.S)]

@@ -22,7 +22,6 @@ import responses
 import time_machine
 from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError, ProtocolError
 
-from socialsell.config import build_workspace
 from socialsell.credentials import load_tokens, save_tokens, token_file
 from socialsell.plugins.channel import (
     AuthError,
@@ -35,6 +34,7 @@ from socialsell.plugins.channel import (
     ReplyNotAllowed,
     TransientError,
 )
+from socialsell.workspace import build_workspace
 
 from .linkedin_fake import FakeLinkedIn, enc
 
@@ -125,7 +125,7 @@ def test_import_and_construction_load_no_network_library(tmp_path):
         "import sys\n"
         "import socialsell_linkedin\n"
         "assert 'linkedin_v2' not in sys.modules and 'requests' not in sys.modules, 'plugin import'\n"
-        "from socialsell.config import build_workspace\n"
+        "from socialsell.workspace import build_workspace\n"
         "from socialsell_linkedin.channel import LinkedInChannel\n"
         f"ws = build_workspace(__import__('pathlib').Path({str(tmp_path)!r}) / 's.toml', "
         "{'accounts': [{'name': 'a', 'channel': 'linkedin', 'author': 'urn:li:organization:1'}]})\n"

@@ -469,8 +469,10 @@ def test_post_missed_beyond_grace_ends_missed_then_retry_sends_it(workspace, cli
     beyond = _new_post(cli, "--text", "too late", "--at", "+5m")
     clock.advance(minutes=5 + 15, seconds=1)  # `beyond` is 15m01s late, `inside` 10m01s
     result = cli("run", "--once")
-    assert result.exit_code == 0, result.output
-    assert "published 1, failed 0, deferred 0, unknown 0, missed 1" in result.output
+    assert result.exit_code == 1, result.output  # a missed post is a failure of the pass: said, never silent
+    assert "published 1, failed 0, deferred 0, unknown 0, missed 1" in result.stdout
+    assert [line for line in result.stderr.splitlines() if line.startswith("Error:")] == [f"Error: post {beyond['id']} on sandbox missed: the loop was not running at its time; "
+                                          f"15 min late is past the grace window of 15 min (socialsell post retry {beyond['id']} to send it now)"]
     rows = _deliveries(app)
     assert rows[inside["id"]]["status"] == "published" and rows[beyond["id"]]["status"] == "missed"
     assert f"post retry {beyond['id']}" in rows[beyond["id"]]["error"]

@@ -129,7 +129,8 @@ def test_utm_tags_links_per_channel_and_campaign_and_never_twice(cli, workspace)
     text = "New: https://acme.example/a?ref=1. Old: https://acme.example/b?utm_source=news&x=1"
     result = cli("post", "new", "-c", "sandbox", "-c", "acme-x", "--text", text, "--queue", "--campaign", "Winter Launch", "--json")
     assert result.exit_code == 0, result.output
-    texts = {d["account"]: d["text"] for d in json.loads(result.output)[0]["deliveries"]}
+    assert "Warning: post 1 will not go out on acme-x" in result.stderr  # it has no credentials
+    texts = {d["account"]: d["text"] for d in json.loads(result.stdout)[0]["deliveries"]}
     assert texts["sandbox"] == ("New: https://acme.example/a?ref=1&utm_source=sandbox&utm_medium=social&utm_campaign=winter26. "
                                 "Old: https://acme.example/b?utm_source=news&x=1")
     assert "utm_source=x&utm_medium=social&utm_campaign=winter26." in texts["acme-x"]

@@ -19,7 +19,9 @@ def test_the_wheel_has_everything_a_plain_pip_install_needs(tmp_path):
     for needed in (
         "socialsell/cli/__init__.py", "socialsell/db/migrations/env.py", "socialsell/db/migrations/script.py.mako",
         "socialsell/db/migrations/versions/0001_baseline.py", "socialsell/shipped_templates/product-launch.j2",
-        "socialsell/testing.py", "socialsell_sandbox/channel.py", "socialsell_x/channel.py",
+        "socialsell/testing/__init__.py", "socialsell/testing/contract.py", "socialsell/api.py",
+        "socialsell/scaffold/templates/common/pyproject.toml.tmpl", "socialsell/scaffold/templates/channel/__module__/channel.py.tmpl",
+        "socialsell/scaffold/templates/channel/tests/test_contract.py.tmpl", "socialsell_sandbox/channel.py", "socialsell_x/channel.py",
         "socialsell_linkedin/channel.py",
     ):
         assert needed in names, needed

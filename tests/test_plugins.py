@@ -20,6 +20,7 @@ from socialsell.errors import UsageError
 from socialsell.plugins import hookspecs
 from socialsell.plugins.channel import Channel, Engagement, Person, Published
 from socialsell.plugins.manager import build_plugin_manager, channel_types, describe_plugins
+from socialsell.plugins.views import ContactView, DeliveryView, EngagementView, PostView, TaskView
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -317,6 +318,10 @@ def test_hook_post_published_fires_once_per_delivery(make_app, clock, recorder):
     calls = recorder.named("post_published")
     assert len(calls) == 1
     assert calls[0]["delivery"]["status"] == "published" and calls[0]["delivery"]["account"] == "sandbox"
+    # documented, frozen views (docs/plugins.md, "Event payloads"), not table rows
+    post, delivery = calls[0]["post"], calls[0]["delivery"]
+    assert isinstance(post, PostView) and isinstance(delivery, DeliveryView)
+    assert set(delivery) == set(DeliveryView.FIELDS) and delivery.remote_id and "claimed_by" not in delivery
 
 
 def test_hook_post_failed_carries_the_networks_reason(make_app, clock, recorder):
@@ -341,6 +346,8 @@ def test_hook_engagement_ingested_and_task_created_fire_after_commit(make_app, c
     assert sorted(c["engagement"]["kind"] for c in recorder.named("engagement_ingested")) == ["comment", "like"]
     created = recorder.named("task_created")
     assert len(created) == 1 and created[0]["contact"]["display_name"] == "pat"
+    assert isinstance(created[0]["task"], TaskView) and isinstance(created[0]["contact"], ContactView)
+    assert all(isinstance(c["engagement"], EngagementView) for c in recorder.named("engagement_ingested"))
 
 
 def test_hook_task_created_not_fired_for_a_lone_like(make_app, clock, recorder):
@@ -397,7 +404,7 @@ def test_hook_account_paused_when_credentials_fail(make_app, clock, recorder):
 
 
 def test_channel_defaults_refuse_clearly(workspace):
-    from socialsell.config import load_workspace
+    from socialsell.workspace import load_workspace
 
     class Minimal(Channel):
         name = "minimal"

@@ -131,7 +131,7 @@ def test_rate_limit_stops_the_batch_and_no_call_before_the_reset(app, clock, mon
 def test_certain_failures_back_off_with_jitter_then_succeed(app, clock, fault):
     d = _post(app, "retry me")
     app.channel("sandbox").queue_fault(fault, 2)
-    s = PublishSettings.from_app(app)
+    s = app.settings.loop
     for attempt in (1, 2):
         report = publish_due(app, "w1")
         assert report.deferred == [d]
@@ -200,7 +200,7 @@ def test_worker_dying_mid_call_is_reconciled_after_its_lease(app, clock, monkeyp
     row = _row(app, d)
     assert row["status"] == "sending" and row["claimed_by"] == "w1"  # the lease is kept
     monkeypatch.setattr(channel, "publish", real)
-    lease = PublishSettings.from_app(app).lease_for(channel)
+    lease = app.settings.loop.lease_for(channel)
     clock.advance(seconds=lease - 1)
     assert not publish_due(app, "w2")  # still in flight as far as anyone knows
     clock.advance(seconds=2)
@@ -289,7 +289,7 @@ def test_duplicate_content_on_a_first_attempt_fails(app):
 def test_lost_claim_is_never_sent(app, clock, monkeypatch):
     calls = _calls(monkeypatch, app, clock)
     d = _post(app, "contested")
-    s = PublishSettings.from_app(app)
+    s = app.settings.loop
     assert claim(app, "w1", clock.now, s) == [d]
     clock.advance(seconds=s.lease + 1)  # w1 stalls past its lease; w2 takes the delivery over
     assert claim(app, "w2", clock.now, s) == [d]

@@ -137,9 +137,10 @@ def test_status_human_lines(secret_workspace, cli, make_app, clock):
     assert "queue: 1 in the queue, 0 due now, next due Mon 23 Nov 10:00:00" in out
     account = _line(out, "sandbox", "active")
     assert "Mon 23 Nov 09:00" in account and "│ 1 " in account and "never" not in account  # last poll, 1 request
-    for job in [j.id for j in build_jobs(app)]:
-        row = _line(out, "host:1:w1", f" {job} ")
-        assert "│ no " in row and "never" not in row  # stopped after --once; ran once
+    # stopped after --once: one line, not a row per job
+    jobs = len(build_jobs(app))
+    assert _line(out, "host:1:w1") == f"finished host:1:w1 at Mon 23 Nov 09:00:00: {jobs} jobs ran"
+    assert "no worker has run yet" not in out and " publish " not in out
 
 
 def test_status_human_times_are_in_the_workspace_time_zone(secret_workspace, cli, make_app, clock):
@@ -152,7 +153,11 @@ def test_status_human_times_are_in_the_workspace_time_zone(secret_workspace, cli
     assert "10:00" in queue and "09:00" not in queue
     account = _line(out, "sandbox", "active")
     assert "09:00" in account and "08:00" not in account
-    assert "09:01" in _line(out, "host:1:w1", " poll:sandbox ")  # next poll, local
+    assert "finished host:1:w1 at Mon 23 Nov 09:00:00" in out  # local
+    live = Worker(app, id="host:2:w2")  # a running worker lists its jobs, with their next run
+    run_job(live, next(j for j in build_jobs(app) if j.id.startswith("poll:")))
+    live.heartbeat(clock.now)
+    assert "09:01" in _line(_human(cli), "host:2:w2", " poll:sandbox ")  # next poll, local
 
 
 def test_rate_limited_and_failing_poll_are_shown(secret_workspace, cli, make_app, clock, monkeypatch):

@@ -12,8 +12,8 @@ from socialsell.cli import hoist_as
 def test_unknown_as_exits_2_naming_the_team(cli):
     r = cli("tasks", actor="carol")
     assert r.exit_code == 2
-    assert r.output == ("Error: --as 'carol' is not in the team: alice (rep), bob (rep), morgan (lead) "
-                        "(add them under [team] in socialsell.toml)\n")
+    assert r.output == ("Error: socialsell.toml: --as 'carol' is not in [team]: alice (rep), bob (rep), morgan (lead) "
+                        "(add them there)\n")
 
 
 def test_as_is_case_insensitive_and_works_after_the_subcommand(cli, workspace, clock):
@@ -26,7 +26,7 @@ def test_as_is_case_insensitive_and_works_after_the_subcommand(cli, workspace, c
     r = runner.invoke(build_cli(clock=clock), ["--config", str(workspace), "tasks", "--as", "Bob"])
     assert r.exit_code == 0 and "no open follow-ups for bob" in r.output, r.output
     r = runner.invoke(build_cli(clock=clock), ["--config", str(workspace), "tasks", "--as=carol"])
-    assert r.exit_code == 2 and "not in the team" in r.output
+    assert r.exit_code == 2 and "is not in [team]" in r.output
 
 
 @pytest.mark.parametrize("args, expected", [

@@ -44,6 +44,21 @@ def test_parse_when_refuses_with_a_hint(text):
         parse_when(text, NOW, BERLIN)
 
 
+@pytest.mark.parametrize("text", ["2026-12-01", "tomorrow", "Thu", " today "])
+def test_a_day_without_a_time_is_refused(text):
+    """Issue 12 item 7: a bare date would silently mean midnight."""
+    with pytest.raises(ValueError, match="has no time of day: give one, e.g. '.* 09:00'"):
+        parse_when(text, NOW, BERLIN)
+
+
+def test_format_due_shows_the_date_beyond_this_week():
+    from socialsell.timeparse import format_due
+
+    assert format_due(datetime(2026, 11, 26, 13, 0, tzinfo=UTC), NOW, BERLIN) == "Thu 14:00"
+    assert format_due(datetime(2026, 11, 30, 13, 0, tzinfo=UTC), NOW, BERLIN) == "Mon 30 Nov 14:00"
+    assert format_due(datetime(2026, 11, 20, 13, 0, tzinfo=UTC), NOW, BERLIN) == "Fri 20 Nov 14:00"  # overdue
+
+
 def test_plus_days_keeps_wall_clock_across_march_change():
     before = datetime(2027, 3, 27, 8, 0, tzinfo=UTC)  # Sat 09:00 CET
     after = parse_when("+1d", before, BERLIN)  # Sun 28 March: clocks go forward

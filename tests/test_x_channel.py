@@ -22,7 +22,6 @@ import responses
 from socialsell_x.channel import XChannel
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from socialsell.config import build_workspace
 from socialsell.credentials import load_tokens, save_tokens, token_file
 from socialsell.errors import ConfigError
 from socialsell.plugins.channel import (
@@ -36,6 +35,7 @@ from socialsell.plugins.channel import (
     ReplyNotAllowed,
     TransientError,
 )
+from socialsell.workspace import build_workspace
 
 API = "https://api.twitter.com/2"
 UPLOAD = "https://api.x.com/2/media/upload"
@@ -318,7 +318,7 @@ def test_hook_register_channels_registers_x_without_importing_tweepy(tmp_path, e
         "import sys, socialsell_x\n"
         "found = {}\n"
         "socialsell_x.register_channels(lambda name, cls: found.update({name: cls}))\n"
-        "from socialsell.config import build_workspace\n"
+        "from socialsell.workspace import build_workspace\n"
         f"ws = build_workspace(__import__('pathlib').Path({str(tmp_path)!r}) / 's.toml', "
         "{'accounts': [{'name': 'a', 'channel': 'x', 'handle': 'acme', 'user_id': '1'}]})\n"
         "ch = found['x'](ws.accounts['a'])\n"
@@ -553,7 +553,7 @@ def test_mentions_are_paginated_and_classified(channel, fake):
     assert fake.calls[1][1]["pagination_token"] == "100"
     assert "start_time" in fake.calls[0][1] and "since_id" not in fake.calls[0][1]
     assert fake.calls[0][1]["expansions"] == "author_id"
-    assert fake.calls[0][1]["user.fields"] == "name,username,description,public_metrics,url,location"
+    assert fake.calls[0][1]["user.fields"] == "name,username,description,public_metrics,url,location,verified"
     by_id = {e.external_id: e for e in found}
     assert len(found) == 123
     assert (by_id[reply].kind, by_id[reply].post_remote_id, by_id[reply].in_reply_to) == ("reply", post, post)
@@ -561,7 +561,7 @@ def test_mentions_are_paginated_and_classified(channel, fake):
     assert (by_id[bare].kind, by_id[bare].post_remote_id) == ("mention", None)
     assert by_id[reply].person == Person(
         handle="@ann", name="Ann", external_id="201", profile_url="https://x.com/ann",
-        headline="ann builds things", location="Berlin", followers=42)
+        headline="ann builds things", location="Berlin", followers=42, bio="ann builds things", kind="person")
     assert by_id[reply].url == f"https://x.com/ann/status/{reply}"
     assert by_id[reply].occurred_at == datetime.fromisoformat(fake.tweets[reply]["created_at"].replace("Z", "+00:00"))
     # the reply and the quote were explained by the mentions: no search, no quote_tweets

@@ -29,9 +29,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from socialsell import hookimpl
-from socialsell.clock import utcnow
-from socialsell.plugins.channel import (
+from socialsell.api import (
     AuthError,
     Capabilities,
     Channel,
@@ -42,6 +40,8 @@ from socialsell.plugins.channel import (
     RateLimited,
     RemotePost,
     TransientError,
+    hookimpl,
+    utcnow,
 )
 
 FAULTS = ("rate_limit", "server_error", "timeout_after_send", "auth")

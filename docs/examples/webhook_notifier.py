@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
 
-from socialsell import hookimpl
+from socialsell.api import ContactView, TaskView, hookimpl
 
 log = logging.getLogger("socialsell.webhook")
 
@@ -50,7 +49,7 @@ def post(text: str) -> bool:
 
 
 @hookimpl
-def task_created(task: dict[str, Any], contact: dict[str, Any]) -> None:
+def task_created(task: TaskView, contact: ContactView) -> None:
     who = contact.get("display_name") or "someone"
     if contact.get("company"):
         who += f" ({contact['company']})"
@@ -58,6 +57,6 @@ def task_created(task: dict[str, Any], contact: dict[str, Any]) -> None:
 
 
 @hookimpl
-def sla_breached(task: dict[str, Any], level: str) -> None:
+def sla_breached(task: TaskView, level: str) -> None:
     state = "is overdue" if level == "overdue" else "is escalated: overdue past the escalation time"
     post(f"Follow-up #{task['id']} ({task.get('owner') or 'unassigned'}) {state}")

@@ -4,7 +4,7 @@ Importing this package is cheap: the channel module, ``linkedin_v2`` and ``reque
 only when a LinkedIn account is used.
 """
 
-from socialsell import hookimpl
+from socialsell.api import hookimpl
 
 __version__ = "0.1.0"
 

@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from socialsell.credentials import load_tokens, save_tokens
-from socialsell.plugins.channel import (
+from socialsell.api import (
     AuthError,
     Capabilities,
     Channel,
@@ -35,6 +34,9 @@ from socialsell.plugins.channel import (
     RemotePost,
     ReplyNotAllowed,
     TransientError,
+    UsageError,
+    load_tokens,
+    save_tokens,
 )
 from socialsell_linkedin import oauth, text
 from socialsell_linkedin.client import API, DEFAULT_VERSION, RestClient, urn_path
@@ -169,6 +171,8 @@ class LinkedInChannel(Channel):
                 identity = f"{body.get('name') or body.get('sub')} ({author})"
                 if body.get("sub") and f"{PERSON}{body['sub']}" != author:
                     notes.append(f"the token belongs to {PERSON}{body['sub']}, not to the configured author {author}")
+        except UsageError:  # a token file others can read: refused as bad input, with the fix
+            raise
         except ChannelError as e:
             return CheckResult(ok=False, identity=None, capabilities=self.capabilities(), notes=[str(e)])
         caps = self.capabilities()
@@ -221,6 +225,16 @@ class LinkedInChannel(Channel):
         echo(f"granted scopes: {' '.join(tokens.get('scopes', []))}; can: {', '.join(self.capabilities().names())}")
 
     # -- tokens ----------------------------------------------------------------------------
+
+    def missing_credentials(self) -> str | None:
+        """No access_token setting and no stored token from ``channels connect``."""
+        if self.account.setting("access_token"):
+            return None
+        tokens = self._stored_tokens()
+        if not tokens or not tokens.get("access_token"):
+            return (f"no LinkedIn token for account {self.account.name}: run "
+                    f"`socialsell channels connect {self.account.name}`")
+        return None
 
     def _stored_tokens(self) -> dict[str, Any] | None:
         if not self._tokens_loaded:
@@ -818,6 +832,7 @@ def _member_person(urn: str, found: dict[str, Any]) -> Person:
         external_id=urn,
         profile_url=f"https://www.linkedin.com/in/{vanity}/" if vanity else None,
         headline=found.get("localizedHeadline"),
+        kind="person",
     )
 
 
@@ -829,4 +844,6 @@ def _org_person(urn: str, found: dict[str, Any]) -> Person:
         external_id=urn,
         profile_url=f"https://www.linkedin.com/company/{vanity or urn.rsplit(':', 1)[1]}/",
         headline=found.get("localizedDescription"),
+        company=found.get("localizedName"),
+        kind="organization",
     )

@@ -16,13 +16,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from socialsell.credentials import redact
-from socialsell.plugins.channel import (
+from socialsell.api import (
     AuthError,
     DuplicateContent,
     RateLimited,
     Rejected,
     TransientError,
+    redact,
 )
 
 log = logging.getLogger("socialsell.linkedin")

@@ -7,18 +7,14 @@ token, so the exchange and the refresh are done here.
 
 from __future__ import annotations
 
-import http.server
 import re
 import secrets as secrets_module
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
-from socialsell.credentials import redact
-from socialsell.plugins.channel import AuthError, TransientError
+from socialsell.api import AuthError, LoopbackReceiver, TransientError, redact
 
 AUTHORIZATION_URL = "https://www.linkedin.com/oauth/v2/authorization"
 TOKEN_URL = "https://www.linkedin.com/oauth/v2/accessToken"
@@ -73,27 +69,6 @@ def exchange(form: dict[str, str], *, timeout: float, what: str) -> dict[str, An
     return body
 
 
-class _CallbackHandler(http.server.BaseHTTPRequestHandler):
-    result: dict[str, str] | None = None
-    done: threading.Event
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
-        query = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
-        if "code" not in query and "error" not in query:
-            self.send_response(404)
-            self.end_headers()
-            return
-        type(self).result = query
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain; charset=utf-8")
-        self.end_headers()
-        self.wfile.write(b"socialsell: LinkedIn authorization received. You can close this tab.\n")
-        self.done.set()
-
-    def log_message(self, format: str, *args: Any) -> None:  # the query holds the code: never log it
-        return
-
-
 def authorize(
     *,
     client_id: str,
@@ -108,30 +83,23 @@ def authorize(
     """Run the authorization-code flow on a loopback redirect; return the token response."""
     from linkedin_v2.linkedin import LinkedInAuthentication
 
-    handler = type("Callback", (_CallbackHandler,), {"done": threading.Event(), "result": None})
-    server = http.server.HTTPServer(("127.0.0.1", port), handler)
-    redirect_uri = f"http://127.0.0.1:{server.server_address[1]}/callback"
-    auth = LinkedInAuthentication(client_id, client_secret, redirect_uri, scopes)
-    auth.AUTHORIZATION_URL = AUTHORIZATION_URL  # the library's default is the retired /uas/oauth2/ URL
-    auth.state = secrets_module.token_urlsafe(24)
-    url = auth.authorization_url
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-    thread.start()
-    try:
+    state = secrets_module.token_urlsafe(24)
+    # a foreign state ends the wait with an error: LinkedIn's flow does not linger after one
+    with LoopbackReceiver(state=state, port=port, path="/callback", network="LinkedIn", on_wrong_state="refuse") as receiver:
+        redirect_uri = receiver.redirect_uri
+        auth = LinkedInAuthentication(client_id, client_secret, redirect_uri, scopes)
+        auth.AUTHORIZATION_URL = AUTHORIZATION_URL  # the library's default is the retired /uas/oauth2/ URL
+        auth.state = state
+        url = auth.authorization_url
         echo(f"Redirect URL (must be listed in your LinkedIn app's Auth settings): {redirect_uri}")
         echo(f"Open this URL to authorize socialsell on LinkedIn: {url}")
         if open_browser:
             import webbrowser
 
             webbrowser.open(url)
-        if not handler.done.wait(timeout):
-            raise AuthError(f"no answer from LinkedIn's authorization page within {timeout:g}s: run connect again")
-    finally:
-        server.shutdown()
-        server.server_close()
-    result = handler.result or {}
-    if result.get("state") != auth.state:
-        raise AuthError("LinkedIn's answer did not carry the state socialsell sent (possible forgery): run connect again")
+        result = receiver.wait(timeout)
+    if result is None:
+        raise AuthError(f"no answer from LinkedIn's authorization page within {timeout:g}s: run connect again")
     if "error" in result:
         raise AuthError(f"LinkedIn authorization failed: {result.get('error_description') or result['error']}")
     return exchange(

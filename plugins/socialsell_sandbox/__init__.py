@@ -6,7 +6,7 @@ to published posts over time; ``socialsell sandbox engage`` injects an engagemen
 
 from __future__ import annotations
 
-from socialsell import hookimpl
+from socialsell.api import hookimpl
 
 __version__ = "0.1.0"
 

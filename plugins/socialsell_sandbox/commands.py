@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
 
-from socialsell.cli.common import json_option, parse_id, pass_app, print_json, print_table
-from socialsell.errors import UsageError
-from socialsell.plugins.channel import ENGAGEMENT_KINDS, Rejected
+from socialsell.api import (
+    ENGAGEMENT_KINDS,
+    Rejected,
+    UsageError,
+    format_local,
+    json_option,
+    parse_id,
+    pass_app,
+    print_json,
+    print_table,
+)
 
 
 @click.group()
@@ -36,17 +46,11 @@ def _sandbox_channel(app, account: str | None):
 @pass_app
 def sandbox_engage(app, post_id, kind, handle, text, name, headline, account) -> None:
     """Make someone react to a post, as if on a real network."""
-    from sqlalchemy import select
-
-    from socialsell.db import schema as t
-
     account, channel = _sandbox_channel(app, account)
     remote_id = None
     if post_id is not None:
         pid = parse_id(post_id, "post")
-        with app.db.read() as conn:
-            row = conn.execute(select(t.deliveries.c.remote_id, t.deliveries.c.status).where(
-                t.deliveries.c.post_id == pid, t.deliveries.c.account_id == app.account_id(account))).first()
+        row = app.delivery(pid, account)
         if row is None:
             raise UsageError(f"post {pid} has no delivery on {account}")
         if row.remote_id is None:
@@ -87,10 +91,6 @@ def sandbox_timeline(app, account, as_json) -> None:
     if as_json:
         print_json(posts)
         return
-    from datetime import datetime
-
-    from socialsell.timeparse import format_local
-
     tz = app.workspace.timezone  # stored in UTC, shown in the workspace's zone (invariant 6)
     print_table(["id", "at", "text"],
                 [(p["id"], format_local(datetime.fromisoformat(p["created_at"]), tz), p["text"][:70].replace("\n", " "))

@@ -4,7 +4,7 @@ Importing this package is cheap on purpose: every CLI command loads it. The chan
 and tweepy with it, is imported only when an X account is actually used.
 """
 
-from socialsell import hookimpl
+from socialsell.api import hookimpl
 
 __version__ = "0.1.0"
 

@@ -11,24 +11,27 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
-import html
 import secrets
-import threading
 import time
 import webbrowser
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode
 
-from socialsell import credentials
-from socialsell.plugins.channel import AuthError, TransientError
-from socialsell_x.errors import error_for_exception, messages_of, one_line
+from socialsell.api import (
+    AuthError,
+    LoopbackReceiver,
+    TransientError,
+    load_tokens,
+    one_line,
+    save_tokens,
+)
+from socialsell_x.errors import error_for_exception, messages_of
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
 
-    from socialsell.config import Account
+    from socialsell.api import Account
 
 AUTHORIZE_URL = "https://x.com/i/oauth2/authorize"
 TOKEN_URL = "https://api.x.com/2/oauth2/token"
@@ -102,7 +105,7 @@ def load_credentials(account: Account) -> Credentials:
             f"`socialsell channels connect {account.name}`, or set consumer_key, consumer_secret, "
             "access_token and access_token_secret (OAuth 1.0a)"
         )
-    tokens = credentials.load_tokens(account.workspace.state_dir, account.name)
+    tokens = load_tokens(account.workspace.state_dir, account.name)
     if not tokens or not tokens.get("access_token"):
         raise AuthError(f"X account {account.name!r} is not connected: run `socialsell channels connect {account.name}`")
     return Credentials(
@@ -159,7 +162,7 @@ def token_request(
 def refresh_tokens(session: requests.Session, account: Account, creds: Credentials) -> None:
     """Exchange the refresh token for new tokens, store them, and update ``creds`` in place."""
     # Another worker may have refreshed already (X rotates refresh tokens: ours is then spent).
-    stored = credentials.load_tokens(account.workspace.state_dir, account.name) or {}
+    stored = load_tokens(account.workspace.state_dir, account.name) or {}
     if stored.get("access_token") and stored.get("access_token") != creds.tokens.get("access_token"):
         creds.tokens = stored
         if not creds.expired():
@@ -179,7 +182,7 @@ def refresh_tokens(session: requests.Session, account: Account, creds: Credentia
     except AuthError as exc:
         raise AuthError(f"{exc}; run `socialsell channels connect {account.name}`", status=exc.status) from None
     creds.tokens = tokens_from_answer(answer, creds.tokens)
-    credentials.save_tokens(account.workspace.state_dir, account.name, creds.tokens)
+    save_tokens(account.workspace.state_dir, account.name, creds.tokens)
 
 
 # --- connect: OAuth 2.0 authorization code with PKCE and a loopback redirect ------------------
@@ -190,47 +193,6 @@ def pkce_pair() -> tuple[str, str]:
     verifier = secrets.token_urlsafe(64)[:128]
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
     return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-
-
-class _Callback:
-    """What the browser brought back to the loopback server."""
-
-    def __init__(self) -> None:
-        self.params: dict[str, str] | None = None
-        self.arrived = threading.Event()
-
-
-def _handler_for(callback: _Callback, expected_state: str) -> type[BaseHTTPRequestHandler]:
-    class CallbackHandler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-            url = urlsplit(self.path)
-            if url.path != CALLBACK_PATH:
-                self.send_error(404)
-                return
-            params = {k: v[0] for k, v in parse_qs(url.query).items()}
-            if params.get("state") != expected_state:
-                # Not our authorization (or forged): ignore it and keep waiting.
-                self._answer(400, "This sign-in link does not belong to the running socialsell connect.")
-                return
-            callback.params = params
-            if "error" in params:
-                self._answer(400, f"X said: {params['error']}. You can close this tab.")
-            else:
-                self._answer(200, "socialsell is connected to X. You can close this tab.")
-            callback.arrived.set()
-
-        def _answer(self, status: int, text: str) -> None:
-            body = f"<!doctype html><title>socialsell</title><p>{html.escape(text)}</p>".encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - keep the code out of stderr
-            return
-
-    return CallbackHandler
 
 
 def authorize(
@@ -246,38 +208,28 @@ def authorize(
     client_secret = account.setting("client_secret")
     verifier, challenge = pkce_pair()
     state = secrets.token_urlsafe(24)
-    callback = _Callback()
     try:
-        server = HTTPServer(("127.0.0.1", port), _handler_for(callback, state))
-    except OSError as exc:
-        raise AuthError(
-            f"cannot listen on 127.0.0.1:{port} for X's redirect ({exc.strerror}); "
-            f"set callback_port in accounts.{account.name} to a free port registered as the app's callback"
-        ) from None
-    redirect_uri = f"http://127.0.0.1:{server.server_address[1]}{CALLBACK_PATH}"
-    url = AUTHORIZE_URL + "?" + urlencode({
-        "response_type": "code",
-        "client_id": client_id,
-        "redirect_uri": redirect_uri,
-        "scope": " ".join(SCOPES),
-        "state": state,
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
-    })
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-    thread.start()
-    try:
+        receiver = LoopbackReceiver(state=state, port=port, path=CALLBACK_PATH, network="X")
+    except AuthError as exc:
+        raise AuthError(f"{exc}; set callback_port in accounts.{account.name} to a free port registered as the app's callback") from None
+    with receiver:
+        redirect_uri = receiver.redirect_uri
+        url = AUTHORIZE_URL + "?" + urlencode({
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "scope": " ".join(SCOPES),
+            "state": state,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        })
         echo(f"Open this link to let socialsell use the X account (callback {redirect_uri}):")
         echo(url)
         with contextlib.suppress(Exception):  # a headless machine: the printed link is enough
             webbrowser.open(url)
-        if not callback.arrived.wait(wait):
-            raise AuthError(f"no answer from X within {int(wait)} s; run `socialsell channels connect {account.name}` again")
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-    params = callback.params or {}
+        params = receiver.wait(wait)
+    if params is None:
+        raise AuthError(f"no answer from X within {int(wait)} s; run `socialsell channels connect {account.name}` again")
     if "error" in params:
         raise AuthError(f"X did not authorize socialsell: {params['error']}")
     if not params.get("code"):

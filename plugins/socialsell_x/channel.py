@@ -19,14 +19,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from socialsell.credentials import save_tokens
-from socialsell.errors import ConfigError
-from socialsell.plugins.channel import (
+from socialsell.api import (
     AuthError,
     Capabilities,
     Channel,
     ChannelError,
     CheckResult,
+    ConfigError,
     Engagement,
     Metrics,
     OurPost,
@@ -35,6 +34,8 @@ from socialsell.plugins.channel import (
     RemotePost,
     ReplyNotAllowed,
     TransientError,
+    UsageError,
+    save_tokens,
 )
 from socialsell_x import auth
 from socialsell_x.errors import error_for_exception
@@ -44,7 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import requests
     import tweepy
 
-    from socialsell.config import Account
+    from socialsell.api import Account
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -280,11 +281,21 @@ class XChannel(Channel):
             return Capabilities(**{k: bool(cached.get(k)) for k in ("publish", "engagements", "reply", "metrics")})
         return self.supports
 
+    def missing_credentials(self) -> str | None:
+        """No keys, or OAuth 2.0 never connected (read from the config and the token store)."""
+        try:
+            self._credentials()
+        except AuthError as exc:  # also a token file others can read: the message says how to fix it
+            return str(exc)
+        return None
+
     def check(self) -> CheckResult:
         """get_me, then one small mentions read to learn whether this access reads engagements."""
         try:
             creds = self._credentials()
             identity = self._fetch_identity()
+        except UsageError:  # a token file others can read: refused as bad input, with the fix
+            raise
         except AuthError as exc:
             return CheckResult(ok=False, identity=None, capabilities=Capabilities(publish=False), notes=[str(exc)])
         notes = [f"authenticated with OAuth {'1.0a' if creds.mode == 'oauth1' else '2.0'}"]

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from socialsell.plugins.channel import (
+from socialsell.api import (
     AuthError,
     ChannelError,
     Engagement,
@@ -44,7 +44,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
-USER_FIELDS = ["name", "username", "description", "public_metrics", "url", "location"]
+USER_FIELDS = ["name", "username", "description", "public_metrics", "url", "location", "verified"]
 TWEET_FIELDS = ["created_at", "author_id", "conversation_id", "referenced_tweets", "in_reply_to_user_id"]
 EXPANSIONS = ["author_id"]
 COUNTERS = {"replies": "reply_count", "likes": "like_count", "reposts": "retweet_count", "quotes": "quote_count"}
@@ -200,6 +200,9 @@ def person_from(user: dict[str, Any] | None, user_id: str | None) -> Person:
         headline=user.get("description") or None,
         location=user.get("location") or None,
         followers=(user.get("public_metrics") or {}).get("followers_count"),
+        verified=user.get("verified") if isinstance(user.get("verified"), bool) else None,
+        bio=user.get("description") or None,
+        kind="person",
     )
 
 

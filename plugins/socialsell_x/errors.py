@@ -1,7 +1,7 @@
 """Turn what tweepy and requests raise into socialsell's channel errors.
 
-Every message is one line, names what X said, and has every secret the account uses
-replaced by ``***`` (X echoes request fragments in some error bodies).
+Every message is one line, names what X said, and has every secret the account uses, in
+every form, replaced by ``***`` (X echoes request fragments in some error bodies).
 """
 
 from __future__ import annotations
@@ -10,8 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from socialsell.credentials import redact
-from socialsell.plugins.channel import (
+from socialsell.api import (
     AuthError,
     ChannelError,
     DuplicateContent,
@@ -19,6 +18,7 @@ from socialsell.plugins.channel import (
     Rejected,
     ReplyNotAllowed,
     TransientError,
+    one_line,
 )
 
 #: when X sends a 429 without ``x-rate-limit-reset``, wait a full rate-limit window
@@ -26,10 +26,6 @@ DEFAULT_RATE_LIMIT_WAIT = timedelta(minutes=15)
 
 _DUPLICATE_MARKERS = ("duplicate content", "duplicate")
 _REPLY_MARKERS = ("reply to this conversation is not allowed", "reply not allowed", "not allowed to reply")
-
-
-def one_line(text: str, secrets: Iterable[str | None]) -> str:
-    return redact(" ".join(str(text).split()), list(secrets))
 
 
 def messages_of(body: Any) -> list[str]:

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from socialsell.cli.common import fail, json_option, pass_app, print_json, print_table
+from socialsell.cli.inputs import AMOUNT
 from socialsell.timeparse import format_local
 
 
@@ -27,7 +28,7 @@ def campaign() -> None:
 @click.option("--ends", metavar="DATE", help="Last day (YYYY-MM-DD).")
 @click.option("--persona", help="The buyer persona it speaks to.")
 @click.option("--channel", "-c", "channels", multiple=True, metavar="NAME", help="Its channel accounts (repeatable).")
-@click.option("--budget", type=float, help="Budget, in your currency.")
+@click.option("--budget", type=AMOUNT, help="Budget, in your currency.")
 @click.option("--utm", metavar="NAME", help="utm_campaign for its links (default: the name, slugified).")
 @click.option("--hashtag", "hashtags", multiple=True, metavar="TAG", help="A hashtag every post must carry (repeatable).")
 @click.option("--disclaimer", help="A line every post must carry.")
@@ -142,6 +143,8 @@ def import_posts_cmd(app, file, dry_run, skip_invalid, as_json) -> None:
                                   progress=lambda n: bar.advance(task, n))
     else:
         result = import_posts(app, file, dry_run=dry_run, skip_invalid=skip_invalid)
+    if len(result.errors) == 1 and not skip_invalid:  # one bad row: one line, as for any bad input
+        fail(f"{result.errors[0]}; nothing imported (fix it, or --skip-invalid to import the others)", 2)
     for line in result.errors:
         click.echo(f"Error: {line}", err=True)
     if as_json:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from socialsell.cli.common import json_option, parse_id, pass_app, print_json, print_table
+from socialsell.team import rep_tz
 from socialsell.timeparse import format_local
 
 
@@ -87,7 +88,7 @@ def deal_show(app, deal_id, as_json) -> None:
     if as_json:
         print_json([d])
         return
-    tz = app.workspace.timezone
+    tz = rep_tz(app)
     c = d["contact"]
     click.echo(f"deal {d['id']}  [{d['stage']}]  {d['title']}  owner {d['owner'] or '-'}")
     click.echo(f"  contact #{c['id']} {c['display_name']}" + (f" ({c['company']})" if c["company"] else "") + f", {c['stage']}")

@@ -13,7 +13,9 @@ from socialsell.cli.common import (
     print_json,
     print_table,
 )
+from socialsell.cli.inputs import MEDIA_FILE
 from socialsell.errors import UsageError
+from socialsell.redact import one_line
 from socialsell.timeparse import format_local, parse_when
 
 
@@ -28,7 +30,7 @@ def _when(app, value: str | None):
     try:
         return parse_when(value, app.now(), app.workspace.timezone)
     except ValueError as e:
-        raise UsageError(str(e)) from None
+        raise UsageError(f"--at: {e}") from None
 
 
 @click.group()
@@ -45,10 +47,10 @@ def post() -> None:
 @click.option("--queue", is_flag=True, help="Take the next free posting slot of each channel.")
 @click.option("--campaign", metavar="NAME", help="The campaign this post belongs to.")
 @click.option("--draft", is_flag=True, help="Keep it as a draft until `post approve`.")
-@click.option("--media", multiple=True, type=click.Path(exists=True, dir_okay=False), help="An image to attach.")
+@click.option("--media", multiple=True, type=MEDIA_FILE, help="An image to attach.")
 @click.option("--repeat", "every", metavar="INTERVAL", help="Post again every INTERVAL (7d, 2w, 12h).")
 @click.option("--until", metavar="DATE", help="With --repeat: the last day of the series.")
-@click.option("--count", type=int, metavar="N", help="With --repeat: how many times in all.")
+@click.option("--count", type=click.IntRange(1, 10_000), metavar="N", help="With --repeat: how many times in all.")
 @click.option("--evergreen", is_flag=True, help="Add it to the evergreen pool (re-queued into empty slots).")
 @json_option
 @pass_app
@@ -65,6 +67,10 @@ def post_new(app, channels, text, template, variables, at, queue, campaign, draf
                           at=_when(app, at), queue=queue, campaign=campaign, draft=draft, media=media,
                           recurrence=recurrence, evergreen=evergreen)
     p = get_post(app, post_id)
+    from socialsell.loop.failures import accounts_blocked
+
+    for account, why in accounts_blocked(app, [d["account"] for d in p["deliveries"]]).items():
+        click.echo(f"Warning: post {post_id} will not go out on {account} until this is fixed: {one_line(why)}", err=True)
     if as_json:
         print_json([p])
         return
@@ -88,23 +94,23 @@ def post_list(app, status, channel, as_json, as_csv) -> None:
         print_json(rows)
         return
     if as_csv:
-        import csv
         import sys
 
-        from socialsell.marketing.importer import export_rows
+        from socialsell.marketing.importer import export_rows, write_csv
 
-        out = export_rows(rows)
-        writer = csv.DictWriter(sys.stdout, fieldnames=["id", "delivery", "channel", "status", "at", "published_at",
-                                                        "campaign", "text", "url", "error"], lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(out)
+        write_csv(export_rows(rows), sys.stdout)
         return
     tz = app.workspace.timezone
     print_table(["id", "channel", "status", "due", "text", "note"], [
         (p["id"], d["account"], d["status"], format_local(d["published_at"] or d["due_at"], tz),
-         _short(d["text"]), _short(d["error"] or d["remote_url"] or "", 40))
+         _short(d["text"]), _short(_paused(d) or d["error"] or d["remote_url"] or "", 40))
         for p in rows for d in p["deliveries"]
     ], empty="no posts yet: socialsell post new --channel sandbox --text 'Hello' --queue", one_line=True)
+
+
+def _paused(row: dict) -> str | None:
+    """The flag on a post held back by a paused account."""
+    return f"account paused: {row['account_paused']}" if row.get("account_paused") else None
 
 
 def _short(text: str | None, n: int = 50) -> str:
@@ -131,6 +137,8 @@ def post_show(app, post_id, as_json) -> None:
                    + (f"  published {format_local(d['published_at'], tz)}" if d["published_at"] else ""))
         if d["remote_url"]:
             click.echo(f"  {d['remote_url']}")
+        if d["account_paused"]:
+            click.echo(f"  {_paused(d)}")
         if d["error"]:
             click.echo(f"  note: {d['error']}")
         click.echo("  " + d["text"].replace("\n", "\n  "))
@@ -213,7 +221,8 @@ def queue(app, channel, days, fill_evergreen, as_json) -> None:
         click.echo("the queue is empty: socialsell post new --channel sandbox --text '...' --queue")
         return
     tz = app.workspace.timezone
-    entries = [(r["due_at"], r["account"], f"{r['status']:<10} #{r['id']}  {_short(r['text'], 60)}") for r in rows]
+    entries = [(r["due_at"], r["account"], f"{r['status']:<10} #{r['id']}  {_short(r['text'], 60)}"
+                + (f"  ({_short(_paused(r), 70)})" if r["account_paused"] else "")) for r in rows]
     entries += [(at, account, "(free slot)") for account, times in free.items() for at in times]
     entries.sort(key=lambda e: (e[0] is None, e[0] or app.now(), e[1]))
     day = None

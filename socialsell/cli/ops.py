@@ -15,6 +15,10 @@ from socialsell.cli.common import (
     print_json,
     print_table,
 )
+from socialsell.redact import one_line
+
+#: finished workers ``status`` lists (one line each); --json has the last 20
+FINISHED_SHOWN = 5
 
 
 def register(cli: click.Group) -> None:
@@ -51,7 +55,7 @@ def init(state: State, directory: Path, name: str | None, tz: str | None, force:
 @click.command()
 @click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
               help="Keep the demo workspace here (default: a temporary folder).")
-@click.option("--days", default=7, show_default=True, help="Simulated days to run.")
+@click.option("--days", default=7, show_default=True, type=click.IntRange(1, 60), help="Simulated days to run.")
 @click.pass_obj
 @handle_errors
 def demo(state: State, directory: Path | None, days: int) -> None:
@@ -82,11 +86,13 @@ def run(app, once: bool, log_json: bool, verbose: bool) -> None:
         for job_id, r in results.items():
             if job_id.startswith("poll:") and r is not None:
                 what = r.skipped or r.error or f"{r.new} new engagements, {r.tasks_created} new tasks, {r.requests} requests"
-                click.echo(f"{job_id}: {what}")
-        failed = {job_id: s["last_error"] for job_id, s in worker.snapshot().items() if s.get("last_error")}
-        if failed:  # a failed job must fail the pass, or cron and CI never hear of it
-            for job_id, error in failed.items():
-                click.echo(f"Error: job {job_id} failed: {error}", err=True)
+                click.echo(one_line(f"{job_id}: {what}"))
+        from socialsell.loop.failures import pass_failures
+
+        failures = pass_failures(app, worker, results, app.now())
+        for line in failures:  # never silent: one line each, and the exit status says it
+            click.echo(f"Error: {one_line(line)}", err=True)
+        if failures:
             raise SystemExit(1)
         return
     click.echo(f"socialsell worker {worker.id} running (Ctrl-C to stop)", err=True)
@@ -126,12 +132,21 @@ def status(app, as_json: bool) -> None:
                 [(a["name"], a["channel"],
                   a["status"] + (f", rate limited until {local(a['rate_limited_until'])}" if a["rate_limited"] else ""),
                   local(a["last_poll_at"], "never"), a["last_poll_requests"], a["error"] or "") for a in info["accounts"]],
-                title="channel accounts")
-    print_table(["worker", "heartbeat", "alive", "job", "last run", "next run", "last error"],
-                [(w["id"], local(w["heartbeat_at"]), "yes" if w["alive"] else "no", j["id"], local(j["last_run"], "never"),
-                  local(j["next_run"]), j["last_error"] or "")
-                 for w in info["workers"] for j in (w["jobs"] or [{"id": "", "last_run": None, "next_run": None, "last_error": None}])],
-                title="workers", empty="no worker has run yet: socialsell run")
+                title="channel accounts", one_line=True)  # a failure is one line here; --json has it whole
+    running = [w for w in info["workers"] if w["stopped_at"] is None]
+    finished = [w for w in info["workers"] if w["stopped_at"] is not None]
+    if running or not finished:
+        print_table(["worker", "heartbeat", "alive", "job", "last run", "next run", "last error"],
+                    [(w["id"], local(w["heartbeat_at"]), "yes" if w["alive"] else "no", j["id"], local(j["last_run"], "never"),
+                      local(j["next_run"]), j["last_error"] or "")
+                     for w in running for j in (w["jobs"] or [{"id": "", "last_run": None, "next_run": None, "last_error": None}])],
+                    title="workers", empty="no worker has run yet: socialsell run", one_line=True)
+    for w in finished[:FINISHED_SHOWN]:  # finished workers (--once passes, stopped loops): one line each
+        failed = [j["id"] for j in w["jobs"] if j["last_error"]]
+        click.echo(f"finished {w['id']} at {local(w['stopped_at'])}: {len(w['jobs'])} jobs ran"
+                   + (f", failed: {', '.join(failed)}" if failed else ""))
+    if len(finished) > FINISHED_SHOWN:
+        click.echo(f"... and {len(finished) - FINISHED_SHOWN} more finished workers (socialsell status --json)")
 
 
 @click.command()
@@ -140,8 +155,9 @@ def status(app, as_json: bool) -> None:
 @handle_errors
 def plugins(state: State, as_json: bool) -> None:
     """Installed plugins and the hooks each implements."""
-    from socialsell.plugins.manager import describe_plugins
+    from socialsell.plugins.manager import channel_types, describe_plugins
 
+    channel_types(state.pm)  # a plugin whose channels cannot register is named here, in one line
     rows = describe_plugins(state.pm)
     if as_json:
         print_json(rows)
@@ -153,7 +169,7 @@ def plugins(state: State, as_json: bool) -> None:
 @json_option
 @click.pass_context
 def channels(ctx: click.Context, as_json: bool) -> None:
-    """Configured channel accounts; `channels check NAME`, `channels connect NAME`."""
+    """Configured channel accounts; `channels check NAME`, `channels connect NAME`, `channels resume NAME`."""
     if ctx.invoked_subcommand is not None:
         return
     _list_channels(ctx.obj, as_json)
@@ -189,8 +205,8 @@ def channels_check(app, name: str, as_json: bool) -> None:
         return
     click.echo(f"{name}: {'ok' if result.ok else 'NOT OK'}" + (f" as {result.identity}" if result.identity else ""))
     click.echo(f"  can: {', '.join(result.capabilities.names()) or 'nothing'}")
-    for note in result.notes:
-        click.echo(f"  - {note}")
+    for note in result.notes:  # a note may quote the network's answer: redacted like an error
+        click.echo(f"  - {one_line(note)}")
     if not result.ok:
         raise SystemExit(1)
 
@@ -204,13 +220,38 @@ def channels_connect(app, name: str) -> None:
 
     channel = app.channel(name)
     if type(channel).connect is Channel.connect:
-        click.echo(f"{name}: {channel.label or channel.name} needs no connection step; it works as it is")
+        # nothing to authorize: verify the credentials instead, and resume the account if paused
+        click.echo(f"{name}: {channel.label or channel.name} needs no connection step; checking its credentials")
+        _resume(app, name)
         return
     channel.connect(click.echo)
-    from sqlalchemy import update
-
-    from socialsell.db import schema as t
-
+    app.account_ids()
     with app.db.write() as conn:  # a fresh authorization un-pauses the account
-        conn.execute(update(t.accounts).where(t.accounts.c.name == name).values(status="active", paused_reason=None))
+        app.resume_account(conn, name)
     click.echo(f"{name}: connected")
+
+
+@channels.command("resume")
+@click.argument("name")
+@pass_app
+def channels_resume(app, name: str) -> None:
+    """Un-pause an account once what paused it is fixed (keys, an app password, a token file's
+    mode): its credentials are checked with the network first."""
+    _resume(app, name)
+
+
+def _resume(app, name: str) -> None:
+    from socialsell.errors import RuntimeFailure, UsageError
+
+    channel = app.channel(name)  # an unknown name is a UsageError (exit 2)
+    missing = channel.missing_credentials()
+    if missing:
+        raise UsageError(f"{name} cannot send yet: {missing}")
+    result = channel.check()  # a channel without a connect step is verified here, not by a sign-in
+    if not result.ok:
+        why = "; ".join(one_line(note) for note in result.notes) or "the network refused the credentials"
+        raise RuntimeFailure(f"{name} cannot send yet: {why} (fix it, then `socialsell channels resume {name}`)")
+    app.account_ids()
+    with app.db.write() as conn:
+        resumed = app.resume_account(conn, name)
+    click.echo(f"{name}: resumed; its waiting posts go out at the next pass" if resumed else f"{name}: not paused")

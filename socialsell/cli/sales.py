@@ -5,8 +5,10 @@ from __future__ import annotations
 import click
 
 from socialsell.cli.common import json_option, parse_id, pass_app, print_json, print_table
+from socialsell.cli.inputs import AMOUNT, TEXT
 from socialsell.errors import UsageError
-from socialsell.timeparse import format_ago, format_local, parse_when
+from socialsell.team import rep_tz
+from socialsell.timeparse import format_ago, format_due, format_local, parse_when
 
 
 def force_option(func):
@@ -30,13 +32,25 @@ def responded(task, now) -> str | None:
     return f"{kind} {format_ago(task['first_response_at'], now)}"
 
 
-def _due(task, app, fmt: str = "%a %H:%M") -> str:
+def _due(task, app, fmt: str | None = None) -> str:
     """Before the first response the SLA time; after it the next step's time, or, with no next
     step, the response itself ("replied 2h ago": waiting on them, no clock)."""
     said = responded(task, app.now())
     if said is not None and task.get("next_step_due") is None:
         return said
-    return ("OVERDUE " if task["overdue"] else "") + format_local(task["due_at"], app.workspace.timezone, fmt)
+    tz = rep_tz(app)
+    when = format_due(task["due_at"], app.now(), tz) if fmt is None else format_local(task["due_at"], tz, fmt)
+    return ("OVERDUE " if task["overdue"] else "") + when
+
+
+def _handle_line(h: dict) -> str:
+    """``  x: @dana  https://x.com/dana  1,240 followers, verified, Berlin, Northwind``"""
+    facts = [f"{h['followers']:,} followers" if h.get("followers") is not None else None,
+             "verified" if h.get("verified") else None, h.get("location"), h.get("company"),
+             "organization" if h.get("kind") == "organization" else None]
+    line = f"  {h['channel']}: {h['handle']}" + (f"  {h['profile_url']}" if h.get("profile_url") else "")
+    shown = ", ".join(f for f in facts if f)
+    return line + (f"  ({shown})" if shown else "")
 
 
 def _why(task, app) -> str:
@@ -48,7 +62,7 @@ def _why(task, app) -> str:
 
 def _parse_at(app, text: str, what: str = "--at"):
     try:
-        return parse_when(text, app.now(), app.workspace.timezone)
+        return parse_when(text, app.now(), rep_tz(app))
     except ValueError as e:
         raise UsageError(f"{what}: {e}") from None
 
@@ -75,7 +89,7 @@ def tasks(app, scope, owner, overdue, as_json) -> None:
           (r["contact"]["name"] or "") + (f" ({r['contact']['company']})" if r["contact"]["company"] else ""),
           _why(r, app)[:70]) + ((r["owner"] or "-",) if who == "everyone" else ())
          for r in rows],
-        title=f"follow-ups for {who}", one_line=True,
+        title=f"follow-ups for {who} (times in {rep_tz(app).key})", one_line=True,
         empty=f"no open follow-ups for {who}" + ("" if who == "everyone" else " (try --all, or --as NAME)"),
     )
 
@@ -86,18 +100,19 @@ def task() -> None:
 
 
 @task.command("show")
-@click.argument("task_id")
+@click.argument("task_id", metavar="ID|@HANDLE|NAME")
 @json_option
 @pass_app
 def task_show(app, task_id, as_json) -> None:
     """Who, what they said, on which post, their history and score, and an opener."""
+    from socialsell.sales.finder import find_task
     from socialsell.sales.tasks import get_task
 
-    tk = get_task(app, parse_id(task_id, "task"))
+    tk = get_task(app, find_task(app, task_id))
     if as_json:
         print_json([tk])
         return
-    tz = app.workspace.timezone
+    tz = rep_tz(app)
     c = tk["contact"]
     click.echo(f"task {tk['id']}  [{tk['status']}]  owner {tk['owner'] or '-'}  priority {tk['priority']}  "
                f"due {_due(tk, app, '%a %d %b %H:%M')}")
@@ -110,7 +125,9 @@ def task_show(app, task_id, as_json) -> None:
         if line:
             click.echo(f"  {line}")
     for h in c["handles"]:
-        click.echo(f"  {h['channel']}: {h['handle']}" + (f"  {h['profile_url']}" if h["profile_url"] else ""))
+        click.echo(_handle_line(h))
+        if h.get("bio") and h["bio"] != c.get("headline"):
+            click.echo(f"    {' '.join(h['bio'].split())[:100]}")
     click.echo("\nwhat they did")
     for e in tk["engagements"]:
         where = f" on post {e['post_id']}" if e["post_id"] else ""
@@ -140,7 +157,7 @@ def task_show(app, task_id, as_json) -> None:
 @task.command("done")
 @click.argument("task_id")
 @click.option("--outcome", "-o", required=True, help="replied, connected, meeting, opportunity, won, lost, not_interested.")
-@click.option("--amount", type=float, help="Deal value: for won (required) and opportunity.")
+@click.option("--amount", type=AMOUNT, help="Deal value: for won (required) and opportunity.")
 @click.option("--at", "at", metavar="WHEN", help="For meeting: when it is; the next step is opened, due then.")
 @click.option("--close", "close", metavar="YYYY-MM-DD", help="For opportunity: the deal's expected close date.")
 @click.option("--stage", help="For opportunity: the deal's stage (discovery, proposal, negotiation).")
@@ -158,7 +175,7 @@ def task_done(app, task_id, outcome, amount, at, close, stage, force) -> None:
                     stage=stage.lower() if stage else None)
     click.echo(f"task {tk['id']} done: {tk['outcome']}" + (f" ({amount:g})" if amount is not None else "")
                + (f"; deal {tk['deal_id']}" + (" won" if tk["outcome"] == "won" else " open") if tk.get("deal_id") else "")
-               + (f"; next step: task {tk['next_task_id']} ({format_local(_parse_at(app, at), app.workspace.timezone)})"
+               + (f"; next step: task {tk['next_task_id']} ({format_local(_parse_at(app, at), rep_tz(app))})"
                   if tk.get("next_task_id") else ""))
 
 
@@ -171,9 +188,9 @@ def task_snooze(app, task_id, duration, force) -> None:
     """Hide a task until later: 2h, 3d, 1w or 'mon 09:00'."""
     from socialsell.sales.tasks import parse_snooze, snooze_task
 
-    until = parse_snooze(duration, app.now(), app.workspace.timezone)
+    until = parse_snooze(duration, app.now(), rep_tz(app))
     snooze_task(app, parse_id(task_id, "task"), until, force=force)
-    click.echo(f"task {task_id} snoozed until {format_local(until, app.workspace.timezone)}")
+    click.echo(f"task {task_id} snoozed until {format_local(until, rep_tz(app))}")
 
 
 @task.command("assign")
@@ -190,7 +207,7 @@ def task_assign(app, task_id, owner) -> None:
 
 @task.command("note")
 @click.argument("task_id")
-@click.argument("text")
+@click.argument("text", type=TEXT)
 @force_option
 @pass_app
 def task_note(app, task_id, text, force) -> None:
@@ -203,7 +220,7 @@ def task_note(app, task_id, text, force) -> None:
 
 @task.command("tag")
 @click.argument("task_id")
-@click.argument("insight")
+@click.argument("insight", type=TEXT)
 @force_option
 @pass_app
 def task_tag(app, task_id, insight, force) -> None:
@@ -229,7 +246,7 @@ def task_log(app, task_id, kind, text, next_step, at, force) -> None:
     due = _parse_at(app, at) if at else None
     tk = log_touch(app, parse_id(task_id, "task"), kind.lower(), text, next_step=next_step, due=due, force=force)
     click.echo(f"logged a {kind.lower()} on task {tk['id']}" + (
-        f"; next: {tk['next_step']} ({format_local(tk['next_step_due'], app.workspace.timezone)})" if due else ""))
+        f"; next: {tk['next_step']} ({format_local(tk['next_step_due'], rep_tz(app))})" if due else ""))
 
 
 @task.command("next")
@@ -243,12 +260,12 @@ def task_next(app, task_id, step, at, force) -> None:
     from socialsell.sales.tasks import set_next_step
 
     tk = set_next_step(app, parse_id(task_id, "task"), step, _parse_at(app, at), force=force)
-    click.echo(f"task {tk['id']} next: {tk['next_step']} ({format_local(tk['next_step_due'], app.workspace.timezone)})")
+    click.echo(f"task {tk['id']} next: {tk['next_step']} ({format_local(tk['next_step_due'], rep_tz(app))})")
 
 
 @task.command("reply")
 @click.argument("task_id")
-@click.argument("text")
+@click.argument("text", type=TEXT)
 @click.option("--again", is_flag=True, help="Reply once more to a task already replied to.")
 @force_option
 @pass_app
@@ -299,18 +316,18 @@ def contact() -> None:
 
 
 @contact.command("show")
-@click.argument("contact_id")
+@click.argument("contact_id", metavar="ID|@HANDLE|NAME")
 @json_option
 @pass_app
 def contact_show(app, contact_id, as_json) -> None:
     """A contact's profile, score explained line by line, history, notes."""
-    from socialsell.sales.contacts import contact_detail
+    from socialsell.sales.contacts import contact_detail, resolve_contact
 
-    c = contact_detail(app, parse_id(contact_id, "contact"))
+    c = contact_detail(app, resolve_contact(app, contact_id))
     if as_json:
         print_json([c])
         return
-    tz = app.workspace.timezone
+    tz = rep_tz(app)
     if c.get("redirected_from"):
         click.echo(f"(contact {c['redirected_from']} was merged into {c['id']})")
     click.echo(f"#{c['id']} {c['display_name']}  ({c['stage']}, owner {c['owner'] or '-'}, score {c['score']:.1f})")
@@ -318,7 +335,9 @@ def contact_show(app, contact_id, as_json) -> None:
         if line:
             click.echo(f"  {line}")
     for h in c["handles"]:
-        click.echo(f"  {h['channel']}: {h['handle']}" + (f"  {h['profile_url']}" if h["profile_url"] else ""))
+        click.echo(_handle_line(h))
+        if h.get("bio") and h["bio"] != c.get("headline"):
+            click.echo(f"    {' '.join(h['bio'].split())[:100]}")
     click.echo("\nscore, line by line")
     for reason, pts in c.get("score_explained") or []:
         click.echo(f"  {pts:+6.1f}  {reason}")

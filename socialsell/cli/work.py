@@ -8,8 +8,10 @@ from datetime import datetime
 import click
 
 from socialsell.cli.common import pass_app
+from socialsell.cli.inputs import AMOUNT
 from socialsell.cli.sales import responded
 from socialsell.errors import SocialsellError, UsageError
+from socialsell.team import rep_tz
 from socialsell.timeparse import format_ago, format_local, parse_when
 
 KEYS = "r reply  d done  s snooze  k skip  o open link  n note  q quit"
@@ -39,7 +41,7 @@ def _key() -> str:
 
 def parse_when_or_fail(text: str, app) -> datetime:
     try:
-        return parse_when(text, app.now(), app.workspace.timezone)
+        return parse_when(text, app.now(), rep_tz(app))
     except ValueError as e:
         raise UsageError(f"{e}") from None
 
@@ -70,7 +72,7 @@ def _link(task: dict) -> str | None:
 
 
 def _show(app, task: dict, position: int, total: int) -> None:
-    tz = app.workspace.timezone
+    tz = rep_tz(app)
     c = task["contact"]
     said = responded(task, app.now())
     if said and not task.get("next_step_due"):
@@ -86,7 +88,7 @@ def _show(app, task: dict, position: int, total: int) -> None:
         where = f" on post {e['post_id']}" if e.get("post_id") else ""
         camp = f" ({e['campaign']})" if e.get("campaign") else ""
         click.echo(f"  {e['kind']}{where}{camp}" + (f": \"{e['text']}\"" if e["text"] else ""))
-    click.echo(f"  opener: {task['opener']}")
+    click.echo(f"  suggested opener (sent only if you accept it): {task['opener']}")
 
 
 @click.command()
@@ -144,7 +146,7 @@ def work(app) -> None:
                     continue
                 if key == "d":
                     outcome = click.prompt("outcome", type=click.Choice(PROMPT_OUTCOMES), default="replied")
-                    amount = click.prompt("amount won", type=float) if outcome == "won" else None
+                    amount = click.prompt("amount won", type=AMOUNT) if outcome == "won" else None
                     meeting_at = None
                     if outcome == "meeting":  # the next step is the meeting: the task it opens is due then
                         meeting_at = parse_when_or_fail(click.prompt("meeting when (e.g. thu 14:00)"), app)
@@ -152,15 +154,15 @@ def work(app) -> None:
                     done += 1
                     click.echo(f"task {task['id']} done: {outcome}" + (f" ({amount:g})" if amount is not None else "")
                                + (f"; deal {closed['deal_id']}" if closed.get("deal_id") else "")
-                               + (f"; next step: task {closed['next_task_id']} at {format_local(meeting_at, app.workspace.timezone)}"
+                               + (f"; next step: task {closed['next_task_id']} at {format_local(meeting_at, rep_tz(app))}"
                                   if closed.get("next_task_id") else ""))
                     break
                 if key == "s":
                     duration = click.prompt("snooze for", default="1d")
-                    until = parse_snooze(duration, app.now(), app.workspace.timezone)
+                    until = parse_snooze(duration, app.now(), rep_tz(app))
                     snooze_task(app, task["id"], until)
                     snoozed += 1
-                    click.echo(f"snoozed until {format_local(until, app.workspace.timezone)}")
+                    click.echo(f"snoozed until {format_local(until, rep_tz(app))}")
                     break
                 if key == "o":
                     url = _link(task)

@@ -8,21 +8,25 @@ writers (WAL). ``synchronous=FULL`` because the move to ``sending`` must survive
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import OperationalError
 
 from socialsell.errors import ConfigError, RuntimeFailure
+from socialsell.redact import redact_url
 
 BUSY_TIMEOUT_MS = 30_000
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
+        _create_private(url)
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}, **kwargs)
 
         @event.listens_for(engine, "connect")
@@ -56,14 +60,14 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     raise ConfigError("database", None, f"unsupported database URL scheme in {redact_url(url)!r}: use sqlite:/// or postgresql://")
 
 
-def redact_url(url: str) -> str:
-    """The URL without its password, for messages and ``status``."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        user = creds.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}" if ":" in creds else f"{scheme}://{user}@{host}"
-    return url
+def _create_private(url: str) -> None:
+    """Create a new SQLite file 0600 before SQLite does (it would follow the umask, often 0644);
+    SQLite gives its -wal and -shm files the database file's mode."""
+    path = make_url(url).database
+    if not path or path == ":memory:" or path.startswith("file:") or os.path.exists(path):
+        return
+    with contextlib.suppress(OSError):  # a folder that does not exist: SQLite says so in one line
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 class Database:

@@ -11,6 +11,7 @@ must create exactly this schema; ``tests/test_storage.py`` compares the two on S
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -32,6 +33,8 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.types import TypeDecorator
+
+from socialsell.redact import redact
 
 metadata = MetaData(
     naming_convention={
@@ -64,6 +67,27 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC)
 
 
+class RedactedText(TypeDecorator[str]):
+    """Text that may quote a network's answer (an error, a pause reason): redacted on its way
+    in, so no secret reaches the database in any form (socialsell.redact)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: object) -> str | None:
+        return None if value is None else redact(value)
+
+
+class RedactedJSON(TypeDecorator[Any]):
+    """JSON whose strings are redacted on their way in (the event log's detail, job errors)."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: object) -> Any:
+        return redact(value)
+
+
 Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite's rowid alias must be INTEGER
 
 
@@ -82,11 +106,11 @@ accounts = Table(
     Column("handle", String(200)),  # our own handle on the network (never a task)
     Column("remote_user_id", String(100)),
     Column("status", String(20), nullable=False, server_default="active"),  # active | paused
-    Column("paused_reason", Text),
+    Column("paused_reason", RedactedText),
     Column("rate_limited_until", UTCDateTime),
     Column("last_poll_at", UTCDateTime),
     Column("last_poll_requests", Integer),
-    Column("last_poll_error", Text),
+    Column("last_poll_error", RedactedText),
     Column("created_at", UTCDateTime, nullable=False),
 )
 
@@ -117,7 +141,7 @@ workers = Table(
     Column("started_at", UTCDateTime, nullable=False),
     Column("heartbeat_at", UTCDateTime, nullable=False),
     Column("stopped_at", UTCDateTime),
-    Column("jobs", JSON),  # {job_id: {last_run, next_run, last_error, runs}}
+    Column("jobs", RedactedJSON),  # {job_id: {last_run, next_run, last_error, runs}}
 )
 
 # --- marketing: campaigns, posts, deliveries ---------------------------------------------------
@@ -179,7 +203,7 @@ deliveries = Table(
     Column("remote_id", String(200)),
     Column("remote_url", Text),
     Column("published_at", UTCDateTime),
-    Column("error", Text),
+    Column("error", RedactedText),
     # why a delivery is `unknown` (socialsell.loop.publishing.UnknownCause): reconcile decides on
     # this, never on the text of `error`
     Column("unknown_cause", String(20)),
@@ -437,7 +461,7 @@ events = Table(
     Column("kind", String(50), nullable=False),
     Column("subject", String(200)),  # e.g. "delivery:12", "task:3", "account:x"
     Column("actor", String(200)),  # a rep, or a worker id
-    Column("detail", JSON),
+    Column("detail", RedactedJSON),
     Index("ix_events_kind_at", "kind", "at"),
 )
 

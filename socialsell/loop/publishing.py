@@ -34,7 +34,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import Connection
 
-from socialsell.config import parse_duration
 from socialsell.db import schema as t
 from socialsell.marketing import guardrails
 from socialsell.plugins.channel import (
@@ -45,6 +44,8 @@ from socialsell.plugins.channel import (
     Rejected,
     TransientError,
 )
+from socialsell.plugins.views import DeliveryView, PostView
+from socialsell.settings import LoopSettings
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
@@ -55,33 +56,8 @@ log = logging.getLogger("socialsell.publish")
 D = t.deliveries
 
 
-@dataclass
-class PublishSettings:
-    grace: int = 3600  # seconds late a post may still go out after downtime
-    max_attempts: int = 5
-    backoff_base: int = 30
-    backoff_cap: int = 3600
-    lease: int = 180  # longer than the channel's total HTTP timeout
-    reconcile_after: int = 30  # seconds after an ambiguous attempt before looking for it
-    batch: int = 20
-
-    def lease_for(self, channel: Any) -> float:
-        """The lease to hold while calling ``channel``: longer than its total timeout, so a
-        slow call is never mistaken for a dead one and reconciled while still in flight."""
-        return max(float(self.lease), 2 * float(channel.total_timeout) + 10)
-
-    @classmethod
-    def from_app(cls, app: App) -> PublishSettings:
-        loop = app.workspace.section("loop")
-        path = app.workspace.config_path
-        s = cls()
-        for key in ("grace", "backoff_base", "backoff_cap", "lease", "reconcile_after"):
-            if key in loop:
-                setattr(s, key, parse_duration(loop[key], path, f"loop.{key}"))
-        for key in ("max_attempts", "batch"):
-            if key in loop:
-                setattr(s, key, int(loop[key]))
-        return s
+# ``[loop]`` of the settings, typed and checked at load (socialsell.settings): ``app.settings.loop``.
+PublishSettings = LoopSettings
 
 
 @dataclass
@@ -207,7 +183,7 @@ def publish_due(app: App, worker: str, now: datetime | None = None, settings: Pu
     A pass handles each delivery at most once, so a delivery that stays claimable (a reconcile
     that cannot reach the network) never makes the pass spin.
     """
-    settings = settings or PublishSettings.from_app(app)
+    settings = settings or app.settings.loop
     report = PublishReport()
     seen: set[int] = set()
     while True:
@@ -544,8 +520,9 @@ def _reconcile_step(app: App, d: dict[str, Any], settings: PublishSettings, now:
     return Step("scheduled", next_attempt_at=now, error="reconciled: not on the network, sending again")
 
 
-def _hook_payload(app: App, delivery_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
+def _hook_payload(app: App, delivery_id: int) -> tuple[PostView, DeliveryView]:
+    """The documented views event hooks receive (docs/plugins.md, "Event payloads")."""
     with app.db.read() as conn:
         d = _load(conn, delivery_id)
-        post = dict(conn.execute(select(t.posts).where(t.posts.c.id == d["post_id"])).mappings().one())
-    return post, d
+        post = conn.execute(select(t.posts).where(t.posts.c.id == d["post_id"])).mappings().one()
+    return PostView(post), DeliveryView(d)

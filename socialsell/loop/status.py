@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from socialsell.db import schema as t
-from socialsell.db.engine import redact_url
+from socialsell.redact import redact_url
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App

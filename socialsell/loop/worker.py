@@ -21,20 +21,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from socialsell.db import schema as t
+from socialsell.plugins.jobs import JobContext
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
 
 log = logging.getLogger("socialsell.loop")
-
-
-@dataclass
-class JobContext:
-    """What a job receives: the app, this worker's id, and the time of the run."""
-
-    app: App
-    worker: str
-    now: datetime
 
 
 @dataclass
@@ -114,11 +106,11 @@ def job_content(ctx: JobContext) -> Any:
         return {"skipped": "another worker is on it"}
     try:
         result: dict[str, Any] = {"recurring": schedule_next_occurrences(ctx.app, ctx.now)}
-        marketing = ctx.app.workspace.section("marketing")
-        if marketing.get("evergreen_autofill"):
+        marketing = ctx.app.settings.marketing
+        if marketing.evergreen_autofill:
             from socialsell.marketing.evergreen import fill_empty_slots
 
-            result["evergreen"] = fill_empty_slots(ctx.app, ctx.now, int(marketing.get("evergreen_days", 7)))
+            result["evergreen"] = fill_empty_slots(ctx.app, ctx.now, marketing.evergreen_days)
         return result
     finally:
         leases.release(ctx.app.db, "job:content", ctx.worker)
@@ -237,11 +229,11 @@ def run_forever(app: App, worker: Worker | None = None, stop: threading.Event | 
     from apscheduler.schedulers.background import BackgroundScheduler
 
     from socialsell.loop import leases
-    from socialsell.loop.publishing import PublishSettings, next_due_at, release_all
+    from socialsell.loop.publishing import next_due_at, release_all
 
     worker = worker or Worker(app)
     stop = stop or threading.Event()
-    settings = PublishSettings.from_app(app)
+    settings = app.settings.loop
     jobs = build_jobs(app)
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
     start = app.now()

@@ -13,13 +13,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, or_, select
 
 from socialsell.db import schema as t
+from socialsell.marketing.posts import UNSENT, account_paused
 from socialsell.timeparse import to_utc, upcoming_slots
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
-
-UNSENT = ("draft", "approved", "scheduled", "sending", "unknown")
-
 
 def calendar(app: App, *, account: str | None = None, days: int = 14) -> tuple[list[dict[str, Any]], dict[str, list[datetime]]]:
     """Deliveries from the start of today (local) to ``days`` ahead, any status but cancelled,
@@ -36,7 +34,7 @@ def calendar(app: App, *, account: str | None = None, days: int = 14) -> tuple[l
     when = D.c.published_at.label("published_at")
     q = (
         select(D.c.post_id.label("id"), D.c.id.label("delivery"), A.c.name.label("account"), A.c.channel,
-               D.c.status, D.c.due_at, when, D.c.text, D.c.error)
+               D.c.status, D.c.due_at, when, D.c.text, D.c.error, account_paused())
         .join(A, A.c.id == D.c.account_id)
         .where(and_(D.c.status != "cancelled", or_(
             and_(D.c.due_at >= start, D.c.due_at <= horizon),

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, func, insert, select
 
 from socialsell.db import schema as t
-from socialsell.errors import ConfigError
 from socialsell.marketing.posts import initial_status
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -26,15 +25,8 @@ D, P, E = t.deliveries, t.posts, t.engagements
 
 
 def evergreen_gap(app: App) -> timedelta:
-    from socialsell.config import parse_duration
-
-    raw = app.workspace.section("marketing").get("evergreen_gap", "30d")
-    try:
-        return timedelta(seconds=parse_duration(raw, app.workspace.config_path, "marketing.evergreen_gap"))
-    except ConfigError:
-        raise
-    except Exception:  # pragma: no cover - parse_duration raises ConfigError
-        raise ConfigError(app.workspace.config_path, "marketing.evergreen_gap", 'a duration like "30d"') from None
+    """``[marketing] evergreen_gap``: how long before the same evergreen text may go out again."""
+    return timedelta(seconds=app.settings.marketing.evergreen_gap)
 
 
 def fill_empty_slots(app: App, now: datetime | None = None, days: int = 7, *, account: str | None = None) -> list[dict[str, Any]]:
@@ -45,7 +37,7 @@ def fill_empty_slots(app: App, now: datetime | None = None, days: int = 7, *, ac
 
     now = now or app.now()
     gap = evergreen_gap(app)
-    needs_approval = bool(app.workspace.section("workspace").get("require_approval", False))
+    needs_approval = app.settings.workspace.require_approval
     names = [account] if account else [a.name for a in app.workspace.accounts.values() if a.slots]
     queued: list[dict[str, Any]] = []
     for name in names:

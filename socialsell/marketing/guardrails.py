@@ -31,19 +31,15 @@ URL = re.compile(r"https?://[^\s<>\"')\]]+", re.I)
 _TRAILING = ".,;:!?"
 
 
-def _rules(app: App) -> dict[str, Any]:
-    return app.workspace.section("guardrails")
-
-
 def _hashtags(app: App, campaign: dict[str, Any] | None) -> list[str]:
-    tags = list(_rules(app).get("required_hashtags", []) or [])
+    tags = list(app.settings.guardrails.required_hashtags)
     if campaign:
         tags += list(campaign.get("required_hashtags") or [])
     return list(dict.fromkeys("#" + str(t).lstrip("#") for t in tags if str(t).strip("# ")))
 
 
 def _disclaimers(app: App, campaign: dict[str, Any] | None) -> list[str]:
-    out = [str(_rules(app).get("disclaimer") or "").strip()]
+    out = [app.settings.guardrails.disclaimer.strip()]
     if campaign:
         out.append(str(campaign.get("disclaimer") or "").strip())
     return [d for d in dict.fromkeys(out) if d]
@@ -54,11 +50,9 @@ def _has_tag(text: str, tag: str) -> bool:
 
 
 def utm_settings(app: App) -> dict[str, Any]:
-    utm = _rules(app).get("utm", {})
-    if isinstance(utm, bool):
-        utm = {"enabled": utm}
-    return {"enabled": bool(utm.get("enabled", True)), "medium": str(utm.get("medium", "social")),
-            "source": utm.get("source", {}) if isinstance(utm.get("source", {}), dict) else {}}
+    """``[guardrails.utm]`` (checked at load): ``enabled``, ``medium``, ``source`` per channel type."""
+    utm = app.settings.guardrails.utm
+    return {"enabled": utm.enabled, "medium": utm.medium, "source": utm.source}
 
 
 def tag_links(text: str, *, source: str, medium: str, campaign: str | None) -> str:
@@ -109,9 +103,8 @@ def check(app: App, text: str, *, campaign: dict[str, Any] | None = None) -> lis
     the publisher on what readers will see of the text about to be sent (``Channel.readable``),
     so a rule added since still holds.
     """
-    rules = _rules(app)
     problems = []
-    for word in rules.get("banned_words", []):
+    for word in app.settings.guardrails.banned_words:
         if re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text, re.I):
             problems.append(f"contains the banned word {word!r} ([guardrails] banned_words)")
     where = f"campaign {campaign['name']!r}" if campaign else "[guardrails]"
@@ -129,7 +122,7 @@ def check_reply(app: App, text: str) -> list[str]:
     post. Required hashtags and disclaimers are for brand posts ("on every post"), not for a
     one-to-one answer; the channel's own length rules are checked by the caller."""
     problems = []
-    for word in _rules(app).get("banned_words", []):
+    for word in app.settings.guardrails.banned_words:
         if re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text, re.I):
             problems.append(f"contains the banned word {word!r} ([guardrails] banned_words)")
     return problems

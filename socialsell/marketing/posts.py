@@ -7,16 +7,18 @@ delivery, so "X published, LinkedIn failed" is visible as exactly that.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, case, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from socialsell.db import schema as t
 from socialsell.errors import NotFound, UsageError
+from socialsell.marketing.media import check_media_for
 from socialsell.team import check_approver
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -55,12 +57,13 @@ def render_for_accounts(
         raise UsageError("name at least one channel account with --channel")
     if (text is None) == (template is None):
         raise UsageError("give either --text or --template")
-    tmpl = find_template(template, app.workspace.root) if template else None
+    tmpl = find_template(template, app.workspace.root) if template is not None else None
     drafts = []
     for name in dict.fromkeys(accounts):
         channel = app.channel(name)
         body = render(tmpl, variables, channel_type=channel.name, account=name) if tmpl else text
         assert body is not None
+        check_characters(body, name)
         body = guardrails.apply(app, body, channel=channel, account=name, campaign=campaign,
                                 utm=tmpl.meta.get("utm") if tmpl else None)
         prepared = channel.prepare(body)
@@ -70,6 +73,19 @@ def render_for_accounts(
                              else f"{name}: {problems[0]}")
         drafts.append(Draft(account=name, text=prepared, length=channel.measure(prepared), limit=channel.max_length))
     return drafts
+
+
+#: characters no post may carry: C0 controls other than tab and newlines, and DEL. A NUL byte
+#: cuts the text short in some clients and is refused by others, after the post was queued.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def check_characters(text: str, account: str) -> None:
+    """Refuse control characters (NUL and the like) in a post's text; UsageError names the first."""
+    m = _CONTROL.search(text)
+    if m:
+        raise UsageError(f"{account}: the post contains the control character {m.group()!r} at position {m.start() + 1}: "
+                         "remove it")
 
 
 def default_accounts(app: App, template: str | None, campaign: dict[str, Any] | None) -> list[str]:
@@ -165,6 +181,9 @@ def prepare_post(
     if not accounts:
         accounts = default_accounts(app, template, campaign_row)
     drafts = render_for_accounts(app, accounts, text=text, template=template, variables=variables, campaign=campaign_row)
+    if media:
+        for d in drafts:
+            check_media_for(app.channel(d.account), d.account, list(media))
     if queue:
         from socialsell.marketing.slots import slot_rules
 
@@ -180,7 +199,7 @@ def store_post(app: App, conn: Connection, plan: PostPlan) -> int:
     """Store a prepared post in the caller's transaction; ``--queue`` takes each account's next
     free slot as of this transaction (so posts stored together take successive slots)."""
     now = app.now()
-    needs_approval = bool(app.workspace.section("workspace").get("require_approval", False))
+    needs_approval = app.settings.workspace.require_approval
     dues: dict[str, datetime | None] = {}
     for d in plan.drafts:
         dues[d.account] = plan.at
@@ -269,7 +288,7 @@ def edit_post(
             variables={**(post["variables"] or {}), **(variables or {})}, campaign=campaign,
         )
         texts = {d.account: d.text for d in drafts}
-    needs_approval = bool(app.workspace.section("workspace").get("require_approval", False))
+    needs_approval = app.settings.workspace.require_approval
     with app.db.write() as conn:
         for d in targets:
             values: dict[str, Any] = {"updated_at": now}
@@ -301,6 +320,17 @@ def _campaign(app: App, name: str) -> dict[str, Any]:
     return dict(row)
 
 
+#: deliveries that have not gone out yet (a paused account holds them)
+UNSENT = ("draft", "approved", "scheduled", "sending", "unknown")
+
+
+def account_paused():
+    """A column: why the delivery's account is paused, for deliveries it holds back; else NULL."""
+    A, D = t.accounts, t.deliveries
+    return case((and_(A.c.status == "paused", D.c.status.in_(UNSENT)),
+                 func.coalesce(A.c.paused_reason, "no reason recorded")), else_=None).label("account_paused")
+
+
 def delivery_rows(conn, post_ids: Sequence[int] | None = None, *, status: str | None = None, account: str | None = None):
     q = (
         select(
@@ -308,6 +338,7 @@ def delivery_rows(conn, post_ids: Sequence[int] | None = None, *, status: str | 
             t.accounts.c.channel, t.deliveries.c.text, t.deliveries.c.status, t.deliveries.c.due_at,
             t.deliveries.c.published_at, t.deliveries.c.remote_id, t.deliveries.c.remote_url,
             t.deliveries.c.error, t.deliveries.c.attempts, t.deliveries.c.next_attempt_at,
+            account_paused(),
         )
         .join(t.accounts, t.accounts.c.id == t.deliveries.c.account_id)
         .order_by(t.deliveries.c.post_id, t.deliveries.c.id)
@@ -385,7 +416,7 @@ def _transition(app: App, post_id: int, allowed_from: Sequence[str], values_for:
 def approve_post(app: App, post_id: int) -> int:
     """Approve a draft. When ``require_approval`` is on, only an approver other than the post's
     author may (``[team] approvers``, default the lead: socialsell/team.py)."""
-    if app.workspace.section("workspace").get("require_approval", False):
+    if app.settings.workspace.require_approval:
         with app.db.read() as conn:
             author = conn.execute(select(t.posts.c.author).where(t.posts.c.id == post_id)).scalar()
         check_approver(app.workspace, app.actor, author)

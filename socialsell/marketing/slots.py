@@ -11,7 +11,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.engine import Connection
 
 from socialsell.db import schema as t
-from socialsell.errors import ConfigError, UsageError
+from socialsell.errors import UsageError
 from socialsell.timeparse import WeeklyTimes, parse_slot_rule, upcoming_slots
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -19,14 +19,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def slot_rules(app: App, account: str) -> list[WeeklyTimes]:
-    acc = app.workspace.account(account)
-    rules = []
-    for i, rule in enumerate(acc.slots):
-        try:
-            rules.append(parse_slot_rule(rule))
-        except ValueError as e:
-            raise ConfigError(app.workspace.config_path, f"accounts.{account}.slots[{i}]", str(e)) from None
-    return rules
+    """The account's slot rules (each was checked when the config was loaded)."""
+    return [parse_slot_rule(rule) for rule in app.workspace.account(account).slots]
 
 
 def next_free_slot(app: App, conn: Connection, account: str, *, after: datetime) -> datetime:
@@ -105,6 +99,7 @@ def edit_slots(app: App, account: str, *, set_to: Sequence[str] | None = None, a
         raise UsageError(f"account {account!r} is not in {path}")
     tmp = path.with_suffix(".toml.tmp")
     tmp.write_text(tomlkit.dumps(doc), encoding="utf-8")
+    tmp.chmod(path.stat().st_mode & 0o777)  # the config keeps its mode (0600 from init)
     tmp.replace(path)
     app.workspace.account(account).slots = rules
     return rules

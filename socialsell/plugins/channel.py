@@ -27,9 +27,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from socialsell.clock import utcnow
+from socialsell.redact import redact
 
 if TYPE_CHECKING:  # pragma: no cover
-    from socialsell.config import Account
+    from socialsell.workspace import Account
 
 ENGAGEMENT_KINDS = ("reply", "comment", "mention", "quote", "repost", "like", "follow", "message")
 
@@ -38,10 +39,11 @@ ENGAGEMENT_KINDS = ("reply", "comment", "mention", "quote", "repost", "like", "f
 
 
 class ChannelError(Exception):
-    """Base of every error a channel raises. ``str(error)`` must never contain a secret."""
+    """Base of every error a channel raises. ``str(error)`` never contains a secret: the
+    message is redacted here (a network may echo a request's credentials in its error)."""
 
     def __init__(self, message: str, *, status: int | None = None):
-        super().__init__(message)
+        super().__init__(redact(message))
         self.status = status
 
 
@@ -148,6 +150,12 @@ class Person:
     company: str | None = None
     location: str | None = None
     followers: int | None = None
+    #: the network's verified badge, when it says (None: unknown)
+    verified: bool | None = None
+    #: the person's own description (X ``description``); ``headline`` stays the one-line title
+    bio: str | None = None
+    #: ``"person"`` or ``"organization"`` (a LinkedIn page), when the network says
+    kind: str | None = None
 
 
 @dataclass
@@ -214,6 +222,11 @@ class Channel(abc.ABC):
     max_length: ClassVar[int] = 3000
     #: what the channel type can do at best; :meth:`capabilities` narrows it per account
     supports: ClassVar[Capabilities] = Capabilities()
+    #: media types a post may carry (``post new --media``), most files per post and biggest file;
+    #: checked when the post is queued, so a file the network would refuse never waits in the queue
+    media_types: ClassVar[frozenset[str]] = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
+    max_media: ClassVar[int] = 4
+    max_media_bytes: ClassVar[int] = 5 * 1024 * 1024
     #: seconds between engagement polls unless the account says otherwise
     default_poll_interval: ClassVar[int] = 300
     #: seconds every network request may take
@@ -266,6 +279,12 @@ class Channel(abc.ABC):
     def capabilities(self) -> Capabilities:
         """What this account can do, from its configuration (no network call)."""
         return self.supports
+
+    def missing_credentials(self) -> str | None:
+        """Why this account cannot call its network at all yet (no credentials configured, never
+        connected), judged from local state only: no network call. None when nothing is missing.
+        ``post new`` uses it to warn before a post waits on an account that can never send it."""
+        return None
 
     def check(self) -> CheckResult:
         """Verify the credentials with the network and report the account's capabilities."""

@@ -23,6 +23,13 @@ if TYPE_CHECKING:  # pragma: no cover - imports for annotations only
     import click
 
     from socialsell.plugins.channel import Channel
+    from socialsell.plugins.views import (
+        ContactView,
+        DeliveryView,
+        EngagementView,
+        PostView,
+        TaskView,
+    )
 
 hookspec = HookspecMarker("socialsell")
 hookimpl = HookimplMarker("socialsell")
@@ -56,7 +63,7 @@ def register_jobs(register: Callable[..., None]) -> None:
     """Add periodic jobs to ``socialsell run``.
 
     :param register: call ``register(job_id, func, seconds=N)``; ``func(ctx)`` receives a
-        :class:`socialsell.loop.JobContext` (workspace, clock, database). Every worker runs the
+        :class:`socialsell.api.JobContext` (``app``, ``worker``, ``now``). Every worker runs the
         same jobs, so a job must claim its work in the database, not assume it runs alone.
     """
 
@@ -119,19 +126,20 @@ def assign_owner(contact: dict[str, Any], engagement: dict[str, Any], team: list
 
 
 # --- events ---------------------------------------------------------------------------------
+# Events receive frozen, documented views (socialsell.plugins.views), never table rows.
 
 
 @hookspec
-def post_published(post: dict[str, Any], delivery: dict[str, Any]) -> None:
+def post_published(post: PostView, delivery: DeliveryView) -> None:
     """A post went out on one channel account.
 
-    :param post: the post (``id``, ``text``, ``campaign``...).
+    :param post: the post (``id``, ``text``, ``campaign_id``...).
     :param delivery: its delivery on that account (``account``, ``remote_id``, ``remote_url``...).
     """
 
 
 @hookspec
-def post_failed(post: dict[str, Any], delivery: dict[str, Any], reason: str) -> None:
+def post_failed(post: PostView, delivery: DeliveryView, reason: str) -> None:
     """A post's delivery ended ``failed``, ``missed`` or ``needs_attention``.
 
     :param post: the post.
@@ -141,16 +149,16 @@ def post_failed(post: dict[str, Any], delivery: dict[str, Any], reason: str) -> 
 
 
 @hookspec
-def engagement_ingested(engagement: dict[str, Any], contact: dict[str, Any]) -> None:
+def engagement_ingested(engagement: EngagementView, contact: ContactView) -> None:
     """A new engagement was stored (called once per engagement, after commit).
 
-    :param engagement: the engagement as stored.
+    :param engagement: the engagement as stored (its documented fields).
     :param contact: the contact it was attached to.
     """
 
 
 @hookspec
-def task_created(task: dict[str, Any], contact: dict[str, Any]) -> None:
+def task_created(task: TaskView, contact: ContactView) -> None:
     """A follow-up task was opened for a contact.
 
     :param task: the task (``id``, ``owner``, ``due_at``, ``priority``...).
@@ -159,7 +167,7 @@ def task_created(task: dict[str, Any], contact: dict[str, Any]) -> None:
 
 
 @hookspec
-def task_closed(task: dict[str, Any], outcome: str, amount: float | None) -> None:
+def task_closed(task: TaskView, outcome: str, amount: float | None) -> None:
     """A follow-up task was closed by a rep.
 
     :param task: the task as it was closed.
@@ -169,7 +177,7 @@ def task_closed(task: dict[str, Any], outcome: str, amount: float | None) -> Non
 
 
 @hookspec
-def sla_breached(task: dict[str, Any], level: str) -> None:
+def sla_breached(task: TaskView, level: str) -> None:
     """A follow-up task passed its response time. Called once per task and level.
 
     :param task: the task, with its ``owner`` and ``due_at``.

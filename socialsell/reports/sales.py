@@ -5,7 +5,6 @@ meetings, deals opened, win rate, revenue won, and time from first engagement to
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, case, exists, func, select
@@ -25,7 +24,6 @@ from socialsell.reports.queries import (
 )
 from socialsell.reports.scope import Scope
 from socialsell.reports.timing import business_seconds, middle, percentile
-from socialsell.timeparse import parse_business_hours
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
@@ -39,9 +37,8 @@ def _hours(seconds: float | None) -> float | None:
 
 def sales_section(app: App, scope: Scope) -> Section:
     """Per rep and for the team: response, attainment, meetings, deals, win rate, revenue; the funnel."""
-    sla = app.workspace.section("sla")
-    hours = parse_business_hours(sla.get("business_hours", "mon-fri 09:00-17:00"))
-    holidays = frozenset(date.fromisoformat(str(d)) for d in sla.get("holidays", []))
+    sla = app.workspace.settings.sla
+    hours, holidays = sla.business_hours, sla.holidays
     now = min(app.now(), scope.until)
     frm, conds = task_source(scope)
     with app.db.read() as conn:

@@ -9,6 +9,7 @@ from sqlalchemy import and_, delete, func, insert, select, update
 
 from socialsell.db import schema as t
 from socialsell.errors import NotFound, UsageError
+from socialsell.sales.finder import find_contact
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
@@ -47,7 +48,8 @@ def contact_detail(app: App, contact_id: int) -> dict[str, Any]:
             return {**contact_detail(app, _survivor(conn, contact_id)), "redirected_from": contact_id}
         c["handles"] = [dict(h) for h in conn.execute(
             select(t.handles.c.channel, t.handles.c.handle, t.handles.c.name, t.handles.c.profile_url,
-                   t.handles.c.headline, t.handles.c.followers)
+                   t.handles.c.headline, t.handles.c.followers, t.handles.c.verified, t.handles.c.bio,
+                   t.handles.c.location, t.handles.c.company, t.handles.c.kind)
             .where(t.handles.c.contact_id == contact_id)).mappings()]
         c["engagement_count"] = conn.execute(select(func.count()).select_from(t.engagements)
                                              .where(t.engagements.c.contact_id == contact_id)).scalar()
@@ -68,14 +70,8 @@ def contact_detail(app: App, contact_id: int) -> dict[str, Any]:
 
 
 def resolve_contact(app: App, ref: str) -> int:
-    """A contact from what a rep types: its id."""
-    try:
-        n = int(ref.strip().lstrip("#"))
-    except ValueError:
-        raise UsageError(f"contact: give its id (see `socialsell contacts`), not {ref!r}") from None
-    if n < 1:
-        raise UsageError(f"contact id must be positive, not {n}")
-    return n
+    """A contact from what a rep types: an id, @handle, name or company (socialsell/sales/finder.py)."""
+    return find_contact(app, ref)
 
 
 def _survivor(conn, contact_id: int) -> int:
@@ -190,7 +186,7 @@ def merge_contacts(app: App, keep_id: int, other_id: int) -> dict[str, Any]:
     different owners need the lead (``[team] lead``, or a member with role lead).
     """
     from socialsell.sales.ingest import rescore
-    from socialsell.sales.scoring import LeadRules, stage_for
+    from socialsell.sales.scoring import stage_for
     from socialsell.team import role_of
 
     plan = merge_plan(app, keep_id, other_id)
@@ -244,7 +240,7 @@ def merge_contacts(app: App, keep_id: int, other_id: int) -> dict[str, Any]:
             stage = max(keep["stage"], other["stage"], key=lambda s: STAGE_ORDER.index(s) if s in STAGE_ORDER else 0)
         fill = {k: keep[k] or other[k] for k in ("headline", "company", "location", "email", "owner")}
         merged = {**keep, **fill, "stage": stage}
-        rules = LeadRules.from_app(app)
+        rules = app.settings.leads
         score, explained = rescore(app, conn, merged, rules, now)
         stage = stage_for(score, rules, stage)
         conn.execute(update(C).where(C.c.id == keep_id).values(
@@ -272,7 +268,7 @@ def unmerge_contact(app: App, merged_id: int) -> dict[str, Any]:
     ones included), tasks, notes and deals go back, its dismissed task reopens, the kept task and
     contact get their fields back, and both are rescored."""
     from socialsell.sales.ingest import rescore
-    from socialsell.sales.scoring import LeadRules, stage_for
+    from socialsell.sales.scoring import stage_for
 
     C, T, M, E = t.contacts, t.tasks, t.contact_merges, t.engagements
     now = app.now()
@@ -315,7 +311,7 @@ def unmerge_contact(app: App, merged_id: int) -> dict[str, Any]:
                     status=k["status"], snoozed_until=_dt.fromisoformat(k["snoozed_until"]) if k["snoozed_until"] else None,
                     updated_at=now))
         conn.execute(delete(t.notes).where(t.notes.c.id == mv["note"]))
-        rules = LeadRules.from_app(app)
+        rules = app.settings.leads
         out = {}
         for cid, fields in ((keep_id, mv["keep_before"]), (merged_id, {})):
             row = dict(conn.execute(select(C).where(C.c.id == cid)).mappings().one())

@@ -41,6 +41,7 @@ from sqlalchemy.engine import Connection
 
 from socialsell.db import schema as t
 from socialsell.plugins.channel import Engagement, Person
+from socialsell.plugins.views import ContactView, EngagementView, TaskView
 from socialsell.sales import routing
 from socialsell.sales.scoring import LeadRules, contact_score, has_intent, score_lines, stage_for
 
@@ -61,11 +62,13 @@ class IngestResult:
     contacts: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def fire_hooks(self, app: App) -> None:
-        """Event hooks, called after the transaction committed."""
+        """Event hooks, called after the transaction committed, with documented views (not rows)."""
         for e in self.new:
-            app.hook.engagement_ingested(engagement=e, contact=self.contacts.get(e["contact_id"], {}))
+            contact = ContactView(self.contacts.get(e["contact_id"], {}))
+            app.hook.engagement_ingested(engagement=EngagementView(e), contact=contact)
         for task in self.tasks_created:
-            app.hook.task_created(task=task, contact=self.contacts.get(task["contact_id"], {}))
+            contact = ContactView(self.contacts.get(task["contact_id"], {}))
+            app.hook.task_created(task=TaskView(task), contact=contact)
 
 
 def norm_handle(handle: str) -> str:
@@ -144,7 +147,7 @@ def ingest(app: App, conn: Connection, account: str, engagements: Sequence[Engag
         return result
     acc = app.workspace.account(account)
     account_id = app.account_id(account)
-    rules = LeadRules.from_app(app)
+    rules = app.settings.leads
     own = {bare_handle(h) for h in _own_handles(app, conn)}
 
     # 1. which are new? one query per chunk of external ids
@@ -194,6 +197,7 @@ def ingest(app: App, conn: Connection, account: str, engagements: Sequence[Engag
     for h, cid in contact_of.items():
         followers = people[h].followers or 0
         contacts[cid]["followers"] = max(contacts[cid].get("followers") or 0, followers) or None
+        contacts[cid]["verified"] = bool(contacts[cid].get("verified") or people[h].verified)
     # their open tasks, read before the insert so engagements of people with a task are stored
     # attached to it (only those opening a new task are attached afterwards)
     open_tasks = _open_tasks(conn, set(contacts) - set(created))
@@ -247,6 +251,7 @@ def _ensure_handles(app: App, conn: Connection, channel: str, people: dict[str, 
                 select(H.c.id, H.c.handle, H.c.contact_id).where(and_(H.c.channel == channel, H.c.handle.in_(ids)))))
 
     lookup(people)
+    _refresh_handles(conn, {found[h]["id"]: people[h] for h in people if h in found})
     new = [h for h in people if h not in found]
     if not new:
         return found
@@ -266,7 +271,8 @@ def _ensure_handles(app: App, conn: Connection, channel: str, people: dict[str, 
     inserted = set(conn.execute(stmt, [{
         "contact_id": cid, "channel": channel, "handle": h, "remote_user_id": people[h].external_id,
         "name": people[h].name, "profile_url": people[h].profile_url, "headline": people[h].headline,
-        "followers": people[h].followers,
+        "followers": people[h].followers, "verified": people[h].verified, "bio": people[h].bio,
+        "location": people[h].location, "company": people[h].company, "kind": people[h].kind,
     } for h, cid in zip(new, created, strict=True)]).scalars().all())
     orphans = [cid for h, cid in zip(new, created, strict=True) if h not in inserted]
     if orphans:  # another worker created these people first: use theirs, drop ours
@@ -277,6 +283,21 @@ def _ensure_handles(app: App, conn: Connection, channel: str, people: dict[str, 
         found[h]["created"] = {c.name: None for c in t.contacts.columns} | values[h] | {
             "id": contact_of[h], "first_seen_at": at, "last_seen_at": at, "updated_at": at}
     return found
+
+
+#: what the network says about a person, refreshed on every sighting (a value it no longer
+#: gives is kept, not erased)
+PROFILE_FIELDS = ("name", "profile_url", "headline", "followers", "verified", "bio", "location", "company", "kind")
+
+
+def _refresh_handles(conn: Connection, known: dict[int, Person]) -> None:
+    """Known handles get the latest profile data, in one executemany."""
+    H = t.handles
+    rows = [{"b_id": hid, **{f"b_{k}": getattr(p, k) for k in PROFILE_FIELDS}} for hid, p in known.items()
+            if any(getattr(p, k) is not None for k in PROFILE_FIELDS)]
+    if rows:
+        conn.execute(update(H).where(H.c.id == bindparam("b_id")).values(
+            **{k: func.coalesce(bindparam(f"b_{k}", type_=H.c[k].type), H.c[k]) for k in PROFILE_FIELDS}), rows)
 
 
 def _open_tasks(conn: Connection, contact_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
@@ -329,8 +350,8 @@ def _insert_engagements(app: App, conn: Connection, rows: list[dict[str, Any]], 
 
 def _own_handles(app: App, conn: Connection) -> list[str]:
     handles = [h for (h,) in conn.execute(select(t.accounts.c.handle).where(t.accounts.c.handle.is_not(None)))]
-    handles += [str(a.settings["handle"]) for a in app.workspace.accounts.values() if a.settings.get("handle")]
-    handles += [str(h) for h in app.workspace.section("leads").get("ignore", {}).get("own_handles", [])]
+    handles += [a.handle for a in app.workspace.accounts.values() if a.handle]
+    handles += app.settings.leads.own_handles
     return handles
 
 

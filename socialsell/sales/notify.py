@@ -26,9 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, select
 
-from socialsell.config import parse_hhmm
 from socialsell.db import schema as t
-from socialsell.errors import ConfigError
 from socialsell.loop import leases
 from socialsell.sales.tasks import is_overdue
 from socialsell.timeparse import format_local, local_date_time
@@ -40,25 +38,14 @@ LEASE_SECONDS = 2 * 86400
 
 
 def email_settings(app: App) -> dict[str, Any] | None:
-    """``[notify.email]`` validated and with the password resolved, or None when not configured."""
-    raw = app.workspace.section("notify").get("email")
-    if not raw:
+    """``[notify.email]`` (checked at load) with the password resolved, or None when not configured."""
+    email = app.settings.notify.email
+    if email is None:
         return None
-    path = app.workspace.config_path
-    if not isinstance(raw, dict) or not raw.get("host") or not raw.get("from"):
-        raise ConfigError(path, "notify.email", "a table with at least host and from")
-    password = raw.get("password")
-    if isinstance(password, str) and password:
-        raise ConfigError(path, "notify.email.password", 'a reference, not the secret itself: {env = "SMTP_PASSWORD"}')
-    try:
-        send_at = parse_hhmm(str(raw.get("send_at", "08:00")))
-    except ValueError as e:
-        raise ConfigError(path, "notify.email.send_at", str(e)) from None
     return {
-        "host": str(raw["host"]), "port": int(raw.get("port", 587 if raw.get("starttls", True) else 25)),
-        "from": str(raw["from"]), "starttls": bool(raw.get("starttls", True)),
-        "username": raw.get("username"), "password": app.workspace.resolve_secret(password, "notify.email.password"),
-        "send_at": send_at, "timeout": float(raw.get("timeout", 30)),
+        "host": email.host, "port": email.port, "from": email.sender, "starttls": email.starttls,
+        "username": email.username, "password": app.workspace.resolve_secret(email.password, "notify.email.password"),
+        "send_at": email.send_at, "timeout": email.timeout,
     }
 
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, or_, select, update
 
 from socialsell.db import schema as t
 from socialsell.loop import leases
 from socialsell.sales.ingest import contact_histories, priority
-from socialsell.sales.scoring import LeadRules, contact_score
+from socialsell.sales.scoring import contact_score
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
@@ -27,7 +27,7 @@ def rescore_open_followups(app: App, worker: str, now: datetime | None = None) -
     if not leases.acquire(app.db, "job:rescore", worker, now, 900):
         return {"skipped": "another worker is rescoring"}
     try:
-        rules = LeadRules.from_app(app)
+        rules = app.settings.leads
         T, C, H = t.tasks, t.contacts, t.handles
         with app.db.read() as conn:
             rows = [dict(r) for r in conn.execute(
@@ -37,12 +37,14 @@ def rescore_open_followups(app: App, worker: str, now: datetime | None = None) -
             ).mappings()]
             ids = [r["id"] for r in rows]
             histories = contact_histories(conn, ids)
-            followers = dict(conn.execute(
-                select(H.c.contact_id, func.max(H.c.followers)).where(H.c.contact_id.in_(ids)).group_by(H.c.contact_id)
-            ).all()) if ids else {}
+            people = {cid: (f, v) for cid, f, v in conn.execute(
+                select(H.c.contact_id, func.max(H.c.followers), func.max(case((H.c.verified, 1), else_=0)))
+                .where(H.c.contact_id.in_(ids)).group_by(H.c.contact_id)
+            ).all()} if ids else {}
         contacts, tasks = [], []
         for r in rows:
-            r["followers"] = followers.get(r["id"])
+            r["followers"], verified = people.get(r["id"], (None, 0))
+            r["verified"] = bool(verified)
             score, explained = contact_score(r, histories.get(r["id"], []), rules, now)
             new_priority = priority(score, bool(r["task_intent"]), rules)
             if score == r["score"] and new_priority == r["task_priority"]:

@@ -9,14 +9,14 @@ Due time: the response SLA in business hours of the team's calendar, shorter for
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from socialsell.db import schema as t
-from socialsell.timeparse import add_business_time, parse_business_hours
+from socialsell.timeparse import add_business_time
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
@@ -43,14 +43,14 @@ def choose_owner(app: App, conn: Connection, contact: dict[str, Any], engagement
         return contact["owner"]
     text = (engagement.get("text") or "").lower()
     location = (contact.get("location") or "").lower()
-    for rule in app.workspace.data.get("routing", []) or []:
-        if "channel" in rule and rule["channel"] not in (engagement.get("channel"), engagement.get("account")):
+    for rule in app.settings.routing:
+        if rule.channel is not None and rule.channel not in (engagement.get("channel"), engagement.get("account")):
             continue
-        if "keyword" in rule and rule["keyword"].lower() not in text:
+        if rule.keyword is not None and rule.keyword.lower() not in text:
             continue
-        if "territory" in rule and rule["territory"].lower() not in location:
+        if rule.territory is not None and rule.territory.lower() not in location:
             continue
-        return rule.get("owner")
+        return rule.owner
     # most specific first: a rep's territory, then their keywords, then their channels
     for rep in app.workspace.team:
         if rep.territories and location and any(tr.lower() in location for tr in rep.territories):
@@ -69,14 +69,10 @@ def choose_owner(app: App, conn: Connection, contact: dict[str, Any], engagement
 
 
 def sla_hours(app: App, intent: bool) -> float:
-    sla = app.workspace.section("sla")
-    if intent:
-        return float(sla.get("high_intent_hours", 1))
-    return float(sla.get("response_hours", 4))
+    sla = app.settings.sla
+    return sla.high_intent_hours if intent else sla.response_hours
 
 
 def due_time(app: App, start: datetime, intent: bool) -> datetime:
-    sla = app.workspace.section("sla")
-    hours = parse_business_hours(sla.get("business_hours", "mon-fri 09:00-17:00"))
-    holidays = frozenset(date.fromisoformat(str(d)) for d in sla.get("holidays", []))
-    return add_business_time(start, sla_hours(app, intent) * 3600, hours, app.workspace.timezone, holidays)
+    sla = app.settings.sla
+    return add_business_time(start, sla_hours(app, intent) * 3600, sla.business_hours, app.workspace.timezone, sla.holidays)

@@ -10,11 +10,10 @@ from __future__ import annotations
 import functools
 import math
 import re
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from socialsell.config import ENGAGEMENT_WEIGHTS, INTENT_KEYWORDS
+from socialsell.settings import LeadSettings
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
@@ -22,47 +21,9 @@ if TYPE_CHECKING:  # pragma: no cover
 STAGES = ("engaged", "lead", "qualified", "opportunity", "customer", "disqualified")
 
 
-@dataclass
-class LeadRules:
-    weights: dict[str, float] = field(default_factory=lambda: dict(ENGAGEMENT_WEIGHTS))
-    intent_keywords: list[str] = field(default_factory=lambda: list(INTENT_KEYWORDS))
-    intent_points: float = 12.0
-    question_points: float = 4.0
-    icp_keywords: list[str] = field(default_factory=list)
-    icp_companies: list[str] = field(default_factory=list)
-    icp_regions: list[str] = field(default_factory=list)
-    icp_points: float = 8.0
-    min_followers: int | None = None
-    follower_points: float = 2.0
-    half_life_days: float = 14.0
-    task_threshold: float = 5.0
-    lead_threshold: float = 10.0
-    qualified_threshold: float = 25.0
-    ignore_handles: list[str] = field(default_factory=list)
-    ignore_keywords: list[str] = field(default_factory=list)
-
-    @classmethod
-    def from_app(cls, app: App) -> LeadRules:
-        c = app.workspace.section("leads")
-        r = cls()
-        r.weights.update({k: float(v) for k, v in c.get("weights", {}).items()})
-        intent = c.get("intent", {})
-        r.intent_keywords = [k.lower() for k in intent.get("keywords", r.intent_keywords)]
-        r.intent_points = float(intent.get("points", r.intent_points))
-        r.question_points = float(intent.get("question_points", r.question_points))
-        icp = c.get("icp", {})
-        r.icp_keywords = [k.lower() for k in icp.get("headline_keywords", [])]
-        r.icp_companies = [k.lower() for k in icp.get("companies", [])]
-        r.icp_regions = [k.lower() for k in icp.get("regions", [])]
-        r.icp_points = float(icp.get("points", r.icp_points))
-        r.min_followers = icp.get("min_followers")
-        for key in ("half_life_days", "task_threshold", "lead_threshold", "qualified_threshold"):
-            if key in c:
-                setattr(r, key, float(c[key]))
-        ignore = c.get("ignore", {})
-        r.ignore_handles = [h.lower() for h in ignore.get("handles", [])]
-        r.ignore_keywords = [k.lower() for k in ignore.get("headline_keywords", [])]
-        return r
+# The lead definition is ``[leads]`` of the settings, typed and checked at load
+# (socialsell.settings); ``app.settings.leads`` is the one in force.
+LeadRules = LeadSettings
 
 
 @functools.lru_cache(maxsize=16)
@@ -112,6 +73,8 @@ def icp_lines(contact: dict[str, Any], rules: LeadRules) -> list[tuple[str, floa
         lines.append((f"target region: {contact.get('location')}", rules.icp_points / 2))
     if rules.min_followers and (contact.get("followers") or 0) >= rules.min_followers:
         lines.append((f"audience of {contact.get('followers')} followers", rules.follower_points))
+    if rules.verified_points and contact.get("verified"):
+        lines.append(("verified account", rules.verified_points))
     return lines
 
 

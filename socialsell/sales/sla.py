@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from socialsell.db import schema as t
+from socialsell.plugins.views import TaskView
 from socialsell.sales.tasks import overdue_clause, wake_snoozed
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -23,7 +24,7 @@ def check_sla(app: App, now: datetime | None = None) -> dict[str, Any]:
     each new next step), but the first-response SLA it would escalate was met."""
     now = now or app.now()
     woken = wake_snoozed(app, now)
-    escalate_after = float(app.workspace.section("sla").get("escalate_after_hours", 8))
+    escalate_after = app.settings.sla.escalate_after_hours
     fired: list[tuple[int, str]] = []
     with app.db.read() as conn:
         overdue = [dict(r) for r in conn.execute(
@@ -44,5 +45,5 @@ def check_sla(app: App, now: datetime | None = None) -> dict[str, Any]:
             except IntegrityError:  # another worker fired it first
                 continue
             fired.append((task["id"], level))
-            app.hook.sla_breached(task=task, level=level)
+            app.hook.sla_breached(task=TaskView(task), level=level)
     return {"woken": woken, "breaches": fired}

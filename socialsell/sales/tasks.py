@@ -16,6 +16,7 @@ from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 from socialsell.db import schema as t
 from socialsell.errors import NotFound, UsageError
 from socialsell.marketing.guardrails import check_reply
+from socialsell.plugins.views import TaskView
 from socialsell.sales.deals import open_deal_in, open_deals_of, win_deal_in
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -245,7 +246,7 @@ def close_task(app: App, task_id: int, outcome: str, amount: float | None = None
         next_task = _open_next_step(app, conn, task, "meeting", meeting_at, now) if meeting_at is not None else None
         task.update(status=status, outcome=outcome, amount=amount, closed_at=now,
                     deal_id=deal["id"] if deal else None, next_task_id=next_task)
-    app.hook.task_closed(task=task, outcome=outcome, amount=amount)
+    app.hook.task_closed(task=TaskView(task), outcome=outcome, amount=amount)
     return task
 
 
@@ -423,10 +424,12 @@ def parse_snooze(text: str, now: datetime, tz) -> datetime:
     from socialsell.timeparse import parse_when
 
     m = re.fullmatch(r"\s*(\d+)\s*(m|h|d|w)\s*", text.lower())
-    if m:
-        return parse_when(f"+{m.group(1)}{m.group(2)}", now, tz)
     try:
+        if m:
+            return parse_when(f"+{m.group(1)}{m.group(2)}", now, tz)
         return parse_when(text, now, tz)
-    except ValueError:
-        raise UsageError(f"cannot read the duration {text!r}: use 2h, 3d, 1w or a time like 'tomorrow 09:00'") from None
+    except ValueError as e:
+        if "from now" in str(e):  # too far: parse_when says how far it may be
+            raise UsageError(f"snooze: {e}") from None
+        raise UsageError(f"cannot read the duration {text[:60]!r}: use 2h, 3d, 1w or a time like 'tomorrow 09:00'") from None
 

@@ -27,26 +27,30 @@ or ``"auth"``. A method that raises :class:`NotImplementedError` (or is missing)
 checks that need it, with the reason. Without a ``network`` fixture those checks skip too.
 
 Every check is also a plain function (``check_...``) that raises :class:`AssertionError`
-with a message saying what the channel did wrong, so it can run outside pytest classes.
+with a message saying what the channel did wrong, so it can run outside pytest classes. A check
+that does not apply (a capability the channel lacks, a door the fake network does not have)
+skips: under pytest it is a skipped test, elsewhere it raises :class:`CheckSkipped`.
 
-This module imports pytest: the rest of socialsell never imports it.
+The plain functions need no pytest (a plain install of socialsell has none): this module never
+imports it. ``ChannelContract`` does, and is loaded from :mod:`socialsell.testing.contract` at
+first use (``pip install socialsell[testing]`` brings pytest).
 """
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import socket
 import sys
+import threading
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
-import pytest
-
-from socialsell.config import SECRET_KEYS, Account, build_workspace
 from socialsell.plugins.channel import (
     ENGAGEMENT_KINDS,
     AuthError,
@@ -64,9 +68,22 @@ from socialsell.plugins.channel import (
     ReplyNotAllowed,
     TransientError,
 )
+from socialsell.settings import is_secret_key
+from socialsell.workspace import Account, build_workspace
+
+if TYPE_CHECKING:  # pragma: no cover
+    from socialsell.testing.contract import ChannelContract
 
 __all__ = [
     "ChannelContract",
+    "CheckSkipped",
+    "CheckTimedOut",
+    "DEFAULT_CHECK_TIMEOUT",
+    "DEFAULT_ENGAGEMENT_HANDLE",
+    "DEFAULT_ENGAGEMENT_KIND",
+    "TEXTLESS_KINDS",
+    "time_limit",
+    "engagement_text_for",
     "Secrets",
     "account_secrets",
     "make_account",
@@ -92,6 +109,75 @@ FAULT_ERRORS: dict[str, type[ChannelError]] = {
     "auth": AuthError,
 }
 METRIC_COUNTS = ("impressions", "reach", "likes", "replies", "reposts", "quotes", "clicks", "profile_clicks")
+#: the engagement the kit makes on the network unless told otherwise (``ChannelContract.engagement_kind``)
+DEFAULT_ENGAGEMENT_KIND = "comment"
+#: who makes it (``ChannelContract.engagement_handle``)
+DEFAULT_ENGAGEMENT_HANDLE = "@contract_kit"
+#: what they write, for the kinds that carry text (``ChannelContract.engagement_text``)
+DEFAULT_ENGAGEMENT_TEXT = "Contract kit: what does pricing look like?"
+#: kinds that carry no text: the kit asks the network for them with ``text=None`` and does not compare text
+TEXTLESS_KINDS = ("like", "repost", "follow")
+#: seconds one check may take (``ChannelContract.check_timeout``)
+DEFAULT_CHECK_TIMEOUT = 30.0
+
+
+def __getattr__(name: str) -> Any:
+    # ChannelContract needs pytest; the plain checks must import without it (a plain install has none)
+    if name == "ChannelContract":
+        from socialsell.testing.contract import ChannelContract
+
+        return ChannelContract
+    raise AttributeError(f"module 'socialsell.testing' has no attribute {name!r}")
+
+
+class CheckSkipped(Exception):
+    """A check does not apply to this channel (outside pytest; under pytest the test is skipped)."""
+
+
+class CheckTimedOut(AssertionError):
+    """A check ran past its time limit (:func:`time_limit`)."""
+
+
+def _skip(reason: str) -> None:
+    pytest = sys.modules.get("pytest")  # only when the caller runs under pytest: never imported here
+    if pytest is not None:
+        pytest.skip(reason)
+    raise CheckSkipped(reason)
+
+
+def engagement_text_for(kind: str, text: str | None = DEFAULT_ENGAGEMENT_TEXT) -> str | None:
+    """The text the kit's engagement carries: None for a like, a repost or a follow."""
+    return None if kind in TEXTLESS_KINDS else text
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None, what: str) -> Iterator[None]:
+    """Fail ``what`` with :class:`CheckTimedOut` after ``seconds`` (None or 0: no limit).
+
+    The limit interrupts the check (``SIGALRM``), so a client library sleeping until a rate
+    limit resets fails that one check instead of blocking the run. It applies in the main
+    thread of a Unix process (where pytest runs tests); elsewhere there is no limit.
+    """
+    usable = seconds and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not usable:
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise CheckTimedOut(
+            f"{what} did not finish within {seconds:g} s. The likely cause: a client library waiting out a "
+            "rate limit (sleeping on a 429 until the reset, as tweepy's wait_on_rate_limit does) or a request "
+            "without a timeout. Raise RateLimited(retry_at=...) instead of waiting, and give every request "
+            "the channel's `timeout`; raise check_timeout (seconds) only if the check is merely slow"
+        )
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, float(seconds))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 # --- helpers for plugin tests ---------------------------------------------------------------
@@ -123,7 +209,7 @@ def account_secrets(account: Account) -> Secrets:
     ``key``...). Other settings (the account's name, the channel type) may appear in messages."""
     values = Secrets()
     for key, raw in account.settings.items():
-        if isinstance(raw, dict) or any(s in key.lower() for s in SECRET_KEYS):
+        if isinstance(raw, dict) or is_secret_key(key):
             value = account.setting(key)
             if isinstance(value, str) and len(value) >= 4:  # shorter ones would match by chance
                 values.append(value)
@@ -154,15 +240,15 @@ def _same_handle(a: str | None, b: str) -> bool:
 def _act(network: Any, method: str, *args: Any) -> Any:
     """Ask the fake network to do something; skip the check when it cannot."""
     if network is None:
-        pytest.skip(f"no `network` fixture: define one with {method}() to run this check")
+        _skip(f"no `network` fixture: define one with {method}() to run this check")
     action = getattr(network, method, None)
     if action is None:
-        pytest.skip(f"the `network` fixture ({type(network).__name__}) has no {method}()")
+        _skip(f"the `network` fixture ({type(network).__name__}) has no {method}()")
     try:
         return action(*args)
     except NotImplementedError as e:
         why = f": {e}" if str(e) else ""
-        pytest.skip(f"network.{method}{args!r} is not implemented{why}")
+        _skip(f"network.{method}{args!r} is not implemented{why}")
 
 
 def _check_no_secret(error: BaseException, secrets: Iterable[str], doing: str) -> None:
@@ -179,7 +265,7 @@ def _check_no_secret(error: BaseException, secrets: Iterable[str], doing: str) -
 
 def _check_published(channel: Channel, result: Any, doing: str) -> Published:
     assert isinstance(result, Published), (
-        f"{_name(channel)}.{doing} returned {result!r}; it must return socialsell.plugins.channel.Published "
+        f"{_name(channel)}.{doing} returned {result!r}; it must return socialsell.api.Published "
         "(or raise a ChannelError)"
     )
     assert isinstance(result.remote_id, str) and result.remote_id, (
@@ -200,12 +286,12 @@ def _call(channel: Channel, doing: str, call: Callable[[], Any]) -> Any:
     """Run a channel method that must succeed; a non-ChannelError is a contract failure."""
     try:
         return call()
-    except ChannelError:
+    except (ChannelError, AssertionError):  # AssertionError: the kit's own time limit
         raise
     except Exception as e:
         raise AssertionError(
             f"{_name(channel)}.{doing} raised {type(e).__module__}.{type(e).__name__}: {e}; a channel "
-            "raises only socialsell.plugins.channel errors (ChannelError subclasses), which the core knows "
+            "raises only the errors of socialsell.api (ChannelError subclasses), which the core knows "
             "how to handle"
         ) from e
 
@@ -246,7 +332,7 @@ def _fetch(channel: Channel, cursor: str | None, posts: Sequence[OurPost]) -> tu
 
 def _check_engagement(channel: Channel, e: Any, doing: str) -> None:
     who = f"{_name(channel)}.{doing} returned"
-    assert isinstance(e, Engagement), f"{who} {e!r}; every item must be a socialsell.plugins.channel.Engagement"
+    assert isinstance(e, Engagement), f"{who} {e!r}; every item must be a socialsell.api.Engagement"
     assert isinstance(e.external_id, str) and e.external_id, (
         f"{who} an engagement with external_id={e.external_id!r}: the network's id as a non-empty "
         "string ((account, external_id, kind) is how the core ingests it only once)"
@@ -262,18 +348,20 @@ def _check_engagement(channel: Channel, e: Any, doing: str) -> None:
 
 
 def _matching(engagements: Sequence[Engagement], remote_id: str, kind: str, handle: str, text: str | None) -> list[Engagement]:
+    # a like or a repost carries no text: its text is not compared
     return [e for e in engagements if e.kind == kind and _same_handle(e.person.handle, handle)
-            and e.text == text and e.post_remote_id == remote_id]
+            and (text is None or e.text == text) and e.post_remote_id == remote_id]
 
 
-def _engaged(channel: Channel, network: Any, now: Clock, kind: str, handle: str) -> dict[str, Any]:
+def _engaged(channel: Channel, network: Any, now: Clock, kind: str, handle: str,
+             text: str | None = DEFAULT_ENGAGEMENT_TEXT) -> dict[str, Any]:
     """Publish, read the engagements once, make someone engage, read again: the shared setup."""
     if not channel.capabilities().engagements:
-        pytest.skip(f"{_name(channel)} does not read engagements (capabilities().engagements is False)")
+        _skip(f"{_name(channel)} does not read engagements (capabilities().engagements is False)")
     _, published = _publish(channel, "engagement target")
     posts = _our_posts(published, now)
     before, cursor0 = _fetch(channel, None, posts)
-    text = "Contract kit: what does pricing look like?"
+    text = engagement_text_for(kind, text)
     _act(network, "engage", published.remote_id, kind, handle, text)
     after, cursor1 = _fetch(channel, cursor0, posts)
     return {"published": published, "posts": posts, "before": before, "cursor0": cursor0,
@@ -286,7 +374,7 @@ def _engaged(channel: Channel, network: Any, now: Clock, kind: str, handle: str)
 def check_attributes(channel: Channel) -> None:
     """Class attributes describe the channel type; ``capabilities()`` narrows ``supports``."""
     cls = type(channel)
-    assert isinstance(channel, Channel), f"{cls.__name__} must subclass socialsell.plugins.channel.Channel"
+    assert isinstance(channel, Channel), f"{cls.__name__} must subclass socialsell.api.Channel"
     assert isinstance(cls.name, str) and cls.name, (
         f"{cls.__name__}.name is {cls.name!r}: set it to the name the channel is registered under"
     )
@@ -294,7 +382,7 @@ def check_attributes(channel: Channel) -> None:
         f"{cls.__name__}.max_length is {cls.max_length!r}: the most characters a post may have, above 0"
     )
     assert isinstance(cls.supports, Capabilities), (
-        f"{cls.__name__}.supports is {cls.supports!r}: a socialsell.plugins.channel.Capabilities"
+        f"{cls.__name__}.supports is {cls.supports!r}: a socialsell.api.Capabilities"
     )
     caps = channel.capabilities()
     assert isinstance(caps, Capabilities), f"{cls.__name__}.capabilities() returned {caps!r}: a Capabilities"
@@ -338,17 +426,21 @@ def check_construction(channel: Channel, lazy_modules: Sequence[str] = ()) -> No
 
     fresh: Channel | None = None
     failure: BaseException | None = None
+    # the socket layer itself refuses to connect, resolve or send: whatever library the channel
+    # uses (requests, httpx, a raw socket), not only what the channel counts in request_count
+    guards = [(socket.socket, "connect"), (socket.socket, "connect_ex"), (socket.socket, "sendto"),
+              (socket, "create_connection"), (socket, "getaddrinfo")]
+    originals = [(owner, attr, getattr(owner, attr)) for owner, attr in guards]
     try:
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(socket.socket, "connect", refuse("socket.connect"))
-            mp.setattr(socket.socket, "connect_ex", refuse("socket.connect_ex"))
-            mp.setattr(socket, "create_connection", refuse("socket.create_connection"))
-            mp.setattr(socket, "getaddrinfo", refuse("socket.getaddrinfo"))
-            try:
-                fresh = cls(channel.account)
-            except Exception as e:
-                failure = e
+        for owner, attr in guards:
+            setattr(owner, attr, refuse(f"socket.{attr}"))
+        try:
+            fresh = cls(channel.account)
+        except Exception as e:
+            failure = e
     finally:
+        for owner, attr, original in originals:
+            setattr(owner, attr, original)
         imported = sorted(name for name in sys.modules if _lazy(name, lazy_modules))
         for name in imported:
             del sys.modules[name]
@@ -418,10 +510,10 @@ def check_find_recent_posts(channel: Channel, now: Clock = _utcnow) -> None:
     try:
         recent = _call(channel, doing, lambda: channel.find_recent_posts(since))
     except Rejected as e:
-        pytest.skip(f"{_name(channel)} cannot list recent posts ({e}): the core marks unknown outcomes "
+        _skip(f"{_name(channel)} cannot list recent posts ({e}): the core marks unknown outcomes "
                     "needs_attention instead of reconciling them")
     assert isinstance(recent, list) and all(isinstance(p, RemotePost) for p in recent), (
-        f"{_name(channel)}.{doing} returned {recent!r}; a list of socialsell.plugins.channel.RemotePost"
+        f"{_name(channel)}.{doing} returned {recent!r}; a list of socialsell.api.RemotePost"
     )
     same_id = [p for p in recent if p.remote_id == published.remote_id]
     assert same_id, (
@@ -442,21 +534,23 @@ def check_find_recent_posts(channel: Channel, now: Clock = _utcnow) -> None:
 def check_first_fetch(channel: Channel, now: Clock = _utcnow) -> None:
     """``fetch_engagements(None, posts)`` returns ``(list, cursor)``, the cursor text or None."""
     if not channel.capabilities().engagements:
-        pytest.skip(f"{_name(channel)} does not read engagements (capabilities().engagements is False)")
+        _skip(f"{_name(channel)} does not read engagements (capabilities().engagements is False)")
     _, published = _publish(channel)
     _fetch(channel, None, _our_posts(published, now))
 
 
 def check_engagement_arrives_once(channel: Channel, network: Any, now: Clock = _utcnow,
-                                  kind: str = "comment", handle: str = "@contract_kit") -> None:
+                                  kind: str = DEFAULT_ENGAGEMENT_KIND, handle: str = DEFAULT_ENGAGEMENT_HANDLE,
+                                  text: str | None = DEFAULT_ENGAGEMENT_TEXT) -> None:
     """An engagement made on the network comes back once: in the next batch, never after it."""
-    s = _engaged(channel, network, now, kind, handle)
+    s = _engaged(channel, network, now, kind, handle, text)
     remote_id, text = s["published"].remote_id, s["text"]
     found = _matching(s["after"], remote_id, kind, handle, text)
     assert len(found) == 1, (
         f"after network.engage({remote_id!r}, {kind!r}, {handle!r}, {text!r}), fetch_engagements "
         f"returned it {len(found)} times (batch: {[(e.kind, e.person.handle, e.text, e.post_remote_id) for e in s['after']]}); "
-        "it must come back exactly once, with that kind, handle, text and post_remote_id"
+        "it must come back exactly once, with that kind, handle, post_remote_id"
+        + (" and text" if text is not None else " (a like or repost: its text is not compared)")
     )
     seen = {(e.external_id, e.kind) for e in s["before"] + s["after"]}
     again, cursor2 = _fetch(channel, s["cursor1"], s["posts"])
@@ -471,10 +565,11 @@ def check_engagement_arrives_once(channel: Channel, network: Any, now: Clock = _
 
 
 def check_old_cursor_replays(channel: Channel, network: Any, now: Clock = _utcnow,
-                             kind: str = "comment", handle: str = "@contract_kit") -> None:
+                             kind: str = DEFAULT_ENGAGEMENT_KIND, handle: str = DEFAULT_ENGAGEMENT_HANDLE,
+                                  text: str | None = DEFAULT_ENGAGEMENT_TEXT) -> None:
     """The old cursor gives the same engagements again: the core relies on it after a crash
     between the fetch and the commit (invariant 2)."""
-    s = _engaged(channel, network, now, kind, handle)
+    s = _engaged(channel, network, now, kind, handle, text)
     found = _matching(s["after"], s["published"].remote_id, kind, handle, s["text"])
     assert found, "the engagement made on the network did not come back (see test_engagement_arrives_once)"
     _fetch(channel, s["cursor1"], s["posts"])  # reading on must not consume anything for the old cursor
@@ -557,11 +652,12 @@ def check_timeout_after_send(channel: Channel, network: Any, secrets: Sequence[s
 
 
 def check_reply(channel: Channel, network: Any, now: Clock = _utcnow,
-                kind: str = "comment", handle: str = "@contract_kit") -> None:
+                kind: str = DEFAULT_ENGAGEMENT_KIND, handle: str = DEFAULT_ENGAGEMENT_HANDLE,
+                                  text: str | None = DEFAULT_ENGAGEMENT_TEXT) -> None:
     """Replying to an engagement returns ``Published`` or raises ``ReplyNotAllowed`` with a url."""
     if not channel.capabilities().reply:
-        pytest.skip(f"{_name(channel)} does not reply (capabilities().reply is False)")
-    s = _engaged(channel, network, now, kind, handle)
+        _skip(f"{_name(channel)} does not reply (capabilities().reply is False)")
+    s = _engaged(channel, network, now, kind, handle, text)
     found = _matching(s["after"], s["published"].remote_id, kind, handle, s["text"])
     assert found, "the engagement made on the network did not come back (see test_engagement_arrives_once)"
     doing = f"reply(<engagement {found[0].external_id!r}>, text)"
@@ -579,12 +675,12 @@ def check_reply(channel: Channel, network: Any, now: Clock = _utcnow,
 def check_metrics(channel: Channel) -> None:
     """``fetch_metrics([remote_id])`` gives that post's ``Metrics``, counts non-negative or None."""
     if not channel.capabilities().metrics:
-        pytest.skip(f"{_name(channel)} does not read metrics (capabilities().metrics is False)")
+        _skip(f"{_name(channel)} does not read metrics (capabilities().metrics is False)")
     _, published = _publish(channel, "metrics")
     doing = f"fetch_metrics([{published.remote_id!r}])"
     result = _call(channel, doing, lambda: channel.fetch_metrics([published.remote_id]))
     assert isinstance(result, list) and all(isinstance(m, Metrics) for m in result), (
-        f"{_name(channel)}.{doing} returned {result!r}; a list of socialsell.plugins.channel.Metrics"
+        f"{_name(channel)}.{doing} returned {result!r}; a list of socialsell.api.Metrics"
     )
     ours = [m for m in result if m.remote_id == published.remote_id]
     strangers = [m.remote_id for m in result if m.remote_id != published.remote_id]
@@ -599,82 +695,3 @@ def check_metrics(channel: Channel) -> None:
         )
 
 
-# --- the suite ------------------------------------------------------------------------------
-
-
-class ChannelContract:
-    """Subclass as ``TestMyChannel(ChannelContract)`` and define the ``channel`` and ``network``
-    fixtures (see the module docstring). Override ``secrets`` to name strings that must never
-    appear in an error, and ``contract_clock`` when the channel runs on a fake clock."""
-
-    #: modules the channel imports at first use: neither its module top nor its constructor may import them
-    lazy_modules: ClassVar[tuple[str, ...]] = ()
-    #: the engagement the kit makes on the network (``network.engage``)
-    engagement_kind: ClassVar[str] = "comment"
-    engagement_handle: ClassVar[str] = "@contract_kit"
-
-    @pytest.fixture
-    def channel(self) -> Channel:
-        pytest.fail(f"{type(self).__name__} must define a `channel` fixture returning the channel under test")
-
-    @pytest.fixture
-    def network(self) -> Any:
-        return None
-
-    @pytest.fixture
-    def secrets(self, channel: Channel) -> list[str]:
-        """Strings no error may contain; wrap your own in :class:`Secrets` to keep them out of reports."""
-        return account_secrets(channel.account)
-
-    @pytest.fixture
-    def contract_clock(self) -> Clock:
-        return _utcnow
-
-    # 1. the class
-    def test_class_attributes_and_capabilities(self, channel: Channel) -> None:
-        check_attributes(channel)
-
-    def test_construction_is_offline_and_lazy(self, channel: Channel) -> None:
-        check_construction(channel, self.lazy_modules)
-
-    # 2. text
-    def test_validate_refuses_empty_and_long_text(self, channel: Channel) -> None:
-        check_validate(channel)
-
-    # 3. publishing
-    def test_publish_returns_published(self, channel: Channel) -> None:
-        check_publish(channel)
-
-    def test_published_post_is_found_by_find_recent_posts(self, channel: Channel, contract_clock: Clock) -> None:
-        check_find_recent_posts(channel, contract_clock)
-
-    # 4. engagements
-    def test_first_fetch_returns_engagements_and_a_text_cursor(self, channel: Channel, contract_clock: Clock) -> None:
-        check_first_fetch(channel, contract_clock)
-
-    def test_engagement_arrives_once(self, channel: Channel, network: Any, contract_clock: Clock) -> None:
-        check_engagement_arrives_once(channel, network, contract_clock, self.engagement_kind, self.engagement_handle)
-
-    def test_old_cursor_returns_the_engagement_again(self, channel: Channel, network: Any, contract_clock: Clock) -> None:
-        check_old_cursor_replays(channel, network, contract_clock, self.engagement_kind, self.engagement_handle)
-
-    # 5. errors
-    def test_rate_limit_raises_rate_limited(self, channel: Channel, network: Any, secrets: list[str], contract_clock: Clock) -> None:
-        check_fault(channel, network, "rate_limit", secrets, contract_clock)
-
-    def test_server_error_raises_transient_error(self, channel: Channel, network: Any, secrets: list[str], contract_clock: Clock) -> None:
-        check_fault(channel, network, "server_error", secrets, contract_clock)
-
-    def test_auth_failure_raises_auth_error(self, channel: Channel, network: Any, secrets: list[str], contract_clock: Clock) -> None:
-        check_fault(channel, network, "auth", secrets, contract_clock)
-
-    def test_timeout_after_send_may_have_delivered(self, channel: Channel, network: Any, secrets: list[str], contract_clock: Clock) -> None:
-        check_timeout_after_send(channel, network, secrets, contract_clock)
-
-    # 6. reply
-    def test_reply_publishes_or_links(self, channel: Channel, network: Any, contract_clock: Clock) -> None:
-        check_reply(channel, network, contract_clock, self.engagement_kind, self.engagement_handle)
-
-    # 7. metrics
-    def test_metrics_are_counts(self, channel: Channel) -> None:
-        check_metrics(channel)

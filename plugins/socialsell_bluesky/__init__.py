@@ -1,0 +1,14 @@
+"""Bluesky (AT Protocol) as a socialsell channel, built on ``socialsell.api`` alone.
+
+The channel, and the ``atproto`` client with it, is imported only when a Bluesky account is
+actually used (docs/channels/bluesky.md says how to connect one).
+"""
+
+from socialsell.api import hookimpl
+
+
+@hookimpl
+def register_channels(register):
+    from socialsell_bluesky.channel import BlueskyChannel
+
+    register("bluesky", BlueskyChannel)

@@ -1,0 +1,106 @@
+"""The public API for plugin authors: everything a plugin may use, from one place.
+
+A plugin imports from here and nowhere else in socialsell (``socialsell.testing`` in its
+tests)::
+
+    from socialsell.api import Channel, Published, TransientError, hookimpl
+
+Every name in ``__all__`` is documented field by field in docs/plugins.md and kept working
+across releases (docs/plugins.md, "Changes"); every other module of socialsell is private and
+may change. An import-linter contract (``make lint``) keeps the built-in plugins to this
+module, so they are written exactly as a third-party plugin is.
+"""
+
+from __future__ import annotations
+
+from socialsell.cli.common import json_option, parse_id, pass_app, print_json, print_table
+from socialsell.clock import utcnow
+from socialsell.credentials import delete_tokens, keyring_get, load_tokens, save_tokens, token_file
+from socialsell.errors import ConfigError, UsageError
+from socialsell.plugins.channel import (
+    ENGAGEMENT_KINDS,
+    AuthError,
+    Capabilities,
+    Channel,
+    ChannelError,
+    CheckResult,
+    DuplicateContent,
+    Engagement,
+    Metrics,
+    OurPost,
+    Person,
+    Published,
+    RateLimited,
+    Rejected,
+    RemotePost,
+    ReplyNotAllowed,
+    TransientError,
+)
+from socialsell.plugins.hookspecs import hookimpl
+from socialsell.plugins.jobs import JobContext
+from socialsell.plugins.oauth import LoopbackReceiver
+from socialsell.plugins.views import (
+    ContactView,
+    DeliveryView,
+    EngagementView,
+    PostView,
+    TaskView,
+    View,
+)
+from socialsell.redact import one_line, redact
+from socialsell.timeparse import format_local
+from socialsell.workspace import Account
+
+__all__ = [
+    # hooks
+    "hookimpl",
+    # channels: the interface and the values exchanged with the core
+    "Channel",
+    "Capabilities",
+    "CheckResult",
+    "Published",
+    "RemotePost",
+    "OurPost",
+    "Person",
+    "Engagement",
+    "ENGAGEMENT_KINDS",
+    "Metrics",
+    # channel errors (docs/plugins.md: what the core does with each)
+    "ChannelError",
+    "TransientError",
+    "RateLimited",
+    "AuthError",
+    "Rejected",
+    "DuplicateContent",
+    "ReplyNotAllowed",
+    # accounts, secrets and tokens
+    "Account",
+    "save_tokens",
+    "load_tokens",
+    "delete_tokens",
+    "token_file",
+    "keyring_get",
+    "redact",
+    "one_line",
+    "LoopbackReceiver",
+    # time
+    "utcnow",
+    "format_local",
+    # jobs and event payloads
+    "JobContext",
+    "View",
+    "PostView",
+    "DeliveryView",
+    "EngagementView",
+    "ContactView",
+    "TaskView",
+    # bad input: one line, exit status 2
+    "ConfigError",
+    "UsageError",
+    # commands (register_commands)
+    "pass_app",
+    "json_option",
+    "print_json",
+    "print_table",
+    "parse_id",
+]
