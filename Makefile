@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 
-.PHONY: demo test lint install dev postgres bench clean constraints
+.PHONY: demo test lint install dev postgres chromium bench clean constraints
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,12 +39,17 @@ demo: install
 postgres:
 	@bash .ci/ensure-postgres
 
+# Debian's chromium opens the HTML report in a real browser in one test (tests/test_report_browser.py);
+# installed like PostgreSQL when missing and running as root, else that test is skipped.
+chromium:
+	@bash .ci/ensure-chromium
+
 # ruff for style; lint-imports for the architecture's import rules ([tool.importlinter] in pyproject.toml)
 lint: dev
 	$(BIN)/ruff check socialsell plugins tests bench
 	$(BIN)/lint-imports
 
-test: dev postgres lint
+test: dev postgres chromium lint
 	$(BIN)/python -m pytest -q --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
 
 bench: dev postgres

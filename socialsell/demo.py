@@ -7,6 +7,7 @@ sandbox's simulated audience reacts. What it prints is what a user would see.
 
 from __future__ import annotations
 
+import re
 import tempfile
 import time
 from collections import Counter
@@ -56,6 +57,7 @@ def _reps_work(app: App, now: datetime) -> list[tuple[str, str, str]]:
     deal after a meeting, and wins deals a few days later with no new social engagement."""
     from socialsell.sales.deals import list_deals, win_deal
     from socialsell.sales.tasks import (
+        add_note,
         close_task,
         get_task,
         list_tasks,
@@ -82,6 +84,9 @@ def _reps_work(app: App, now: datetime) -> list[tuple[str, str, str]]:
                 closed = close_task(app, task["id"], "opportunity", amount, close=(now + timedelta(days=14)).date())
                 done.append((rep.name, who, f"meeting held, deal {closed['deal_id']} opened ({amount:,.0f})"))
             elif task["first_response_at"] is None:
+                topic = re.search(r"with intent \(([^)]+)\)", task["reason"] or "")
+                if topic:  # what the buyer asked about goes back to marketing (`task tag`)
+                    add_note(app, task["id"], f"asked about {topic.group(1)}", kind="insight")
                 reply_to_task(app, task["id"], get_task(app, task["id"])["opener"])
                 if task["intent"] and task["score"] >= 25:
                     meeting = _next_workday(now, tz, 11)
@@ -102,23 +107,6 @@ def _reps_work(app: App, now: datetime) -> list[tuple[str, str, str]]:
             worked += 1
     app.actor = "morgan"
     return done
-
-
-def _revenue_by_post(app: App) -> list[tuple[int, str, int, float]]:
-    """Won deals traced back to the post that started the conversation (first touch, from the
-    posts each deal fixed when it opened)."""
-    D, DP = t.deals, t.deal_posts
-    q = (
-        select(t.posts.c.id, t.posts.c.text, func.count(D.c.id), func.sum(D.c.amount))
-        .select_from(DP)
-        .join(D, D.c.id == DP.c.deal_id)
-        .join(t.posts, t.posts.c.id == DP.c.post_id)
-        .where(and_(D.c.stage == "won", DP.c.position == 1))
-        .group_by(t.posts.c.id, t.posts.c.text)
-        .order_by(func.sum(D.c.amount).desc())
-    )
-    with app.db.read() as conn:
-        return [(pid, text.splitlines()[0], n, amount or 0.0) for pid, text, n, amount in conn.execute(q)]
 
 
 def _examples(worked: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
@@ -173,8 +161,6 @@ def run_demo(directory: Path | None, *, days: int = 7, pm: Any = None, echo: Cal
         ignored = conn.execute(select(func.count()).where(t.engagements.c.ignored.is_not(None))).scalar()
         contacts = conn.execute(select(func.count()).select_from(t.contacts)).scalar()
         stages = Counter(dict(conn.execute(select(t.contacts.c.stage, func.count()).group_by(t.contacts.c.stage)).all()))
-        reach = conn.execute(select(func.sum(t.post_metrics.c.reach))).scalar() or 0
-        impressions = conn.execute(select(func.sum(t.post_metrics.c.impressions))).scalar() or 0
     echo(f"   published {published} posts; {sum(kinds.values())} engagements "
          f"({', '.join(f'{n} {k}' for k, n in kinds.most_common())}); {ignored} ignored (bots, competitors)")
     echo(f"   {contacts} contacts: " + ", ".join(f"{n} {s}" for s, n in stages.most_common()))
@@ -224,23 +210,28 @@ def run_demo(directory: Path | None, *, days: int = 7, pm: Any = None, echo: Cal
             echo(f"     {points:+6.1f}  {reason}")
         echo(f"   opener: {tk['opener']}")
 
-    echo("\n5. Report: from posts to revenue")
-    echo(f"   reach {reach}, impressions {impressions}, {sum(kinds.values())} engagements from {contacts} people,")
-    echo(f"   {stages.get('lead', 0) + stages.get('qualified', 0) + stages.get('opportunity', 0) + stages.get('customer', 0)} leads handed to sales.")
-    for post_id, text, won, amount in _revenue_by_post(app):
-        echo(f"   post #{post_id} \"{text[:50]}\": {won} won, {amount:,.0f} in revenue")
-    with app.db.read() as conn:  # how long from the first touch to the signature
-        for deal_id, title, amount, first_touch, closed in conn.execute(
-                select(t.deals.c.id, t.deals.c.title, t.deals.c.amount, func.min(t.deal_posts.c.first_touch_at), t.deals.c.closed_at)
-                .join(t.deal_posts, t.deal_posts.c.deal_id == t.deals.c.id).where(t.deals.c.stage == "won")
-                .group_by(t.deals.c.id, t.deals.c.title, t.deals.c.amount, t.deals.c.closed_at)):
-            days = (closed - first_touch).total_seconds() / 86400
-            echo(f"   deal #{deal_id} {title}: won {amount:,.0f}, {days:.1f} days after the first engagement")
+    echo("\n5. `socialsell report`: did each side keep the SLA, which posts brought revenue, what customers said")
+    from socialsell.reports import build_report, build_scope
+    from socialsell.reports.render_html import render_html
+    from socialsell.reports.render_text import render_text
+
+    scope = build_scope(app, since=format_local(start, tz, "%Y-%m-%d"))
+    sections = build_report(app, scope)
+    for deal in (r for s in sections for tb in s.tables for r in tb.rows if tb.name == "deal"):
+        if deal["days_to_won"] is not None:  # how long from the first touch to the signature
+            echo(f"   {deal['deal']} {deal['contact']}: won {deal['amount']:,.0f}, "
+                 f"{deal['days_to_won']:.1f} days after the first engagement")
+    for line in render_text(sections, scope, width=100).splitlines():
+        echo(f"   {line}".rstrip())
+    html = folder / "report.html"
+    html.write_text(render_html(sections, scope, title=f"{app.workspace.name}: socialsell report"), encoding="utf-8")
+    echo(f"\n   The same with charts, offline: {html}")
     echo(f"\nDone in {time.monotonic() - started:.1f} s. The demo workspace stays in {folder}:")
     echo(f"   cd {folder}")
     echo("   socialsell --as alice tasks          # alice's follow-ups")
     echo("   socialsell post list                 # what went out")
     echo("   socialsell contacts                  # everyone who engaged")
+    echo(f"   socialsell report --since {format_local(start, tz, '%Y-%m-%d')}   # the SLA, reach to revenue, insights")
     echo("Your own workspace: socialsell init myteam && cd myteam && socialsell post new --channel sandbox --text 'Hello' --queue")
     app.close()
     return folder

@@ -130,6 +130,14 @@ class SlaSettings:
     high_intent_hours: float = 1.0
     escalate_after_hours: float = 8.0
     holidays: frozenset[date] = frozenset()
+    #: [sla.marketing]: posts per week per account, qualified leads per month, max share rejected
+    cadence: dict[str, float] = field(default_factory=dict)
+    qualified_leads_per_month: float | None = None
+    max_rejected_share: float | None = None
+    #: [sla.sales]: share of qualified leads touched, follow-up attempts, insights per month
+    touch_qualified_share: float = 1.0
+    follow_up_attempts: int | None = None
+    insights_per_month: float | None = None
 
 
 @dataclass
@@ -260,7 +268,11 @@ KNOWN_KEYS: dict[str, tuple[str, ...]] = {
     "team": ("lead", "reps", "marketers", "approvers"),
     "team.reps": ("name", "email", "territories", "channels", "keywords", "role", "timezone"),
     "routing": ("owner", "channel", "keyword", "territory"),
-    "sla": ("business_hours", "response_hours", "high_intent_hours", "escalate_after_hours", "holidays"),
+    "sla": ("business_hours", "response_hours", "high_intent_hours", "escalate_after_hours", "holidays",
+            "marketing", "sales"),
+    "sla.marketing": ("cadence", "qualified_leads_per_month", "max_rejected_share"),
+    "sla.marketing.cadence": ("*",),
+    "sla.sales": ("touch_qualified_share", "follow_up_attempts", "insights_per_month"),
     "leads": ("weights", "intent", "icp", "ignore", "half_life_days", "task_threshold", "lead_threshold",
               "qualified_threshold"),
     "leads.weights": ("*",),
@@ -453,12 +465,19 @@ def _seconds(s: int) -> str:
 def parse_settings(path: Path, data: dict[str, Any]) -> Settings:
     """The typed settings from a parsed ``socialsell.toml``; one ConfigError on any problem."""
     top = _Table(path, "", data, "")
+    accounts = _accounts(path, data.get("accounts", []))
+    sla = _sla(top.table("sla", "sla"))
+    names = [a.name for a in accounts]
+    for account in sla.cadence:  # a commitment about an account that does not exist is a typo
+        if account not in names:
+            raise ConfigError(path, f"[sla.marketing.cadence] {_name(account)}",
+                              f"expected a configured channel account ({', '.join(sorted(names)) or 'none'})")
     return Settings(
         workspace=_workspace(top.table("workspace", "workspace")),
-        accounts=_accounts(path, data.get("accounts", [])),
+        accounts=accounts,
         team=_team(top.table("team", "team")),
         routing=_routing(path, data.get("routing", [])),
-        sla=_sla(top.table("sla", "sla")),
+        sla=sla,
         leads=_leads(top.table("leads", "leads")),
         guardrails=_guardrails(top.table("guardrails", "guardrails")),
         notify=_notify(top.table("notify", "notify")),
@@ -584,6 +603,14 @@ def _sla(t: _Table) -> SlaSettings:
         escalate_after_hours=t.number("escalate_after_hours", 8.0, 0.01, 24 * 366, "a number of hours"),
         holidays=t.get("holidays", _holidays, 'a list of dates like ["2026-12-25"]', frozenset()),
     )
+    marketing, sales = t.table("marketing", "sla.marketing"), t.table("sales", "sla.sales")
+    cadence = marketing.table("cadence", "sla.marketing.cadence")
+    s.cadence = {str(k): float(cadence.number(k, None, 0, 10_000, "posts per week")) for k in cadence.data}
+    s.qualified_leads_per_month = marketing.number("qualified_leads_per_month", None, 0, 10**9, "a number of leads")
+    s.max_rejected_share = marketing.number("max_rejected_share", None, 0, 1, "a share")
+    s.touch_qualified_share = float(sales.number("touch_qualified_share", 1.0, 0, 1, "a share"))
+    s.follow_up_attempts = sales.integer("follow_up_attempts", None, 0, 1000, "a whole number of attempts")
+    s.insights_per_month = sales.number("insights_per_month", None, 0, 10**9, "a number of insights")
     # a due time must exist: the open hours per week must fit the longest response time
     # well inside the ten years add_business_time searches, holidays included
     weekly = sum((datetime.combine(date.min, e) - datetime.combine(date.min, b)).total_seconds()

@@ -20,6 +20,24 @@ _DAY_ALIASES = {d: i for i, d in enumerate(DAYS)} | {
     full: i for i, full in enumerate(["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"])
 }
 _UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+#: how far from now a time people type may be. Further is a typo (``+99999999999d``), and the
+#: bound keeps every later computation (the next occurrence, a snooze, the calendar) inside what
+#: a datetime can hold, so no job fails on it later.
+MAX_AWAY = timedelta(days=3653)
+MAX_AWAY_LABEL = "10 years"
+#: the longest interval between the posts of a series (``--repeat``): yearly
+MAX_INTERVAL = timedelta(days=366)
+
+
+def _too_far(text: str) -> ValueError:
+    return ValueError(f"{text.strip()[:60]!r} is more than {MAX_AWAY_LABEL} from now: give a nearer time")
+
+
+def check_near(at: datetime, now: datetime, text: str) -> datetime:
+    """``at`` when it is within :data:`MAX_AWAY` of ``now``; ValueError otherwise."""
+    if abs(at - now) > MAX_AWAY:
+        raise _too_far(text)
+    return at
 
 
 def to_utc(local: datetime, tz: ZoneInfo) -> datetime:
@@ -38,13 +56,23 @@ def local_date_time(day: date, at: time, tz: ZoneInfo) -> datetime:
 
 
 def parse_when(text: str, now: datetime, tz: ZoneInfo) -> datetime:
-    """Parse ``text`` relative to ``now`` (aware). Raises ValueError with a helpful message."""
+    """Parse ``text`` relative to ``now`` (aware). Raises ValueError with a helpful message,
+    also for a time more than :data:`MAX_AWAY` from ``now`` (which would overflow later)."""
+    try:
+        return check_near(_parse_when(text, now, tz), now, text)
+    except OverflowError:  # year 1 in a zone east of UTC, year 9999 west of it
+        raise _too_far(text) from None
+
+
+def _parse_when(text: str, now: datetime, tz: ZoneInfo) -> datetime:
     s = text.strip().lower()
     local_now = now.astimezone(tz)
     if s == "now":
         return now.astimezone(UTC)
     m = re.fullmatch(r"\+\s*(\d+)\s*(s|m|min|h|d|w)", s)
     if m:
+        if len(m.group(1)) > 12 or int(m.group(1)) * _UNITS[m.group(2)] > MAX_AWAY.total_seconds():
+            raise _too_far(text)
         n, unit = int(m.group(1)), m.group(2)
         if unit in ("d", "w"):  # calendar days keep the wall-clock time across DST
             days = n * (7 if unit == "w" else 1)
@@ -71,7 +99,7 @@ def parse_when(text: str, now: datetime, tz: ZoneInfo) -> datetime:
         parsed = datetime.fromisoformat(text.strip().replace(" ", "T", 1) if re.match(r"\d{4}-\d\d-\d\d \d", text.strip()) else text.strip())
     except ValueError:
         raise ValueError(
-            f"cannot read the time {text!r}: use ISO (2026-12-01 09:00), 'tomorrow 09:00', 'mon 10:00' or '+2h'"
+            f"cannot read the time {text.strip()[:60]!r}: use ISO (2026-12-01 09:00), 'tomorrow 09:00', 'mon 10:00' or '+2h'"
         ) from None
     if parsed.tzinfo is None:
         return to_utc(parsed, tz)
@@ -213,8 +241,10 @@ def format_local(at: datetime | None, tz: ZoneInfo, fmt: str = "%a %d %b %H:%M")
 def parse_interval(text: str) -> tuple[int, str]:
     """``"7d"`` / ``"2w"`` / ``"12h"`` / ``"30m"`` -> (number, unit). Raises ValueError."""
     m = re.fullmatch(r"\s*(\d+)\s*(m|min|h|d|w)\s*", str(text).lower())
-    if not m or int(m.group(1)) < 1:
-        raise ValueError(f"cannot read the interval {text!r}: use e.g. 7d, 2w, 12h")
+    if not m or int(m.group(1)[:12]) < 1:
+        raise ValueError(f"cannot read the interval {str(text)[:60]!r}: use e.g. 7d, 2w, 12h")
+    if len(m.group(1)) > 12 or int(m.group(1)) * _UNITS[m.group(2)] > MAX_INTERVAL.total_seconds():
+        raise ValueError(f"the interval {str(text).strip()[:60]!r} is too long: at most {MAX_INTERVAL.days} days")
     return int(m.group(1)), m.group(2)
 
 
@@ -238,11 +268,26 @@ def parse_date_end(text: str, tz: ZoneInfo) -> datetime:
     s = text.strip()
     try:
         if re.fullmatch(r"\d{4}-\d\d-\d\d", s):
-            return to_utc(datetime.combine(date.fromisoformat(s), time(23, 59, 59)), tz)
+            return check_year(to_utc(datetime.combine(date.fromisoformat(s), time(23, 59, 59)), tz), text)
         parsed = datetime.fromisoformat(s)
-    except ValueError:
-        raise ValueError(f"cannot read the date {text!r}: use YYYY-MM-DD") from None
-    return to_utc(parsed, tz) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        return check_year(to_utc(parsed, tz) if parsed.tzinfo is None else parsed.astimezone(UTC), text)
+    except OverflowError:
+        raise ValueError(f"the date {text[:60]!r} is out of range (years {MIN_YEAR} to {MAX_YEAR})") from None
+    except ValueError as e:
+        if "out of range" in str(e):
+            raise
+        raise ValueError(f"cannot read the date {text[:60]!r}: use YYYY-MM-DD") from None
+
+
+#: the years a typed date may fall in (campaign dates, --until): outside them it is a typo
+MIN_YEAR, MAX_YEAR = 1970, 2999
+
+
+def check_year(at: datetime, text: str) -> datetime:
+    """``at`` when its year is between :data:`MIN_YEAR` and :data:`MAX_YEAR`; ValueError otherwise."""
+    if not MIN_YEAR <= at.year <= MAX_YEAR:
+        raise ValueError(f"the date {text.strip()[:60]!r} is out of range (years {MIN_YEAR} to {MAX_YEAR})")
+    return at
 
 
 def format_due(at: datetime, now: datetime, tz: ZoneInfo) -> str:

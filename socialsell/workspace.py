@@ -8,6 +8,7 @@ expected (the checks are in :mod:`socialsell.settings`).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tomllib
@@ -217,6 +218,16 @@ high_intent_hours = 1             # ...when they asked about pricing, a demo, a 
 escalate_after_hours = 8          # then the team lead is told
 holidays = []                     # ["2026-12-25", "2026-12-26"]
 
+[sla.marketing]                   # what marketing commits to (see docs/reports.md)
+cadence = {{ sandbox = 5 }}       # published posts per week, per channel account
+qualified_leads_per_month = 20
+max_rejected_share = 0.25         # at most this share of its leads dismissed by sales
+
+[sla.sales]                       # what sales commits to, besides response_hours above
+touch_qualified_share = 1.0       # first touch on every qualified lead
+follow_up_attempts = 2            # replies before closing a lead as lost or not interested
+insights_per_month = 4            # `task tag` insights fed back to marketing
+
 # --- what counts as a lead (marketing and sales agree on this) ----------------------------------
 [leads]
 task_threshold = 5                # score that opens a follow-up task (a reply does, a lone like does not)
@@ -265,12 +276,19 @@ def init_workspace(folder: Path, *, name: str | None = None, timezone: str = "UT
     from socialsell.credentials import private_dir, write_private  # see Workspace.resolve_secret
 
     folder = folder.expanduser().resolve()
-    if not folder.exists():  # a folder we create is the owner's alone; an existing one keeps its mode
-        private_dir(folder)
+    check_timezone(timezone)  # before anything is written: a refused init leaves nothing behind
     config = folder / CONFIG_NAME
     if config.exists() and not force:
         raise UsageError(f"{config} already exists (use --force to overwrite it)")
-    write_private(config, DEFAULT_CONFIG.format(name=name or folder.name, timezone=timezone))
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{folder}: not a folder; give a folder for the workspace")
+    if not folder.exists():  # a folder we create is the owner's alone; an existing one keeps its mode
+        try:
+            private_dir(folder)
+        except OSError as e:
+            raise UsageError(f"{folder}: cannot create the workspace folder ({e.strerror})") from None
+    # json's string escapes are TOML's: a quote or backslash in the name cannot break the file
+    write_private(config, DEFAULT_CONFIG.format(name=json.dumps(name or folder.name)[1:-1], timezone=timezone))
     templates = folder / "templates"
     templates.mkdir(exist_ok=True)
     shipped = Path(str(files("socialsell.shipped_templates")))
@@ -282,6 +300,16 @@ def init_workspace(folder: Path, *, name: str | None = None, timezone: str = "UT
     if not gitignore.exists():
         gitignore.write_text("socialsell.db*\n.socialsell/\n")
     return config
+
+
+def check_timezone(name: str) -> None:
+    """Refuse a name that is no IANA time zone (``--timezone Mars/Olympus``)."""
+    from zoneinfo import ZoneInfo
+
+    try:
+        ZoneInfo(name)
+    except Exception:  # ZoneInfoNotFoundError, or ValueError for a path-like name
+        raise UsageError(f"--timezone {name[:60]!r}: not an IANA time zone (e.g. Europe/Berlin, America/New_York, UTC)") from None
 
 
 def local_timezone() -> str:

@@ -138,6 +138,8 @@ def test_demo_runs_end_to_end_in_under_a_minute(tmp_path):
     # issue 12: replied tasks have next steps, deals are open and won, a replied task never escalates
     assert "next: " in out and "0 of them on a task already answered" in out
     assert " won " in out and "days after the first engagement" in out
+    assert "THE SLA" in out and "Revenue by campaign" in out and "WHAT CUSTOMERS TOLD SALES" in out
+    assert '<figure class="chart"' in (tmp_path / "demo" / "report.html").read_text()
     tasks = run("--config", str(tmp_path / "demo"), "--as", "alice", "tasks", "--json")
     rows = json.loads(tasks.stdout)
     assert rows and all(r["owner"] == "alice" for r in rows)

@@ -38,7 +38,7 @@ def test_readme_quick_start_is_the_two_make_commands():
 
 def test_docs_linked_from_the_readme_exist():
     readme = (ROOT / "README.md").read_text()
-    for doc in ("docs/plugins.md", "docs/operations.md", "docs/marketing.md", "docs/sales.md",
+    for doc in ("docs/plugins.md", "docs/operations.md", "docs/marketing.md", "docs/sales.md", "docs/reports.md",
                 "docs/channels/x.md", "docs/channels/linkedin.md"):
         assert doc in readme and (ROOT / doc).exists(), doc
 
@@ -103,6 +103,8 @@ def test_every_json_output_is_a_list_of_objects_with_an_id(workspace, cli):
         assert result.exit_code == 0, (args, result.output)
         rows = json.loads(result.output)
         assert isinstance(rows, list) and all(isinstance(r, dict) and "id" in r for r in rows), args
+    report = json.loads(cli("report", "--format", "json").output)  # the report's JSON keeps the same contract
+    assert isinstance(report, list) and all(isinstance(r, dict) and "id" in r for r in report)
 
 
 def test_every_invariant_and_document_the_code_cites_exists():

@@ -432,7 +432,7 @@ def test_campaign_new_list_show_with_metrics(cli, app, clock):
     assert shown["totals"] == {"reach": 40, "impressions": 90, "engagements": 3, "published": 1}
     assert shown["posts"][0]["deliveries"][0]["engagements"] == 3
     human = cli("campaign", "show", "Winter Launch").output
-    assert "reach 40, impressions 90, engagements 3" in human
+    assert "reach 40, impressions 90 (metrics of Mon 23 Nov 10:01), engagements 3, frequency 2.25" in human
     assert "Winter Launch" in cli("campaign", "list").output
 
 

@@ -423,3 +423,29 @@ def test_channel_defaults_refuse_clearly(workspace):
     with pytest.raises(Rejected):
         ch.find_recent_posts(None)
     assert ch.validate("x" * 3001) and ch.validate("   ")
+
+
+def test_hook_register_report_sections_adds_a_section(workspace, clock):
+    from click.testing import CliRunner
+
+    from socialsell.cli import build_cli
+
+    folder = workspace.parent / "plugs"
+    folder.mkdir()
+    (folder / "nps.py").write_text(
+        "from socialsell import hookimpl\n"
+        "from socialsell.reports import Section, Table, row\n"
+        "def compute(app, scope):\n"
+        "    return Section('nps', 'Net promoter score', [Table('score', 'NPS by survey', ['survey', 'score', 'days'],\n"
+        "        [row('nps', 'score', 'q4', survey='q4', score=41, days=round(scope.days))])])\n"
+        "@hookimpl\ndef register_report_sections(register):\n    register('nps', compute)\n"
+    )
+    base = ["--plugins-dir", str(folder), "--config", str(workspace), "report", "--since", "2026-11-16", "--until", "2026-11-22"]
+    out = CliRunner().invoke(build_cli(str(folder), clock=clock), [*base, "--section", "nps", "--format", "json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)[1] == {"id": "nps.score.q4", "section": "nps", "table": "score", "survey": "q4",
+                                         "score": 41, "days": 7}
+    everything = CliRunner().invoke(build_cli(str(folder), clock=clock), base)
+    assert "NET PROMOTER SCORE" in everything.output and "THE SLA" in everything.output
+    without = CliRunner().invoke(build_cli(clock=clock), [*base[2:], "--section", "nps"])
+    assert without.exit_code == 2 and "unknown --section 'nps'" in without.output

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from socialsell import __version__
-from socialsell.cli.common import State, fail
+from socialsell.cli.common import State, fail, one_line, quiet_broken_pipe
+from socialsell.cli.inputs import usage_error_line
 from socialsell.errors import SocialsellError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -29,7 +30,7 @@ BUILTIN_COMMANDS = {
     "post": "marketing", "queue": "marketing", "slots": "marketing", "templates": "marketing",
     "campaign": "campaigns", "import": "campaigns",
     "tasks": "sales", "task": "sales", "contacts": "sales", "contact": "sales",
-    "work": "work", "plugin": "scaffold", "deal": "deals", "log": "audit",
+    "work": "work", "plugin": "scaffold", "deal": "deals", "log": "audit", "report": "reports",
 }  # fmt: skip
 
 
@@ -69,16 +70,46 @@ class SocialsellCLI(click.Group):
     @property
     def pm(self) -> pluggy.PluginManager:
         if self.loaded_pm is None:
-            from socialsell.plugins.manager import build_plugin_manager
+            from socialsell.plugins.manager import build_plugin_manager, call_each_plugin
 
-            self.loaded_pm = build_plugin_manager(self.plugins_dir)
-            self.loaded_pm.hook.register_commands(cli=self)
+            pm = build_plugin_manager(self.plugins_dir)
+            call_each_plugin(pm, "register_commands", cli=self)
+            self.loaded_pm = pm
         return self.loaded_pm
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         """``--as NAME`` works after the subcommand too (``socialsell tasks --as alice``): it is
         moved to the front, where the root group reads it. Words after ``--`` are left alone."""
         return super().parse_args(ctx, hoist_as(args))
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.exceptions.NoSuchCommand as e:
+            # commands load lazily, so click's did-you-mean only saw those loaded so far: ask it
+            # again with every command (`socialsell taks` -> "Did you mean 'tasks'?")
+            raise click.exceptions.NoSuchCommand(e.command_name, possibilities=self.list_commands(ctx), ctx=ctx) from None
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        """Like click's, but every error is one line (``Error: ...``) with exit status 2 for bad
+        input, and a reader that leaves early (``socialsell tasks | head -1``) ends it quietly."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as e:
+            click.echo(f"Error: {one_line(usage_error_line(e))}", err=True)  # one_line also redacts
+            sys.exit(e.exit_code)
+        except SocialsellError as e:  # raised while loading plugins, before any command ran
+            click.echo(f"Error: {one_line(e)}", err=True)
+            sys.exit(e.exit_code)
+        except (click.exceptions.Abort, EOFError, KeyboardInterrupt):
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        except BrokenPipeError:
+            quiet_broken_pipe()
+        sys.exit(rv if isinstance(rv, int) else 0)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in BUILTIN_COMMANDS and cmd_name not in self.commands:

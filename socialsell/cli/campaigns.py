@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from socialsell.cli.common import fail, json_option, pass_app, print_json, print_table
+from socialsell.cli.inputs import AMOUNT
 from socialsell.timeparse import format_local
 
 
@@ -27,7 +28,7 @@ def campaign() -> None:
 @click.option("--ends", metavar="DATE", help="Last day (YYYY-MM-DD).")
 @click.option("--persona", help="The buyer persona it speaks to.")
 @click.option("--channel", "-c", "channels", multiple=True, metavar="NAME", help="Its channel accounts (repeatable).")
-@click.option("--budget", type=float, help="Budget, in your currency.")
+@click.option("--budget", type=AMOUNT, help="Budget, in your currency.")
 @click.option("--utm", metavar="NAME", help="utm_campaign for its links (default: the name, slugified).")
 @click.option("--hashtag", "hashtags", multiple=True, metavar="TAG", help="A hashtag every post must carry (repeatable).")
 @click.option("--disclaimer", help="A line every post must carry.")
@@ -65,13 +66,21 @@ def campaign_list(app, as_json) -> None:
 
 @campaign.command("show")
 @click.argument("name")
+@click.option("--model", default="linear", show_default=True, metavar="M",
+              help="Attribution model for its revenue: first, last or linear.")
 @json_option
 @pass_app
-def campaign_show(app, name, as_json) -> None:
-    """A campaign, its posts per channel, and their reach, impressions and engagements."""
+def campaign_show(app, name, model, as_json) -> None:
+    """A campaign, its posts per channel, their reach, impressions and engagements, and the revenue they brought."""
+    from socialsell.errors import UsageError
     from socialsell.marketing.campaigns import get_campaign
+    from socialsell.reports.campaign import campaign_figures
+    from socialsell.reports.scope import MODELS
 
+    if model not in MODELS:
+        raise UsageError(f"--model {model!r}: one of {', '.join(MODELS)}")
     c = get_campaign(app, name)
+    c["figures"] = f = campaign_figures(app, c, model)
     if as_json:
         print_json([c])
         return
@@ -83,8 +92,19 @@ def campaign_show(app, name, as_json) -> None:
     if c["required_hashtags"]:
         click.echo("  hashtags: " + " ".join("#" + h for h in c["required_hashtags"]))
     tot = c["totals"]
-    click.echo(f"  {len(c['posts'])} posts, {tot['published']} published; reach {tot['reach']}, "
-               f"impressions {tot['impressions']}, engagements {tot['engagements']}")
+    from socialsell.reports.formatting import cell
+
+    as_of = f" (metrics of {format_local(f['metrics_at'], tz)})" if f["metrics_at"] else " (no metrics fetched yet)"
+    click.echo(f"  {len(c['posts'])} posts, {tot['published']} published; reach {cell('reach', f['reach'])}, "
+               f"impressions {cell('impressions', f['impressions'])}{as_of}, engagements {f['engagements']}, "
+               f"frequency {cell('frequency', f['frequency'])}, engagement rate {cell('engagement_rate', f['engagement_rate'])}")
+    click.echo(f"  {f['leads']} leads, {f['qualified']} qualified; revenue {cell('revenue', f['revenue'])} from "
+               f"{f['deals']} won deal{'s' if f['deals'] != 1 else ''} ({model} touch"
+               + (f"; source {', '.join(f['sources'])}" if f["sources"] else "") + ")")
+    if f["budget"]:
+        click.echo(f"  cost per lead {cell('cost_per_lead', f['cost_per_lead'])}, cost per qualified lead "
+                   f"{cell('cost_per_qualified', f['cost_per_qualified'])}, return on spend "
+                   f"{cell('return_on_spend', f['return_on_spend'])}")
     print_table(["post", "channel", "status", "when", "reach", "impressions", "engagements"], [
         (p["id"], d["account"], d["status"], format_local(d["published_at"] or d["due_at"], tz),
          d["reach"] if d["reach"] is not None else "-", d["impressions"] if d["impressions"] is not None else "-",
@@ -123,6 +143,8 @@ def import_posts_cmd(app, file, dry_run, skip_invalid, as_json) -> None:
                                   progress=lambda n: bar.advance(task, n))
     else:
         result = import_posts(app, file, dry_run=dry_run, skip_invalid=skip_invalid)
+    if len(result.errors) == 1 and not skip_invalid:  # one bad row: one line, as for any bad input
+        fail(f"{result.errors[0]}; nothing imported (fix it, or --skip-invalid to import the others)", 2)
     for line in result.errors:
         click.echo(f"Error: {line}", err=True)
     if as_json:

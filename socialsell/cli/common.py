@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from socialsell.cli.inputs import check_id
 from socialsell.errors import SocialsellError, UsageError
 from socialsell.redact import one_line
 
@@ -66,6 +67,8 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             fail(str(e), e.exit_code)
         except KeyboardInterrupt:
             fail("interrupted", 130)
+        except BrokenPipeError:
+            quiet_broken_pipe()
         except Exception as e:
             # imported here, not above: read-only commands should not pay for the channel module
             from socialsell.plugins.channel import ChannelError, ReplyNotAllowed
@@ -79,6 +82,18 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             fail(f"internal error: {type(e).__name__}: {e} (set SOCIALSELL_DEBUG=1 for the traceback, and please report it)", 1)
 
     return wrapper
+
+
+def quiet_broken_pipe() -> None:
+    """The reader of our output left (``socialsell tasks | head -1``): end without a word, as a
+    shell tool killed by SIGPIPE would. Python would otherwise complain again when it flushes
+    stdout at exit, so stdout is pointed at the null device first."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # an in-memory stdout (tests) has no descriptor
+        pass
+    sys.exit(141)  # 128 + SIGPIPE: what the shell reports for `yes | head -1`
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -133,6 +148,7 @@ def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title:
 
     cells = [["" if v is None else str(v) for v in r] for r in rows]
     console = Console(soft_wrap=False)
+    console.on_broken_pipe = quiet_broken_pipe  # type: ignore[method-assign] # rich's own exits 1
     table = Table(title=title, show_edge=False, header_style="bold", pad_edge=False)
     widths: list[int | None] = [None] * len(columns)
     if one_line:
@@ -167,10 +183,5 @@ def parse_vars(pairs: Sequence[str]) -> dict[str, str]:
 
 
 def parse_id(value: str, what: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise UsageError(f"{what} id must be a number, not {value!r}") from None
-    if n < 1:
-        raise UsageError(f"{what} id must be positive, not {n}")
-    return n
+    """``value`` as a positive id that fits the database (see :func:`socialsell.cli.inputs.check_id`)."""
+    return check_id(value, what)

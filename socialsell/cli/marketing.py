@@ -13,6 +13,7 @@ from socialsell.cli.common import (
     print_json,
     print_table,
 )
+from socialsell.cli.inputs import MEDIA_FILE
 from socialsell.errors import UsageError
 from socialsell.redact import one_line
 from socialsell.timeparse import format_local, parse_when
@@ -29,7 +30,7 @@ def _when(app, value: str | None):
     try:
         return parse_when(value, app.now(), app.workspace.timezone)
     except ValueError as e:
-        raise UsageError(str(e)) from None
+        raise UsageError(f"--at: {e}") from None
 
 
 @click.group()
@@ -46,10 +47,10 @@ def post() -> None:
 @click.option("--queue", is_flag=True, help="Take the next free posting slot of each channel.")
 @click.option("--campaign", metavar="NAME", help="The campaign this post belongs to.")
 @click.option("--draft", is_flag=True, help="Keep it as a draft until `post approve`.")
-@click.option("--media", multiple=True, type=click.Path(exists=True, dir_okay=False), help="An image to attach.")
+@click.option("--media", multiple=True, type=MEDIA_FILE, help="An image to attach.")
 @click.option("--repeat", "every", metavar="INTERVAL", help="Post again every INTERVAL (7d, 2w, 12h).")
 @click.option("--until", metavar="DATE", help="With --repeat: the last day of the series.")
-@click.option("--count", type=int, metavar="N", help="With --repeat: how many times in all.")
+@click.option("--count", type=click.IntRange(1, 10_000), metavar="N", help="With --repeat: how many times in all.")
 @click.option("--evergreen", is_flag=True, help="Add it to the evergreen pool (re-queued into empty slots).")
 @json_option
 @pass_app
@@ -93,16 +94,11 @@ def post_list(app, status, channel, as_json, as_csv) -> None:
         print_json(rows)
         return
     if as_csv:
-        import csv
         import sys
 
-        from socialsell.marketing.importer import export_rows
+        from socialsell.marketing.importer import export_rows, write_csv
 
-        out = export_rows(rows)
-        writer = csv.DictWriter(sys.stdout, fieldnames=["id", "delivery", "channel", "status", "at", "published_at",
-                                                        "campaign", "text", "url", "error"], lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(out)
+        write_csv(export_rows(rows), sys.stdout)
         return
     tz = app.workspace.timezone
     print_table(["id", "channel", "status", "due", "text", "note"], [

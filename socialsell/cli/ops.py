@@ -55,7 +55,7 @@ def init(state: State, directory: Path, name: str | None, tz: str | None, force:
 @click.command()
 @click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
               help="Keep the demo workspace here (default: a temporary folder).")
-@click.option("--days", default=7, show_default=True, help="Simulated days to run.")
+@click.option("--days", default=7, show_default=True, type=click.IntRange(1, 60), help="Simulated days to run.")
 @click.pass_obj
 @handle_errors
 def demo(state: State, directory: Path | None, days: int) -> None:
@@ -160,8 +160,9 @@ def status(app, as_json: bool) -> None:
 @handle_errors
 def plugins(state: State, as_json: bool) -> None:
     """Installed plugins and the hooks each implements."""
-    from socialsell.plugins.manager import describe_plugins
+    from socialsell.plugins.manager import channel_types, describe_plugins
 
+    channel_types(state.pm)  # a plugin whose channels cannot register is named here, in one line
     rows = describe_plugins(state.pm)
     if as_json:
         print_json(rows)

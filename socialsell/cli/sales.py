@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from socialsell.cli.common import json_option, parse_id, pass_app, print_json, print_table
+from socialsell.cli.inputs import AMOUNT, TEXT
 from socialsell.errors import UsageError
 from socialsell.team import rep_tz
 from socialsell.timeparse import format_ago, format_due, format_local, parse_when
@@ -156,7 +157,7 @@ def task_show(app, task_id, as_json) -> None:
 @task.command("done")
 @click.argument("task_id")
 @click.option("--outcome", "-o", required=True, help="replied, connected, meeting, opportunity, won, lost, not_interested.")
-@click.option("--amount", type=float, help="Deal value: for won (required) and opportunity.")
+@click.option("--amount", type=AMOUNT, help="Deal value: for won (required) and opportunity.")
 @click.option("--at", "at", metavar="WHEN", help="For meeting: when it is; the next step is opened, due then.")
 @click.option("--close", "close", metavar="YYYY-MM-DD", help="For opportunity: the deal's expected close date.")
 @click.option("--stage", help="For opportunity: the deal's stage (discovery, proposal, negotiation).")
@@ -206,7 +207,7 @@ def task_assign(app, task_id, owner) -> None:
 
 @task.command("note")
 @click.argument("task_id")
-@click.argument("text")
+@click.argument("text", type=TEXT)
 @force_option
 @pass_app
 def task_note(app, task_id, text, force) -> None:
@@ -219,7 +220,7 @@ def task_note(app, task_id, text, force) -> None:
 
 @task.command("tag")
 @click.argument("task_id")
-@click.argument("insight")
+@click.argument("insight", type=TEXT)
 @force_option
 @pass_app
 def task_tag(app, task_id, insight, force) -> None:
@@ -264,7 +265,7 @@ def task_next(app, task_id, step, at, force) -> None:
 
 @task.command("reply")
 @click.argument("task_id")
-@click.argument("text")
+@click.argument("text", type=TEXT)
 @click.option("--again", is_flag=True, help="Reply once more to a task already replied to.")
 @force_option
 @pass_app

@@ -8,6 +8,7 @@ from datetime import datetime
 import click
 
 from socialsell.cli.common import pass_app
+from socialsell.cli.inputs import AMOUNT
 from socialsell.cli.sales import responded
 from socialsell.errors import SocialsellError, UsageError
 from socialsell.team import rep_tz
@@ -145,7 +146,7 @@ def work(app) -> None:
                     continue
                 if key == "d":
                     outcome = click.prompt("outcome", type=click.Choice(PROMPT_OUTCOMES), default="replied")
-                    amount = click.prompt("amount won", type=float) if outcome == "won" else None
+                    amount = click.prompt("amount won", type=AMOUNT) if outcome == "won" else None
                     meeting_at = None
                     if outcome == "meeting":  # the next step is the meeting: the task it opens is due then
                         meeting_at = parse_when_or_fail(click.prompt("meeting when (e.g. thu 14:00)"), app)

@@ -29,7 +29,7 @@ def create_campaign(
     utm: str | None = None, hashtags: list[str] | None = None, disclaimer: str | None = None,
 ) -> dict[str, Any]:
     """Validate and store a campaign. Raises UsageError (and changes nothing) on bad input."""
-    from socialsell.timeparse import parse_date_end, to_utc
+    from socialsell.timeparse import check_year, parse_date_end, to_utc
 
     name = name.strip()
     if not name or len(name) > 200:
@@ -41,7 +41,10 @@ def create_campaign(
     try:
         if starts:
             parsed = datetime.fromisoformat(starts.strip())  # a date alone is its midnight
-            starts_on = to_utc(parsed, tz) if parsed.tzinfo is None else parsed
+            try:
+                starts_on = check_year(to_utc(parsed, tz) if parsed.tzinfo is None else parsed, starts)
+            except OverflowError:
+                raise ValueError(f"the date {starts[:60]!r} is out of range") from None
         if ends:
             ends_on = parse_date_end(ends, tz)
     except ValueError as e:

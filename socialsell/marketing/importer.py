@@ -10,6 +10,11 @@ The header (column order is free, names are fixed)::
 - ``at``: when (``2026-12-01 09:00``, ``tomorrow 09:00``, ...); empty: the next free slot
 - ``campaign``: a campaign name (optional)
 
+``post list --csv`` writes the same columns plus some of its own (``id``, ``delivery``, ``status``,
+``published_at``, ``url``, ``error``), which the import ignores, so an export can be imported
+back. Cells a spreadsheet would run as a formula are exported with a leading ``'`` (see
+:func:`neutralise`); the import takes that quote off again.
+
 Every row is checked first, exactly as ``post new`` checks it. Rows are numbered as a
 spreadsheet shows them (the header is row 1). With any bad row nothing is imported, unless
 ``skip_invalid``, which imports the good rows and reports the others.
@@ -18,10 +23,11 @@ spreadsheet shows them (the header is row 1). With any bad row nothing is import
 from __future__ import annotations
 
 import csv
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from socialsell.errors import UsageError
 
@@ -29,7 +35,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
     from socialsell.marketing.posts import PostPlan
 
+#: the largest CSV file imported (a million posts is about 100 MB)
+MAX_FILE_BYTES = 100 * 1024 * 1024
 COLUMNS = ("channel", "text", "template", "vars", "at", "campaign")
+#: what ``post list --csv`` writes, in order
+EXPORT_COLUMNS = ("id", "delivery", "channel", "status", "at", "published_at", "campaign", "text", "url", "error")
+#: columns of an export that an import ignores (the database gives them anew)
+EXPORT_ONLY = tuple(c for c in EXPORT_COLUMNS if c not in COLUMNS)
+#: a cell starting with one of these is run as a formula by spreadsheets (OWASP "CSV Injection")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 @dataclass
@@ -48,16 +62,27 @@ class RowError(Exception):
 
 def read_rows(path: Path) -> list[dict[str, str]]:
     try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):  # /dev/zero never ends, a FIFO may never answer
+            raise UsageError(f"{path}: not a regular file; give a CSV file")
+        if info.st_size > MAX_FILE_BYTES:
+            raise UsageError(f"{path}: {info.st_size / 1048576:.0f} MB is over the {MAX_FILE_BYTES // 1048576} MB limit; "
+                             "split it")
         raw = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise UsageError(f"{path}: no such file") from None
+    except (IsADirectoryError, PermissionError) as e:
+        raise UsageError(f"{path}: cannot read it ({e.strerror})") from None
     except UnicodeDecodeError as e:
         raise UsageError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    if "\x00" in raw:  # no cell may hold one (PostgreSQL refuses it in any text, a network in a post)
+        line = raw.count("\n", 0, raw.index("\x00")) + 1
+        raise UsageError(f"{path}: line {line}: a NUL byte; a CSV file of posts is text")
     reader = csv.DictReader(raw.splitlines(keepends=True))
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     if not header:
         raise UsageError(f"{path}: empty file; the header is {','.join(COLUMNS)}")
-    unknown = [h for h in header if h not in COLUMNS]
+    unknown = [h for h in header if h not in COLUMNS and h not in EXPORT_ONLY]
     if unknown:
         raise UsageError(f"{path}: row 1: unknown column {unknown[0]!r} (the header is {','.join(COLUMNS)})")
     if "text" not in header and "template" not in header:
@@ -68,7 +93,7 @@ def read_rows(path: Path) -> list[dict[str, str]]:
         for row in reader:
             if None in row:
                 raise UsageError(f"{path}: row {reader.line_num}: more fields than the header has columns")
-            rows.append({k: (v or "").strip() for k, v in row.items()})
+            rows.append({k: restore(v or "").strip() for k, v in row.items() if k not in EXPORT_ONLY})
     except csv.Error as e:
         raise UsageError(f"{path}: row {reader.line_num}: {e}") from None
     return rows
@@ -159,6 +184,31 @@ def import_posts(
                 progress(1)
         app.record(conn, "posts.imported", None, {"file": path.name, "posts": len(result.imported)})
     return result
+
+
+def neutralise(value: Any) -> str:
+    """A cell no spreadsheet runs as a formula: one starting with ``=``, ``+``, ``-``, ``@``, a tab
+    or a line break gets a leading ``'`` (OWASP's advice for CSV injection). So does one that
+    starts with ``'`` already, so that :func:`restore` gives back exactly what was written."""
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_START) or text.startswith("'"):
+        return "'" + text
+    return text
+
+
+def restore(cell: str) -> str:
+    """The value :func:`neutralise` wrote ``cell`` for (a cell typed by hand stays as it is)."""
+    if len(cell) > 1 and cell[0] == "'" and cell[1] in (*FORMULA_START, "'"):
+        return cell[1:]
+    return cell
+
+
+def write_csv(rows: list[dict[str, Any]], stream: IO[str]) -> None:
+    """``post list --csv``: the header, then every row with each cell neutralised."""
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(EXPORT_COLUMNS)
+    for row in rows:
+        writer.writerow([neutralise(row.get(c)) for c in EXPORT_COLUMNS])
 
 
 def export_rows(posts: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ delivery, so "X published, LinkedIn failed" is visible as exactly that.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from socialsell.db import schema as t
 from socialsell.errors import NotFound, UsageError
+from socialsell.marketing.media import check_media_for
 from socialsell.team import check_approver
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -55,12 +57,13 @@ def render_for_accounts(
         raise UsageError("name at least one channel account with --channel")
     if (text is None) == (template is None):
         raise UsageError("give either --text or --template")
-    tmpl = find_template(template, app.workspace.root) if template else None
+    tmpl = find_template(template, app.workspace.root) if template is not None else None
     drafts = []
     for name in dict.fromkeys(accounts):
         channel = app.channel(name)
         body = render(tmpl, variables, channel_type=channel.name, account=name) if tmpl else text
         assert body is not None
+        check_characters(body, name)
         body = guardrails.apply(app, body, channel=channel, account=name, campaign=campaign,
                                 utm=tmpl.meta.get("utm") if tmpl else None)
         prepared = channel.prepare(body)
@@ -70,6 +73,19 @@ def render_for_accounts(
                              else f"{name}: {problems[0]}")
         drafts.append(Draft(account=name, text=prepared, length=channel.measure(prepared), limit=channel.max_length))
     return drafts
+
+
+#: characters no post may carry: C0 controls other than tab and newlines, and DEL. A NUL byte
+#: cuts the text short in some clients and is refused by others, after the post was queued.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def check_characters(text: str, account: str) -> None:
+    """Refuse control characters (NUL and the like) in a post's text; UsageError names the first."""
+    m = _CONTROL.search(text)
+    if m:
+        raise UsageError(f"{account}: the post contains the control character {m.group()!r} at position {m.start() + 1}: "
+                         "remove it")
 
 
 def default_accounts(app: App, template: str | None, campaign: dict[str, Any] | None) -> list[str]:
@@ -165,6 +181,9 @@ def prepare_post(
     if not accounts:
         accounts = default_accounts(app, template, campaign_row)
     drafts = render_for_accounts(app, accounts, text=text, template=template, variables=variables, campaign=campaign_row)
+    if media:
+        for d in drafts:
+            check_media_for(app.channel(d.account), d.account, list(media))
     if queue:
         from socialsell.marketing.slots import slot_rules
 

@@ -14,6 +14,7 @@ safe with several workers (the series' first post is locked while its next one i
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
 
 D, P = t.deliveries, t.posts
+log = logging.getLogger("socialsell.recurring")
 
 
 def schedule_next_occurrences(app: App, now: datetime | None = None) -> list[int]:
@@ -37,7 +39,13 @@ def schedule_next_occurrences(app: App, now: datetime | None = None) -> list[int
                                                                       P.c.recurrence_parent_id.is_(None))))]
     created = []
     for root in roots:
-        new_id = _next(app, root, now)
+        try:
+            new_id = _next(app, root, now)
+        except (ValueError, OverflowError) as e:
+            # a rule stored before input was bounded (`--repeat 99999999999w`): that series stops,
+            # the others go on (one bad series must not stop every recurring post)
+            log.warning("recurring post %s: its rule cannot give a next time (%s); the series stops", root, e)
+            continue
         if new_id is not None:
             created.append(new_id)
     return created

@@ -71,17 +71,33 @@ def list_templates(workspace_root: Path | None) -> list[Template]:
     return list(seen.values())
 
 
+#: a template's name: a file name in templates/, never a path (``../../outside`` is refused)
+TEMPLATE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
+#: the largest template file read: a brand post template is a few hundred bytes
+MAX_TEMPLATE_BYTES = 256 * 1024
+
+
 def find_template(name: str, workspace_root: Path | None) -> Template:
+    if not TEMPLATE_NAME.fullmatch(name) or ".." in name:
+        raise UsageError(f"template name {name[:60]!r}: use the name of a file in templates/ "
+                         "(letters, digits, '-', '_', '.'; no folders)")
     for d in template_dirs(workspace_root):
         path = d / f"{name}.j2"
-        if path.exists():
+        if path.is_file() and path.resolve().parent == d.resolve():
             return load_template_file(path)
     known = ", ".join(t.name for t in list_templates(workspace_root)) or "none"
     raise UsageError(f"unknown template {name!r} (available: {known})")
 
 
 def load_template_file(path: Path) -> Template:
-    source = path.read_text(encoding="utf-8")
+    try:
+        if path.stat().st_size > MAX_TEMPLATE_BYTES:
+            raise UsageError(f"template {path.name}: the file is over {MAX_TEMPLATE_BYTES // 1024} KB")
+        source = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise UsageError(f"template {path.name}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except OSError as e:
+        raise UsageError(f"template {path.name}: cannot read it ({e.strerror})") from None
     m = FRONT_MATTER.match(source)
     meta: dict[str, Any] = {}
     body, body_line = source, 1
@@ -92,15 +108,49 @@ def load_template_file(path: Path) -> Template:
             raise UsageError(f"template {path.name}: front matter is not valid TOML ({e})") from None
         body = source[m.end():]
         body_line = source[: m.end()].count("\n") + 1
+        check_front_matter(path, meta)
+    elif source.startswith("+++"):
+        raise UsageError(f"template {path.name}: the front matter has no closing +++ line")
     return Template(name=path.stem, path=path, source=source, meta=meta, body=body, body_line=body_line)
 
 
-def _environment():
-    from jinja2 import StrictUndefined
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
+#: the keys of the front matter socialsell reads, and the type each must have (the others are
+#: default values for the template's variables, of any type)
+FRONT_MATTER_KEYS: dict[str, tuple[str, Any]] = {
+    "title": ("a string", str),
+    "channels": ("a list of strings", list),
+    "hashtags": ("a list of strings", list),
+    "requires": ("a list of strings", list),
+    "link": ("a string", str),
+    "campaign": ("a string", str),
+    "utm": ("a string or false", (str, bool)),
+}
 
-    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False,
-                                        finalize=_printable)
+
+def check_front_matter(path: Path, meta: dict[str, Any]) -> None:
+    """Refuse front matter keys of the wrong type, naming the file and the key."""
+    for key, (expected, kind) in FRONT_MATTER_KEYS.items():
+        if key not in meta:
+            continue
+        value = meta[key]
+        ok = isinstance(value, kind) and not (kind is str and isinstance(value, bool))
+        if kind is list and ok:
+            ok = all(isinstance(v, str) for v in value)
+        if key == "utm" and value is True:
+            ok = False
+        if not ok:
+            raise UsageError(f"template {path.name}: front matter {key} must be {expected}, not {value!r}"[:300])
+
+
+def _environment():
+    # jinja2 (and the budget built on it) is imported when a template is rendered, like before:
+    # read-only commands never pay for it
+    from jinja2 import StrictUndefined
+
+    from socialsell.marketing.template_budget import BudgetedEnvironment
+
+    env = BudgetedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False,
+                              finalize=_printable)
     env.filters["hashtag"] = lambda s: "#" + re.sub(r"\W+", "", str(s))
     return env
 
@@ -125,6 +175,8 @@ def render(template: Template, variables: dict[str, Any], *, channel_type: str, 
     from jinja2 import TemplateSyntaxError, UndefinedError
     from jinja2.exceptions import SecurityError
 
+    from socialsell.marketing.template_budget import BudgetExceeded
+
     missing = [v for v in template.requires if v not in variables]
     if missing:
         raise UsageError(f"template {template.name}: missing variable {', '.join(missing)} (pass --var {missing[0]}=...)")
@@ -134,6 +186,8 @@ def render(template: Template, variables: dict[str, Any], *, channel_type: str, 
     except TemplateSyntaxError as e:
         line = (e.lineno or 1) + template.body_line - 1
         raise UsageError(f"template {template.name}: {e.message} (line {line})") from None
+    except RecursionError:
+        raise UsageError(f"template {template.name}: nested too deeply to compile") from None
     hashtags = variables.get("hashtags", template.meta.get("hashtags", []))
     context = {
         "channel": channel_type,
@@ -149,12 +203,12 @@ def render(template: Template, variables: dict[str, Any], *, channel_type: str, 
             if name and name in compiled.blocks:
                 block = compiled.blocks[name]
                 break
-        if block is not None:
-            text = "".join(block(compiled.new_context(context)))
-        elif compiled.blocks:
+        if block is None and compiled.blocks:
             raise UsageError(f"template {template.name}: no block for channel {channel_type!r} and no default block")
-        else:
-            text = compiled.render(context)
+        chunks = block(compiled.new_context(context)) if block is not None else compiled.generate(context)
+        text = env.budget.collect(chunks)
+    except BudgetExceeded as e:  # (empty when the watchdog's timeout landed at the very end)
+        raise UsageError(f"template {template.name}: {e or 'rendering took too long'}") from None
     except SecurityError as e:
         raise UsageError(f"template {template.name}: refused by the sandbox: {e}") from None
     except UndefinedError as e:

@@ -222,6 +222,11 @@ class Channel(abc.ABC):
     max_length: ClassVar[int] = 3000
     #: what the channel type can do at best; :meth:`capabilities` narrows it per account
     supports: ClassVar[Capabilities] = Capabilities()
+    #: media types a post may carry (``post new --media``), most files per post and biggest file;
+    #: checked when the post is queued, so a file the network would refuse never waits in the queue
+    media_types: ClassVar[frozenset[str]] = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
+    max_media: ClassVar[int] = 4
+    max_media_bytes: ClassVar[int] = 5 * 1024 * 1024
     #: seconds between engagement polls unless the account says otherwise
     default_poll_interval: ClassVar[int] = 300
     #: seconds every network request may take

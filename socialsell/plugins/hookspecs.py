@@ -68,6 +68,20 @@ def register_jobs(register: Callable[..., None]) -> None:
     """
 
 
+@hookspec
+def register_report_sections(register: Callable[..., None]) -> None:
+    """Add a section to ``socialsell report`` (docs/reports.md).
+
+    :param register: call ``register(name, compute)``; ``compute(app, scope)`` returns a
+        :class:`socialsell.reports.Section` whose tables hold rows made with
+        :func:`socialsell.reports.row` (each with an id unique in the report). ``scope`` is a
+        :class:`socialsell.reports.Scope`: the period (``since``, ``until``, UTC), the filters and
+        ``in_period(column)`` for SQL. The section is shown after the built-in ones, is chosen with
+        ``--section NAME``, and is rendered in every format. Aggregate in SQL: the report is read on
+        big workspaces.
+    """
+
+
 # --- leads and owners -----------------------------------------------------------------------
 
 

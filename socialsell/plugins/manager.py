@@ -12,9 +12,11 @@ as a plugin, for trying one out without packaging it.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import sys
+from collections.abc import Callable
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,8 +49,8 @@ def build_plugin_manager(plugins_dir: str | os.PathLike[str] | None = None) -> p
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if (allow is not None and ep.name not in allow) or pm.is_blocked(ep.name) or pm.has_plugin(ep.name):
             continue
-        module = ep.load()
-        pm.register(module, name=ep.name)
+        module = _load(f"plugin {ep.name} ({ep.value})", ep.load)
+        _register(pm, module, ep.name)
         dist = ep.dist
         pm_dists[id(pm), ep.name] = (dist.name, dist.version) if dist else (ep.name, None)
     plugins_dir = plugins_dir or os.environ.get("SOCIALSELL_PLUGINS_DIR")
@@ -77,11 +79,62 @@ def load_plugins_dir(pm: pluggy.PluginManager, folder: Path) -> None:
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         try:
-            spec.loader.exec_module(module)
-        except Exception as e:
-            raise UsageError(f"plugin {path}: {type(e).__name__}: {e}") from None
-        pm.register(module, name=path.stem)
+            _load(f"plugin {path}", functools.partial(spec.loader.exec_module, module))
+        except UsageError:
+            sys.modules.pop(name, None)
+            raise
+        _register(pm, module, path.stem)
         pm_dists[id(pm), path.stem] = (str(path), None)
+
+
+def _load(what: str, load: Callable[[], Any]) -> Any:
+    """Import a plugin. Whatever goes wrong, even ``sys.exit(0)`` at import, is one line naming
+    the plugin: a plugin must never make a command end quietly having done nothing."""
+    try:
+        return load()
+    except SystemExit as e:
+        raise UsageError(f"{what}: called sys.exit({e.code!r}) while loading; fix or remove the plugin") from None
+    except KeyboardInterrupt:
+        raise
+    except BaseException as e:
+        message = str(e).splitlines()[0] if str(e) else ""
+        raise UsageError(f"{what}: cannot load it ({type(e).__name__}: {message})") from None
+
+
+def _register(pm: pluggy.PluginManager, module: Any, name: str) -> None:
+    try:
+        pm.register(module, name=name)
+    except ValueError as e:  # the same module registered twice under two names
+        raise UsageError(f"plugin {name}: {e}") from None
+    except pluggy.PluginValidationError as e:
+        raise UsageError(f"plugin {name}: {e}") from None
+
+
+def call_each_plugin(pm: pluggy.PluginManager, hook: str, **kwargs: Any) -> list[Any]:
+    """Call ``hook`` (one call, so ``SOCIALSELL_TRACE_PLUGINS`` shows it) and name the plugin at
+    fault when it fails: an exception or ``sys.exit`` in a plugin is one line naming it, never a
+    traceback, never a command ending quietly with exit status 0."""
+    try:
+        return getattr(pm.hook, hook)(**kwargs)
+    except KeyboardInterrupt:
+        raise
+    except UsageError as e:
+        raise UsageError(f"plugin {_culprit(pm, hook, e)}: {e}") from None
+    except SystemExit as e:
+        raise UsageError(f"plugin {_culprit(pm, hook, e)}: {hook} called sys.exit({e.code!r}); fix or remove the plugin") from None
+    except Exception as e:
+        message = str(e).splitlines()[0] if str(e) else ""
+        raise UsageError(f"plugin {_culprit(pm, hook, e)}: {hook} failed ({type(e).__name__}: {message})") from None
+
+
+def _culprit(pm: pluggy.PluginManager, hook: str, error: BaseException) -> str:
+    """The plugin whose implementation of ``hook`` the error went through (the innermost one)."""
+    codes = {getattr(impl.function, "__code__", None): impl.plugin_name for impl in getattr(pm.hook, hook).get_hookimpls()}
+    name, tb = None, error.__traceback__
+    while tb is not None:
+        name = codes.get(tb.tb_frame.f_code, name)
+        tb = tb.tb_next
+    return name or "(unknown)"
 
 
 def describe_plugins(pm: pluggy.PluginManager) -> list[dict[str, Any]]:
@@ -108,8 +161,9 @@ def channel_types(pm: pluggy.PluginManager) -> dict[str, type[Channel]]:
 
     def register(name: str, cls: type[Channel]) -> None:
         if name in registry and registry[name] is not cls:
-            raise UsageError(f"two plugins register a channel named {name!r}")
+            raise UsageError(f"registers a channel named {name!r}, which {registry[name].__module__} registers "
+                             "already: give it another name")
         registry[name] = cls
 
-    pm.hook.register_channels(register=register)
+    call_each_plugin(pm, "register_channels", register=register)
     return registry

@@ -424,10 +424,12 @@ def parse_snooze(text: str, now: datetime, tz) -> datetime:
     from socialsell.timeparse import parse_when
 
     m = re.fullmatch(r"\s*(\d+)\s*(m|h|d|w)\s*", text.lower())
-    if m:
-        return parse_when(f"+{m.group(1)}{m.group(2)}", now, tz)
     try:
+        if m:
+            return parse_when(f"+{m.group(1)}{m.group(2)}", now, tz)
         return parse_when(text, now, tz)
-    except ValueError:
-        raise UsageError(f"cannot read the duration {text!r}: use 2h, 3d, 1w or a time like 'tomorrow 09:00'") from None
+    except ValueError as e:
+        if "from now" in str(e):  # too far: parse_when says how far it may be
+            raise UsageError(f"snooze: {e}") from None
+        raise UsageError(f"cannot read the duration {text[:60]!r}: use 2h, 3d, 1w or a time like 'tomorrow 09:00'") from None
 

@@ -1,0 +1,65 @@
+"""``socialsell report``: both sides of the sales-marketing SLA, marketing and sales figures,
+revenue attributed to posts, and reps' insights for marketing (docs/reports.md).
+
+One module per section computes it (:mod:`.sla`, :mod:`.marketing`, :mod:`.sales`,
+:mod:`.attribution`, :mod:`.feedback`), aggregating in SQL; rendering is separate
+(:mod:`.render_text`, :mod:`.render_data`, :mod:`.render_html`), so ``--format json`` never
+imports rich or the plotting library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from socialsell.errors import UsageError
+from socialsell.reports.model import Section, Table, row
+from socialsell.reports.scope import MODELS, Scope, build_scope
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pluggy
+
+    from socialsell.app import App
+
+Compute = Callable[["App", Scope], Section]
+
+#: section name -> "module:function"; imported only when the section is asked for
+SECTIONS = {
+    "sla": "socialsell.reports.sla:sla_section",
+    "marketing": "socialsell.reports.marketing:marketing_section",
+    "sales": "socialsell.reports.sales:sales_section",
+    "attribution": "socialsell.reports.attribution:attribution_section",
+    "feedback": "socialsell.reports.feedback:feedback_section",
+}
+
+__all__ = ["MODELS", "SECTIONS", "Scope", "Section", "Table", "build_report", "build_scope", "plugin_sections", "row"]
+
+
+def plugin_sections(pm: pluggy.PluginManager) -> dict[str, Compute]:
+    """Sections that plugins add through the ``register_report_sections`` hook."""
+    found: dict[str, Compute] = {}
+
+    def register(name: str, compute: Compute) -> None:
+        if name in SECTIONS or name in found:
+            raise UsageError(f"a plugin registers the report section {name!r}, which exists already")
+        found[name] = compute
+
+    pm.hook.register_report_sections(register=register)
+    return found
+
+
+def build_report(app: App, scope: Scope, extra: dict[str, Compute] | None = None) -> list[Section]:
+    """Every section the scope asks for (all of them, built-in then ``extra``, unless
+    ``scope.section`` names one)."""
+    import importlib
+
+    extra = extra or {}
+    names = [scope.section] if scope.section else [*SECTIONS, *extra]
+    out = []
+    for name in names:
+        if name in extra:
+            out.append(extra[name](app, scope))
+            continue
+        module, func = SECTIONS[name].split(":")
+        out.append(getattr(importlib.import_module(module), func)(app, scope))
+    return out

@@ -1,0 +1,78 @@
+"""The feedback loop: insights reps recorded with ``task tag`` (objections, pain points, pricing
+signals), counted by tag, campaign and topic, and listed newest first with the customer's own
+words: what marketing reads each week."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+
+from socialsell.db import schema as t
+from socialsell.reports.model import Section, Table, row
+from socialsell.reports.queries import D, E, N, P, T, task_source
+from socialsell.reports.scope import Scope
+from socialsell.timeparse import format_local
+
+if TYPE_CHECKING:  # pragma: no cover
+    from socialsell.app import App
+
+CA = t.campaigns
+
+
+#: how many insights the list shows (the counts cover them all)
+LISTED = 50
+
+
+def _insight_source(scope: Scope) -> tuple[Any, list[Any], Any, Any]:
+    """(FROM, WHERE, origin engagement, origin post) for the insights in the scope."""
+    frm, conds = task_source(scope)
+    e1, d1, p1 = E.alias("e_origin"), D.alias("d_origin"), P.alias("p_origin")
+    frm = (frm.join(N, N.c.task_id == T.c.id).outerjoin(e1, e1.c.id == T.c.first_engagement_id)
+           .outerjoin(d1, d1.c.id == e1.c.delivery_id).outerjoin(p1, p1.c.id == d1.c.post_id)
+           .outerjoin(CA, CA.c.id == p1.c.campaign_id))
+    return frm, [N.c.kind == "insight", scope.in_period(N.c.created_at), *conds], e1, p1
+
+
+def insights(conn: Any, scope: Scope, limit: int | None = LISTED) -> list[dict[str, Any]]:
+    """The newest insights in the scope with their campaign, topic (the template of the post that
+    started the conversation) and the customer's own words (what they wrote when it started)."""
+    frm, where, e1, p1 = _insight_source(scope)
+    q = (select(N.c.id, N.c.created_at, N.c.author, N.c.text, T.c.id, t.contacts.c.display_name, CA.c.name,
+                p1.c.template, e1.c.text)
+         .select_from(frm).where(*where).order_by(N.c.created_at.desc(), N.c.id.desc()).limit(limit))
+    keys = ("note", "at", "rep", "insight", "task", "contact", "campaign", "topic", "customer_said")
+    return [dict(zip(keys, r, strict=True)) for r in conn.execute(q)]
+
+
+def insight_counts(conn: Any, scope: Scope) -> dict[str, Counter[str]]:
+    """Every insight in the scope counted by tag (lower case), campaign and topic, in SQL."""
+    frm, where, _, p1 = _insight_source(scope)
+    out: dict[str, Counter[str]] = {"tag": Counter(), "campaign": Counter(), "topic": Counter()}
+    for key, column in (("tag", func.lower(func.trim(N.c.text))), ("campaign", CA.c.name), ("topic", p1.c.template)):
+        for value, n in conn.execute(select(column, func.count()).select_from(frm).where(*where).group_by(column)):
+            out[key][value or "(none)"] += n
+    return out
+
+
+def feedback_section(app: App, scope: Scope) -> Section:
+    """Insights counted by tag, campaign and topic, and the newest listed."""
+    with app.db.read() as conn:
+        found = insights(conn, scope)
+        counts = insight_counts(conn, scope)
+
+    def counted(table: str, key: str) -> list[dict[str, Any]]:
+        return [row("feedback", table, k, **{key: k}, insights=n)
+                for k, n in sorted(counts[key].items(), key=lambda kv: (-kv[1], kv[0]))]
+
+    listed = [row("feedback", "insight", r["note"], when=format_local(r["at"], scope.tz), rep=r["rep"], insight=r["insight"],
+                  task=r["task"], contact=r["contact"], campaign=r["campaign"] or "(none)", topic=r["topic"] or "(free text)",
+                  customer_said=r["customer_said"] or "") for r in found]
+    return Section("feedback", "What customers told sales (insights for marketing)", [
+        Table("tag", "By tag", ["tag", "insights"], counted("tag", "tag")),
+        Table("campaign", "By campaign", ["campaign", "insights"], counted("campaign", "campaign")),
+        Table("topic", "By topic (the post's template)", ["topic", "insights"], counted("topic", "topic")),
+        Table("insight", f"The newest {LISTED} (newest first)" if sum(counts["tag"].values()) > LISTED else "Newest first", ["when", "rep", "insight", "contact", "campaign", "customer_said"], listed),
+    ], notes=["Insights are what reps record with `socialsell task tag ID INSIGHT`; the customer's words are what "
+              "they wrote when the follow-up started."])

@@ -1,0 +1,135 @@
+"""The marketing section, one-to-many: posts, reach, impressions, frequency, engagement rate,
+link clicks, leads and qualified leads, by campaign, channel, template and week, and the best
+posting slots from our own history.
+
+The heavy work (latest metrics per post, engagements and leads per post over every engagement)
+is aggregated in SQL into one row per published delivery; those few hundred rows are then
+grouped, so one query serves every breakdown.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, case, func, select
+
+from socialsell.db import schema as t
+from socialsell.reports.model import Section, Table, ratio, row
+from socialsell.reports.queries import C, D, E, P, T, delivery_conditions, qualified
+from socialsell.reports.scope import Scope
+
+if TYPE_CHECKING:  # pragma: no cover
+    from socialsell.app import App
+
+M, A, CA = t.post_metrics, t.accounts, t.campaigns
+FIGURES = ["posts", "reach", "impressions", "frequency", "engagements", "engagement_rate", "clicks", "leads", "qualified"]
+WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+def delivery_figures(conn: Any, scope: Scope | None, *, campaign_id: int | None = None) -> list[dict[str, Any]]:
+    """One row per published delivery in the scope: its latest metrics, its engagements, and the
+    leads and qualified leads it opened. ``scope=None``: all time."""
+    latest = select(M.c.delivery_id, func.max(M.c.fetched_at).label("at")).group_by(M.c.delivery_id).subquery()
+    metrics = (select(M.c.delivery_id, M.c.reach, M.c.impressions, M.c.clicks)
+               .join(latest, and_(latest.c.delivery_id == M.c.delivery_id, latest.c.at == M.c.fetched_at)).subquery())
+    # every reaction on the post, as the network counts them (its impressions count everyone too);
+    # this reads only the (delivery_id) index: filtering on another column would read every row
+    engaged = (select(E.c.delivery_id, func.count().label("n")).where(E.c.delivery_id.is_not(None))
+               .group_by(E.c.delivery_id).subquery())
+    leads = (select(E.c.delivery_id, func.count().label("n"), func.sum(case((qualified, 1), else_=0)).label("q"))
+             .select_from(T.join(E, E.c.id == T.c.first_engagement_id).join(C, C.c.id == T.c.contact_id))
+             .group_by(E.c.delivery_id).subquery())
+    conds = [D.c.status == "published"]
+    if scope is not None:
+        conds += [scope.in_period(D.c.published_at), *delivery_conditions(scope)]
+    if campaign_id is not None:
+        conds.append(P.c.campaign_id == campaign_id)
+    q = (select(D.c.id, D.c.post_id, A.c.name, CA.c.name, P.c.template, D.c.published_at, metrics.c.reach,
+                metrics.c.impressions, metrics.c.clicks, func.coalesce(engaged.c.n, 0), func.coalesce(leads.c.n, 0),
+                func.coalesce(leads.c.q, 0))
+         .select_from(D.join(P, P.c.id == D.c.post_id).join(A, A.c.id == D.c.account_id)
+                      .outerjoin(CA, CA.c.id == P.c.campaign_id)
+                      .outerjoin(metrics, metrics.c.delivery_id == D.c.id)
+                      .outerjoin(engaged, engaged.c.delivery_id == D.c.id)
+                      .outerjoin(leads, leads.c.delivery_id == D.c.id))
+         .where(*conds).order_by(D.c.published_at, D.c.id))
+    keys = ("delivery", "post", "channel", "campaign", "template", "published_at", "reach", "impressions", "clicks",
+            "engagements", "leads", "qualified")
+    return [dict(zip(keys, r, strict=True)) for r in conn.execute(q)]
+
+
+def totals(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Posts, reach, impressions, frequency, engagements, engagement rate, clicks, leads for a group.
+    Frequency needs unique reach on every post of the group ("n/a" otherwise, e.g. X gives none);
+    link clicks are "n/a" where no post of the group reports them."""
+    rows = list(rows)
+
+    def known(key: str) -> list[Any]:
+        return [r[key] for r in rows if r[key] is not None]
+
+    reach, impressions, clicks = known("reach"), known("impressions"), known("clicks")
+    engagements = sum(r["engagements"] for r in rows)
+    all_reach = len(reach) == len(rows) and sum(reach) > 0
+    return {
+        "posts": len(rows),
+        "reach": sum(reach) if reach else "n/a",
+        "impressions": sum(impressions) if impressions else "n/a",
+        "frequency": round(sum(r["impressions"] or 0 for r in rows) / sum(reach), 2) if all_reach and impressions else "n/a",
+        "engagements": engagements,
+        "engagement_rate": ratio(sum(r["engagements"] for r in rows if r["impressions"]), sum(impressions), 6)
+        if impressions and sum(impressions) else "n/a",
+        "clicks": sum(clicks) if clicks else "n/a",
+        "leads": sum(r["leads"] for r in rows),
+        "qualified": sum(r["qualified"] for r in rows),
+    }
+
+
+def _group(rows: list[dict[str, Any]], key: Callable[[dict[str, Any]], Any], table: str, label: str) -> list[dict[str, Any]]:
+    groups: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        groups[key(r)].append(r)
+    return [row("marketing", table, k, **{label: k}, **totals(g)) for k, g in sorted(groups.items(), key=lambda kv: str(kv[0]))]
+
+
+def best_slots(rows: list[dict[str, Any]], scope: Scope, limit: int = 10) -> list[dict[str, Any]]:
+    """Engagement rate by local weekday and hour of publishing, best first, with the sample size."""
+    groups: dict[tuple[int, int], list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        local = r["published_at"].astimezone(scope.tz)
+        groups[(local.weekday(), local.hour)].append(r)
+    out = []
+    for (day, hour), g in groups.items():
+        figures = totals(g)
+        out.append(row("marketing", "slot", f"{WEEKDAYS[day]}-{hour:02d}", slot=f"{WEEKDAYS[day]} {hour:02d}:00",
+                       posts=figures["posts"], engagements=figures["engagements"],
+                       engagement_rate=figures["engagement_rate"], leads=figures["leads"]))
+    rate = lambda r: r["engagement_rate"] if isinstance(r["engagement_rate"], float) else -1.0  # noqa: E731
+    return sorted(out, key=lambda r: (-rate(r), -r["engagements"], -r["posts"], r["slot"]))[:limit]
+
+
+def marketing_section(app: App, scope: Scope) -> Section:
+    """Reach and frequency, engagement and leads, by campaign, channel, template and week."""
+    with app.db.read() as conn:
+        rows = delivery_figures(conn, scope)
+    week = {i: scope.week_label(i) for i in range(len(scope.weeks))}
+
+    def week_of(r: dict[str, Any]) -> str:
+        return next(week[i] for i in reversed(range(len(scope.weeks))) if r["published_at"] >= scope.weeks[i])
+
+    overall = [row("marketing", "total", "all", scope="all posts", **totals(rows))]
+    return Section("marketing", "Marketing: reach, frequency, engagement, leads", [
+        Table("total", "All published posts in the period", ["scope", *FIGURES], overall),
+        Table("campaign", "By campaign", ["campaign", *FIGURES],
+              _group(rows, lambda r: r["campaign"] or "(none)", "campaign", "campaign"), chart=("bar", "campaign", "reach")),
+        Table("channel", "By channel", ["channel", *FIGURES], _group(rows, lambda r: r["channel"], "channel", "channel")),
+        Table("template", "By template", ["template", *FIGURES],
+              _group(rows, lambda r: r["template"] or "(free text)", "template", "template")),
+        Table("week", "By week", ["week", *FIGURES], _group(rows, week_of, "week", "week"), chart=("line", "week", "reach")),
+        Table("slot", "Best posting slots (our own history)", ["slot", "posts", "engagements", "engagement_rate", "leads"],
+              best_slots(rows, scope)),
+    ], notes=[
+        "Reach and impressions are each post's latest metrics from its channel; frequency is impressions over unique "
+        "reach, n/a where a channel gives no unique reach (X); engagement rate is engagements over impressions.",
+    ])
