@@ -52,14 +52,24 @@ def _one(ref: str, ids: list[int], people: dict[int, dict[str, Any]]) -> int:
     raise UsageError(f"{ref!r} matches {len(ids)} contacts: {shown} (give the id)")
 
 
+MAX_ID = 2**63 - 1  # the largest id either database stores (BIGINT)
+
+
+def _id(digits: str, what: str) -> int:
+    n = int(digits[:30]) if len(digits) <= 30 else MAX_ID + 1
+    if n < 1:
+        raise UsageError(f"{what} id must be positive, not {n}")
+    if n > MAX_ID:
+        raise UsageError(f"{what} id {digits[:30]} is too large (no such {what})")
+    return n
+
+
 def find_contact(app: App, ref: str) -> int:
     """The contact id for ``ref``: ``12``, ``#12``, ``@dana``, ``dana``, ``Dana Whitfield``, ``northwind``."""
     text = (ref or "").strip()
     digits = text.lstrip("#")
     if digits.isdigit():
-        if int(digits) < 1:
-            raise UsageError(f"contact id must be positive, not {digits}")
-        return int(digits)
+        return _id(digits, "contact")
     query = fold(text.lstrip("@"))
     if not query:
         raise UsageError("which contact? give an id, @handle, name or company")
@@ -94,10 +104,7 @@ def find_task(app: App, ref: str) -> int:
     else latest task, is meant."""
     text = (ref or "").strip()
     if text.lstrip("#").isdigit():
-        n = int(text.lstrip("#"))
-        if n < 1:
-            raise UsageError(f"task id must be positive, not {n}")
-        return n
+        return _id(text.lstrip("#"), "task")
     contact_id = find_contact(app, text)
     T = t.tasks
     with app.db.read() as conn:
