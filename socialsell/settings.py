@@ -467,11 +467,6 @@ def parse_settings(path: Path, data: dict[str, Any]) -> Settings:
     top = _Table(path, "", data, "")
     accounts = _accounts(path, data.get("accounts", []))
     sla = _sla(top.table("sla", "sla"))
-    names = [a.name for a in accounts]
-    for account in sla.cadence:  # a commitment about an account that does not exist is a typo
-        if account not in names:
-            raise ConfigError(path, f"[sla.marketing.cadence] {_name(account)}",
-                              f"expected a configured channel account ({', '.join(sorted(names)) or 'none'})")
     return Settings(
         workspace=_workspace(top.table("workspace", "workspace")),
         accounts=accounts,

@@ -269,12 +269,6 @@ def test_report_bad_input_is_one_line_exit_2(cli, args, message):
     assert len(lines) == 1 and lines[0].startswith("Error: ") and message in lines[0], result.output
 
 
-def test_a_cadence_for_an_unknown_account_is_one_line(cli, workspace):
-    workspace.write_text(workspace.read_text().replace("cadence = { sandbox = 5 }", "cadence = { nowhere = 3 }", 1))
-    result = cli("report")
-    assert result.exit_code == 2 and "[sla.marketing.cadence] nowhere: expected a configured channel account" in result.output
-
-
 def test_a_bad_sla_commitment_is_one_line(cli, workspace):
     text = workspace.read_text().replace("max_rejected_share = 0.25", "max_rejected_share = 2")
     workspace.write_text(text)
