@@ -13,7 +13,6 @@ import argparse
 import random
 import subprocess
 import sys
-import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,12 +22,14 @@ from common import (  # noqa: E402
     BIN,
     NOW,
     PYTHON,
+    add_workspace_options,
     bulk_insert,
     clean_env,
     interleaved_medians,
     make_workspace,
     timed,
     verdict,
+    workspace_folder,
 )
 
 TARGET = 1.3
@@ -173,21 +174,11 @@ def top_imports(argv: list[str], n: int = 15) -> list[tuple[int, str]]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=7, help="timed runs per command (median)")
-    ap.add_argument("--engagements", type=int, default=100_000)
-    ap.add_argument("--contacts", type=int, default=20_000)
-    ap.add_argument("--tasks", type=int, default=5_000, help="open tasks")
-    ap.add_argument("--posts", type=int, default=500)
-    ap.add_argument("--keep", metavar="DIR", help="build the workspace in DIR and keep it (default: a temp dir)")
+    add_workspace_options(ap)
     ap.add_argument("--importtime", action="store_true", help="also print the slowest top-level imports per command")
     args = ap.parse_args()
 
-    tmp = None
-    if args.keep:
-        folder = Path(args.keep)
-    else:
-        tmp = tempfile.TemporaryDirectory(prefix="socialsell-bench-")
-        folder = Path(tmp.name)
-    try:
+    with workspace_folder(args) as folder:
         app = make_workspace(folder)
         secs, counts = timed(lambda: populate(app, args.engagements, args.contacts, args.tasks, args.posts))
         app.close()
@@ -224,9 +215,6 @@ def main() -> int:
                 print("  slowest top-level imports (cumulative ms): " + ", ".join(
                     f"{name_} {us / 1000:.0f}" for us, name_ in top_imports(argv[1:])))
         return 1 if missed else 0
-    finally:
-        if tmp is not None:
-            tmp.cleanup()
 
 
 if __name__ == "__main__":

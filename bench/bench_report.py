@@ -16,7 +16,6 @@ import json
 import random
 import subprocess
 import sys
-import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,12 +26,14 @@ from common import (  # noqa: E402
     BIN,
     NOW,
     PYTHON,
+    add_workspace_options,
     bulk_insert,
     clean_env,
     interleaved_medians,
     make_workspace,
     timed,
     verdict,
+    workspace_folder,
 )
 
 TARGET = 2.0
@@ -83,20 +84,10 @@ def add_report_rows(app, n_deals: int = 300, n_insights: int = 1000, seed: int =
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=5, help="timed runs per command (median)")
-    ap.add_argument("--engagements", type=int, default=100_000)
-    ap.add_argument("--contacts", type=int, default=20_000)
-    ap.add_argument("--tasks", type=int, default=5_000, help="open tasks")
-    ap.add_argument("--posts", type=int, default=500)
-    ap.add_argument("--keep", metavar="DIR", help="build the workspace in DIR and keep it (default: a temp dir)")
+    add_workspace_options(ap)
     args = ap.parse_args()
 
-    tmp = None
-    if args.keep:
-        folder = Path(args.keep)
-    else:
-        tmp = tempfile.TemporaryDirectory(prefix="socialsell-bench-")
-        folder = Path(tmp.name)
-    try:
+    with workspace_folder(args) as folder:
         app = make_workspace(folder)
         secs, counts = timed(lambda: populate(app, args.engagements, args.contacts, args.tasks, args.posts)
                              | add_report_rows(app))
@@ -114,9 +105,6 @@ def main() -> int:
         print(f"floor `python -c \"import click, sqlalchemy\"`: {medians['floor']:.0f} ms (median of {args.runs})")
         print(f"report --format json: {medians['report']:.0f} ms, ratio {ratio:.2f} (target <= {TARGET}) {verdict(ok)}")
         return 0 if ok else 1
-    finally:
-        if tmp is not None:
-            tmp.cleanup()
 
 
 if __name__ == "__main__":

@@ -6,12 +6,15 @@ never an absolute time: machines are noisy, ratios much less so.
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -90,3 +93,22 @@ def bulk_insert(conn: Any, table: Any, rows: list[dict[str, Any]], chunk: int = 
 
     for i in range(0, len(rows), chunk):
         conn.execute(insert(table), rows[i:i + chunk])
+
+
+def add_workspace_options(ap: argparse.ArgumentParser) -> None:
+    """The benchmark workspace's size (the targets' workspace by default) and where to keep it."""
+    ap.add_argument("--engagements", type=int, default=100_000)
+    ap.add_argument("--contacts", type=int, default=20_000)
+    ap.add_argument("--tasks", type=int, default=5_000, help="open tasks")
+    ap.add_argument("--posts", type=int, default=500)
+    ap.add_argument("--keep", metavar="DIR", help="build the workspace in DIR and keep it (default: a temp dir)")
+
+
+@contextlib.contextmanager
+def workspace_folder(args: argparse.Namespace) -> Iterator[Path]:
+    """``--keep DIR`` or a temporary folder removed afterwards."""
+    if args.keep:
+        yield Path(args.keep)
+        return
+    with tempfile.TemporaryDirectory(prefix="socialsell-bench-") as tmp:
+        yield Path(tmp)
