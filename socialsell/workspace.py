@@ -135,6 +135,8 @@ def load_workspace(config: str | os.PathLike[str] | None = None, db_url: str | N
     path = find_config(config)
     if not path.exists():
         raise ConfigError(path, None, "no workspace here: run `socialsell init` first, or pass --config PATH")
+    if not path.is_file():  # /dev/null or a pipe: the database would be created beside it
+        raise ConfigError(path, None, "not a regular file: pass the workspace's socialsell.toml or its folder")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as e:

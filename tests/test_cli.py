@@ -103,6 +103,24 @@ def test_missing_workspace_says_what_to_do(tmp_path):
     assert result.returncode == 2 and "run `socialsell init` first" in result.stderr
 
 
+def test_a_config_that_is_not_a_file_is_refused_and_creates_nothing(tmp_path):
+    """/dev/null parses as an empty config; the database would have been created in /dev."""
+    fifo = tmp_path / "pipe.toml"
+    os.mkfifo(fifo)
+    for config in ("/dev/null", str(fifo)):
+        before = sorted(p.name for p in Path(config).parent.iterdir())
+        result = run("--config", config, "tasks", cwd=tmp_path)
+        assert result.returncode == 2 and "not a regular file" in result.stderr, config
+        assert result.stderr.count("\n") == 1
+        assert sorted(p.name for p in Path(config).parent.iterdir()) == before
+
+
+def test_a_sqlite_path_in_a_missing_folder_is_bad_input(workspace, tmp_path):
+    result = run("--config", str(workspace), "--db", f"sqlite:///{tmp_path}/nowhere/x.db", "tasks")
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert "its folder does not exist" in result.stderr and not (tmp_path / "nowhere").exists()
+
+
 def test_secrets_never_reach_output_or_the_database(workspace, cli, monkeypatch):
     monkeypatch.setenv("X_CONSUMER_SECRET", "sup3r-s3cret-value")
     workspace.write_text(workspace.read_text() + (

@@ -70,6 +70,13 @@ def _create_private(url: str) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
+def _missing_folder(url: str) -> bool:
+    path = make_url(url).database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return False
+    return not os.path.isdir(os.path.dirname(os.path.abspath(path)))
+
+
 class Database:
     """One database: the engine plus the transaction helpers every module uses."""
 
@@ -82,6 +89,8 @@ class Database:
                 pass
         except OperationalError as e:
             reason = str(e.orig).strip().splitlines()[0] if e.orig else str(e).splitlines()[0]
+            if self.is_sqlite and _missing_folder(url):  # a path the user typed wrong: bad input
+                raise ConfigError("database", None, f"cannot open {redact_url(url)}: its folder does not exist") from None
             raise RuntimeFailure(f"cannot open the database {redact_url(url)}: {reason}") from None
         if migrate:
             from socialsell.db.migrate import ensure_schema
