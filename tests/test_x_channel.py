@@ -1105,3 +1105,17 @@ def test_oauth2_image_upload_uses_the_bearer_token(oauth2_account, net, tmp_path
     net.add("POST", f"{API}/tweets", json={"data": {"id": "91", "text": "x"}}, status=201)
     XChannel(oauth2_account).publish("x", media=[str(image)])
     assert net.calls[0].request.headers["Authorization"] == f"Bearer {OAUTH2_TOKENS['access_token']}"
+
+
+def test_the_channel_reads_the_time_from_the_clock_the_core_gives_it(channel, fake, net):
+    """Times X does not send (when someone liked, when we published) come from ``channel.clock``,
+    which the core sets to the App's clock: never the wall clock (a test clock stays in charge)."""
+    at = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+    channel.clock = lambda: at
+    post = fake.our_post(60)
+    _, cursor = channel.fetch_engagements(None, our_posts(fake, [post]))
+    fake.like(post, "liker", "3001")
+    found, _ = channel.fetch_engagements(cursor, our_posts(fake, [post]))
+    assert [(e.kind, e.occurred_at) for e in found] == [("like", at)]
+    net.add("POST", f"{API}/tweets", json={"data": {"id": "1002", "text": "hi", "edit_history_tweet_ids": ["1002"]}}, status=201)
+    assert channel.publish("hi").published_at == at

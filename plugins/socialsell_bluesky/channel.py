@@ -407,7 +407,7 @@ class BlueskyChannel(Channel):
         root = models.ComAtprotoRepoStrongRef.Main(uri=root_ref["uri"], cid=root_ref["cid"])
         reply_to = models.AppBskyFeedPost.ReplyRef(root=root, parent=parent)  # in the thread: root and parent
         created = self._create(text, reply_to=reply_to, doing="replying")
-        return Published(remote_id=created.uri, url=post_link(created.uri, self._handle), published_at=datetime.now(UTC))
+        return Published(remote_id=created.uri, url=post_link(created.uri, self._handle), published_at=self.clock())
 
     def fetch_metrics(self, remote_ids: Sequence[str]) -> list[Metrics]:
         metrics = []

@@ -12,7 +12,6 @@ import json
 import logging
 import mimetypes
 import re
-import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -350,7 +349,7 @@ class LinkedInChannel(Channel):
         urn = response.headers.get("x-restli-id") or response.headers.get("x-linkedin-id")
         if not urn:
             raise Rejected("LinkedIn accepted the post but returned no id (x-restli-id header missing)")
-        return Published(remote_id=urn, url=self.post_url(urn), published_at=datetime.now(UTC))
+        return Published(remote_id=urn, url=self.post_url(urn), published_at=self.clock())
 
     def _upload_image(self, author: str, path: str) -> str:
         """Images API: initializeUpload, then PUT the bytes; returns the image URN."""
@@ -512,7 +511,7 @@ class LinkedInChannel(Channel):
             external_id=cid,
             kind="reply" if parent else "comment",
             person=Person(handle=actor, external_id=actor),
-            occurred_at=_ms(created.get("time")) or datetime.now(UTC),
+            occurred_at=_ms(created.get("time")) or self.clock(),
             text=(comment.get("message") or {}).get("text"),
             url=_comment_url(post, cid),
             post_remote_id=post,
@@ -543,7 +542,7 @@ class LinkedInChannel(Channel):
                     external_id=rid,
                     kind="like",
                     person=Person(handle=actor, external_id=actor),
-                    occurred_at=_ms(created.get("time")) or datetime.now(UTC),
+                    occurred_at=_ms(created.get("time")) or self.clock(),
                     url=self.post_url(post),
                     post_remote_id=post,
                     raw={"reaction_type": rtype},
@@ -559,12 +558,12 @@ class LinkedInChannel(Channel):
             return []
         org = self.author
         window = self.account.engagement_window_days * 86400
-        since = int(state.get("mentions_since") or (time.time() - window) * 1000)
+        since = int(state.get("mentions_since") or (self.clock().timestamp() - window) * 1000)
         newest = since
         found: list[Engagement] = []
         url = (
             f"organizationalEntityNotifications?q=criteria&actions=List({','.join(MENTION_ACTIONS)})"
-            f"&organizationalEntity={urn_path(org)}&timeRange=(start:{since + 1},end:{int(time.time() * 1000)})"
+            f"&organizationalEntity={urn_path(org)}&timeRange=(start:{since + 1},end:{int(self.clock().timestamp() * 1000)})"
         )
         for page in self._pages(url):
             for note in page:
@@ -614,7 +613,7 @@ class LinkedInChannel(Channel):
             external_id=str(target),
             kind="mention",
             person=Person(handle=actor, external_id=actor),
-            occurred_at=_ms(at) or datetime.now(UTC),
+            occurred_at=_ms(at) or self.clock(),
             text=detail.get("text"),
             url=_comment_url(source, comment) if comment and source else (self.post_url(source) if source else None),
             post_remote_id=None,
@@ -685,7 +684,7 @@ class LinkedInChannel(Channel):
         except ValueError:
             created = {}
         cid = created.get("commentUrn") or _comment_urn_from(post, response.headers.get("x-restli-id"))
-        return Published(remote_id=cid, url=_comment_url(post, cid), published_at=datetime.now(UTC))
+        return Published(remote_id=cid, url=_comment_url(post, cid), published_at=self.clock())
 
     # -- metrics ---------------------------------------------------------------------------
 

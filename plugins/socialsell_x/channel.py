@@ -355,7 +355,7 @@ class XChannel(Channel):
                     f"({tweet_url(identity.username, first)}); part {number} failed ({exc}); "
                     "finish the thread on x.com",
                 ) from None
-        return Published(remote_id=first, url=tweet_url(identity.username, first), published_at=datetime.now(UTC))
+        return Published(remote_id=first, url=tweet_url(identity.username, first), published_at=self.clock())
 
     def _create_tweet(self, text: str, *, doing: str, **kwargs: Any) -> str:
         answer = self._call("create_tweet", text=text, write=True, doing=doing, **kwargs)
@@ -461,7 +461,7 @@ class XChannel(Channel):
         return Published(
             remote_id=reply_id,
             url=tweet_url(identity.username if identity else None, reply_id),
-            published_at=datetime.now(UTC),
+            published_at=self.clock(),
         )
 
     # -- metrics ---------------------------------------------------------------------------

@@ -213,7 +213,7 @@ class Poll:
         self.channel = channel
         self.cursor = cursor
         self.posts = {str(p.remote_id): p for p in posts}
-        self.now = datetime.now(UTC)
+        self.now = channel.clock()  # the core sets it to the App's clock (docs/plugins.md)
         self.budget = channel.poll_request_budget
         self.started_at = channel.request_count  # requests are counted from here, the identity lookup included
         self.user_id = channel.me().user_id
