@@ -23,6 +23,12 @@ def figures(app, section: str | None = None, **filters) -> dict[str, dict]:
 
 
 @pytest.fixture
+def app(make_app, request):
+    """The App on SQLite, or on PostgreSQL too for a test that takes ``db_url``."""
+    return make_app(request.getfixturevalue("db_url") if "db_url" in request.fixturenames else None)
+
+
+@pytest.fixture
 def history(app, clock):
     return build(app, clock)
 
@@ -85,10 +91,15 @@ def test_marketing_reach_frequency_engagement_and_leads(app, history, db_url):
     rows = figures(app, "marketing")
     assert {k: rows["marketing.total.all"][k] for k in ("posts", "reach", "impressions", "frequency", "engagements",
                                                       "engagement_rate", "clicks", "leads", "qualified")} == {
-        "posts": 2, "reach": 2148, "impressions": 3436, "frequency": 1.6, "engagements": 4,
+        "posts": 2, "reach": 2148, "impressions": 3436, "frequency": "n/a", "engagements": 4,
         "engagement_rate": round(4 / 3436, 6), "clicks": 0, "leads": 3, "qualified": 1}
     winter = rows["marketing.campaign.Winter Launch"]
     assert (winter["posts"], winter["reach"], winter["engagements"], winter["leads"], winter["qualified"]) == (1, 1074, 3, 2, 1)
+    # one delivery: its own unique reach, so its frequency is known (1,718 / 1,074)
+    assert winter["frequency"] == 1.6
+    a, b = history["posts"]
+    posts = [(r["post"], r["channel"], r["frequency"], r["engagements"]) for r in rows.values() if r["table"] == "post"]
+    assert posts == [(a, "sandbox", 1.6, 3), (b, "sandbox", 1.6, 1)]
     assert rows["marketing.template.product-launch"]["engagements"] == 3
     assert rows["marketing.template.(free text)"]["engagements"] == 1
     assert rows["marketing.week.2026-W48"]["posts"] == 2
@@ -98,9 +109,13 @@ def test_marketing_reach_frequency_engagement_and_leads(app, history, db_url):
 def test_frequency_is_na_without_unique_reach():
     from socialsell.reports.marketing import totals
 
-    x_like = {"reach": None, "impressions": 500, "clicks": None, "engagements": 5, "leads": 0, "qualified": 0}
+    x_like = {"post": 1, "reach": None, "impressions": 500, "clicks": None, "engagements": 5, "leads": 0, "qualified": 0}
     figures_ = totals([x_like])
     assert (figures_["reach"], figures_["frequency"], figures_["clicks"], figures_["engagement_rate"]) == ("n/a", "n/a", "n/a", 0.01)
+    linkedin_like = {**x_like, "reach": 250}
+    assert totals([linkedin_like])["frequency"] == 2.0
+    # two posts' unique reach cannot be added up into the people reached by both: n/a, not 500 / 500
+    assert totals([linkedin_like, {**linkedin_like, "post": 2}])["frequency"] == "n/a"
 
 
 def test_sales_response_funnel_and_revenue(app, history, db_url):

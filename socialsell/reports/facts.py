@@ -1,0 +1,111 @@
+"""Facts several sections share, each read once per report (the SLA, sales and attribution all
+count the same follow-ups; marketing, the SLA's cadence and attribution the same deliveries).
+
+Each fact is one SQL statement aggregated as far as the sections allow, kept on the scope
+(:meth:`Scope.shared`), so a report runs each statement once whatever the sections asked for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, case, func, select
+
+from socialsell.db import schema as t
+from socialsell.reports.queries import (
+    P_FIRST,
+    REJECTED,
+    C,
+    T,
+    first_touch,
+    legacy_deadline,
+    no_deadline,
+    on_time_in_sql,
+    qualified,
+    task_source,
+)
+from socialsell.reports.scope import Scope
+
+if TYPE_CHECKING:  # pragma: no cover
+    from socialsell.app import App
+
+CA = t.campaigns
+COUNTS = ("leads", "qualified", "rejected", "due", "on_time", "qualified_touched")
+
+
+def _flag(condition: Any) -> Any:
+    return case((condition, 1), else_=0)
+
+
+@dataclass
+class Touched:
+    """A follow-up created in the period that was touched, or whose deadline is not stored."""
+
+    id: int
+    owner: str | None
+    week: int
+    campaign: str | None
+    created_at: datetime
+    touched: datetime | None
+    qualified: bool
+    name: str | None
+    deadline: datetime | None = None  # recomputed, for a follow-up with none stored
+    on_time: bool = False
+
+
+@dataclass
+class Leads:
+    """Follow-ups created in the period, counted per (owner, week, campaign of the opening post),
+    and the touched ones one by one (for response times in business hours)."""
+
+    counts: dict[tuple[str | None, int, str | None], dict[str, int]] = field(default_factory=dict)
+    touched: list[Touched] = field(default_factory=list)
+    legacy: list[Touched] = field(default_factory=list)  # deadline recomputed (moved before 0005)
+
+    def total(self, key: str, *, owner: Any = ..., week: Any = ..., campaign: Any = ...) -> int:
+        """The sum of one count over the groups that match the given owner, week, campaign."""
+        return sum(c[key] for (o, w, k), c in self.counts.items()
+                   if (owner is ... or o == owner) and (week is ... or w == week) and (campaign is ... or k == campaign))
+
+
+def leads(app: App, scope: Scope) -> Leads:
+    """The follow-ups of the period: counts in SQL, touched ones listed (see :class:`Leads`)."""
+    return scope.shared("leads", lambda: _read_leads(app, scope))
+
+
+def _read_leads(app: App, scope: Scope) -> Leads:
+    now = min(app.now(), scope.until)
+    frm, conds = task_source(scope, origin=True)
+    frm = frm.outerjoin(CA, CA.c.id == P_FIRST.c.campaign_id)
+    touched = first_touch.is_not(None)
+    flags = (qualified, T.c.outcome.in_(REJECTED), touched | (T.c.sla_due_at < now), on_time_in_sql,
+             and_(qualified, touched))
+    where = [scope.in_period(T.c.created_at), *conds]
+    inner = (select(T.c.owner.label("owner"), scope.week_of(T.c.created_at).label("week"), CA.c.name.label("campaign"),
+                    *(_flag(f).label(f"f{i}") for i, f in enumerate(flags)))
+             .select_from(frm).where(*where).subquery())
+    grouped = (select(inner.c.owner, inner.c.week, inner.c.campaign, func.count(),
+                      *(func.sum(inner.c[f"f{i}"]) for i in range(len(flags))))
+               .group_by(inner.c.owner, inner.c.week, inner.c.campaign))
+    one_by_one = (select(T.c.id, T.c.owner, scope.week_of(T.c.created_at), CA.c.name, T.c.created_at, first_touch,
+                         qualified, C.c.display_name, T.c.intent, no_deadline)
+                  .select_from(frm).where(*where, touched | no_deadline))
+    out = Leads()
+    with app.db.read() as conn:
+        for owner, week, campaign, *counts in conn.execute(grouped):
+            out.counts[(owner, week, campaign)] = dict(zip(COUNTS, (int(c or 0) for c in counts), strict=True))
+        rows = conn.execute(one_by_one).all()
+    for task_id, owner, week, campaign, created, touched_at, is_qualified, name, intent, legacy in rows:
+        task = Touched(task_id, owner, week, campaign, created, touched_at, bool(is_qualified), name)
+        if touched_at is not None:
+            out.touched.append(task)
+        if legacy:  # judged against its recomputed deadline
+            task.deadline = legacy_deadline(app, created, bool(intent))
+            task.on_time = touched_at is not None and touched_at <= task.deadline
+            counts = out.counts[(owner, week, campaign)]
+            counts["on_time"] += task.on_time
+            counts["due"] += touched_at is None and task.deadline < now
+            out.legacy.append(task)
+    return out
