@@ -46,11 +46,10 @@ class Touched:
     id: int
     owner: str | None
     week: int
-    campaign: str | None
     created_at: datetime
     touched: datetime | None
-    qualified: bool
-    name: str | None
+    qualified: bool = False  # these two are read for legacy follow-ups only (breaches name them)
+    name: str | None = None
     deadline: datetime | None = None  # recomputed, for a follow-up with none stored
     on_time: bool = False
 
@@ -63,11 +62,18 @@ class Leads:
     counts: dict[tuple[str | None, int, str | None], dict[str, int]] = field(default_factory=dict)
     touched: list[Touched] = field(default_factory=list)
     legacy: list[Touched] = field(default_factory=list)  # deadline recomputed (moved before 0005)
+    #: (owner, week) -> on time and due among the legacy follow-ups (judged in Python)
+    judged: dict[tuple[str | None, int], dict[str, int]] = field(default_factory=dict)
 
     def total(self, key: str, *, owner: Any = ..., week: Any = ..., campaign: Any = ...) -> int:
-        """The sum of one count over the groups that match the given owner, week, campaign."""
-        return sum(c[key] for (o, w, k), c in self.counts.items()
-                   if (owner is ... or o == owner) and (week is ... or w == week) and (campaign is ... or k == campaign))
+        """The sum of one count over the groups that match the given owner, week, campaign
+        (on time and due include the legacy follow-ups, which have no campaign here)."""
+        n = sum(c[key] for (o, w, k), c in self.counts.items()
+                if (owner is ... or o == owner) and (week is ... or w == week) and (campaign is ... or k == campaign))
+        if campaign is ... and key in ("on_time", "due"):
+            n += sum(c[key] for (o, w), c in self.judged.items()
+                     if (owner is ... or o == owner) and (week is ... or w == week))
+        return n
 
 
 def leads(app: App, scope: Scope) -> Leads:
@@ -89,23 +95,29 @@ def _read_leads(app: App, scope: Scope) -> Leads:
     grouped = (select(inner.c.owner, inner.c.week, inner.c.campaign, func.count(),
                       *(func.sum(inner.c[f"f{i}"]) for i in range(len(flags))))
                .group_by(inner.c.owner, inner.c.week, inner.c.campaign))
-    one_by_one = (select(T.c.id, T.c.owner, scope.week_of(T.c.created_at), CA.c.name, T.c.created_at, first_touch,
-                         qualified, C.c.display_name, T.c.intent, no_deadline)
-                  .select_from(frm).where(*where, touched | no_deadline))
+    touched_frm, touched_conds = task_source(scope)
+    one_by_one = (select(T.c.id, T.c.owner, scope.week_of(T.c.created_at), T.c.created_at, first_touch,
+                         no_deadline)
+                  .select_from(touched_frm).where(scope.in_period(T.c.created_at), *touched_conds, touched | no_deadline))
     out = Leads()
     with app.db.read() as conn:
         for owner, week, campaign, *counts in conn.execute(grouped):
             out.counts[(owner, week, campaign)] = dict(zip(COUNTS, (int(c or 0) for c in counts), strict=True))
         rows = conn.execute(one_by_one).all()
-    for task_id, owner, week, campaign, created, touched_at, is_qualified, name, intent, legacy in rows:
-        task = Touched(task_id, owner, week, campaign, created, touched_at, bool(is_qualified), name)
+        legacy = [r[0] for r in rows if r[-1]]
+        details = {} if not legacy else {r[0]: r[1:] for r in conn.execute(
+            select(T.c.id, T.c.intent, qualified, C.c.display_name).select_from(touched_frm)
+            .where(T.c.id.in_(legacy)))}
+    for task_id, owner, week, created, touched_at, _ in rows:
+        task = Touched(task_id, owner, week, created, touched_at)
         if touched_at is not None:
             out.touched.append(task)
-        if legacy:  # judged against its recomputed deadline
+        if task_id in details:  # no deadline stored: judged against its recomputed one
+            intent, task.qualified, task.name = details[task_id]
             task.deadline = legacy_deadline(app, created, bool(intent))
             task.on_time = touched_at is not None and touched_at <= task.deadline
-            counts = out.counts[(owner, week, campaign)]
-            counts["on_time"] += task.on_time
-            counts["due"] += touched_at is None and task.deadline < now
+            judged = out.judged.setdefault((owner, week), {"on_time": 0, "due": 0})
+            judged["on_time"] += task.on_time
+            judged["due"] += touched_at is None and task.deadline < now
             out.legacy.append(task)
     return out

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, case, exists, func, select
+from sqlalchemy import exists, func, select
 
 from socialsell.reports.facts import leads
 from socialsell.reports.model import Section, Table, ratio, row
@@ -91,10 +91,10 @@ def _outcomes(conn: Any, scope: Scope) -> dict[str | None, dict[str, Any]]:
     statement over the deals opened or closed in the period (a few rows each)."""
     o = sales_outcomes(scope)
     opened, closed = scope.in_period(o.c.opened_at), scope.in_period(o.c.closed_at)
-    q = (select(o.c.owner, o.c.state, opened, closed, o.c.amount, o.c.closed_at, C.c.first_seen_at)
+    q = (select(o.c.owner, o.c.state, opened, closed, o.c.amount, days_between(conn, o.c.closed_at, C.c.first_seen_at))
          .select_from(o.outerjoin(C, C.c.id == o.c.contact_id)).where(opened | closed))
     out: dict[str | None, dict[str, Any]] = defaultdict(_no_outcomes)
-    for owner, state, was_opened, was_closed, amount, closed_at, first_seen in conn.execute(q):
+    for owner, state, was_opened, was_closed, amount, days in conn.execute(q):
         mine = out[owner]
         if state == "not_interested":
             mine["not_interested"] += bool(was_closed)
@@ -104,14 +104,20 @@ def _outcomes(conn: Any, scope: Scope) -> dict[str | None, dict[str, Any]]:
             mine[state] += 1
         if was_closed and state == "won":
             mine["revenue"] += float(amount or 0.0)
-            if first_seen is not None:
-                mine["days_to_won"].append((closed_at - first_seen).total_seconds() / 86400)
+            if days is not None:
+                mine["days_to_won"].append(float(days))
     return out
+
+
+def days_between(conn: Any, later: Any, earlier: Any) -> Any:
+    """SQL: the days from ``earlier`` to ``later`` as a number (no datetime comes back to Python)."""
+    if conn.dialect.name == "sqlite":
+        return func.julianday(later) - func.julianday(earlier)
+    return func.extract("epoch", later - earlier) / 86400
 
 
 def _funnel(conn: Any, scope: Scope) -> list[dict[str, Any]]:
     """How many people reached each stage, and the share of the previous stage that did."""
-    reached = {stage: C.c.stage.in_(FUNNEL[i:]) for i, stage in enumerate(FUNNEL)}
     conds = [C.c.merged_into.is_(None), scope.in_period(C.c.first_seen_at)]
     if scope.owner:
         conds.append(C.c.owner == scope.owner)
@@ -123,10 +129,11 @@ def _funnel(conn: Any, scope: Scope) -> list[dict[str, Any]]:
             via = via.join(D, D.c.id == E.c.delivery_id).join(P, P.c.id == D.c.post_id) \
                 .where(P.c.campaign_id == scope.campaign_id)
         conds.append(exists(via))
-    counts = conn.execute(select(*(func.sum(case((and_(cond), 1), else_=0)) for cond in reached.values()),
-                                 func.count()).where(*conds)).one()
-    people = [int(c or 0) for c in counts[:-1]]
-    people[0] = int(counts[-1] or 0)  # everyone first seen counts as engaged, disqualified included
+    by_stage = dict(conn.execute(select(C.c.stage, func.count()).where(*conds).group_by(C.c.stage)).all())
+    # a stage counts everyone who reached it or went further; everyone first seen counts as
+    # engaged, disqualified included
+    people = [sum(n for stage, n in by_stage.items() if stage in FUNNEL[i:]) for i in range(len(FUNNEL))]
+    people[0] = sum(by_stage.values())
     return [row("sales", "funnel", stage, stage=stage, people=people[i],
                 conversion=None if i == 0 else ratio(people[i], people[i - 1]))
             for i, stage in enumerate(FUNNEL)]
