@@ -92,21 +92,23 @@ def _read_leads(app: App, scope: Scope) -> Leads:
     inner = (select(T.c.owner.label("owner"), scope.week_of(T.c.created_at).label("week"), CA.c.name.label("campaign"),
                     *(_flag(f).label(f"f{i}") for i, f in enumerate(flags)))
              .select_from(frm).where(*where).subquery())
-    grouped = (select(inner.c.owner, inner.c.week, inner.c.campaign, func.count(),
+    # grouped by week first: grouping by owner first makes SQLite walk the tasks through their
+    # owner index, a lookup per row (measured about a third slower on the benchmark workspace)
+    grouped = (select(inner.c.week, inner.c.owner, inner.c.campaign, func.count(),
                       *(func.sum(inner.c[f"f{i}"]) for i in range(len(flags))))
-               .group_by(inner.c.owner, inner.c.week, inner.c.campaign))
-    touched_frm, touched_conds = task_source(scope)
+               .group_by(inner.c.week, inner.c.owner, inner.c.campaign))
+    touched_frm, touched_conds = task_source(scope, contacts=False)
     one_by_one = (select(T.c.id, T.c.owner, scope.week_of(T.c.created_at), T.c.created_at, first_touch,
                          no_deadline)
                   .select_from(touched_frm).where(scope.in_period(T.c.created_at), *touched_conds, touched | no_deadline))
     out = Leads()
     with app.db.read() as conn:
-        for owner, week, campaign, *counts in conn.execute(grouped):
+        for week, owner, campaign, *counts in conn.execute(grouped):
             out.counts[(owner, week, campaign)] = dict(zip(COUNTS, (int(c or 0) for c in counts), strict=True))
         rows = conn.execute(one_by_one).all()
         legacy = [r[0] for r in rows if r[-1]]
         details = {} if not legacy else {r[0]: r[1:] for r in conn.execute(
-            select(T.c.id, T.c.intent, qualified, C.c.display_name).select_from(touched_frm)
+            select(T.c.id, T.c.intent, qualified, C.c.display_name).select_from(T.join(C, C.c.id == T.c.contact_id))
             .where(T.c.id.in_(legacy)))}
     for task_id, owner, week, created, touched_at, _ in rows:
         task = Touched(task_id, owner, week, created, touched_at)

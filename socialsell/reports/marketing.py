@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
 
 M, A, CA = t.post_metrics, t.accounts, t.campaigns
+M2 = M.alias("m_latest")
 FIGURES = ["posts", "reach", "impressions", "frequency", "engagements", "engagement_rate", "clicks", "leads", "qualified"]
 TOP_POSTS = 20  # the posts table lists this many (the other tables cover every post)
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
@@ -32,13 +33,12 @@ WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 def delivery_figures(conn: Any, scope: Scope | None, *, campaign_id: int | None = None) -> list[dict[str, Any]]:
     """One row per published delivery in the scope: its latest metrics, its engagements, and the
     leads and qualified leads it opened. ``scope=None``: all time."""
-    latest = select(M.c.delivery_id, func.max(M.c.fetched_at).label("at")).group_by(M.c.delivery_id).subquery()
-    metrics = (select(M.c.delivery_id, M.c.reach, M.c.impressions, M.c.clicks)
-               .join(latest, and_(latest.c.delivery_id == M.c.delivery_id, latest.c.at == M.c.fetched_at)).subquery())
-    # every reaction on the post, as the network counts them (its impressions count everyone too);
-    # this reads only the (delivery_id) index: filtering on another column would read every row
-    engaged = (select(E.c.delivery_id, func.count().label("n")).where(E.c.delivery_id.is_not(None))
-               .group_by(E.c.delivery_id).subquery())
+    # each delivery's latest metrics and its engagements, looked up per delivery through the
+    # (delivery_id, fetched_at) and (delivery_id) indexes: only the deliveries in the scope are read
+    latest = select(func.max(M2.c.fetched_at)).where(M2.c.delivery_id == D.c.id).scalar_subquery()
+    metrics = and_(M.c.delivery_id == D.c.id, M.c.fetched_at == latest)
+    # every reaction on the post, as the network counts them (its impressions count everyone too)
+    engaged = select(func.count()).where(E.c.delivery_id == D.c.id).scalar_subquery()
     leads = (select(E.c.delivery_id, func.count().label("n"), func.sum(case((qualified, 1), else_=0)).label("q"))
              .select_from(T.join(E, E.c.id == T.c.first_engagement_id).join(C, C.c.id == T.c.contact_id))
              .group_by(E.c.delivery_id).subquery())
@@ -47,13 +47,11 @@ def delivery_figures(conn: Any, scope: Scope | None, *, campaign_id: int | None 
         conds += [scope.in_period(D.c.published_at), *delivery_conditions(scope)]
     if campaign_id is not None:
         conds.append(P.c.campaign_id == campaign_id)
-    q = (select(D.c.id, D.c.post_id, A.c.name, CA.c.name, P.c.template, D.c.published_at, metrics.c.reach,
-                metrics.c.impressions, metrics.c.clicks, func.coalesce(engaged.c.n, 0), func.coalesce(leads.c.n, 0),
-                func.coalesce(leads.c.q, 0))
+    q = (select(D.c.id, D.c.post_id, A.c.name, CA.c.name, P.c.template, D.c.published_at, M.c.reach,
+                M.c.impressions, M.c.clicks, engaged, func.coalesce(leads.c.n, 0), func.coalesce(leads.c.q, 0))
          .select_from(D.join(P, P.c.id == D.c.post_id).join(A, A.c.id == D.c.account_id)
                       .outerjoin(CA, CA.c.id == P.c.campaign_id)
-                      .outerjoin(metrics, metrics.c.delivery_id == D.c.id)
-                      .outerjoin(engaged, engaged.c.delivery_id == D.c.id)
+                      .outerjoin(M, metrics)
                       .outerjoin(leads, leads.c.delivery_id == D.c.id))
          .where(*conds).order_by(D.c.published_at, D.c.id))
     keys = ("delivery", "post", "channel", "campaign", "template", "published_at", "reach", "impressions", "clicks",

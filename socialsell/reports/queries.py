@@ -23,11 +23,12 @@ REJECTED = ("dismissed",)
 GAVE_UP = ("lost", "not_interested")
 
 
-def task_source(scope: Scope, origin: bool = False) -> tuple[Any, list[Any]]:
+def task_source(scope: Scope, origin: bool = False, contacts: bool = True) -> tuple[Any, list[Any]]:
     """(FROM clause, WHERE conditions) for follow-ups within the scope's filters. Channel and
     campaign are those of the post whose engagement opened the follow-up. With ``origin``, that
-    post is outer-joined as ``p_first`` whatever the filters (for grouping by campaign)."""
-    frm: Any = T.join(C, C.c.id == T.c.contact_id)
+    post is outer-joined as ``p_first`` whatever the filters (for grouping by campaign); without
+    ``contacts``, the contact is not joined (a statement that reads nothing of it)."""
+    frm: Any = T.join(C, C.c.id == T.c.contact_id) if contacts else T
     conds: list[Any] = []
     if scope.owner:
         conds.append(T.c.owner == scope.owner)
