@@ -407,6 +407,8 @@ deals = Table(
     UniqueConstraint("source", "external_id", name="uq_deals_external"),
     Index("ix_deals_owner_stage", "owner", "stage"),
     Index("ix_deals_contact", "contact_id"),
+    # "was a deal opened from this follow-up?" (0005): the reports ask it of every closed one
+    Index("ix_deals_task", "task_id"),
 )
 """A sales opportunity with one contact, from opening to won or lost.
 
