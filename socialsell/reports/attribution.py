@@ -114,21 +114,18 @@ def _followup_deals(conn: Any, scope: Scope | None) -> list[dict[str, Any]]:
     where = [T.c.outcome == "won", ~has_deal(), *conds]
     if scope is not None:
         where.append(scope.in_period(T.c.closed_at))
-    # the won follow-ups once (a CTE: both the touches and the list read it)
-    won = (select(T.c.id, T.c.contact_id, T.c.closed_at, T.c.owner, T.c.amount).select_from(frm).where(*where)
-           .cte("won"))
+    won = select(T.c.id, T.c.contact_id, T.c.closed_at).select_from(frm).where(*where).subquery("won")
     first, last = func.min(E.c.occurred_at).label("first"), func.max(E.c.occurred_at).label("last")
     # the buyer's engagements with each delivery up to the win, grouped before the posts' texts join
     seen = (select(won.c.id.label("task"), D.c.post_id, D.c.account_id, first, last)
             .select_from(won.join(E, E.c.contact_id == won.c.contact_id).join(D, D.c.id == E.c.delivery_id))
             .where(E.c.occurred_at <= won.c.closed_at, E.c.ignored.is_(None))
             .group_by(won.c.id, D.c.post_id, D.c.account_id).subquery("seen"))
-    q = (select(won.c.id, C.c.display_name, won.c.owner, won.c.amount, won.c.closed_at, seen.c.post_id, CA.c.name,
+    q = (select(T.c.id, C.c.display_name, T.c.owner, T.c.amount, T.c.closed_at, seen.c.post_id, CA.c.name,
                 P.c.template, P.c.text, A.c.name, seen.c.first, seen.c.last)
-         .select_from(won.join(C, C.c.id == won.c.contact_id).outerjoin(seen, seen.c.task == won.c.id)
-                      .outerjoin(P, P.c.id == seen.c.post_id).outerjoin(A, A.c.id == seen.c.account_id)
-                      .outerjoin(CA, CA.c.id == P.c.campaign_id))
-         .order_by(won.c.closed_at, won.c.id, seen.c.first, seen.c.post_id, A.c.name))
+         .select_from(frm.outerjoin(seen, seen.c.task == T.c.id).outerjoin(P, P.c.id == seen.c.post_id)
+                      .outerjoin(A, A.c.id == seen.c.account_id).outerjoin(CA, CA.c.id == P.c.campaign_id))
+         .where(*where).order_by(T.c.closed_at, T.c.id, seen.c.first, seen.c.post_id, A.c.name))
     deals: dict[int, dict[str, Any]] = {}
     for task_id, name, owner, amount, closed, post, campaign, template, text, channel, at, latest in conn.execute(q):
         deal = deals.get(task_id)

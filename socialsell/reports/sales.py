@@ -42,7 +42,7 @@ def sales_section(app: App, scope: Scope) -> Section:
 
     response: dict[str | None, list[float]] = defaultdict(list)
     for task in found.touched:
-        bh = business_seconds(task.created_at, task.touched, hours, scope.tz, holidays)  # type: ignore[arg-type]
+        bh = business_seconds(task.created_at, task.touched, hours, scope.tz, holidays)
         response[task.owner].append(bh)
         response["\0team"].append(bh)
     owners = sorted({o for o, _, _ in found.counts} | set(deals) | set(meetings), key=lambda o: (o is None, o or ""))

@@ -16,9 +16,13 @@ from socialsell.reports.marketing import published
 from socialsell.reports.model import Section, Table, ratio, row
 from socialsell.reports.queries import (
     GAVE_UP,
+    C,
     N,
     T,
+    first_touch,
+    qualified,
     task_source,
+    untouched_overdue,
 )
 from socialsell.reports.scope import Scope
 
@@ -40,7 +44,7 @@ def sla_section(app: App, scope: Scope) -> Section:
     insights = _insights(app, scope)
     with app.db.read() as conn:
         attempts = _attempts(conn, scope)
-    breaches = _task_breaches(scope, now, found)
+        breaches = _task_breaches(conn, scope, now, found)
     commitments: list[dict[str, Any]] = []
     trend: list[dict[str, Any]] = []
 
@@ -176,21 +180,27 @@ def _insights(app: App, scope: Scope) -> dict[str, Any]:
 BREACHES_LISTED = 100
 
 
-def _task_breaches(scope: Scope, now: Any, found: Leads) -> list[dict[str, Any]]:
+def _task_breaches(conn: Any, scope: Scope, now: Any, found: Leads) -> list[dict[str, Any]]:
     """Follow-ups touched late, or not touched and past due: the rep and the task. Never touched
     first, longest overdue first; at most BREACHES_LISTED, then one line with the rest's count."""
+    frm, conds = task_source(scope)
+    where = [scope.in_period(T.c.created_at), *conds, (first_touch > T.c.sla_due_at) | untouched_overdue(now)]
+    q = (select(T.c.id, T.c.owner, T.c.sla_due_at, first_touch, qualified, C.c.display_name).select_from(frm)
+         .where(*where).order_by(first_touch.is_not(None), T.c.sla_due_at, T.c.id).limit(BREACHES_LISTED))
+    legacy = [(m.id, m.owner, m.deadline, m.touched, m.qualified, m.name) for m in found.legacy
+              if not m.on_time and (m.touched is not None or m.deadline < now)]
     out = []
-    for f in found.late[:BREACHES_LISTED]:
-        late = (f.touched or now) - f.deadline
+    for task_id, owner, due, touched, is_qualified, name in [*conn.execute(q), *legacy][:BREACHES_LISTED]:
+        late = (touched or now) - due
         minutes = late.total_seconds() / 60
         by = f"{minutes:.0f} min" if minutes < 60 else f"{minutes / 60:.1f} h"
-        kind = "first touch late" if f.touched else "not touched, past due"
-        out.append(row("sla", "breach", f"first_touch.{f.id}", side="sales", who=f.owner or "unassigned",
-                       what=f"task #{f.id}", detail=f"{kind} by {by} ({f.name or 'someone'}"
-                       + (", qualified)" if f.qualified else ")")))
-    # every follow-up that was due and not touched on time is a breach
-    total = len(found.late)
-    if total > BREACHES_LISTED:
+        kind = "first touch late" if touched else "not touched, past due"
+        out.append(row("sla", "breach", f"first_touch.{task_id}", side="sales", who=owner or "unassigned",
+                       what=f"task #{task_id}", detail=f"{kind} by {by} ({name or 'someone'}"
+                       + (", qualified)" if is_qualified else ")")))
+    # every follow-up that was due and not touched on time is a breach: the count is in ``found``
+    total = found.total("due") - found.total("on_time")
+    if len(out) == BREACHES_LISTED and total > BREACHES_LISTED:
         out.append(row("sla", "breach", "first_touch.more", side="sales", who="(more)", what=f"{total - BREACHES_LISTED} tasks",
                        detail=f"{total} follow-ups breached the first-touch SLA; narrow with --owner"))
     return out
