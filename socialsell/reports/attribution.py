@@ -95,7 +95,7 @@ def _table_deals(conn: Any, scope: Scope | None) -> list[dict[str, Any]]:
                       .outerjoin(A, A.c.id == D.c.account_id))
          .where(*conds).order_by(DL.c.closed_at, DL.c.id, DP.c.position, D.c.id))
     deals: dict[int, dict[str, Any]] = {}
-    for deal_id, name, owner, amount, closed, source, post, at, campaign, template, text, channel, first, last in conn.execute(q):
+    for deal_id, name, owner, amount, closed, source, post, at, campaign, template, text, channel, first, last in conn.execute(q).all():
         deal = deals.get(deal_id)
         if deal is None:
             deal = deals[deal_id] = _deal(f"deal:{deal_id}", name, owner, amount, closed, source)
@@ -127,7 +127,7 @@ def _followup_deals(conn: Any, scope: Scope | None) -> list[dict[str, Any]]:
                       .outerjoin(A, A.c.id == seen.c.account_id).outerjoin(CA, CA.c.id == P.c.campaign_id))
          .where(*where).order_by(T.c.closed_at, T.c.id, seen.c.first, seen.c.post_id, A.c.name))
     deals: dict[int, dict[str, Any]] = {}
-    for task_id, name, owner, amount, closed, post, campaign, template, text, channel, at, latest in conn.execute(q):
+    for task_id, name, owner, amount, closed, post, campaign, template, text, channel, at, latest in conn.execute(q).all():
         deal = deals.get(task_id)
         if deal is None:
             deal = deals[task_id] = _deal(f"task:{task_id}", name, owner, amount, closed, "socialsell")

@@ -7,7 +7,6 @@ Each fact is one SQL statement aggregated as far as the sections allow, kept on 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -39,31 +38,31 @@ def _flag(condition: Any) -> Any:
     return case((condition, 1), else_=0)
 
 
-@dataclass
 class Touched:
     """A follow-up created in the period that was touched, or whose deadline is not stored."""
 
-    id: int
-    owner: str | None
-    week: int
-    created_at: datetime
-    touched: datetime | None
-    qualified: bool = False  # these two are read for legacy follow-ups only (breaches name them)
-    name: str | None = None
-    deadline: datetime | None = None  # recomputed, for a follow-up with none stored
-    on_time: bool = False
+    __slots__ = ("id", "owner", "week", "created_at", "touched", "qualified", "name", "deadline", "on_time")
+
+    def __init__(self, id: int, owner: str | None, week: int, created_at: datetime, touched: datetime | None) -> None:
+        self.id, self.owner, self.week, self.created_at, self.touched = id, owner, week, created_at, touched
+        self.qualified = False  # these four are read for legacy follow-ups only (breaches name them)
+        self.name: str | None = None
+        self.deadline: datetime | None = None  # recomputed, for a follow-up with none stored
+        self.on_time = False
 
 
-@dataclass
 class Leads:
     """Follow-ups created in the period, counted per (owner, week, campaign of the opening post),
     and the touched ones one by one (for response times in business hours)."""
 
-    counts: dict[tuple[str | None, int, str | None], dict[str, int]] = field(default_factory=dict)
-    touched: list[Touched] = field(default_factory=list)
-    legacy: list[Touched] = field(default_factory=list)  # deadline recomputed (moved before 0005)
-    #: (owner, week) -> on time and due among the legacy follow-ups (judged in Python)
-    judged: dict[tuple[str | None, int], dict[str, int]] = field(default_factory=dict)
+    __slots__ = ("counts", "touched", "legacy", "judged")
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str | None, int, str | None], dict[str, int]] = {}
+        self.touched: list[Touched] = []
+        self.legacy: list[Touched] = []  # deadline recomputed (moved to a next step before 0005)
+        #: (owner, week) -> on time and due among the legacy follow-ups (judged in Python)
+        self.judged: dict[tuple[str | None, int], dict[str, int]] = {}
 
     def total(self, key: str, *, owner: Any = ..., week: Any = ..., campaign: Any = ...) -> int:
         """The sum of one count over the groups that match the given owner, week, campaign
@@ -103,7 +102,7 @@ def _read_leads(app: App, scope: Scope) -> Leads:
                   .select_from(touched_frm).where(scope.in_period(T.c.created_at), *touched_conds, touched | no_deadline))
     out = Leads()
     with app.db.read() as conn:
-        for week, owner, campaign, *counts in conn.execute(grouped):
+        for week, owner, campaign, *counts in conn.execute(grouped).all():
             out.counts[(owner, week, campaign)] = dict(zip(COUNTS, (int(c or 0) for c in counts), strict=True))
         rows = conn.execute(one_by_one).all()
         legacy = [r[0] for r in rows if r[-1]]

@@ -5,7 +5,7 @@ words: what marketing reads each week."""
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
@@ -43,16 +43,16 @@ def insights(conn: Any, scope: Scope, limit: int | None = LISTED) -> list[dict[s
                 p1.c.template, e1.c.text)
          .select_from(frm).where(*where).order_by(N.c.created_at.desc(), N.c.id.desc()).limit(limit))
     keys = ("note", "at", "rep", "insight", "task", "contact", "campaign", "topic", "customer_said")
-    return [dict(zip(keys, r, strict=True)) for r in conn.execute(q)]
+    return [dict(zip(keys, r, strict=True)) for r in conn.execute(q).all()]
 
 
-class InsightGroup(NamedTuple):
-    tag: str
-    campaign: str | None
-    topic: str | None
-    author: str | None
-    week: int
-    n: int
+class InsightGroup:
+    """How many insights share a tag, campaign, topic, author and week."""
+
+    __slots__ = ("tag", "campaign", "topic", "author", "week", "n")
+
+    def __init__(self, tag: str, campaign: str | None, topic: str | None, author: str | None, week: int, n: int) -> None:
+        self.tag, self.campaign, self.topic, self.author, self.week, self.n = tag, campaign, topic, author, week, n
 
 
 def insight_groups(app: App, scope: Scope) -> list[InsightGroup]:
@@ -69,7 +69,7 @@ def _read_groups(app: App, scope: Scope) -> list[InsightGroup]:
              .select_from(frm).where(*where).subquery())
     keys = (inner.c.tag, inner.c.campaign, inner.c.topic, inner.c.author, inner.c.week)
     with app.db.read() as conn:
-        return [InsightGroup(*r) for r in conn.execute(select(*keys, func.count()).group_by(*keys))]
+        return [InsightGroup(*r) for r in conn.execute(select(*keys, func.count()).group_by(*keys)).all()]
 
 
 def insight_counts(app: App, scope: Scope) -> dict[str, Counter[str]]:

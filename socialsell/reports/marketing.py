@@ -56,7 +56,7 @@ def delivery_figures(conn: Any, scope: Scope | None, *, campaign_id: int | None 
          .where(*conds).order_by(D.c.published_at, D.c.id))
     keys = ("delivery", "post", "channel", "campaign", "template", "published_at", "reach", "impressions", "clicks",
             "engagements", "leads", "qualified")
-    return [dict(zip(keys, r, strict=True)) for r in conn.execute(q)]
+    return [dict(zip(keys, r, strict=True)) for r in conn.execute(q).all()]
 
 
 def published(app: App, scope: Scope) -> list[dict[str, Any]]:

@@ -41,8 +41,9 @@ def sales_section(app: App, scope: Scope) -> Section:
         funnel = _funnel(conn, scope)
 
     response: dict[str | None, list[float]] = defaultdict(list)
+    windows: dict[Any, Any] = {}
     for task in found.touched:
-        bh = business_seconds(task.created_at, task.touched, hours, scope.tz, holidays)
+        bh = business_seconds(task.created_at, task.touched, hours, scope.tz, holidays, windows)
         response[task.owner].append(bh)
         response["\0team"].append(bh)
     owners = sorted({o for o, _, _ in found.counts} | set(deals) | set(meetings), key=lambda o: (o is None, o or ""))
@@ -94,7 +95,7 @@ def _outcomes(conn: Any, scope: Scope) -> dict[str | None, dict[str, Any]]:
     q = (select(o.c.owner, o.c.state, opened, closed, o.c.amount, days_between(conn, o.c.closed_at, C.c.first_seen_at))
          .select_from(o.outerjoin(C, C.c.id == o.c.contact_id)).where(opened | closed))
     out: dict[str | None, dict[str, Any]] = defaultdict(_no_outcomes)
-    for owner, state, was_opened, was_closed, amount, days in conn.execute(q):
+    for owner, state, was_opened, was_closed, amount, days in conn.execute(q).all():
         mine = out[owner]
         if state == "not_interested":
             mine["not_interested"] += bool(was_closed)

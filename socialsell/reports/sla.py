@@ -163,7 +163,7 @@ def _attempts(conn: Any, scope: Scope) -> list[dict[str, Any]]:
                .scalar_subquery())
     q = (select(T.c.id, T.c.owner, T.c.outcome, replies, scope.week_of(T.c.closed_at)).select_from(frm)
          .where(T.c.outcome.in_(GAVE_UP), scope.in_period(T.c.closed_at), *conds).order_by(T.c.id))
-    return [{"task": i, "owner": o, "outcome": oc, "attempts": n, "week": w} for i, o, oc, n, w in conn.execute(q)]
+    return [{"task": i, "owner": o, "outcome": oc, "attempts": n, "week": w} for i, o, oc, n, w in conn.execute(q).all()]
 
 
 def _insights(app: App, scope: Scope) -> dict[str, Any]:
