@@ -550,3 +550,21 @@ def test_spend_of_a_running_campaign_spreads_to_now():
     assert spend_in_period(2000.0, start, None, *week, now) == 700.0  # 7 of the 20 days so far
     assert spend_in_period(2000.0, now, None, *week, now) == 0.0      # starts after the period
     assert spend_in_period(None, start, None, *week, now) is None
+
+
+def test_days_to_won_are_counted_from_the_first_touch(app, clock, history, db_url):
+    """Days from the buyer's first engagement with the first post to the win, computed in SQL on
+    both databases: 2.5 days when the deal's first touch is moved back by that much."""
+    from datetime import timedelta
+
+    from sqlalchemy import select, update
+
+    from socialsell.db import schema as t
+
+    deal = dana_deal(app)
+    with app.db.write() as conn:
+        DP = t.deal_posts
+        first = conn.execute(select(DP.c.first_touch_at).where(DP.c.deal_id == deal)).scalar_one()
+        conn.execute(update(DP).where(DP.c.deal_id == deal).values(first_touch_at=first - timedelta(days=2, hours=12)))
+    rows = figures(app, "attribution")
+    assert rows[f"attribution.deal.deal:{deal}"]["days_to_won"] == round(2.5 + 30 / 1440, 1)

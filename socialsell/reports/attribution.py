@@ -23,13 +23,25 @@ from collections import defaultdict
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import String, and_, func, select, type_coerce
 
 from socialsell.db import schema as t
 from socialsell.reports.facts import leads
 from socialsell.reports.marketing import published
 from socialsell.reports.model import Section, Table, row
-from socialsell.reports.queries import DL, DP, C, D, E, P, T, has_deal, task_source
+from socialsell.reports.queries import (
+    DL,
+    DP,
+    C,
+    D,
+    E,
+    P,
+    T,
+    as_utc,
+    days_between,
+    has_deal,
+    task_source,
+)
 from socialsell.reports.scope import Scope
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -58,19 +70,21 @@ def _deal(key: str, name: str | None, owner: str | None, amount: Any, at: dateti
             "source": source, "touches": []}
 
 
-def _touch(post: int, at: Any, campaign: str | None, template: str | None, text: str | None) -> dict[str, Any]:
-    return {"post": post, "at": at, "campaign": campaign, "template": template,
-            "text": text.splitlines()[0] if text else "", "seen": [], "posted_on": []}
+def _touch(post: int, before: Any, campaign: str | None, template: str | None, text: str | None) -> dict[str, Any]:
+    """One post a deal is credited to; ``before``: days from the buyer's first engagement with it
+    to the win. Times of touches come as days before the win (computed in SQL: no datetime per row)."""
+    return {"post": post, "before": None if before is None else float(before), "campaign": campaign,
+            "template": template, "text": text.splitlines()[0] if text else "", "seen": [], "posted_on": []}
 
 
-def _add_channel(touch: dict[str, Any], channel: str | None, first: datetime | None, last: datetime | None) -> None:
+def _add_channel(touch: dict[str, Any], channel: str | None, first: Any, last: Any) -> None:
     """One delivery of the touch's post: where it went out, and the buyer's first and last
-    engagement with it there (None when they did not engage there)."""
+    engagement with it there as days before the win (None when they did not engage there)."""
     if channel is None:
         return
     touch["posted_on"].append(channel)
     if first is not None:
-        touch["seen"].append((first, last, channel))
+        touch["seen"].append((float(first), float(last), channel))
 
 
 def _table_deals(conn: Any, scope: Scope | None) -> list[dict[str, Any]]:
@@ -87,22 +101,25 @@ def _table_deals(conn: Any, scope: Scope | None) -> list[dict[str, Any]]:
                                                    E.c.ignored.is_(None), E.c.occurred_at <= DP.c.last_touch_at)
                 .scalar_subquery())
 
-    q = (select(DL.c.id, C.c.display_name, DL.c.owner, DL.c.amount, DL.c.closed_at, DL.c.source, DP.c.post_id,
-                DP.c.first_touch_at, CA.c.name, P.c.template, P.c.text, A.c.name, engaged(func.min), engaged(func.max))
+    closed = DL.c.closed_at
+    q = (select(DL.c.id, C.c.display_name, DL.c.owner, DL.c.amount, type_coerce(closed, String), DL.c.source,
+                DP.c.post_id, days_between(conn, closed, DP.c.first_touch_at), CA.c.name, P.c.template, P.c.text,
+                A.c.name, days_between(conn, closed, engaged(func.min)), days_between(conn, closed, engaged(func.max)))
          .select_from(DL.join(C, C.c.id == DL.c.contact_id).outerjoin(DP, DP.c.deal_id == DL.c.id)
                       .outerjoin(P, P.c.id == DP.c.post_id).outerjoin(CA, CA.c.id == P.c.campaign_id)
                       .outerjoin(D, and_(D.c.post_id == DP.c.post_id, D.c.status == "published"))
                       .outerjoin(A, A.c.id == D.c.account_id))
          .where(*conds).order_by(DL.c.closed_at, DL.c.id, DP.c.position, D.c.id))
     deals: dict[int, dict[str, Any]] = {}
-    for deal_id, name, owner, amount, closed, source, post, at, campaign, template, text, channel, first, last in conn.execute(q).all():
+    for deal_id, name, owner, amount, closed, source, post, before, campaign, template, text, channel, first, last in \
+            conn.execute(q).all():
         deal = deals.get(deal_id)
         if deal is None:
-            deal = deals[deal_id] = _deal(f"deal:{deal_id}", name, owner, amount, closed, source)
+            deal = deals[deal_id] = _deal(f"deal:{deal_id}", name, owner, amount, as_utc(closed), source)
         if post is None:
             continue
         if not deal["touches"] or deal["touches"][-1]["post"] != post:
-            deal["touches"].append(_touch(post, at, campaign, template, text))
+            deal["touches"].append(_touch(post, before, campaign, template, text))
         _add_channel(deal["touches"][-1], channel, first, last)
     return list(deals.values())
 
@@ -121,23 +138,24 @@ def _followup_deals(conn: Any, scope: Scope | None) -> list[dict[str, Any]]:
             .select_from(won.join(E, E.c.contact_id == won.c.contact_id).join(D, D.c.id == E.c.delivery_id))
             .where(E.c.occurred_at <= won.c.closed_at, E.c.ignored.is_(None))
             .group_by(won.c.id, D.c.post_id, D.c.account_id).subquery("seen"))
-    q = (select(T.c.id, C.c.display_name, T.c.owner, T.c.amount, T.c.closed_at, seen.c.post_id, CA.c.name,
-                P.c.template, P.c.text, A.c.name, seen.c.first, seen.c.last)
+    q = (select(T.c.id, C.c.display_name, T.c.owner, T.c.amount, type_coerce(T.c.closed_at, String), seen.c.post_id,
+                CA.c.name, P.c.template, P.c.text, A.c.name, days_between(conn, T.c.closed_at, seen.c.first),
+                days_between(conn, T.c.closed_at, seen.c.last))
          .select_from(frm.outerjoin(seen, seen.c.task == T.c.id).outerjoin(P, P.c.id == seen.c.post_id)
                       .outerjoin(A, A.c.id == seen.c.account_id).outerjoin(CA, CA.c.id == P.c.campaign_id))
          .where(*where).order_by(T.c.closed_at, T.c.id, seen.c.first, seen.c.post_id, A.c.name))
     deals: dict[int, dict[str, Any]] = {}
-    for task_id, name, owner, amount, closed, post, campaign, template, text, channel, at, latest in conn.execute(q).all():
+    for task_id, name, owner, amount, closed, post, campaign, template, text, channel, first, last in conn.execute(q).all():
         deal = deals.get(task_id)
         if deal is None:
-            deal = deals[task_id] = _deal(f"task:{task_id}", name, owner, amount, closed, "socialsell")
+            deal = deals[task_id] = _deal(f"task:{task_id}", name, owner, amount, as_utc(closed), "socialsell")
         if post is None:
             continue
         touch = next((x for x in deal["touches"] if x["post"] == post), None)
         if touch is None:
-            touch = _touch(post, at, campaign, template, text)
+            touch = _touch(post, first, campaign, template, text)
             deal["touches"].append(touch)
-        _add_channel(touch, channel, at, latest)
+        _add_channel(touch, channel, first, last)
     return list(deals.values())
 
 
@@ -145,11 +163,11 @@ def channels_credited(touch: dict[str, Any], amount: float, pick: str | None) ->
     """Split one post's credit across its channels: ``pick`` "first" / "last" gives it all to the
     channel of the buyer's first / last engagement with the post, None splits it evenly across
     the channels they engaged on; with no engagement known, evenly across where it was posted."""
-    seen = touch["seen"]
+    seen = touch["seen"]  # (days before the win of the first and the last engagement, channel)
     if seen and pick == "first":
-        return [(min(seen, key=lambda s: s[0])[2], amount)]
+        return [(max(seen, key=lambda s: s[0])[2], amount)]
     if seen and pick == "last":
-        return [(max(seen, key=lambda s: s[1])[2], amount)]
+        return [(min(seen, key=lambda s: s[1])[2], amount)]
     channels = list(dict.fromkeys(c for _, _, c in seen)) if seen else list(dict.fromkeys(touch["posted_on"]))
     channels = channels or ["(none)"]
     return [(c, amount / len(channels)) for c in channels]
@@ -257,8 +275,8 @@ def attribution_section(app: App, scope: Scope) -> Section:
 
     deal_rows = [row("attribution", "deal", d["deal"], deal=d["deal"], contact=d["contact"], owner=d["owner"],
                      amount=d["amount"], source=d["source"], posts=" ".join(f"#{x['post']}" for x in d["touches"]) or "-",
-                     days_to_won=round((d["closed_at"] - d["touches"][0]["at"]).total_seconds() / 86400, 1)
-                     if d["touches"] else None)
+                     days_to_won=round(d["touches"][0]["before"], 1)
+                     if d["touches"] and d["touches"][0]["before"] is not None else None)
                  for d in deals]
     return Section("attribution", f"Attribution: revenue traced to posts ({scope.model} touch)", [
         Table("post", "Revenue by post", ["post", "text", "channel", "campaign", "deals", "revenue"], post_rows),

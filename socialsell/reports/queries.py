@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import String, and_, case, exists, func, literal, or_, select, union_all
@@ -109,6 +110,24 @@ def sales_outcomes(scope: Scope) -> Any:
              .select_from(frm).where(or_(and_(T.c.outcome.in_(("opportunity", "won", "lost")), ~has_deal()),
                                          T.c.outcome == "not_interested"), *conds))
     return union_all(deals, tasks).subquery("outcomes")
+
+
+def days_between(conn: Any, later: Any, earlier: Any) -> Any:
+    """SQL: the days from ``earlier`` to ``later`` as a number, so no datetime has to come back to
+    Python for a difference (julianday on SQLite, the interval's epoch on PostgreSQL)."""
+    if conn.dialect.name == "sqlite":
+        return func.julianday(later) - func.julianday(earlier)
+    return func.extract("epoch", later - earlier) / 86400
+
+
+def as_utc(value: Any) -> datetime | None:
+    """A time read raw (``type_coerce(column, String)``: text on SQLite, a naive datetime on
+    PostgreSQL) as aware UTC; for a column read once per group rather than once per row."""
+    if value is None or isinstance(value, datetime) and value.tzinfo is not None:
+        return value
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC)
 
 
 def legacy_deadline(app: Any, created: Any, intent: bool) -> Any:

@@ -11,7 +11,7 @@ from sqlalchemy import exists, func, select
 
 from socialsell.reports.facts import leads
 from socialsell.reports.model import Section, Table, ratio, row
-from socialsell.reports.queries import C, D, E, P, T, sales_outcomes, task_source
+from socialsell.reports.queries import C, D, E, P, T, days_between, sales_outcomes, task_source
 from socialsell.reports.scope import Scope
 from socialsell.reports.timing import business_seconds, middle, percentile
 
@@ -108,13 +108,6 @@ def _outcomes(conn: Any, scope: Scope) -> dict[str | None, dict[str, Any]]:
             if days is not None:
                 mine["days_to_won"].append(float(days))
     return out
-
-
-def days_between(conn: Any, later: Any, earlier: Any) -> Any:
-    """SQL: the days from ``earlier`` to ``later`` as a number (no datetime comes back to Python)."""
-    if conn.dialect.name == "sqlite":
-        return func.julianday(later) - func.julianday(earlier)
-    return func.extract("epoch", later - earlier) / 86400
 
 
 def _funnel(conn: Any, scope: Scope) -> list[dict[str, Any]]:
