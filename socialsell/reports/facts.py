@@ -82,29 +82,11 @@ def leads(app: App, scope: Scope) -> Leads:
 
 def _read_leads(app: App, scope: Scope) -> Leads:
     now = min(app.now(), scope.until)
-    frm, conds = task_source(scope, origin=True)
-    frm = frm.outerjoin(CA, CA.c.id == P_FIRST.c.campaign_id)
-    touched = first_touch.is_not(None)
-    flags = (qualified, T.c.outcome.in_(REJECTED), touched | (T.c.sla_due_at < now), on_time_in_sql,
-             and_(qualified, touched))
-    where = [scope.in_period(T.c.created_at), *conds]
-    inner = (select(T.c.owner.label("owner"), scope.week_of(T.c.created_at).label("week"), CA.c.name.label("campaign"),
-                    *(_flag(f).label(f"f{i}") for i, f in enumerate(flags)))
-             .select_from(frm).where(*where).subquery())
-    # grouped by week first: grouping by owner first makes SQLite walk the tasks through their
-    # owner index, a lookup per row (measured about a third slower on the benchmark workspace)
-    grouped = (select(inner.c.week, inner.c.owner, inner.c.campaign, func.count(),
-                      *(func.sum(inner.c[f"f{i}"]) for i in range(len(flags))))
-               .group_by(inner.c.week, inner.c.owner, inner.c.campaign))
-    touched_frm, touched_conds = task_source(scope, contacts=False)
-    one_by_one = (select(T.c.id, T.c.owner, scope.week_of(T.c.created_at), T.c.created_at, first_touch,
-                         no_deadline)
-                  .select_from(touched_frm).where(scope.in_period(T.c.created_at), *touched_conds, touched | no_deadline))
     out = Leads()
     with app.db.read() as conn:
-        for week, owner, campaign, *counts in conn.execute(grouped).all():
+        for week, owner, campaign, *counts in conn.execute(_counts_statement(scope, now)).all():
             out.counts[(owner, week, campaign)] = dict(zip(COUNTS, (int(c or 0) for c in counts), strict=True))
-        rows = conn.execute(one_by_one).all()
+        rows = conn.execute(_one_by_one_statement(scope)).all()
         legacy = [r[0] for r in rows if r[-1]]
         details = {} if not legacy else {r[0]: r[1:] for r in conn.execute(
             select(T.c.id, T.c.intent, qualified, C.c.display_name).select_from(T.join(C, C.c.id == T.c.contact_id))
@@ -113,12 +95,45 @@ def _read_leads(app: App, scope: Scope) -> Leads:
         task = Touched(task_id, owner, week, created, touched_at)
         if touched_at is not None:
             out.touched.append(task)
-        if task_id in details:  # no deadline stored: judged against its recomputed one
-            intent, task.qualified, task.name = details[task_id]
-            task.deadline = legacy_deadline(app, created, bool(intent))
-            task.on_time = touched_at is not None and touched_at <= task.deadline
-            judged = out.judged.setdefault((owner, week), {"on_time": 0, "due": 0})
-            judged["on_time"] += task.on_time
-            judged["due"] += touched_at is None and task.deadline < now
-            out.legacy.append(task)
+        if task_id in details:
+            _judge_legacy(app, out, task, details[task_id], now)
     return out
+
+
+def _counts_statement(scope: Scope, now: Any) -> Any:
+    """Follow-ups created in the period per (week, owner, campaign): leads, qualified, rejected,
+    due for a first touch, touched on time, qualified and touched."""
+    frm, conds = task_source(scope, origin=True)
+    frm = frm.outerjoin(CA, CA.c.id == P_FIRST.c.campaign_id)
+    touched = first_touch.is_not(None)
+    flags = (qualified, T.c.outcome.in_(REJECTED), touched | (T.c.sla_due_at < now), on_time_in_sql,
+             and_(qualified, touched))
+    inner = (select(T.c.owner.label("owner"), scope.week_of(T.c.created_at).label("week"), CA.c.name.label("campaign"),
+                    *(_flag(f).label(f"f{i}") for i, f in enumerate(flags)))
+             .select_from(frm).where(scope.in_period(T.c.created_at), *conds).subquery())
+    # grouped by week first: grouping by owner first makes SQLite walk the tasks through their
+    # owner index, a lookup per row (measured about a third slower on the benchmark workspace)
+    return (select(inner.c.week, inner.c.owner, inner.c.campaign, func.count(),
+                   *(func.sum(inner.c[f"f{i}"]) for i in range(len(flags))))
+            .group_by(inner.c.week, inner.c.owner, inner.c.campaign))
+
+
+def _one_by_one_statement(scope: Scope) -> Any:
+    """The follow-ups created in the period that were touched (their response time counts
+    business hours, in Python) or have no deadline stored: id, owner, week, created, first touch,
+    whether the deadline is missing."""
+    frm, conds = task_source(scope, contacts=False)
+    return (select(T.c.id, T.c.owner, scope.week_of(T.c.created_at), T.c.created_at, first_touch, no_deadline)
+            .select_from(frm).where(scope.in_period(T.c.created_at), *conds, first_touch.is_not(None) | no_deadline))
+
+
+def _judge_legacy(app: App, out: Leads, task: Touched, details: tuple[Any, ...], now: Any) -> None:
+    """A follow-up with no deadline stored (moved to a next step before 0005): judged against
+    the deadline recomputed from its creation, counted apart (:attr:`Leads.judged`)."""
+    intent, task.qualified, task.name = details
+    task.deadline = legacy_deadline(app, task.created_at, bool(intent))
+    task.on_time = task.touched is not None and task.touched <= task.deadline
+    judged = out.judged.setdefault((task.owner, task.week), {"on_time": 0, "due": 0})
+    judged["on_time"] += task.on_time
+    judged["due"] += task.touched is None and task.deadline < now
+    out.legacy.append(task)
