@@ -319,6 +319,11 @@ tasks = Table(
     Column("reason", Text),  # why the task exists, one line
     Column("intent", Boolean, nullable=False, server_default=text("false")),
     Column("due_at", UTCDateTime, nullable=False),
+    # the first-touch deadline (0005): set when the task opens (response_hours, or
+    # high_intent_hours with intent, in business hours; earlier if intent arrives before the
+    # first touch) and never moved by a next step, which moves due_at; the SLA report judges
+    # the first touch against it. Null only for tasks moved to a next step before 0005.
+    Column("sla_due_at", UTCDateTime),
     Column("snoozed_until", UTCDateTime),
     Column("first_engagement_id", BigInteger),
     Column("last_engagement_at", UTCDateTime),
@@ -402,6 +407,8 @@ deals = Table(
     UniqueConstraint("source", "external_id", name="uq_deals_external"),
     Index("ix_deals_owner_stage", "owner", "stage"),
     Index("ix_deals_contact", "contact_id"),
+    # "was a deal opened from this follow-up?" (0005): the reports ask it of every closed one
+    Index("ix_deals_task", "task_id"),
 )
 """A sales opportunity with one contact, from opening to won or lost.
 

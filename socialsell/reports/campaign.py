@@ -30,7 +30,7 @@ def campaign_figures(app: App, campaign: dict[str, Any], model: str = "linear") 
             .select_from(T.join(C, C.c.id == T.c.contact_id).join(E, E.c.id == T.c.first_engagement_id)
                          .join(D, D.c.id == E.c.delivery_id).join(t.posts, t.posts.c.id == D.c.post_id))
             .where(t.posts.c.campaign_id == campaign["id"])).one()
-    credited = [(deal, amount) for deal, touch, amount in credit(deals, model) if touch["campaign"] == campaign["name"]]
+    credited = [(deal, amount) for deal, touch, _, amount in credit(deals, model) if touch["campaign"] == campaign["name"]]
     revenue = round(sum(a for _, a in credited), 2)
     figures = totals(rows)
     figures.update(leads=leads, qualified=int(qualified_leads), revenue=revenue, model=model,

@@ -24,20 +24,21 @@ if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
 
 M, A, CA = t.post_metrics, t.accounts, t.campaigns
+M2 = M.alias("m_latest")
 FIGURES = ["posts", "reach", "impressions", "frequency", "engagements", "engagement_rate", "clicks", "leads", "qualified"]
+TOP_POSTS = 20  # the posts table lists this many (the other tables cover every post)
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
 def delivery_figures(conn: Any, scope: Scope | None, *, campaign_id: int | None = None) -> list[dict[str, Any]]:
     """One row per published delivery in the scope: its latest metrics, its engagements, and the
     leads and qualified leads it opened. ``scope=None``: all time."""
-    latest = select(M.c.delivery_id, func.max(M.c.fetched_at).label("at")).group_by(M.c.delivery_id).subquery()
-    metrics = (select(M.c.delivery_id, M.c.reach, M.c.impressions, M.c.clicks)
-               .join(latest, and_(latest.c.delivery_id == M.c.delivery_id, latest.c.at == M.c.fetched_at)).subquery())
-    # every reaction on the post, as the network counts them (its impressions count everyone too);
-    # this reads only the (delivery_id) index: filtering on another column would read every row
-    engaged = (select(E.c.delivery_id, func.count().label("n")).where(E.c.delivery_id.is_not(None))
-               .group_by(E.c.delivery_id).subquery())
+    # each delivery's latest metrics and its engagements, looked up per delivery through the
+    # (delivery_id, fetched_at) and (delivery_id) indexes: only the deliveries in the scope are read
+    latest = select(func.max(M2.c.fetched_at)).where(M2.c.delivery_id == D.c.id).scalar_subquery()
+    metrics = and_(M.c.delivery_id == D.c.id, M.c.fetched_at == latest)
+    # every reaction on the post, as the network counts them (its impressions count everyone too)
+    engaged = select(func.count()).where(E.c.delivery_id == D.c.id).scalar_subquery()
     leads = (select(E.c.delivery_id, func.count().label("n"), func.sum(case((qualified, 1), else_=0)).label("q"))
              .select_from(T.join(E, E.c.id == T.c.first_engagement_id).join(C, C.c.id == T.c.contact_id))
              .group_by(E.c.delivery_id).subquery())
@@ -46,23 +47,41 @@ def delivery_figures(conn: Any, scope: Scope | None, *, campaign_id: int | None 
         conds += [scope.in_period(D.c.published_at), *delivery_conditions(scope)]
     if campaign_id is not None:
         conds.append(P.c.campaign_id == campaign_id)
-    q = (select(D.c.id, D.c.post_id, A.c.name, CA.c.name, P.c.template, D.c.published_at, metrics.c.reach,
-                metrics.c.impressions, metrics.c.clicks, func.coalesce(engaged.c.n, 0), func.coalesce(leads.c.n, 0),
-                func.coalesce(leads.c.q, 0))
+    q = (select(D.c.id, D.c.post_id, A.c.name, CA.c.name, P.c.template, D.c.published_at, M.c.reach,
+                M.c.impressions, M.c.clicks, engaged, func.coalesce(leads.c.n, 0), func.coalesce(leads.c.q, 0))
          .select_from(D.join(P, P.c.id == D.c.post_id).join(A, A.c.id == D.c.account_id)
                       .outerjoin(CA, CA.c.id == P.c.campaign_id)
-                      .outerjoin(metrics, metrics.c.delivery_id == D.c.id)
-                      .outerjoin(engaged, engaged.c.delivery_id == D.c.id)
+                      .outerjoin(M, metrics)
                       .outerjoin(leads, leads.c.delivery_id == D.c.id))
          .where(*conds).order_by(D.c.published_at, D.c.id))
     keys = ("delivery", "post", "channel", "campaign", "template", "published_at", "reach", "impressions", "clicks",
             "engagements", "leads", "qualified")
-    return [dict(zip(keys, r, strict=True)) for r in conn.execute(q)]
+    return [dict(zip(keys, r, strict=True)) for r in conn.execute(q).all()]
+
+
+def published(app: App, scope: Scope) -> list[dict[str, Any]]:
+    """:func:`delivery_figures` for the scope, read once per report (the SLA's cadence and
+    attribution's posts per campaign use the same rows)."""
+    def read() -> list[dict[str, Any]]:
+        with app.db.read() as conn:
+            return delivery_figures(conn, scope)
+
+    return scope.shared("published", read)
+
+
+def frequency(rows: list[dict[str, Any]]) -> float | str:
+    """Impressions over unique reach, where unique reach is known: channels report it per post
+    and per channel (one delivery), never over several posts (a person reached by two posts
+    is in both counts), so a group of several deliveries says "n/a" rather than a wrong figure."""
+    if len(rows) != 1 or not rows[0]["reach"] or rows[0]["impressions"] is None:
+        return "n/a"
+    return round(rows[0]["impressions"] / rows[0]["reach"], 2)
 
 
 def totals(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """Posts, reach, impressions, frequency, engagements, engagement rate, clicks, leads for a group.
-    Frequency needs unique reach on every post of the group ("n/a" otherwise, e.g. X gives none);
+    A post sent to several channels counts once in ``posts``; reach is the sum of each
+    delivery's unique reach; frequency is known for one delivery only (:func:`frequency`);
     link clicks are "n/a" where no post of the group reports them."""
     rows = list(rows)
 
@@ -71,12 +90,11 @@ def totals(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
 
     reach, impressions, clicks = known("reach"), known("impressions"), known("clicks")
     engagements = sum(r["engagements"] for r in rows)
-    all_reach = len(reach) == len(rows) and sum(reach) > 0
     return {
-        "posts": len(rows),
+        "posts": len({r["post"] for r in rows}),
         "reach": sum(reach) if reach else "n/a",
         "impressions": sum(impressions) if impressions else "n/a",
-        "frequency": round(sum(r["impressions"] or 0 for r in rows) / sum(reach), 2) if all_reach and impressions else "n/a",
+        "frequency": frequency(rows),
         "engagements": engagements,
         "engagement_rate": ratio(sum(r["engagements"] for r in rows if r["impressions"]), sum(impressions), 6)
         if impressions and sum(impressions) else "n/a",
@@ -84,6 +102,13 @@ def totals(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
         "leads": sum(r["leads"] for r in rows),
         "qualified": sum(r["qualified"] for r in rows),
     }
+
+
+def top_posts(rows: list[dict[str, Any]], limit: int = TOP_POSTS) -> list[dict[str, Any]]:
+    """Each delivery (a post on one channel) with its own frequency, most engagements first."""
+    best = sorted(rows, key=lambda r: (-r["engagements"], -(r["reach"] or 0), r["delivery"]))[:limit]
+    return [row("marketing", "post", r["delivery"], post=r["post"], channel=r["channel"],
+                **{k: v for k, v in totals([r]).items() if k not in ("posts", "clicks")}) for r in best]
 
 
 def _group(rows: list[dict[str, Any]], key: Callable[[dict[str, Any]], Any], table: str, label: str) -> list[dict[str, Any]]:
@@ -111,12 +136,10 @@ def best_slots(rows: list[dict[str, Any]], scope: Scope, limit: int = 10) -> lis
 
 def marketing_section(app: App, scope: Scope) -> Section:
     """Reach and frequency, engagement and leads, by campaign, channel, template and week."""
-    with app.db.read() as conn:
-        rows = delivery_figures(conn, scope)
-    week = {i: scope.week_label(i) for i in range(len(scope.weeks))}
+    rows = published(app, scope)
 
     def week_of(r: dict[str, Any]) -> str:
-        return next(week[i] for i in reversed(range(len(scope.weeks))) if r["published_at"] >= scope.weeks[i])
+        return scope.week_label(scope.week_index(r["published_at"]))
 
     overall = [row("marketing", "total", "all", scope="all posts", **totals(rows))]
     return Section("marketing", "Marketing: reach, frequency, engagement, leads", [
@@ -127,9 +150,15 @@ def marketing_section(app: App, scope: Scope) -> Section:
         Table("template", "By template", ["template", *FIGURES],
               _group(rows, lambda r: r["template"] or "(free text)", "template", "template")),
         Table("week", "By week", ["week", *FIGURES], _group(rows, week_of, "week", "week"), chart=("line", "week", "reach")),
+        Table("post", f"Top {TOP_POSTS} posts by engagements (one row per channel)",
+              ["post", "channel", "reach", "impressions", "frequency", "engagements", "engagement_rate", "leads"],
+              top_posts(rows)),
         Table("slot", "Best posting slots (our own history)", ["slot", "posts", "engagements", "engagement_rate", "leads"],
               best_slots(rows, scope)),
     ], notes=[
-        "Reach and impressions are each post's latest metrics from its channel; frequency is impressions over unique "
-        "reach, n/a where a channel gives no unique reach (X); engagement rate is engagements over impressions.",
+        "Reach and impressions are each post's latest metrics from its channel; reach over several posts is the sum "
+        "of each one's unique reach. Frequency is impressions over unique reach, known per post and channel only: "
+        "n/a for a group of several (unique reach across posts is not known) and where a channel gives no unique "
+        "reach (X). A post sent to several channels counts once in posts. Engagement rate is engagements over "
+        "impressions.",
     ])

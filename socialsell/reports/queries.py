@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import String, and_, case, exists, func, literal, or_, select, union_all
@@ -13,6 +14,8 @@ from socialsell.sales.routing import due_time
 
 T, C, E, D, P, N = t.tasks, t.contacts, t.engagements, t.deliveries, t.posts, t.notes
 DL, DP = t.deals, t.deal_posts
+#: the engagement that opened a follow-up, its delivery and its post
+E_FIRST, D_FIRST, P_FIRST = E.alias("e_first"), D.alias("d_first"), P.alias("p_first")
 OPEN_DEAL_STAGES = ("discovery", "proposal", "negotiation")
 QUALIFIED_STAGES = ("qualified", "opportunity", "customer")
 #: a lead is rejected when sales dismisses its follow-up (not a lead for us)
@@ -21,21 +24,22 @@ REJECTED = ("dismissed",)
 GAVE_UP = ("lost", "not_interested")
 
 
-def task_source(scope: Scope) -> tuple[Any, list[Any]]:
+def task_source(scope: Scope, origin: bool = False, contacts: bool = True) -> tuple[Any, list[Any]]:
     """(FROM clause, WHERE conditions) for follow-ups within the scope's filters. Channel and
-    campaign are those of the post whose engagement opened the follow-up."""
-    frm: Any = T.join(C, C.c.id == T.c.contact_id)
+    campaign are those of the post whose engagement opened the follow-up. With ``origin``, that
+    post is outer-joined as ``p_first`` whatever the filters (for grouping by campaign); without
+    ``contacts``, the contact is not joined (a statement that reads nothing of it)."""
+    frm: Any = T.join(C, C.c.id == T.c.contact_id) if contacts else T
     conds: list[Any] = []
     if scope.owner:
         conds.append(T.c.owner == scope.owner)
-    if scope.account_id or scope.campaign_id:
-        e1, d1, p1 = E.alias("e_first"), D.alias("d_first"), P.alias("p_first")
-        frm = frm.join(e1, e1.c.id == T.c.first_engagement_id)
+    if scope.account_id or scope.campaign_id or origin:
+        frm = (frm.outerjoin(E_FIRST, E_FIRST.c.id == T.c.first_engagement_id)
+               .outerjoin(D_FIRST, D_FIRST.c.id == E_FIRST.c.delivery_id).outerjoin(P_FIRST, P_FIRST.c.id == D_FIRST.c.post_id))
         if scope.account_id:
-            conds.append(e1.c.account_id == scope.account_id)
+            conds.append(E_FIRST.c.account_id == scope.account_id)
         if scope.campaign_id:
-            frm = frm.join(d1, d1.c.id == e1.c.delivery_id).join(p1, p1.c.id == d1.c.post_id)
-            conds.append(p1.c.campaign_id == scope.campaign_id)
+            conds.append(P_FIRST.c.campaign_id == scope.campaign_id)
     return frm, conds
 
 
@@ -60,11 +64,17 @@ first_touch = case(
     else_=T.c.closed_at,
 )
 qualified = or_(T.c.intent.is_(True), C.c.stage.in_(QUALIFIED_STAGES))
+#: the first-touch deadline is ``sla_due_at`` (migration 0005); null only for a follow-up moved
+#: to a next step before 0005, whose deadline is recomputed from its creation (:func:`legacy_deadline`)
+no_deadline = T.c.sla_due_at.is_(None)
+#: touched on time, for a follow-up with its deadline stored
+on_time_in_sql = and_(first_touch.is_not(None), first_touch <= T.c.sla_due_at)
 
 
 def untouched_overdue(now: Any) -> Any:
     """Never touched, and past its first-touch deadline."""
-    return and_(T.c.first_response_at.is_(None), T.c.replied_at.is_(None), T.c.closed_at.is_(None), T.c.due_at < now)
+    return and_(T.c.first_response_at.is_(None), T.c.replied_at.is_(None), T.c.closed_at.is_(None),
+                T.c.sla_due_at < now)
 
 
 def has_deal() -> Any:
@@ -73,10 +83,12 @@ def has_deal() -> Any:
 
 
 def sales_outcomes(scope: Scope) -> Any:
-    """Deals, one row each, as a subquery: from the deals table (source socialsell or a CRM), and
-    for follow-ups closed as opportunity, won, lost or not interested with no deal opened from
-    them (from before deals existed) the follow-up itself, so no revenue is counted twice.
-    Columns: key, owner, contact_id, state (open | won | lost), amount, opened_at, closed_at, source."""
+    """Deals, one row each, as a subquery, and follow-ups closed as not interested: from the deals
+    table (source socialsell or a CRM), and for follow-ups closed as opportunity, won or lost with
+    no deal opened from them (from before deals existed) the follow-up itself, so no revenue is
+    counted twice. A follow-up closed as not interested is no deal: its state says so, and it never
+    counts as lost. Columns: key, owner, contact_id, state (open | won | lost | not_interested),
+    amount, opened_at, closed_at, source."""
     state = case((DL.c.stage == "won", "won"), (DL.c.stage == "lost", "lost"), else_="open")
     deal_conds: list[Any] = []
     if scope.owner:
@@ -89,34 +101,36 @@ def sales_outcomes(scope: Scope) -> Any:
     deals = select((literal("deal:") + func.cast(DL.c.id, String)).label("key"), DL.c.owner, DL.c.contact_id,
                    state.label("state"), DL.c.amount, DL.c.opened_at, DL.c.closed_at, DL.c.source).where(*deal_conds)
     frm, conds = task_source(scope)
-    t_state = case((T.c.outcome == "won", "won"), (T.c.outcome == "opportunity", "open"), else_="lost")
+    t_state = case((T.c.outcome == "won", "won"), (T.c.outcome == "opportunity", "open"),
+                   (T.c.outcome == "lost", "lost"), else_="not_interested")
     tasks = (select((literal("task:") + func.cast(T.c.id, String)).label("key"), T.c.owner, T.c.contact_id,
                     t_state.label("state"), T.c.amount, T.c.closed_at.label("opened_at"),
                     case((T.c.outcome == "opportunity", None), else_=T.c.closed_at).label("closed_at"),
                     literal("socialsell").label("source"))
-             .select_from(frm).where(T.c.outcome.in_(("opportunity", "won", *GAVE_UP)), ~has_deal(), *conds))
+             .select_from(frm).where(or_(and_(T.c.outcome.in_(("opportunity", "won", "lost")), ~has_deal()),
+                                         T.c.outcome == "not_interested"), *conds))
     return union_all(deals, tasks).subquery("outcomes")
 
 
-#: a follow-up given a next step (``task next``, ``task log ... --next``) is due at that step, so
-#: its due time no longer says when the first touch was due: such tasks are judged in Python
-#: against the first-touch deadline recomputed from their creation (:func:`moved_tasks`)
-moved_to_next_step = T.c.next_step_due.is_not(None)
-#: touched on time, for a task whose due time is still its first-touch deadline
-on_time_in_sql = and_(first_touch.is_not(None), ~moved_to_next_step, first_touch <= T.c.due_at)
+def days_between(conn: Any, later: Any, earlier: Any) -> Any:
+    """SQL: the days from ``earlier`` to ``later`` as a number, so no datetime has to come back to
+    Python for a difference (julianday on SQLite, the interval's epoch on PostgreSQL)."""
+    if conn.dialect.name == "sqlite":
+        return func.julianday(later) - func.julianday(earlier)
+    return func.extract("epoch", later - earlier) / 86400
 
 
-def moved_tasks(conn: Any, app: Any, scope: Scope) -> list[dict[str, Any]]:
-    """Follow-ups created in the scope whose due time moved to a next step, each with its
-    first-touch deadline recomputed (``response_hours``, or ``high_intent_hours`` with intent,
-    in business hours from creation) and whether the first touch met it."""
-    frm, conds = task_source(scope)
-    rows = conn.execute(select(T.c.id, T.c.owner, T.c.created_at, T.c.intent, first_touch, qualified, C.c.display_name,
-                               scope.week_of(T.c.created_at))
-                        .select_from(frm).where(scope.in_period(T.c.created_at), moved_to_next_step, *conds)).all()
-    out = []
-    for task_id, owner, created, intent, touched, is_qualified, name, week in rows:
-        deadline = due_time(app, created, bool(intent))
-        out.append({"id": task_id, "owner": owner, "week": week, "touched": touched, "deadline": deadline,
-                    "on_time": touched is not None and touched <= deadline, "qualified": is_qualified, "name": name})
-    return out
+def as_utc(value: Any) -> datetime | None:
+    """A time read raw (``type_coerce(column, String)``: text on SQLite, a naive datetime on
+    PostgreSQL) as aware UTC; for a column read once per group rather than once per row."""
+    if value is None or isinstance(value, datetime) and value.tzinfo is not None:
+        return value
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC)
+
+
+def legacy_deadline(app: Any, created: Any, intent: bool) -> Any:
+    """The first-touch deadline of a follow-up that has none stored (moved to a next step before
+    migration 0005): ``response_hours``, or ``high_intent_hours`` with intent, from its creation."""
+    return due_time(app, created, intent)

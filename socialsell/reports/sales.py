@@ -7,21 +7,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, case, exists, func, select
+from sqlalchemy import exists, func, select
 
+from socialsell.reports.facts import leads
 from socialsell.reports.model import Section, Table, ratio, row
-from socialsell.reports.queries import (
-    C,
-    D,
-    E,
-    P,
-    T,
-    first_touch,
-    moved_tasks,
-    on_time_in_sql,
-    sales_outcomes,
-    task_source,
-)
+from socialsell.reports.queries import C, D, E, P, T, days_between, sales_outcomes, task_source
 from socialsell.reports.scope import Scope
 from socialsell.reports.timing import business_seconds, middle, percentile
 
@@ -39,83 +29,89 @@ def sales_section(app: App, scope: Scope) -> Section:
     """Per rep and for the team: response, attainment, meetings, deals, win rate, revenue; the funnel."""
     sla = app.workspace.settings.sla
     hours, holidays = sla.business_hours, sla.holidays
-    now = min(app.now(), scope.until)
+    found = leads(app, scope)
     frm, conds = task_source(scope)
     with app.db.read() as conn:
-        created = conn.execute(
-            select(T.c.owner, func.count(), func.sum(case((on_time_in_sql, 1), else_=0)),
-                   func.sum(case((first_touch.is_not(None) | (T.c.due_at < now), 1), else_=0)))
-            .select_from(frm).where(scope.in_period(T.c.created_at), *conds).group_by(T.c.owner)).all()
-        touches = conn.execute(
-            select(T.c.owner, T.c.created_at, first_touch).select_from(frm)
-            .where(scope.in_period(T.c.created_at), first_touch.is_not(None), *conds)).all()
         meetings = dict(conn.execute(
             select(T.c.owner, func.count()).select_from(frm)
             .where((T.c.outcome == "meeting") | (T.c.first_response_kind == "meeting"),
                    scope.in_period(func.coalesce(T.c.first_response_at, T.c.closed_at)), *conds)
             .group_by(T.c.owner)).all())
-        o = sales_outcomes(scope)
-        opened = dict(conn.execute(select(o.c.owner, func.count()).where(scope.in_period(o.c.opened_at))
-                                   .group_by(o.c.owner)).all())
-        closed = conn.execute(select(o.c.owner, o.c.state, func.count(), func.sum(o.c.amount))
-                              .where(scope.in_period(o.c.closed_at)).group_by(o.c.owner, o.c.state)).all()
-        won_days = [((closed_at - first_seen).total_seconds() / 86400) for closed_at, first_seen in conn.execute(
-            select(o.c.closed_at, C.c.first_seen_at).select_from(o.join(C, C.c.id == o.c.contact_id))
-            .where(o.c.state == "won", scope.in_period(o.c.closed_at)))]
+        deals = _outcomes(conn, scope)
         funnel = _funnel(conn, scope)
-        moved = moved_tasks(conn, app, scope)
 
     response: dict[str | None, list[float]] = defaultdict(list)
-    for owner, created_at, touched in touches:
-        bh = business_seconds(created_at, touched, hours, scope.tz, holidays)
-        response[owner].append(bh)
+    windows: dict[Any, Any] = {}
+    for task in found.touched:
+        bh = business_seconds(task.created_at, task.touched, hours, scope.tz, holidays, windows)
+        response[task.owner].append(bh)
         response["\0team"].append(bh)
-    outcomes: dict[str | None, dict[str, tuple[int, float]]] = defaultdict(dict)
-    for owner, state, n, amount in closed:
-        outcomes[owner][state] = (n, float(amount or 0.0))
-    owners = sorted({o for o, *_ in created} | set(outcomes) | set(opened) | set(meetings),
-                    key=lambda o: (o is None, o or ""))
+    owners = sorted({o for o, _, _ in found.counts} | set(deals) | set(meetings), key=lambda o: (o is None, o or ""))
 
-    def figures(key: Any, label: str, made: int, on_time: int, due: int, resp: list[float], met: int, deals: int,
-                outs: dict[str, tuple[int, float]]) -> dict[str, Any]:
-        won, lost = outs.get("won", (0, 0.0)), outs.get("lost", (0, 0.0))
-        return row("sales", "rep", key, rep=label, tasks=made, on_time=on_time, attainment=ratio(on_time, due),
-                   response_median_h=_hours(middle(resp)), response_p90_h=_hours(percentile(resp, 90)),
-                   meetings=met, deals=deals, won=won[0], win_rate=ratio(won[0], won[0] + lost[0]),
-                   revenue=round(won[1], 2))
+    def figures(key: Any, label: str, owner: Any, resp: list[float], met: int, outs: dict[str, Any]) -> dict[str, Any]:
+        on_time, due = found.total("on_time", owner=owner), found.total("due", owner=owner)
+        won, lost = outs["won"], outs["lost"]
+        return row("sales", "rep", key, rep=label, tasks=found.total("leads", owner=owner), on_time=on_time,
+                   attainment=ratio(on_time, due), response_median_h=_hours(middle(resp)),
+                   response_p90_h=_hours(percentile(resp, 90)), meetings=met, deals=outs["opened"], won=won, lost=lost,
+                   win_rate=ratio(won, won + lost), revenue=round(outs["revenue"], 2),
+                   not_interested=outs["not_interested"])
 
-    by_owner = {o: (n, int(ot or 0), int(du or 0)) for o, n, ot, du in created}
-    for task in moved:  # due at a next step now: on time against the first-touch deadline
-        n, ot, du = by_owner[task["owner"]]
-        by_owner[task["owner"]] = (n, ot + task["on_time"], du)
-    reps = [figures(o or "unassigned", o or "unassigned", *by_owner.get(o, (0, 0, 0)), response.get(o, []),
-                    meetings.get(o, 0), opened.get(o, 0), outcomes.get(o, {})) for o in owners]
-    team_outs: dict[str, tuple[int, float]] = {}
-    for outs in outcomes.values():
-        for k, (n, a) in outs.items():
-            team_outs[k] = (team_outs.get(k, (0, 0.0))[0] + n, team_outs.get(k, (0, 0.0))[1] + a)
-    team = figures("team", "team", sum(v[0] for v in by_owner.values()), sum(v[1] for v in by_owner.values()),
-                   sum(v[2] for v in by_owner.values()), response.get("\0team", []), sum(meetings.values()),
-                   sum(opened.values()), team_outs)
-    team["days_to_won_median"] = None if not won_days else round(middle(won_days) or 0.0, 1)
+    reps = [figures(o or "unassigned", o or "unassigned", o, response.get(o, []), meetings.get(o, 0),
+                    deals.get(o, _no_outcomes())) for o in owners]
+    team_outs = _no_outcomes()
+    for outs in deals.values():
+        for k in ("opened", "won", "lost", "not_interested", "revenue"):
+            team_outs[k] += outs[k]
+        team_outs["days_to_won"] += outs["days_to_won"]
+    team = figures("team", "team", ..., response.get("\0team", []), sum(meetings.values()), team_outs)
+    team["days_to_won_median"] = None if not team_outs["days_to_won"] else round(middle(team_outs["days_to_won"]) or 0.0, 1)
     columns = ["rep", "tasks", "attainment", "response_median_h", "response_p90_h", "meetings", "deals", "won",
-               "win_rate", "revenue"]
+               "lost", "win_rate", "revenue"]
     return Section("sales", "Sales: response, conversion, revenue", [
-        Table("team", "The team", [*columns[1:], "days_to_won_median"], [team]),
-        Table("rep", "Per rep", columns, reps, chart=("bar", "rep", "response_median_h")),
+        Table("team", "The team", [*columns[1:], "not_interested", "days_to_won_median"], [team]),
+        Table("rep", "Per rep", [*columns, "not_interested"], reps, chart=("bar", "rep", "response_median_h")),
         Table("funnel", "Funnel (people first seen in the period)", ["stage", "people", "conversion"], funnel,
               chart=("funnel", "stage", "people")),
     ], notes=[
         "Response times count business hours only (sla.business_hours), from the follow-up's creation to the rep's "
         "first touch. Deals come from the deals table (socialsell or a CRM), and for follow-ups with no deal, "
-        "those closed as opportunity or won; revenue is what was won in the period; win rate is won over won plus "
-        "lost (a follow-up with no deal closed as lost or not interested counts as lost).",
+        "those closed as opportunity, won or lost; revenue is what was won in the period; win rate is won over won "
+        "plus lost, where lost is a deal lost (or a follow-up with no deal closed as lost). A follow-up closed as "
+        "not interested is no deal and never counts as lost: it is counted apart (not_interested).",
     ])
+
+
+def _no_outcomes() -> dict[str, Any]:
+    return {"opened": 0, "won": 0, "lost": 0, "not_interested": 0, "revenue": 0.0, "days_to_won": []}
+
+
+def _outcomes(conn: Any, scope: Scope) -> dict[str | None, dict[str, Any]]:
+    """Per owner: deals opened in the period, won, lost (and revenue won) and follow-ups closed as
+    not interested in it, and the days from each winner's first engagement to the win; one
+    statement over the deals opened or closed in the period (a few rows each)."""
+    o = sales_outcomes(scope)
+    opened, closed = scope.in_period(o.c.opened_at), scope.in_period(o.c.closed_at)
+    q = (select(o.c.owner, o.c.state, opened, closed, o.c.amount, days_between(conn, o.c.closed_at, C.c.first_seen_at))
+         .select_from(o.outerjoin(C, C.c.id == o.c.contact_id)).where(opened | closed))
+    out: dict[str | None, dict[str, Any]] = defaultdict(_no_outcomes)
+    for owner, state, was_opened, was_closed, amount, days in conn.execute(q).all():
+        mine = out[owner]
+        if state == "not_interested":
+            mine["not_interested"] += bool(was_closed)
+            continue
+        mine["opened"] += bool(was_opened)
+        if was_closed and state in ("won", "lost"):
+            mine[state] += 1
+        if was_closed and state == "won":
+            mine["revenue"] += float(amount or 0.0)
+            if days is not None:
+                mine["days_to_won"].append(float(days))
+    return out
 
 
 def _funnel(conn: Any, scope: Scope) -> list[dict[str, Any]]:
     """How many people reached each stage, and the share of the previous stage that did."""
-    reached = {stage: C.c.stage.in_(FUNNEL[i:]) for i, stage in enumerate(FUNNEL)}
     conds = [C.c.merged_into.is_(None), scope.in_period(C.c.first_seen_at)]
     if scope.owner:
         conds.append(C.c.owner == scope.owner)
@@ -127,10 +123,11 @@ def _funnel(conn: Any, scope: Scope) -> list[dict[str, Any]]:
             via = via.join(D, D.c.id == E.c.delivery_id).join(P, P.c.id == D.c.post_id) \
                 .where(P.c.campaign_id == scope.campaign_id)
         conds.append(exists(via))
-    counts = conn.execute(select(*(func.sum(case((and_(cond), 1), else_=0)) for cond in reached.values()),
-                                 func.count()).where(*conds)).one()
-    people = [int(c or 0) for c in counts[:-1]]
-    people[0] = int(counts[-1] or 0)  # everyone first seen counts as engaged, disqualified included
+    by_stage = dict(conn.execute(select(C.c.stage, func.count()).where(*conds).group_by(C.c.stage)).all())
+    # a stage counts everyone who reached it or went further; everyone first seen counts as
+    # engaged, disqualified included
+    people = [sum(n for stage, n in by_stage.items() if stage in FUNNEL[i:]) for i in range(len(FUNNEL))]
+    people[0] = sum(by_stage.values())
     return [row("sales", "funnel", stage, stage=stage, people=people[i],
                 conversion=None if i == 0 else ratio(people[i], people[i - 1]))
             for i, stage in enumerate(FUNNEL)]

@@ -5,6 +5,8 @@ before any query runs, so bad input is one line and exit status 2."""
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
@@ -36,6 +38,14 @@ class Scope:
     model: str = "linear"
     section: str | None = None
     weeks: list[datetime] = field(default_factory=list)  # local Monday 00:00 of each week, as UTC
+    #: facts sections share, read once per report (socialsell.reports.facts)
+    cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def shared(self, key: str, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per scope (per report); later calls get the same result."""
+        if key not in self.cache:
+            self.cache[key] = compute()
+        return self.cache[key]
 
     @property
     def days(self) -> float:
@@ -51,6 +61,10 @@ class Scope:
         if len(self.weeks) == 1:
             return literal(0)
         return case(*((column < bound, i) for i, bound in enumerate(self.weeks[1:])), else_=len(self.weeks) - 1)
+
+    def week_index(self, when: datetime) -> int:
+        """The index of the report week ``when`` falls in (Python's twin of :meth:`week_of`)."""
+        return max(0, bisect_right(self.weeks, when) - 1)
 
     def week_fraction(self, index: int) -> float:
         """The share of report week ``index`` inside the period (a first or last week may be partial)."""

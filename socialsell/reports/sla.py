@@ -7,23 +7,19 @@ import math
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 
-from socialsell.reports.commitments import Commitments, load_commitments
+from socialsell.reports.commitments import load_commitments
+from socialsell.reports.facts import COUNTS, Leads, leads
+from socialsell.reports.feedback import insight_groups
+from socialsell.reports.marketing import published
 from socialsell.reports.model import Section, Table, ratio, row
 from socialsell.reports.queries import (
     GAVE_UP,
-    REJECTED,
     C,
-    D,
     N,
-    P,
     T,
-    delivery_conditions,
     first_touch,
-    moved_tasks,
-    moved_to_next_step,
-    on_time_in_sql,
     qualified,
     task_source,
     untouched_overdue,
@@ -42,13 +38,13 @@ def sla_section(app: App, scope: Scope) -> Section:
     now = min(app.now(), scope.until)
     months = scope.days / DAYS_PER_MONTH
     nweeks = len(scope.weeks)
+    cadence = _cadence(app, scope)
+    found = leads(app, scope)
+    by_week = {i: {k: found.total(k, week=i) for k in COUNTS} for i in range(nweeks)}
+    insights = _insights(app, scope)
     with app.db.read() as conn:
-        cadence = _cadence(conn, scope, agreed)
-        moved = moved_tasks(conn, app, scope)
-        leads = _leads(conn, scope, now, moved)
         attempts = _attempts(conn, scope)
-        insights = _insights(conn, scope)
-        breaches = _task_breaches(conn, scope, now, moved, leads)
+        breaches = _task_breaches(conn, scope, now, found)
     commitments: list[dict[str, Any]] = []
     trend: list[dict[str, Any]] = []
 
@@ -80,7 +76,7 @@ def sla_section(app: App, scope: Scope) -> Section:
                                     who=account, what=f"week {scope.week_label(i)}",
                                     detail=f"{weekly[i]} posts published, {owed[i]} agreed"
                                     + ("" if owed[i] == per_week else f" (part of a week: {per_week:g} a week)")))
-    q_weekly = [leads[i]["qualified"] for i in range(nweeks)]
+    q_weekly = [by_week[i]["qualified"] for i in range(nweeks)]
     q_total = sum(q_weekly)
     target = agreed.qualified_leads_per_month
     q_target = None if target is None else round(target * months, 1)
@@ -90,29 +86,29 @@ def sla_section(app: App, scope: Scope) -> Section:
     if q_target is not None and q_total < q_target:
         breaches.append(row("sla", "breach", "qualified_leads", side="marketing", who="marketing", what="qualified leads",
                             detail=f"{q_total} in the period, {q_target:g} agreed"))
-    total = sum(leads[i]["leads"] for i in range(nweeks))
-    rejected = sum(leads[i]["rejected"] for i in range(nweeks))
+    total = sum(by_week[i]["leads"] for i in range(nweeks))
+    rejected = sum(by_week[i]["rejected"] for i in range(nweeks))
     share = ratio(rejected, total)
     ceiling = agreed.max_rejected_share
     commit("rejected_share", "marketing", "share of leads rejected by sales", "not agreed" if ceiling is None else ceiling,
            share, None if ceiling is None or share is None else share <= ceiling,
-           [ratio(leads[i]["rejected"], leads[i]["leads"]) for i in range(nweeks)], f"{rejected} of {total} leads", "share")
+           [ratio(by_week[i]["rejected"], by_week[i]["leads"]) for i in range(nweeks)], f"{rejected} of {total} leads", "share")
     if ceiling is not None and share is not None and share > ceiling:
         breaches.append(row("sla", "breach", "rejected_share", side="marketing", who="marketing", what="rejected leads",
                             detail=f"{rejected} of {total} leads dismissed by sales ({share:.0%}), at most {ceiling:.0%} agreed"))
 
     # --- sales ---------------------------------------------------------------------------------
-    due = sum(leads[i]["due"] for i in range(nweeks))
-    on_time = sum(leads[i]["on_time"] for i in range(nweeks))
+    due = sum(by_week[i]["due"] for i in range(nweeks))
+    on_time = sum(by_week[i]["on_time"] for i in range(nweeks))
     att = ratio(on_time, due)
     commit("first_touch", "sales", f"first touch within {agreed.response_hours:g} business hours", 1.0, att,
-           None if att is None else att >= 1.0, [ratio(leads[i]["on_time"], leads[i]["due"]) for i in range(nweeks)],
+           None if att is None else att >= 1.0, [ratio(by_week[i]["on_time"], by_week[i]["due"]) for i in range(nweeks)],
            f"{on_time} of {due} on time", "share")
-    q_touched = sum(leads[i]["qualified_touched"] for i in range(nweeks))
+    q_touched = sum(by_week[i]["qualified_touched"] for i in range(nweeks))
     t_share = ratio(q_touched, q_total)
     commit("touch_qualified", "sales", "qualified leads touched", agreed.touch_qualified_share, t_share,
            None if t_share is None else t_share >= agreed.touch_qualified_share,
-           [ratio(leads[i]["qualified_touched"], leads[i]["qualified"]) for i in range(nweeks)],
+           [ratio(by_week[i]["qualified_touched"], by_week[i]["qualified"]) for i in range(nweeks)],
            f"{q_touched} of {q_total}", "share")
     n = agreed.follow_up_attempts
     gave_up = [a for a in attempts if a["week"] is not None]
@@ -152,44 +148,12 @@ def sla_section(app: App, scope: Scope) -> Section:
     ])
 
 
-def _cadence(conn: Any, scope: Scope, agreed: Commitments) -> dict[str, dict[int, int]]:
-    from socialsell.db import schema as t
-
-    inner = (select(t.accounts.c.name.label("account"), scope.week_of(D.c.published_at).label("week"))
-             .select_from(D.join(P, P.c.id == D.c.post_id).join(t.accounts, t.accounts.c.id == D.c.account_id))
-             .where(D.c.status == "published", scope.in_period(D.c.published_at), *delivery_conditions(scope))
-             .subquery())
-    q = select(inner.c.account, inner.c.week, func.count()).group_by(inner.c.account, inner.c.week)
-    out: dict[str, dict[int, int]] = defaultdict(dict)
-    for account, w, n in conn.execute(q):
-        out[account][w] = n
+def _cadence(app: App, scope: Scope) -> dict[str, dict[int, int]]:
+    """Published posts per channel account and week (the marketing section's deliveries)."""
+    out: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for d in published(app, scope):
+        out[d["channel"]][scope.week_index(d["published_at"])] += 1
     return out
-
-
-def _leads(conn: Any, scope: Scope, now: Any, moved: list[dict[str, Any]]) -> dict[int, dict[str, int]]:
-    """Per week of creation: leads, qualified, rejected, due for a first touch, on time, qualified touched."""
-    frm, conds = task_source(scope)
-    touched = first_touch.is_not(None)
-    was_due = touched | (T.c.due_at < now)
-    flags = (qualified, T.c.outcome.in_(REJECTED), was_due, on_time_in_sql, and_(qualified, touched))
-    inner = (select(scope.week_of(T.c.created_at).label("week"), *(_flag(f).label(f"f{i}") for i, f in enumerate(flags)))
-             .select_from(frm).where(scope.in_period(T.c.created_at), *conds).subquery())
-    q = (select(inner.c.week, func.count(), *(func.sum(inner.c[f"f{i}"]) for i in range(len(flags))))
-         .group_by(inner.c.week))
-    out = {i: dict.fromkeys(("leads", "qualified", "rejected", "due", "on_time", "qualified_touched"), 0)
-           for i in range(len(scope.weeks))}
-    for w, *counts in conn.execute(q):
-        out[w] = dict(zip(("leads", "qualified", "rejected", "due", "on_time", "qualified_touched"),
-                          (int(c or 0) for c in counts), strict=True))
-    for task in moved:
-        out[task["week"]]["on_time"] += task["on_time"]
-    return out
-
-
-def _flag(condition: Any) -> Any:
-    from sqlalchemy import case
-
-    return case((condition, 1), else_=0)
 
 
 def _attempts(conn: Any, scope: Scope) -> list[dict[str, Any]]:
@@ -199,20 +163,16 @@ def _attempts(conn: Any, scope: Scope) -> list[dict[str, Any]]:
                .scalar_subquery())
     q = (select(T.c.id, T.c.owner, T.c.outcome, replies, scope.week_of(T.c.closed_at)).select_from(frm)
          .where(T.c.outcome.in_(GAVE_UP), scope.in_period(T.c.closed_at), *conds).order_by(T.c.id))
-    return [{"task": i, "owner": o, "outcome": oc, "attempts": n, "week": w} for i, o, oc, n, w in conn.execute(q)]
+    return [{"task": i, "owner": o, "outcome": oc, "attempts": n, "week": w} for i, o, oc, n, w in conn.execute(q).all()]
 
 
-def _insights(conn: Any, scope: Scope) -> dict[str, Any]:
-    frm, conds = task_source(scope)
-    inner = (select(N.c.author.label("author"), scope.week_of(N.c.created_at).label("week"))
-             .select_from(frm.join(N, N.c.task_id == T.c.id))
-             .where(N.c.kind == "insight", scope.in_period(N.c.created_at), *conds).subquery())
-    q = select(inner.c.author, inner.c.week, func.count()).group_by(inner.c.author, inner.c.week)
+def _insights(app: App, scope: Scope) -> dict[str, Any]:
+    """Insights fed back per week and per rep (the feedback section's counts)."""
     weeks: dict[int, int] = defaultdict(int)
     by_rep: dict[str, int] = defaultdict(int)
-    for author, w, n in conn.execute(q):
-        weeks[w] += n
-        by_rep[author or "unknown"] += n
+    for g in insight_groups(app, scope):
+        weeks[g.week] += g.n
+        by_rep[g.author or "unknown"] += g.n
     return {"weeks": weeks, "by_rep": by_rep}
 
 
@@ -220,18 +180,17 @@ def _insights(conn: Any, scope: Scope) -> dict[str, Any]:
 BREACHES_LISTED = 100
 
 
-def _task_breaches(conn: Any, scope: Scope, now: Any, moved: list[dict[str, Any]],
-                   leads: dict[int, dict[str, int]]) -> list[dict[str, Any]]:
+def _task_breaches(conn: Any, scope: Scope, now: Any, found: Leads) -> list[dict[str, Any]]:
     """Follow-ups touched late, or not touched and past due: the rep and the task. Never touched
     first, longest overdue first; at most BREACHES_LISTED, then one line with the rest's count."""
     frm, conds = task_source(scope)
-    where = [scope.in_period(T.c.created_at), *conds, and_(~moved_to_next_step, first_touch > T.c.due_at) | untouched_overdue(now)]
-    q = (select(T.c.id, T.c.owner, T.c.due_at, first_touch, qualified, C.c.display_name).select_from(frm)
-         .where(*where).order_by(first_touch.is_not(None), T.c.due_at, T.c.id).limit(BREACHES_LISTED))
-    late_moved = [(m["id"], m["owner"], m["deadline"], m["touched"], m["qualified"], m["name"]) for m in moved
-                  if m["touched"] is not None and not m["on_time"]]
+    where = [scope.in_period(T.c.created_at), *conds, (first_touch > T.c.sla_due_at) | untouched_overdue(now)]
+    q = (select(T.c.id, T.c.owner, T.c.sla_due_at, first_touch, qualified, C.c.display_name).select_from(frm)
+         .where(*where).order_by(first_touch.is_not(None), T.c.sla_due_at, T.c.id).limit(BREACHES_LISTED))
+    legacy = [(m.id, m.owner, m.deadline, m.touched, m.qualified, m.name) for m in found.legacy
+              if not m.on_time and (m.touched is not None or m.deadline < now)]
     out = []
-    for task_id, owner, due, touched, is_qualified, name in [*conn.execute(q), *late_moved][:BREACHES_LISTED]:
+    for task_id, owner, due, touched, is_qualified, name in [*conn.execute(q), *legacy][:BREACHES_LISTED]:
         late = (touched or now) - due
         minutes = late.total_seconds() / 60
         by = f"{minutes:.0f} min" if minutes < 60 else f"{minutes / 60:.1f} h"
@@ -239,8 +198,8 @@ def _task_breaches(conn: Any, scope: Scope, now: Any, moved: list[dict[str, Any]
         out.append(row("sla", "breach", f"first_touch.{task_id}", side="sales", who=owner or "unassigned",
                        what=f"task #{task_id}", detail=f"{kind} by {by} ({name or 'someone'}"
                        + (", qualified)" if is_qualified else ")")))
-    # every follow-up that was due and not touched on time is a breach: the count is in ``leads``
-    total = sum(w["due"] - w["on_time"] for w in leads.values())
+    # every follow-up that was due and not touched on time is a breach: the count is in ``found``
+    total = found.total("due") - found.total("on_time")
     if len(out) == BREACHES_LISTED and total > BREACHES_LISTED:
         out.append(row("sla", "breach", "first_touch.more", side="sales", who="(more)", what=f"{total - BREACHES_LISTED} tasks",
                        detail=f"{total} follow-ups breached the first-touch SLA; narrow with --owner"))

@@ -419,10 +419,11 @@ def _update_contacts_and_tasks(app: App, conn: Connection, contacts: dict[int, d
         if owner:
             load[owner] = load.get(owner, 0) + 1  # round-robin stays fair inside one batch
         intent = intent_row is not None
+        due = routing.due_time(app, now, intent)  # the first-touch deadline, kept in sla_due_at
         new_tasks.append({
             "contact_id": cid, "owner": owner, "status": "open", "score": score, "intent": intent,
             "priority": priority(score, intent, rules), "reason": _reason(best, rules),
-            "due_at": routing.due_time(app, now, intent), "first_engagement_id": best["id"],
+            "due_at": due, "sla_due_at": due, "first_engagement_id": best["id"],
             "last_engagement_at": last, "created_at": now, "updated_at": now,
         })
 
@@ -432,12 +433,13 @@ def _update_contacts_and_tasks(app: App, conn: Connection, contacts: dict[int, d
             score=bindparam("b_score"), priority=bindparam("b_priority"), intent=bindparam("b_intent"),
             reason=bindparam("b_reason"), due_at=bindparam("b_due"), status=bindparam("b_status"),
             snoozed_until=bindparam("b_snoozed"), last_engagement_at=bindparam("b_last"),
-            updated_at=bindparam("b_now")), times.rows(task_updates, "b_due", "b_snoozed", "b_last", "b_now"))
+            sla_due_at=bindparam("b_sla_due"), updated_at=bindparam("b_now")),
+            times.rows(task_updates, "b_due", "b_sla_due", "b_snoozed", "b_last", "b_now"))
     if new_tasks:
         stmt = app.db.insert(tasks_bulk).on_conflict_do_nothing(index_elements=["contact_id"], index_where=OPEN_TASK)\
             .returning(tasks_bulk.c.id, tasks_bulk.c.contact_id)
         created = dict((cid, tid) for tid, cid in conn.execute(
-            stmt, times.rows(new_tasks, "due_at", "last_engagement_at", "created_at", "updated_at")).all())
+            stmt, times.rows(new_tasks, "due_at", "sla_due_at", "last_engagement_at", "created_at", "updated_at")).all())
         lost = [v["contact_id"] for v in new_tasks if v["contact_id"] not in created]
         if lost:  # another worker opened a task for this person a moment ago: attach to it
             for ids in _chunks(lost):
@@ -480,12 +482,16 @@ def _raise_task(app: App, task: dict[str, Any], new: list[dict[str, Any]], inten
         "b_id": task["id"], "b_score": score, "b_priority": min(task["priority"], priority(score, intent, rules)),
         "b_intent": intent, "b_reason": task["reason"], "b_due": task["due_at"], "b_status": task["status"],
         "b_snoozed": task["snoozed_until"], "b_last": max(r["occurred_at"] for r in new), "b_now": now,
+        "b_sla_due": task["sla_due_at"],
     }
     said = max((r for r in new if r["text"]), key=lambda r: r["points"] or 0, default=None)
     if said is not None and not task["intent"]:  # what they said last explains the task best
         values["b_reason"] = _reason(said, rules)
     if intent_row and not task["intent"]:
-        values.update(b_reason=_reason(intent_row, rules), b_due=min(task["due_at"], routing.due_time(app, now, True)))
+        sooner = routing.due_time(app, now, True)
+        values.update(b_reason=_reason(intent_row, rules), b_due=min(task["due_at"], sooner))
+        if task["first_response_at"] is None and task["sla_due_at"] is not None:  # not touched yet: the SLA tightens
+            values["b_sla_due"] = min(task["sla_due_at"], sooner)
     if task["status"] == "snoozed":  # they spoke again: wake it up
         values.update(b_status="open", b_snoozed=None)
     return values

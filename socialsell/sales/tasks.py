@@ -269,6 +269,8 @@ def _open_next_step(app: App, conn, task: dict[str, Any], step: str, due: dateti
     new_id = conn.execute(insert(t.tasks).values(
         contact_id=task["contact_id"], owner=task["owner"], status="open", priority=task["priority"],
         score=task["score"], reason=f"{step} {when} (after task {task['id']})", intent=task["intent"], due_at=due,
+        # its first touch is the one of the task it follows, judged against that task's deadline
+        sla_due_at=task.get("sla_due_at"),
         first_engagement_id=task["first_engagement_id"], last_engagement_at=task["last_engagement_at"],
         first_response_at=task.get("first_response_at") or now,
         first_response_kind=task.get("first_response_kind") or "outcome",
@@ -380,6 +382,7 @@ def _next_step(app: App, conn, task: dict[str, Any], step: str, due: datetime) -
         raise UsageError("the next step is empty: say what happens next, e.g. 'send the proposal'")
     if due <= app.now():
         raise UsageError("the next step's time is in the past: give a time to come, e.g. --at 'fri 10:00'")
+    # due_at moves to the step; sla_due_at keeps the first-touch deadline the report judges by
     conn.execute(update(t.tasks).where(t.tasks.c.id == task["id"]).values(
         next_step=step, next_step_due=due, due_at=due, updated_at=app.now()))
     # a new commitment: missing it is a new "overdue", reported once again
