@@ -118,14 +118,42 @@ def test_a_409_on_create_reuses_the_existing_contact(make_app, clock, hubspot):
 def test_a_missing_custom_property_pauses_instead_of_failing_every_row(make_app, clock, hubspot, cli):
     app = make_app()
     _lead(app, clock)
-    hubspot.known_properties = {"email", "firstname", "lastname", "company", "city", "twitterhandle", "lifecyclestage",
-                                "hubspot_owner_id"}
+    hubspot.without_custom_properties()
     result = sync(app, clock.now)
-    assert "socialsell_contact_id" in result.stopped and "docs/crm.md" in result.stopped
+    assert "socialsell_contact_id" in result.stopped and "socialsell crm setup" in result.stopped
     assert {r.status for r in _outbox(app).values()} == {"pending"} and hubspot.objects["contacts"] == {}
     assert "crm hubspot: paused: HubSpot contact search: 400 no such property socialsell_contact_id" in cli("status").output
-    hubspot.known_properties = None  # an admin created them
+    # an admin runs setup: a dry run reads and creates nothing, then it creates what is missing
+    planned = json.loads(cli("crm", "setup", "--dry-run", "--json").output)
+    assert {r["id"]: r["status"] for r in planned}["contacts.socialsell_contact_id"] == "missing: would create"
+    assert {r["status"] for r in planned if r["name"].startswith("socialsell_")} == {"missing: would create"}
+    assert not any(r["method"] == "POST" and r["path"].startswith("/crm/v3/properties") for r in hubspot.requests)
+    hubspot.properties["contacts"].add("socialsell_handles")  # someone made one by hand: left alone
+    out = cli("crm", "setup")
+    assert out.exit_code == 0 and "socialsell_contact_id" in out.output
+    created = [r["body"]["name"] for r in hubspot.calls("POST", "/crm/v3/properties") if "name" in r["body"]
+               and not r["path"].endswith("/groups")]
+    assert sorted(created) == ["socialsell_contact_id", "socialsell_key", "socialsell_key", "socialsell_profile_urls"]
+    assert all(r["body"]["type"] == "string" and r["body"]["groupName"] == "socialsell"
+               for r in hubspot.calls("POST", "/crm/v3/properties") if not r["path"].endswith("/groups"))
+    again = json.loads(cli("crm", "setup", "--json").output)  # idempotent: all exist, nothing created
+    assert {r["status"] for r in again} == {"exists"} and len(hubspot.calls("POST", "/crm/v3/properties")) == len(
+        created) + 3  # + one group per object type
     assert cli("crm", "sync").exit_code == 0 and len(hubspot.objects["contacts"]) == 1
+
+
+def test_setup_takes_a_409_as_exists(make_app, clock, hubspot, cli):
+    """Another admin (or a setup that died) created a property between the read and the create."""
+    make_app()
+    hubspot.without_custom_properties()
+    hubspot.fail_next(409, body={"status": "error", "category": "OBJECT_ALREADY_EXISTS",
+                                 "message": "Property named 'socialsell_contact_id' already exists."},
+                      on="POST /crm/v3/properties/contacts")
+    rows = json.loads(cli("crm", "setup", "--json").output)
+    assert {r["id"]: r["status"] for r in rows}["contacts.socialsell_contact_id"] == "exists"
+    hubspot.token = "pat-revoked"
+    bad = cli("crm", "setup")
+    assert bad.exit_code == 1 and bad.output.count("\n") == 1 and "401" in bad.output and CANARY not in bad.output
 
 
 class Crash(BaseException):
@@ -138,8 +166,8 @@ def test_a_crash_between_the_call_and_the_commit_never_duplicates(db_url, make_a
     _lead(app, clock)
     real_finish = crm.finish
 
-    def finish_then_crash(conn, row, external, now):
-        real_finish(conn, row, external, now)
+    def finish_then_crash(conn, row, external, now, **kw):
+        real_finish(conn, row, external, now, **kw)
         if row.kind == kind:
             raise Crash  # the transaction that would store HubSpot's id is rolled back
     monkeypatch.setattr(crm, "finish", finish_then_crash)
