@@ -234,3 +234,24 @@ def test_trace_plugins_prints_every_hook_call_with_its_arguments_and_results(cli
     assert "[plugins] register_channels returned []" in lines
     quiet = cli("channels", "--json")
     assert "[plugins]" not in quiet.stderr
+
+
+# --- the CRM protocol -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("type_name", ["OutboxRow", "CrmRecord", "CrmDeal"])
+def test_every_field_of_the_crm_types_is_documented(type_name):
+    section = _doc_section("## CRM plugins")
+    start = section.index(f"`{type_name}` (frozen)")
+    end = section.find("\n\n`", start)
+    paragraph = section[start:end if end > 0 else None]
+    missing = [f.name for f in dataclasses.fields(getattr(api, type_name)) if f"`{f.name}`" not in paragraph]
+    assert not missing, f"docs/plugins.md (CRM plugins, {type_name}) does not document the fields {missing}"
+
+
+def test_every_crm_outbox_method_and_handle_field_is_documented():
+    section = _doc_section("## CRM plugins")
+    methods = [m for m in vars(api.CrmOutbox) if not m.startswith("_")]
+    assert [m for m in methods if f"`{m}(" not in section] == []
+    line = next(line for line in section.split("\n\n") if line.startswith("`HandleView`"))
+    assert [f for f in api.HandleView.FIELDS if f"`{f}`" not in line] == []
