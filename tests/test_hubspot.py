@@ -5,6 +5,7 @@ Nothing of the client is patched: it talks HTTP to tests/hubspot_fake.py on 127.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -14,6 +15,7 @@ import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from socialsell_hubspot.commands import job_crm_sync
@@ -274,7 +276,10 @@ def test_401_pauses_with_one_line_in_status_and_the_token_never_leaks(db_url, ma
     with app2.db.read() as conn:
         for table in meta.sorted_tables:
             texts.extend(repr(tuple(r)) for r in conn.execute(select(table)))
-    assert all(CANARY not in s for s in texts)
+    # in no encoding either: raw, URL-encoded, base64 (alone or inside a Basic header)
+    forms = {CANARY, quote(CANARY, safe=""), base64.b64encode(CANARY.encode()).decode(),
+             base64.b64encode(f"x:{CANARY}".encode()).decode(), base64.urlsafe_b64encode(CANARY.encode()).decode()}
+    assert not [f for f in forms for text in texts if f in text]
     assert any(CANARY in r["auth"] for r in hubspot.requests)
 
 
@@ -716,3 +721,20 @@ def _rows(report):
     elif isinstance(report, list):
         for v in report:
             yield from _rows(v)
+
+
+def test_a_task_reassigned_in_socialsell_moves_the_owner_in_hubspot(make_app, clock, hubspot):
+    """`task assign` changes the contact's owner too: the next pass sends both (nothing lost)."""
+    from socialsell.sales.tasks import assign_task
+
+    hubspot.owners.append({"id": "9002", "email": "bob@example.com"})
+    app = make_app()
+    _lead(app, clock)
+    sync(app, clock.now)
+    (contact,) = hubspot.objects["contacts"].values()
+    (task,) = hubspot.objects["tasks"].values()
+    assert contact["properties"]["hubspot_owner_id"] == task["properties"]["hubspot_owner_id"] == "9001"
+    clock.advance(minutes=5)
+    assign_task(app, 1, "bob")
+    assert sync(app, clock.now).updated == {"contact": 1, "task": 1}
+    assert contact["properties"]["hubspot_owner_id"] == task["properties"]["hubspot_owner_id"] == "9002"

@@ -344,7 +344,7 @@ def _send_due(outbox: CrmOutbox, work: Pass, now: datetime, result: SyncResult, 
         except Transient as e:
             outbox.retry_later(row, now, str(e))
             result.retrying += 1
-        except Refused as e:
+        except (Refused, LookupError) as e:  # HubSpot refused it, or it is gone from socialsell
             outbox.give_up(row, now, str(e))
             result.failed += 1
         except (RateLimited, AuthFailed, MissingProperty):

@@ -85,7 +85,8 @@ class CrmOutbox:
             return _outbox.due(conn, self.crm, now, limit)
 
     def record(self, row: OutboxRow) -> CrmRecord:
-        """The object behind ``row`` as it is now (its contact after any merge)."""
+        """The object behind ``row`` as it is now (its contact after any merge); LookupError when
+        it no longer exists (``give_up`` the row)."""
         with self.app.db.read() as conn:
             return _record(conn, self.app, self.crm, row)
 
@@ -222,7 +223,9 @@ def _record(conn, app: Any, crm: str, row: OutboxRow) -> CrmRecord:
     if row.kind == "contact":
         contact_id = row.local_id
     elif row.kind == "task":
-        task = conn.execute(select(t.tasks).where(t.tasks.c.id == row.local_id)).mappings().one()
+        task = conn.execute(select(t.tasks).where(t.tasks.c.id == row.local_id)).mappings().first()
+        if task is None:
+            raise LookupError(f"task {row.local_id} no longer exists")
         contact_id = task["contact_id"]
         due_at = task["next_step_due"] or task["due_at"]
         engagement, handle = _engagement(conn, task["first_engagement_id"])
@@ -231,7 +234,9 @@ def _record(conn, app: Any, crm: str, row: OutboxRow) -> CrmRecord:
         if engagement is None:
             raise LookupError(f"engagement {row.local_id} no longer exists")
         contact_id = engagement["contact_id"]
-    contact = conn.execute(select(t.contacts).where(t.contacts.c.id == contact_id)).mappings().one()
+    contact = conn.execute(select(t.contacts).where(t.contacts.c.id == contact_id)).mappings().first()
+    if contact is None:
+        raise LookupError(f"contact {contact_id} no longer exists")
     handles = tuple(HandleView(h) for h in conn.execute(
         select(t.handles).where(t.handles.c.contact_id == contact_id).order_by(t.handles.c.id)).mappings())
     version = task["updated_at"] if task is not None else contact["updated_at"] if row.kind == "contact" else None
