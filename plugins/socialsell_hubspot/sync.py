@@ -253,20 +253,25 @@ class Pass:
             self.outbox.pulled(contact_id, self.now)
         state = self.outbox.state()
         cursor = json.loads(state["deals_cursor"]) if state["deals_cursor"] else {"since": _epoch_ms(self.now)}
-        since = int(cursor["since"])
-        for batch in self.hs.deals_modified_since(since - int(SEARCH_OVERLAP.total_seconds() * 1000)):
-            owners = self.hs.deal_contacts([d["id"] for d in batch])
+        since, overlap = int(cursor["since"]), int(SEARCH_OVERLAP.total_seconds() * 1000)
+        # deals read already at this modification time (the overlap finds them again): skipped
+        recent: dict[str, int] = {k: int(v) for k, v in cursor.get("recent", {}).items()}
+        for batch in self.hs.deals_modified_since(since - overlap):
+            stamps = {d["id"]: _epoch_ms(_when(d["properties"].get("hs_lastmodifieddate")) or self.now) for d in batch}
+            fresh = [d for d in batch if recent.get(d["id"]) != stamps[d["id"]]]
+            owners = self.hs.deal_contacts([d["id"] for d in fresh]) if fresh else {}
             local = self.outbox.local_ids("contact", sorted({c for cs in owners.values() for c in cs}))
-            for deal in batch:
+            for deal in fresh:
                 known = sorted(local[c] for c in owners.get(deal["id"], []) if c in local)
                 if known:  # a deal of nobody socialsell sent is not ours to count
                     self._store(known[0], deal)
-                since = max(since, _epoch_ms(_when(deal["properties"].get("hs_lastmodifieddate")) or self.now))
+            recent.update(stamps)
+            since = max(since, *stamps.values())
+            recent = {k: v for k, v in recent.items() if v >= since - overlap}
             # the cursor moves with each page stored: a crash re-reads at most one page
-            self.outbox.set_state(self.now, deals_cursor=json.dumps({"since": since}))
+            self.outbox.set_state(self.now, deals_cursor=json.dumps({"since": since, "recent": recent}))
         if state["deals_cursor"] is None:
-            self.outbox.set_state(self.now, deals_cursor=json.dumps({"since": since}))
-
+            self.outbox.set_state(self.now, deals_cursor=json.dumps({"since": since, "recent": recent}))
 
     def _store(self, contact_id: int, deal: dict[str, Any]) -> None:
         self.outbox.store_deal(contact_id, to_deal(deal, self.now), self.now)
