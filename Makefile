@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 
-.PHONY: demo test lint install dev postgres chromium bench clean constraints
+.PHONY: demo demo-crm test lint install dev postgres chromium bench clean constraints
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ dev: $(VENV)/.dev-installed
 
 demo: install
 	$(BIN)/socialsell demo
+
+# the demo synced to a local fake HubSpot (tests/hubspot_fake.py, at the HTTP layer): leads,
+# tasks and notes once each, and a deal closed there as revenue on its post (docs/crm.md)
+demo-crm: install
+	$(BIN)/python -m tests.demo_crm
 
 # PostgreSQL's server is needed by the storage and multi-worker tests. The test setup starts its
 # own throwaway server; this only makes sure the binaries exist.

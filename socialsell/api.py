@@ -36,6 +36,7 @@ from socialsell.plugins.channel import (
     ReplyNotAllowed,
     TransientError,
 )
+from socialsell.plugins.crm import CrmDeal, CrmOutbox, CrmRecord, HandleView, OutboxRow, outbox_key
 from socialsell.plugins.hookspecs import hookimpl
 from socialsell.plugins.jobs import JobContext
 from socialsell.plugins.oauth import LoopbackReceiver
@@ -94,6 +95,13 @@ __all__ = [
     "EngagementView",
     "ContactView",
     "TaskView",
+    # CRM plugins: the outbox protocol (docs/plugins.md, "CRM plugins")
+    "CrmOutbox",
+    "OutboxRow",
+    "CrmRecord",
+    "HandleView",
+    "CrmDeal",
+    "outbox_key",
     # bad input: one line, exit status 2
     "ConfigError",
     "UsageError",

@@ -21,11 +21,47 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 STAMP = "2026-11-23T08:00:00.000Z"
+#: properties HubSpot has without anyone creating them (those the sync uses), per object type
+BUILT_IN = {
+    "contacts": {"email", "firstname", "lastname", "company", "city", "twitterhandle", "lifecyclestage",
+                 "hubspot_owner_id", "createdate", "lastmodifieddate", "hs_lastmodifieddate"},
+    "tasks": {"hs_task_subject", "hs_task_body", "hs_task_status", "hs_task_priority", "hs_task_type", "hs_timestamp",
+              "hubspot_owner_id", "hs_lastmodifieddate", "createdate"},
+    "notes": {"hs_note_body", "hs_timestamp", "hs_lastmodifieddate", "createdate"},
+    "deals": {"dealname", "amount", "closedate", "dealstage", "pipeline", "createdate", "hs_is_closed_won",
+              "hs_is_closed", "deal_currency_code", "hs_lastmodifieddate"},
+}
+#: the custom properties `socialsell crm setup` creates
+CUSTOM = {"contacts": {"socialsell_contact_id", "socialsell_handles", "socialsell_profile_urls"},
+          "tasks": {"socialsell_key"}, "notes": {"socialsell_key"}}
+DATES = {"createdate", "lastmodifieddate", "hs_lastmodifieddate", "closedate", "hs_timestamp"}
+#: the search API's limits (developers.hubspot.com, CRM search, "Limitations"; changelog 2024-08)
+MAX_GROUPS, MAX_FILTERS_PER_GROUP, MAX_FILTERS, MAX_PAGE, MAX_RESULTS = 5, 10, 25, 200, 10_000
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+
+
+def _ms(value: Any) -> int | None:
+    """A HubSpot date value (milliseconds or ISO 8601) in milliseconds."""
+    text = str(value)
+    if text.isdigit():
+        return int(text)
+    try:
+        return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
+    except ValueError:
+        return None
+
+
+def _bad(message: str) -> tuple[int, dict[str, Any]]:
+    return 400, {"status": "error", "category": "VALIDATION_ERROR", "message": message}
 
 
 class FakeHubSpot:
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, clock=None) -> None:
         self.token = token
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.objects: dict[str, dict[str, dict[str, Any]]] = {"contacts": {}, "tasks": {}, "notes": {}, "deals": {}}
         self.associations: dict[tuple[str, str, str], list[str]] = {}  # (from type, id, to type) -> ids
         self.owners: list[dict[str, Any]] = []
@@ -35,19 +71,39 @@ class FakeHubSpot:
         #: before it can read the answer (a crash between HubSpot's call and socialsell's commit)
         self.kill_after: tuple[str, int] | None = None
         self.unsearchable: set[str] = set()  # ids search does not show yet (HubSpot's index lags)
-        #: when set, a property outside it is refused like HubSpot does (400 PROPERTY_DOESNT_EXIST)
-        self.known_properties: set[str] | None = None
+        #: the properties each object type has; with ``strict``, a property outside them is
+        #: refused like HubSpot does (400 PROPERTY_DOESNT_EXIST)
+        self.properties: dict[str, set[str]] = {k: BUILT_IN[k] | CUSTOM.get(k, set()) for k in BUILT_IN}
+        self.strict = False
+        self.groups: dict[str, set[str]] = {k: set() for k in BUILT_IN}
         self._next = 100
         self._lock = threading.Lock()
 
     # -- set-up helpers for tests --------------------------------------------------------
 
+    def without_custom_properties(self) -> None:
+        """A HubSpot account where nobody created socialsell's properties (and that checks)."""
+        self.properties = {k: set(v) for k, v in BUILT_IN.items()}
+        self.strict = True
+
     def add(self, kind: str, properties: dict[str, Any]) -> str:
         with self._lock:
             self._next += 1
             oid = str(self._next)
-        self.objects[kind][oid] = {"id": oid, "properties": {k: str(v) for k, v in properties.items()}}
+        now = _iso(self.clock())
+        props = {"createdate": now, **{k: str(v) for k, v in properties.items()}, "hs_lastmodifieddate": now}
+        if kind == "contacts":
+            props["lastmodifieddate"] = now
+        self.objects[kind][oid] = {"id": oid, "properties": props}
         return oid
+
+    def change(self, kind: str, oid: str, properties: dict[str, Any]) -> None:
+        """Someone edits the object in HubSpot (its modification time moves)."""
+        now = _iso(self.clock())
+        self.objects[kind][oid]["properties"].update({k: str(v) for k, v in properties.items()},
+                                                     hs_lastmodifieddate=now)
+        if kind == "contacts":
+            self.objects[kind][oid]["properties"]["lastmodifieddate"] = now
 
     def associate(self, from_kind: str, from_id: str, to_kind: str, to_id: str) -> None:
         self.associations.setdefault((from_kind, from_id, to_kind), []).append(to_id)
@@ -78,45 +134,117 @@ class FakeHubSpot:
         return {"id": obj["id"], "properties": {**props, "hs_object_id": obj["id"]}, "createdAt": STAMP,
                 "updatedAt": STAMP, "archived": False}
 
+    def _value(self, obj: dict[str, Any], name: str) -> str | None:
+        return obj["id"] if name == "hs_object_id" else obj["properties"].get(name)
+
+    def _test(self, obj: dict[str, Any], f: dict[str, Any]) -> bool:
+        name, op = f["propertyName"], f["operator"]
+        value = self._value(obj, name)
+        if op == "HAS_PROPERTY":
+            return value not in (None, "")
+        if op == "NOT_HAS_PROPERTY":
+            return value in (None, "")
+        if value is None:
+            return op == "NEQ"
+        want = str(f.get("value", ""))
+        if op == "EQ":
+            return value.lower() == want.lower()
+        if op == "NEQ":
+            return value.lower() != want.lower()
+        if op == "CONTAINS_TOKEN":
+            return want in value.split()
+        if op == "IN":
+            return value.lower() in [str(v).lower() for v in f.get("values", [])]
+        if op in ("GT", "GTE", "LT", "LTE"):
+            if name in DATES:
+                have, limit = _ms(value), _ms(want)
+            else:
+                try:
+                    have, limit = float(value), float(want)
+                except ValueError:
+                    have, limit = value, want  # type: ignore[assignment]
+            if have is None or limit is None:
+                return False
+            return {"GT": have > limit, "GTE": have >= limit, "LT": have < limit, "LTE": have <= limit}[op]
+        raise ValueError(op)
+
     def _matches(self, obj: dict[str, Any], groups: list[dict[str, Any]]) -> bool:
-        props = obj["properties"]
-        for group in groups:
-            ok = True
-            for f in group.get("filters", []):
-                value = props.get(f["propertyName"])
-                if f["propertyName"] == "hs_object_id":
-                    value = obj["id"]
-                want = str(f.get("value", ""))
-                op = f["operator"]
-                if op == "EQ":
-                    ok = ok and value is not None and value.lower() == want.lower()
-                elif op == "CONTAINS_TOKEN":
-                    ok = ok and value is not None and want in value.split()
-                elif op == "IN":
-                    ok = ok and value in f.get("values", [])
-                else:
-                    ok = False
-            if ok:
-                return True
-        return False
+        if not groups:
+            return True
+        return any(all(self._test(obj, f) for f in group.get("filters", [])) for group in groups)
+
+    def _search(self, kind: str, body: dict[str, Any]) -> tuple[int, Any]:
+        """CRM search as HubSpot answers it: filter groups OR'd, filters AND'd, one sort, pages of at
+        most 200 with ``paging.next.after`` (an offset), and nothing past the 10,000th result."""
+        groups = body.get("filterGroups") or []
+        if len(groups) > MAX_GROUPS or any(len(g.get("filters", [])) > MAX_FILTERS_PER_GROUP for g in groups) \
+                or sum(len(g.get("filters", [])) for g in groups) > MAX_FILTERS:
+            return _bad("too many filters")
+        ops = {"EQ", "NEQ", "GT", "GTE", "LT", "LTE", "IN", "CONTAINS_TOKEN", "HAS_PROPERTY", "NOT_HAS_PROPERTY"}
+        if any(f.get("operator") not in ops for g in groups for f in g.get("filters", [])):
+            return _bad("unknown operator")
+        sorts = body.get("sorts") or []
+        if len(sorts) > 1:
+            return _bad("only one sort is allowed")
+        limit = int(body.get("limit") or 10)
+        if not 0 < limit <= MAX_PAGE:
+            return _bad(f"limit must be between 1 and {MAX_PAGE}")
+        after = int(body.get("after") or 0)
+        if after + limit > MAX_RESULTS:
+            return _bad(f"paging beyond {MAX_RESULTS} results is not allowed")
+        found = [o for o in self.objects[kind].values() if o["id"] not in self.unsearchable and self._matches(o, groups)]
+        found.sort(key=lambda o: int(o["id"]))
+        if sorts:
+            name = sorts[0].get("propertyName")
+            def key(o):
+                v = self._value(o, name)
+                return (v is None, (_ms(v) if name in DATES else v) if v is not None else 0)
+            found.sort(key=key, reverse=sorts[0].get("direction") == "DESCENDING")
+        page = found[after:after + limit]
+        reply: dict[str, Any] = {"total": len(found), "results": [self._obj(kind, o, body.get("properties")) for o in page]}
+        if after + limit < len(found):
+            reply["paging"] = {"next": {"after": str(after + limit), "link": f"?after={after + limit}"}}
+        return 200, reply
+
+    def _property(self, kind: str, name: str) -> dict[str, Any]:
+        return {"name": name, "label": name, "type": "string", "fieldType": "text", "description": "",
+                "groupName": "socialsell" if name in CUSTOM.get(kind, set()) else "information", "options": [],
+                "createdAt": STAMP, "updatedAt": STAMP, "archived": False}
 
     def handle(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:
-        used = set((body or {}).get("properties") or {}) if isinstance((body or {}).get("properties"), dict) else set()
-        for group in (body or {}).get("filterGroups") or []:
-            used |= {f["propertyName"] for f in group.get("filters", [])}
-        unknown = sorted(used - self.known_properties - {"hs_object_id"}) if self.known_properties is not None else []
-        if unknown:
-            errors = [{"isValid": False, "message": f'Property "{n}" does not exist', "error": "PROPERTY_DOESNT_EXIST",
-                       "name": n} for n in unknown]
-            return 400, {"status": "error", "category": "VALIDATION_ERROR",
-                         "message": f"Property values were not valid: {json.dumps(errors)}"}
-        m = re.fullmatch(r"/crm/v3/objects/(\w+)/search", path)
+        m = re.fullmatch(r"/crm/v3/objects/(\w+)(?:/.*)?", path)
+        kind = m.group(1) if m else None
+        if self.strict and kind in self.properties and isinstance(body, dict):
+            used = set(body.get("properties") or {}) if isinstance(body.get("properties"), dict) else set()
+            for group in body.get("filterGroups") or []:
+                used |= {f["propertyName"] for f in group.get("filters", [])}
+            unknown = sorted(used - self.properties[kind] - {"hs_object_id"})
+            if unknown:
+                errors = [{"isValid": False, "message": f'Property "{n}" does not exist', "error": "PROPERTY_DOESNT_EXIST",
+                           "name": n} for n in unknown]
+                return 400, {"status": "error", "category": "VALIDATION_ERROR",
+                             "message": f"Property values were not valid: {json.dumps(errors)}"}
+        m = re.fullmatch(r"/crm/v3/properties/(\w+)/groups", path)
         if m and method == "POST":
             kind = m.group(1)
-            found = [o for o in self.objects[kind].values()
-                     if o["id"] not in self.unsearchable and self._matches(o, body.get("filterGroups", []))]
-            limit = int(body.get("limit") or 10)
-            return 200, {"total": len(found), "results": [self._obj(kind, o) for o in found[:limit]]}
+            if body["name"] in self.groups[kind]:
+                return 409, {"status": "error", "category": "OBJECT_ALREADY_EXISTS",
+                             "message": f"A property group named '{body['name']}' already exists."}
+            self.groups[kind].add(body["name"])
+            return 201, {"name": body["name"], "label": body.get("label", ""), "displayOrder": -1, "archived": False}
+        m = re.fullmatch(r"/crm/v3/properties/(\w+)", path)
+        if m:
+            kind = m.group(1)
+            if method == "GET":
+                return 200, {"results": [self._property(kind, n) for n in sorted(self.properties[kind])]}
+            if body["name"] in self.properties[kind]:
+                return 409, {"status": "error", "category": "OBJECT_ALREADY_EXISTS",
+                             "message": f"Property named '{body['name']}' already exists."}
+            self.properties[kind].add(body["name"])
+            return 201, self._property(kind, body["name"])
+        m = re.fullmatch(r"/crm/v3/objects/(\w+)/search", path)
+        if m and method == "POST":
+            return self._search(m.group(1), body)
         m = re.fullmatch(r"/crm/v3/objects/(\w+)/batch/read", path)
         if m and method == "POST":
             kind = m.group(1)
@@ -143,13 +271,38 @@ class FakeHubSpot:
             if obj is None:
                 return 404, {"status": "error", "category": "OBJECT_NOT_FOUND", "message": "resource not found"}
             if method == "PATCH":
-                obj["properties"].update({k: str(v) for k, v in body.get("properties", {}).items()})
+                self.change(kind, oid, body.get("properties", {}))
             return 200, self._obj(kind, obj)
         if path.rstrip("/") == "/crm/v3/owners" and method == "GET":
             email = (query.get("email") or [None])[0]
             found = [o for o in self.owners if email is None or o["email"] == email]
             return 200, {"results": [{**o, "type": "PERSON", "createdAt": STAMP, "updatedAt": STAMP, "archived": False}
                                      for o in found]}
+        m = re.fullmatch(r"/crm/v4/objects/(\w+)/(\w+)/associations/default/(\w+)/(\w+)", path)
+        if m and method == "PUT":
+            from_kind, from_id, to_kind, to_id = m.groups()
+            if to_id not in self.associations.get((from_kind, from_id, to_kind), []):
+                self.associate(from_kind, from_id, to_kind, to_id)
+            return 200, {"status": "COMPLETE", "startedAt": STAMP, "completedAt": STAMP, "results": [
+                {"from": {"id": from_id}, "to": {"id": to_id},
+                 "associationSpec": {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 204}}]}
+        m = re.fullmatch(r"/crm/v4/objects/(\w+)/(\w+)/associations/(\w+)/(\w+)", path)
+        if m and method == "DELETE":
+            from_kind, from_id, to_kind, to_id = m.groups()
+            for key, other in (((from_kind, from_id, to_kind), to_id), ((to_kind, to_id, from_kind), from_id)):
+                if other in self.associations.get(key, []):
+                    self.associations[key].remove(other)
+            return 204, None
+        m = re.fullmatch(r"/crm/v4/associations/(\w+)/(\w+)/batch/read", path)
+        if m and method == "POST":
+            from_kind, to_kind = m.groups()
+            if len(body.get("inputs", [])) > 1000:
+                return _bad("at most 1000 inputs")
+            results = [{"from": {"id": i["id"]}, "to": [
+                {"toObjectId": int(x), "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": 3, "label": None}]}
+                for x in self.associations[(from_kind, i["id"], to_kind)]]}
+                for i in body.get("inputs", []) if self.associations.get((from_kind, i["id"], to_kind))]
+            return 200, {"status": "COMPLETE", "results": results, "startedAt": STAMP, "completedAt": STAMP}
         m = re.fullmatch(r"/crm/v4/objects/(\w+)/(\w+)/associations/(\w+)", path)
         if m and method == "GET":
             ids = self.associations.get(m.groups(), [])
@@ -184,7 +337,7 @@ def _handler(fake: FakeHubSpot, clock) -> type[BaseHTTPRequestHandler]:
                 os.kill(fake.kill_after[1], signal.SIGKILL)
                 fake.kill_after = None
                 return
-            data = json.dumps(reply).encode()
+            data = json.dumps(reply).encode() if reply is not None else b""
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
@@ -201,7 +354,7 @@ def _handler(fake: FakeHubSpot, clock) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def serve(token: str, clock=None) -> Iterator[tuple[FakeHubSpot, str]]:
     """Run a fake HubSpot on 127.0.0.1 (a free port); yields it and its base URL."""
-    fake = FakeHubSpot(token)
+    fake = FakeHubSpot(token, clock)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake, clock))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOC = (ROOT / "docs" / "plugins.md").read_text()
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
-PLUGINS = ["socialsell_sandbox", "socialsell_x", "socialsell_linkedin", "socialsell_bluesky"]
+PLUGINS = ["socialsell_sandbox", "socialsell_x", "socialsell_linkedin", "socialsell_bluesky", "socialsell_hubspot"]
 
 
 def _doc_section(title: str) -> str:
@@ -91,9 +91,8 @@ def test_the_plugin_contract_forbids_every_private_module():
     public = {"socialsell.api", "socialsell.testing", "socialsell.__init__", "socialsell.__main__"}
     missing = sorted(modules - public - set(contract["forbidden_modules"]))
     assert not missing, f"add {missing} to forbidden_modules of the plugins-use-the-api contract in pyproject.toml"
-    # every built-in plugin but hubspot, held to its pinned list instead (HUBSPOT_BEYOND_THE_API)
-    assert set(contract["source_modules"]) == set(PLUGINS) \
-        == set(PYPROJECT["tool"]["importlinter"]["root_packages"][1:]) - {"socialsell_hubspot"}
+    # every built-in plugin, the CRM one included
+    assert set(contract["source_modules"]) == set(PLUGINS) == set(PYPROJECT["tool"]["importlinter"]["root_packages"][1:])
 
 
 def _lint_imports(cwd: Path, pythonpath: Path | None = None) -> subprocess.CompletedProcess:
@@ -111,6 +110,7 @@ def test_lint_imports_keeps_every_contract():
     ("socialsell_sandbox", "from socialsell.db import schema  # noqa: F401", "Plugins import only socialsell.api"),
     ("socialsell_x", "from socialsell.plugins.channel import Channel  # noqa: F401", "Plugins import only socialsell.api"),
     ("socialsell_bluesky", "from socialsell.credentials import save_tokens  # noqa: F401", "Plugins import only socialsell.api"),
+    ("socialsell_hubspot", "from socialsell.sales import crm  # noqa: F401", "Plugins import only socialsell.api"),
 ])
 def test_lint_imports_fails_on_a_forbidden_import(tmp_path, plugin, bad_import, contract):
     # a copy of the tree with one bad import added: the same contracts must break on it
@@ -141,17 +141,11 @@ def test_make_lint_runs_lint_imports():
     assert re.search(r"^lint:.*\n(\t.*\n)*\t\$\(BIN\)/lint-imports", (ROOT / "Makefile").read_text(), re.M)
 
 
-#: The hubspot plugin's CRM sync needs the outbox, the tables and leases, which socialsell.api does
-#: not offer yet (docs/crm.md): this pins exactly what it may use beyond the API until it does.
-HUBSPOT_BEYOND_THE_API = {"socialsell.app", "socialsell.db", "socialsell.loop", "socialsell.sales",
-                          "socialsell.sales.crm", "socialsell.sales.deals"}
-
-
 def test_built_in_plugins_import_socialsell_only_through_the_api():
     pattern = re.compile(r"^\s*(?:from|import)\s+(socialsell(?:\.[\w.]+)?)\b", re.M)
     for path in (ROOT / "plugins").rglob("*.py"):
         used = {m for m in pattern.findall(path.read_text())}
-        allowed = {"socialsell.api"} | (HUBSPOT_BEYOND_THE_API if "socialsell_hubspot" in path.parts else set())
+        allowed = {"socialsell.api"}
         assert used <= allowed, f"{path.relative_to(ROOT)} imports {sorted(used - allowed)}"
 
 
@@ -240,3 +234,24 @@ def test_trace_plugins_prints_every_hook_call_with_its_arguments_and_results(cli
     assert "[plugins] register_channels returned []" in lines
     quiet = cli("channels", "--json")
     assert "[plugins]" not in quiet.stderr
+
+
+# --- the CRM protocol -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("type_name", ["OutboxRow", "CrmRecord", "CrmDeal"])
+def test_every_field_of_the_crm_types_is_documented(type_name):
+    section = _doc_section("## CRM plugins")
+    start = section.index(f"`{type_name}` (frozen)")
+    end = section.find("\n\n`", start)
+    paragraph = section[start:end if end > 0 else None]
+    missing = [f.name for f in dataclasses.fields(getattr(api, type_name)) if f"`{f.name}`" not in paragraph]
+    assert not missing, f"docs/plugins.md (CRM plugins, {type_name}) does not document the fields {missing}"
+
+
+def test_every_crm_outbox_method_and_handle_field_is_documented():
+    section = _doc_section("## CRM plugins")
+    methods = [m for m in vars(api.CrmOutbox) if not m.startswith("_")]
+    assert [m for m in methods if f"`{m}(" not in section] == []
+    line = next(line for line in section.split("\n\n") if line.startswith("`HandleView`"))
+    assert [f for f in api.HandleView.FIELDS if f"`{f}`" not in line] == []

@@ -5,13 +5,17 @@ Nothing of the client is patched: it talks HTTP to tests/hubspot_fake.py on 127.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
 from datetime import timedelta
+from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from socialsell_hubspot.commands import job_crm_sync
@@ -118,14 +122,42 @@ def test_a_409_on_create_reuses_the_existing_contact(make_app, clock, hubspot):
 def test_a_missing_custom_property_pauses_instead_of_failing_every_row(make_app, clock, hubspot, cli):
     app = make_app()
     _lead(app, clock)
-    hubspot.known_properties = {"email", "firstname", "lastname", "company", "city", "twitterhandle", "lifecyclestage",
-                                "hubspot_owner_id"}
+    hubspot.without_custom_properties()
     result = sync(app, clock.now)
-    assert "socialsell_contact_id" in result.stopped and "docs/crm.md" in result.stopped
+    assert "socialsell_contact_id" in result.stopped and "socialsell crm setup" in result.stopped
     assert {r.status for r in _outbox(app).values()} == {"pending"} and hubspot.objects["contacts"] == {}
     assert "crm hubspot: paused: HubSpot contact search: 400 no such property socialsell_contact_id" in cli("status").output
-    hubspot.known_properties = None  # an admin created them
+    # an admin runs setup: a dry run reads and creates nothing, then it creates what is missing
+    planned = json.loads(cli("crm", "setup", "--dry-run", "--json").output)
+    assert {r["id"]: r["status"] for r in planned}["contacts.socialsell_contact_id"] == "missing: would create"
+    assert {r["status"] for r in planned if r["name"].startswith("socialsell_")} == {"missing: would create"}
+    assert not any(r["method"] == "POST" and r["path"].startswith("/crm/v3/properties") for r in hubspot.requests)
+    hubspot.properties["contacts"].add("socialsell_handles")  # someone made one by hand: left alone
+    out = cli("crm", "setup")
+    assert out.exit_code == 0 and "socialsell_contact_id" in out.output
+    created = [r["body"]["name"] for r in hubspot.calls("POST", "/crm/v3/properties") if "name" in r["body"]
+               and not r["path"].endswith("/groups")]
+    assert sorted(created) == ["socialsell_contact_id", "socialsell_key", "socialsell_key", "socialsell_profile_urls"]
+    assert all(r["body"]["type"] == "string" and r["body"]["groupName"] == "socialsell"
+               for r in hubspot.calls("POST", "/crm/v3/properties") if not r["path"].endswith("/groups"))
+    again = json.loads(cli("crm", "setup", "--json").output)  # idempotent: all exist, nothing created
+    assert {r["status"] for r in again} == {"exists"} and len(hubspot.calls("POST", "/crm/v3/properties")) == len(
+        created) + 3  # + one group per object type
     assert cli("crm", "sync").exit_code == 0 and len(hubspot.objects["contacts"]) == 1
+
+
+def test_setup_takes_a_409_as_exists(make_app, clock, hubspot, cli):
+    """Another admin (or a setup that died) created a property between the read and the create."""
+    make_app()
+    hubspot.without_custom_properties()
+    hubspot.fail_next(409, body={"status": "error", "category": "OBJECT_ALREADY_EXISTS",
+                                 "message": "Property named 'socialsell_contact_id' already exists."},
+                      on="POST /crm/v3/properties/contacts")
+    rows = json.loads(cli("crm", "setup", "--json").output)
+    assert {r["id"]: r["status"] for r in rows}["contacts.socialsell_contact_id"] == "exists"
+    hubspot.token = "pat-revoked"
+    bad = cli("crm", "setup")
+    assert bad.exit_code == 1 and bad.output.count("\n") == 1 and "401" in bad.output and CANARY not in bad.output
 
 
 class Crash(BaseException):
@@ -138,8 +170,8 @@ def test_a_crash_between_the_call_and_the_commit_never_duplicates(db_url, make_a
     _lead(app, clock)
     real_finish = crm.finish
 
-    def finish_then_crash(conn, row, external, now):
-        real_finish(conn, row, external, now)
+    def finish_then_crash(conn, row, external, now, **kw):
+        real_finish(conn, row, external, now, **kw)
         if row.kind == kind:
             raise Crash  # the transaction that would store HubSpot's id is rolled back
     monkeypatch.setattr(crm, "finish", finish_then_crash)
@@ -244,7 +276,10 @@ def test_401_pauses_with_one_line_in_status_and_the_token_never_leaks(db_url, ma
     with app2.db.read() as conn:
         for table in meta.sorted_tables:
             texts.extend(repr(tuple(r)) for r in conn.execute(select(table)))
-    assert all(CANARY not in s for s in texts)
+    # in no encoding either: raw, URL-encoded, base64 (alone or inside a Basic header)
+    forms = {CANARY, quote(CANARY, safe=""), base64.b64encode(CANARY.encode()).decode(),
+             base64.b64encode(f"x:{CANARY}".encode()).decode(), base64.urlsafe_b64encode(CANARY.encode()).decode()}
+    assert not [f for f in forms for text in texts if f in text]
     assert any(CANARY in r["auth"] for r in hubspot.requests)
 
 
@@ -344,48 +379,20 @@ def test_sigkill_between_hubspot_and_the_commit_never_duplicates(make_app, clock
     assert _outbox(app)[("contact", 1)].external_id == next(iter(hubspot.objects["contacts"]))
 
 
-def test_the_demos_leads_appear_in_hubspot_once_each_and_a_won_deal_comes_back(tmp_path, monkeypatch, pm):
-    """Done means: the demo's follow-ups in HubSpot once each, with their tasks and notes; a
-    deal closed in HubSpot is revenue on the post that started the conversation."""
-    from socialsell.app import App
-    from socialsell.demo import run_demo
-
-    config = run_demo(tmp_path / "demo", days=2, pm=pm, echo=lambda line: None) / "socialsell.toml"
-    monkeypatch.setenv("HUBSPOT_TOKEN", CANARY)
-    with serve(CANARY) as (fake, url):
-        with open(config, "a") as f:
-            f.write(f'\n[hubspot]\ntoken = {{env = "HUBSPOT_TOKEN"}}\nhost = "{url}"\n')
-        app = App.load(str(config), pm=pm, actor="morgan")
-        try:
-            with app.db.read() as conn:
-                follow_ups = conn.execute(select(t.tasks.c.contact_id).distinct()).scalars().all()
-                tasks = conn.execute(select(t.tasks.c.id)).scalars().all()
-                notes = conn.execute(select(t.engagements.c.id).where(
-                    t.engagements.c.contact_id.in_(follow_ups), t.engagements.c.ignored.is_(None))).scalars().all()
-            assert len(follow_ups) >= 3
-            first = sync(app, app.now())
-            assert first.created == {"contact": len(follow_ups), "task": len(tasks), "note": len(notes)}
-            ids = [o["properties"]["socialsell_contact_id"] for o in fake.objects["contacts"].values()]
-            assert sorted(ids) == sorted(str(c) for c in follow_ups)  # once each
-            assert sync(app, app.now()).created == {}  # a second pass creates nothing
-            assert [len(fake.objects[k]) for k in ("contacts", "tasks", "notes")] == [len(follow_ups), len(tasks), len(notes)]
-
-            hs_id = next(i for i, o in fake.objects["contacts"].items()
-                         if o["properties"]["socialsell_contact_id"] == str(follow_ups[0]))
-            deal = fake.add("deals", {"dealname": "Demo deal", "amount": "9000", "dealstage": "closedwon",
-                                      "hs_is_closed_won": "true", "createdate": app.now().strftime("%Y-%m-%dT%H:%M:%SZ")})
-            fake.associate("contacts", hs_id, "deals", deal)
-            assert sync(app, app.now()).deals == 1
-            with app.db.read() as conn:
-                started = conn.execute(
-                    select(t.deliveries.c.post_id).join(t.engagements, t.engagements.c.delivery_id == t.deliveries.c.id)
-                    .where(t.engagements.c.contact_id == follow_ups[0]).order_by(t.engagements.c.occurred_at,
-                                                                                 t.engagements.c.id).limit(1)).scalar()
-                revenue = conn.execute(select(t.deal_posts.c.post_id, t.deals.c.amount, t.deals.c.source)
-                                       .join(t.deals).where(t.deal_posts.c.position == 1)).all()
-            assert revenue == [(started, 9000.0, "hubspot")]
-        finally:
-            app.close()
+def test_make_demo_crm_shows_the_leads_once_each_and_a_won_deal_in_the_report(tmp_path):
+    """Done means: the demo's follow-ups in HubSpot once each, with their tasks and notes; a deal
+    closed in HubSpot is revenue in `socialsell report` on the post that started the conversation.
+    `make demo-crm` runs tests/demo_crm.py, which checks each of these and exits 1 otherwise."""
+    root = Path(__file__).resolve().parent.parent
+    assert re.search(r"^demo-crm:.*\n\t\$\(BIN\)/python -m tests\.demo_crm$", (root / "Makefile").read_text(), re.M)
+    done = subprocess.run([sys.executable, "-m", "tests.demo_crm", "--dir", str(tmp_path / "demo"), "--days", "2"],
+                          cwd=root, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    checks = [line for line in done.stdout.splitlines() if line.startswith(("ok: ", "WRONG: "))]
+    assert len(checks) == 6 and all(c.startswith("ok: ") for c in checks), checks
+    assert "leads in HubSpot, once each" in checks[0]
+    assert "source hubspot, on post #" in checks[4]
+    assert "pat-demo" not in done.stdout + done.stderr  # the fake's token is never printed either
 
 
 def test_the_loop_job_syncs_every_sync_seconds(make_app, clock, hubspot):
@@ -463,3 +470,275 @@ def test_the_loop_job_never_fails_on_a_missing_token(make_app, clock, workspace,
     app = make_app()
     assert "nothing found at env HUBSPOT_TOKEN_UNSET" in job_crm_sync(JobContext(app, "w", clock.now))["skipped"]
     assert "last error: " in cli("crm", "status").output
+
+
+# --- deals read back by HubSpot's search, at a cost proportional to the changes --------------
+
+
+def _leads(app, clock, n):
+    """``n`` people comment on one post: ``n`` follow-ups; returns the post's id."""
+    remote = publish_quietly(app, clock)
+    for i in range(n):
+        app.channel("sandbox").inject(post_id=remote, kind="comment", handle=f"@p{i}", text=f"price for {i}?",
+                                      name=f"Person {i}", at=clock.now)
+    poll_account(app, "sandbox", "w", clock.now)
+    with app.db.read() as conn:
+        return conn.execute(select(t.deliveries.c.post_id).where(t.deliveries.c.remote_id == remote)).scalar()
+
+
+def _deal_requests(fake, since):
+    return [r for r in fake.requests[since:] if "deals" in r["path"] or r["path"].startswith("/crm/v4/")]
+
+
+def test_deals_cost_requests_in_proportion_to_changes_not_contacts(make_app, clock, hubspot):
+    app = make_app()
+    _leads(app, clock, 12)
+    first = sync(app, clock.now)
+    assert first.created["contact"] == 12
+    # the first pass reads each newly linked contact's deals once (their history)
+    assert len([r for r in hubspot.requests if r["method"] == "GET" and "/associations/deals" in r["path"]]) == 12
+    ids = {o["properties"]["socialsell_contact_id"]: i for i, o in hubspot.objects["contacts"].items()}
+
+    clock.advance(minutes=10)
+    n = len(hubspot.requests)
+    assert sync(app, clock.now).deals == 0
+    (search,) = _deal_requests(hubspot, n)  # nothing changed: one search, whatever the number of contacts
+    assert search["path"] == "/crm/v3/objects/deals/search"
+    assert search["body"]["sorts"] == [{"propertyName": "hs_lastmodifieddate", "direction": "ASCENDING"}]
+    assert search["body"]["filterGroups"][0]["filters"][0]["operator"] == "GTE"
+
+    clock.advance(minutes=30)  # sales win three deals in HubSpot, and a deal of nobody we know moves
+    for contact in ("2", "5", "9"):
+        deal = hubspot.add("deals", {"dealname": f"deal {contact}", "amount": "1000", "dealstage": "closedwon",
+                                     "hs_is_closed_won": "true"})
+        hubspot.associate("contacts", ids[contact], "deals", deal)
+    stranger = hubspot.add("contacts", {"email": "someone@else.example"})
+    hubspot.associate("contacts", stranger, "deals", hubspot.add("deals", {"dealname": "not ours", "amount": "5"}))
+    clock.advance(minutes=20)
+    n = len(hubspot.requests)
+    assert sync(app, clock.now).deals == 3
+    paths = [r["path"] for r in _deal_requests(hubspot, n)]
+    assert paths == ["/crm/v3/objects/deals/search", "/crm/v4/associations/deals/contacts/batch/read"]
+    with app.db.read() as conn:
+        assert conn.execute(select(t.deals.c.title).order_by(t.deals.c.title)).scalars().all() == [
+            "deal 2", "deal 5", "deal 9"]
+    # the next passes search again from before the last change (HubSpot's index lags), but the
+    # deals read at that modification time are not read again: one request, nothing stored
+    for _ in range(2):
+        clock.advance(minutes=1)
+        n = len(hubspot.requests)
+        assert sync(app, clock.now).deals == 0
+        assert [r["path"] for r in _deal_requests(hubspot, n)] == ["/crm/v3/objects/deals/search"]
+    with app.db.read() as conn:
+        assert len(conn.execute(select(t.deals.c.id)).all()) == 3
+
+
+def test_a_deal_moved_in_hubspot_later_is_read_again(make_app, clock, hubspot):
+    app = make_app()
+    _lead(app, clock)
+    sync(app, clock.now)
+    (hs_contact,) = hubspot.objects["contacts"]
+    clock.advance(hours=1)
+    deal = hubspot.add("deals", {"dealname": "Acme", "amount": "4000", "dealstage": "presentationscheduled"})
+    hubspot.associate("contacts", hs_contact, "deals", deal)
+    clock.advance(minutes=15)
+    sync(app, clock.now)
+    with app.db.read() as conn:
+        assert conn.execute(select(t.deals.c.stage, t.deals.c.amount)).one() == ("proposal", 4000.0)
+    clock.advance(days=2)
+    hubspot.change("deals", deal, {"dealstage": "closedwon", "hs_is_closed_won": "true", "amount": "4500"})
+    clock.advance(minutes=15)
+    sync(app, clock.now)
+    with app.db.read() as conn:
+        assert conn.execute(select(t.deals.c.stage, t.deals.c.amount)).one() == ("won", 4500.0)
+
+
+def test_the_search_pages_by_200_and_starts_again_past_10000_results(clock):
+    """The client against the search API's real limits: pages of at most 200, and no page past
+    the 10,000th result (the fake refuses it with a 400, as HubSpot does)."""
+    from socialsell_hubspot.client import HubSpot
+
+    ticks = iter(range(10**9))
+    start = clock.now
+    with serve(CANARY, lambda: start + timedelta(seconds=next(ticks))) as (fake, url):
+        for i in range(10_250):
+            fake.add("deals", {"dealname": f"d{i}"})
+        hs = HubSpot(CANARY, url, clock.now, clock.now.tzinfo)
+        since = int(start.timestamp() * 1000)
+        seen = [d["id"] for page in hs.deals_modified_since(since) for d in page]
+    assert set(seen) == set(fake.objects["deals"])  # every deal, the ones past 10,000 included
+    assert len(seen) - len(set(seen)) <= 1  # the restart re-reads only the deal at its boundary
+    searches = [r["body"] for r in fake.requests]
+    assert all(b["limit"] == 200 for b in searches)
+    assert all(int(b.get("after") or 0) + b["limit"] <= 10_000 for b in searches)
+    restarts = [b for b in searches if not b.get("after")]
+    assert len(restarts) == 2 and int(restarts[1]["filterGroups"][0]["filters"][0]["value"]) > since
+
+
+def test_fake_search_refuses_what_hubspot_refuses(clock):
+    import urllib3
+
+    with serve(CANARY, clock) as (fake, url):
+        http = urllib3.PoolManager()
+
+        def search(body):
+            r = http.request("POST", f"{url}/crm/v3/objects/deals/search", body=json.dumps(body),
+                             headers={"Authorization": f"Bearer {CANARY}", "Content-Type": "application/json"})
+            return r.status
+
+        assert search({"limit": 201}) == 400
+        assert search({"limit": 100, "after": "9950"}) == 400
+        assert search({"sorts": [{"propertyName": "a"}, {"propertyName": "b"}]}) == 400
+        assert search({"filterGroups": [{"filters": [{"propertyName": "a", "operator": "EQ", "value": "1"}]}] * 6}) == 400
+        assert search({"limit": 200, "after": "9800"}) == 200
+
+
+# --- stages in the same pass, merges ------------------------------------------------------------
+
+
+def test_a_stage_changed_by_a_deal_is_pushed_in_the_same_pass(make_app, clock, hubspot):
+    app = make_app()
+    _lead(app, clock)
+    sync(app, clock.now)
+    (hs_contact,) = hubspot.objects["contacts"]
+    assert hubspot.objects["contacts"][hs_contact]["properties"]["lifecyclestage"] != "customer"
+    clock.advance(hours=2)
+    deal = hubspot.add("deals", {"dealname": "Won", "amount": "700", "dealstage": "closedwon", "hs_is_closed_won": "true"})
+    hubspot.associate("contacts", hs_contact, "deals", deal)
+    clock.advance(minutes=15)
+    result = sync(app, clock.now)
+    # the won deal made them a customer in socialsell, and HubSpot hears it in this very pass
+    assert result.deals == 1 and result.updated.get("contact") == 1
+    assert hubspot.objects["contacts"][hs_contact]["properties"]["lifecyclestage"] == "customer"
+    patches = len(hubspot.calls("PATCH"))
+    clock.advance(minutes=15)
+    assert sync(app, clock.now).updated == {}  # nothing left over for the next pass
+    assert len(hubspot.calls("PATCH")) == patches
+
+
+def test_a_stage_changed_in_socialsell_goes_out_on_the_next_pass(make_app, clock, hubspot, cli):
+    app = make_app()
+    _lead(app, clock)
+    sync(app, clock.now)
+    (hs_contact,) = hubspot.objects["contacts"]
+    clock.advance(minutes=5)
+    assert cli("deal", "new", "1", "--amount", "900").exit_code == 0  # an open deal: an opportunity
+    sync(app, clock.now)
+    assert hubspot.objects["contacts"][hs_contact]["properties"]["lifecyclestage"] == "opportunity"
+
+
+def test_a_merge_moves_the_hubspot_task_and_notes_to_the_surviving_contact(db_url, make_app, clock, hubspot):
+    from socialsell.sales.contacts import merge_contacts, unmerge_contact
+
+    app = make_app(db_url)
+    remote = publish_quietly(app, clock)
+    for handle, name in (("@dana", "Dana Whitfield"), ("@dana_w", "Dana W")):
+        app.channel("sandbox").inject(post_id=remote, kind="comment", handle=handle, text=f"{handle}: pricing?",
+                                      name=name, at=clock.now)
+    poll_account(app, "sandbox", "w", clock.now)
+    sync(app, clock.now)
+    hs = {o["properties"]["socialsell_contact_id"]: i for i, o in hubspot.objects["contacts"].items()}
+    assert len(hs) == 2 and len(hubspot.objects["tasks"]) == len(hubspot.objects["notes"]) == 2
+    gone_task = next(i for i, o in hubspot.objects["tasks"].items() if hubspot.associations[("tasks", i, "contacts")] == [hs["2"]])
+    gone_note = next(i for i, o in hubspot.objects["notes"].items() if hubspot.associations[("notes", i, "contacts")] == [hs["2"]])
+
+    clock.advance(minutes=5)
+    with app.db.write() as conn:  # one rep owns both (two owners would need the lead)
+        conn.execute(update(t.contacts).values(owner="alice"))
+    merge_contacts(app, 1, 2)  # the same person: contact 2 folds into 1
+    result = sync(app, clock.now)
+    assert result.moved == {"task": 1, "note": 1} and result.created == {}
+    assert len(hubspot.objects["tasks"]) == len(hubspot.objects["notes"]) == 2  # moved, never duplicated
+    assert hubspot.associations[("tasks", gone_task, "contacts")] == [hs["1"]]
+    assert hubspot.associations[("notes", gone_note, "contacts")] == [hs["1"]]
+    assert sorted(hubspot.associations[("contacts", hs["1"], "tasks")]) == sorted(hubspot.objects["tasks"])
+    assert hubspot.associations[("contacts", hs["2"], "notes")] == []
+    assert hubspot.objects["tasks"][gone_task]["properties"]["hs_task_status"] == "COMPLETED"  # dismissed: merged
+    clock.advance(minutes=5)
+    assert sync(app, clock.now).moved == {}  # settled
+
+    clock.advance(minutes=5)
+    unmerge_contact(app, 2)  # undone: they go back
+    assert sync(app, clock.now).moved == {"task": 1, "note": 1}
+    assert hubspot.associations[("tasks", gone_task, "contacts")] == [hs["2"]]
+    assert hubspot.associations[("notes", gone_note, "contacts")] == [hs["2"]]
+    assert len(hubspot.objects["tasks"]) == len(hubspot.objects["notes"]) == 2
+
+
+def test_a_crash_between_attaching_and_detaching_is_repaired(make_app, clock, hubspot):
+    from socialsell.sales.contacts import merge_contacts
+
+    app = make_app()
+    remote = publish_quietly(app, clock)
+    for handle in ("@dana", "@dana_w"):
+        app.channel("sandbox").inject(post_id=remote, kind="comment", handle=handle, text="pricing?", at=clock.now)
+    poll_account(app, "sandbox", "w", clock.now)
+    sync(app, clock.now)
+    hs = {o["properties"]["socialsell_contact_id"]: i for i, o in hubspot.objects["contacts"].items()}
+    clock.advance(minutes=5)
+    with app.db.write() as conn:
+        conn.execute(update(t.contacts).values(owner="alice"))
+    merge_contacts(app, 1, 2)
+    hubspot.fail_next(503, on="DELETE " + next(
+        f"/crm/v4/objects/tasks/{i}/associations/contacts/{hs['2']}" for i in hubspot.objects["tasks"]
+        if hubspot.associations[("tasks", i, "contacts")] == [hs["2"]]))
+    assert sync(app, clock.now).retrying == 1
+    clock.advance(minutes=3)
+    sync(app, clock.now)
+    assert all(hubspot.associations[("tasks", i, "contacts")] == [hs["1"]] for i in hubspot.objects["tasks"])
+    assert len(hubspot.objects["tasks"]) == 2
+
+
+def test_report_shows_a_hubspot_won_deal_against_the_post_that_started_it(db_url, make_app, clock, hubspot, cli):
+    app = make_app(db_url)
+    first_post = _lead(app, clock)
+    sync(app, clock.now)
+    (hs_contact,) = hubspot.objects["contacts"]
+    clock.advance(days=1)
+    deal = hubspot.add("deals", {"dealname": "Acme, 20 seats", "amount": "12500", "dealstage": "closedwon",
+                                 "hs_is_closed_won": "true", "closedate": _iso(clock.now)})
+    hubspot.associate("contacts", hs_contact, "deals", deal)
+    clock.advance(minutes=15)
+    sync(app, clock.now)
+    env = {"SOCIALSELL_DB": db_url} if db_url else None
+    out = cli("report", "--section", "attribution", "--format", "json", env=env)
+    assert out.exit_code == 0, out.output
+    rows = {r["id"]: r for r in _rows(json.loads(out.output))}
+    assert rows[f"attribution.post.{first_post}"]["revenue"] == 12500.0
+    (won,) = [r for r in rows.values() if r["id"].startswith("attribution.deal.")]
+    assert (won["source"], won["amount"], won["posts"]) == ("hubspot", 12500.0, f"#{first_post}")
+    table = cli("report", "--section", "attribution", env=env).output
+    assert "hubspot" in table and "12,500" in table
+
+
+def _iso(at):
+    return at.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def _rows(report):
+    """Every row of a report's JSON, whatever its nesting (sections, tables)."""
+    if isinstance(report, dict):
+        if "id" in report and isinstance(report.get("id"), str) and "." in report["id"]:
+            yield report
+        for v in report.values():
+            yield from _rows(v)
+    elif isinstance(report, list):
+        for v in report:
+            yield from _rows(v)
+
+
+def test_a_task_reassigned_in_socialsell_moves_the_owner_in_hubspot(make_app, clock, hubspot):
+    """`task assign` changes the contact's owner too: the next pass sends both (nothing lost)."""
+    from socialsell.sales.tasks import assign_task
+
+    hubspot.owners.append({"id": "9002", "email": "bob@example.com"})
+    app = make_app()
+    _lead(app, clock)
+    sync(app, clock.now)
+    (contact,) = hubspot.objects["contacts"].values()
+    (task,) = hubspot.objects["tasks"].values()
+    assert contact["properties"]["hubspot_owner_id"] == task["properties"]["hubspot_owner_id"] == "9001"
+    clock.advance(minutes=5)
+    assign_task(app, 1, "bob")
+    assert sync(app, clock.now).updated == {"contact": 1, "task": 1}
+    assert contact["properties"]["hubspot_owner_id"] == task["properties"]["hubspot_owner_id"] == "9002"

@@ -147,3 +147,24 @@ def test_0003_adds_the_crm_outbox_and_downgrades(db_url, workspace):
     names = set(inspect(db.engine).get_table_names())
     assert "crm_outbox" not in names and "crm_state" not in names and "deals" in names
     db.dispose()
+
+
+def test_0008_adds_the_crm_versions_and_downgrades(db_url, workspace):
+    """0003 -> 0008 adds the outbox's sent version, parent and pull time and the deals cursor;
+    going back to 0003 removes exactly them."""
+    from alembic import command
+
+    from socialsell.db.migrate import upgrade
+
+    url = db_url or f"sqlite:///{workspace.parent / 'old8.db'}"
+    db = Database(url, migrate=False)
+    upgrade(db, "0003")
+    upgrade(db, "0008")
+    columns = {c["name"] for c in inspect(db.engine).get_columns("crm_outbox")}
+    assert {"sent_version", "parent_external_id", "pulled_at"} <= columns
+    assert "deals_cursor" in {c["name"] for c in inspect(db.engine).get_columns("crm_state")}
+    command.downgrade(alembic_config(db), "0003")
+    inspector = inspect(db.engine)
+    assert not {"sent_version", "parent_external_id", "pulled_at"} & {c["name"] for c in inspector.get_columns("crm_outbox")}
+    assert "deals_cursor" not in {c["name"] for c in inspector.get_columns("crm_state")}
+    db.dispose()

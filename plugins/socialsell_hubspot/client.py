@@ -9,26 +9,36 @@ token. The client is imported here, and this module only when a sync runs (docs/
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import hubspot
 import urllib3
+from hubspot.crm.associations.v4 import BatchInputPublicFetchAssociationsBatchRequest
 from hubspot.crm.contacts import PublicObjectSearchRequest as ContactSearch
 from hubspot.crm.contacts import SimplePublicObjectInput as ContactInput
 from hubspot.crm.contacts import SimplePublicObjectInputForCreate as ContactCreate
 from hubspot.crm.deals import BatchReadInputSimplePublicObjectId
+from hubspot.crm.deals import PublicObjectSearchRequest as DealSearch
 from hubspot.crm.objects import notes as notes_api
 from hubspot.crm.objects import tasks as tasks_api
+from hubspot.crm.properties import PropertyCreate, PropertyGroupCreate
 
 TIMEOUT = 20  # seconds per request: a hung HubSpot must not hold the sync's lease forever
 #: HubSpot's default association types (developers.hubspot.com, associations v4)
 TASK_TO_CONTACT = 204
 NOTE_TO_CONTACT = 202
 DEAL_PROPERTIES = ["dealname", "amount", "closedate", "dealstage", "pipeline", "createdate",
-                   "hs_is_closed_won", "hs_is_closed", "deal_currency_code"]
+                   "hs_is_closed_won", "hs_is_closed", "deal_currency_code", "hs_lastmodifieddate"]
+#: the search API's limits (developers.hubspot.com, CRM search, "Limitations"): at most 200
+#: results a page, and no page past the 10,000th result (the query starts again from there)
+SEARCH_PAGE = 200
+SEARCH_MAX = 10_000
+BATCH = 100  # ids per batch request
 CONTACT_PROPERTIES = ["email", "firstname", "lastname", "lifecyclestage", "twitterhandle",
                       "socialsell_contact_id", "socialsell_profile_urls"]
 
@@ -141,7 +151,7 @@ class HubSpot:
             if status == 400 and "PROPERTY_DOESNT_EXIST" in raw:
                 names = sorted(set(re.findall(r'\\?"name\\?"\s*:\s*\\?"([\w.-]+)', raw)))
                 raise MissingProperty(self._clean(f"HubSpot {what}: 400 no such property {', '.join(names) or '(unnamed)'}: "
-                                                  "create the custom properties listed in docs/crm.md")) from None
+                                                  "run `socialsell crm setup` (docs/crm.md)")) from None
             if status == 429:
                 raise RateLimited(message, retry_at(getattr(e, "headers", None), body, self.now, self.tz)) from None
             if status in (401, 403):
@@ -218,6 +228,81 @@ class HubSpot:
         page = self._call("owners", self.client.crm.owners.owners_api.get_page, email=email, limit=1)
         return str(page.results[0].id) if page.results else None
 
+    def deals_modified_since(self, since_ms: int) -> Iterator[list[dict[str, Any]]]:
+        """Pages of the deals modified at or after ``since_ms`` (HubSpot's clock), oldest change
+        first. The search stops at 10,000 results, so past that the query starts again from the
+        last modification time seen, with the same filter and sort."""
+        after: str | None = None
+        seen = 0  # results of this query so far (the 10,000 cap counts per query)
+        while True:
+            request = DealSearch(
+                filter_groups=[{"filters": [{"propertyName": "hs_lastmodifieddate", "operator": "GTE",
+                                             "value": str(since_ms)}]}],
+                sorts=[{"propertyName": "hs_lastmodifieddate", "direction": "ASCENDING"}],
+                properties=DEAL_PROPERTIES, limit=SEARCH_PAGE, after=after)
+            page = self._call("deal search", self.client.crm.deals.search_api.do_search,
+                              public_object_search_request=request)
+            results = [_plain(d) for d in page.results or []]
+            seen += len(results)
+            if results:
+                yield results
+            after = page.paging.next.after if page.paging and page.paging.next else None
+            if after is None:
+                return
+            if seen + SEARCH_PAGE > SEARCH_MAX:
+                last = results[-1]["properties"].get("hs_lastmodifieddate") if results else None
+                newer = _ms_of(last) if last else None
+                if newer is None or newer <= since_ms:  # 10,000 deals changed in one millisecond: next pass
+                    return
+                since_ms, after, seen = newer, None, 0
+
+    def deal_contacts(self, deal_ids: list[str]) -> dict[str, list[str]]:
+        """Deal id -> its contacts' ids (associations v4, one batch request per 100 deals)."""
+        out: dict[str, list[str]] = {}
+        for i in range(0, len(deal_ids), BATCH):
+            batch = self._call("deal contacts", self.client.crm.associations.v4.batch_api.get_page, "deals", "contacts",
+                               batch_input_public_fetch_associations_batch_request=BatchInputPublicFetchAssociationsBatchRequest(
+                                   inputs=[{"id": d} for d in deal_ids[i:i + BATCH]]))
+            for r in batch.results or []:
+                out[str(r._from.id)] = [str(x.to_object_id) for x in r.to or []]
+        return out
+
+    def associate(self, kind: str, object_id: str, contact_id: str) -> None:
+        """Attach a task or note to a contact (HubSpot's default association; idempotent)."""
+        self._call(f"{kind} associate", self.client.crm.associations.v4.basic_api.create_default,
+                   f"{kind}s", object_id, "contacts", contact_id)
+
+    def dissociate(self, kind: str, object_id: str, contact_id: str) -> None:
+        """Detach a task or note from a contact (gone already: nothing to do)."""
+        with contextlib.suppress(NotFound):
+            self._call(f"{kind} dissociate", self.client.crm.associations.v4.basic_api.archive,
+                       f"{kind}s", object_id, "contacts", contact_id)
+
+    # -- custom properties (crm setup) -------------------------------------------------------
+
+    def property_names(self, object_type: str) -> set[str]:
+        page = self._call(f"{object_type} properties", self.client.crm.properties.core_api.get_all, object_type)
+        return {p.name for p in page.results or []}
+
+    def create_group(self, object_type: str, name: str, label: str) -> bool:
+        """Create a property group; False when it exists already (409)."""
+        try:
+            self._call(f"{object_type} property group", self.client.crm.properties.groups_api.create, object_type,
+                       property_group_create=PropertyGroupCreate(name=name, label=label))
+        except Conflict:
+            return False
+        return True
+
+    def create_property(self, object_type: str, name: str, label: str, group: str, description: str) -> bool:
+        """Create a single-line text property; False when it exists already (409)."""
+        try:
+            self._call(f"{object_type} property {name}", self.client.crm.properties.core_api.create, object_type,
+                       property_create=PropertyCreate(name=name, label=label, type="string", field_type="text",
+                                                      group_name=group, description=description))
+        except Conflict:
+            return False
+        return True
+
     def deals_of_contact(self, contact_id: str) -> list[dict[str, Any]]:
         page = self._call("contact deals", self.client.crm.associations.v4.basic_api.get_page,
                           "contacts", contact_id, "deals", limit=500)
@@ -228,6 +313,16 @@ class HubSpot:
                            batch_read_input_simple_public_object_id=BatchReadInputSimplePublicObjectId(
                                inputs=[{"id": i} for i in ids], properties=DEAL_PROPERTIES, properties_with_history=[]))
         return [_plain(d) for d in batch.results or []]
+
+
+def _ms_of(value: str) -> int | None:
+    """A HubSpot datetime (milliseconds, or ISO 8601 as search returns it) in milliseconds."""
+    if value.isdigit():
+        return int(value)
+    try:
+        return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000)
+    except ValueError:
+        return None
 
 
 def _plain(obj: Any) -> dict[str, Any]:

@@ -10,13 +10,19 @@ from datetime import timedelta
 from typing import Any
 
 import click
-from sqlalchemy import func, select
 
-from socialsell.api import UsageError, format_local, json_option, pass_app, print_json, print_table
-from socialsell.db import schema as t
-from socialsell.sales import crm as outbox
+from socialsell.api import (
+    CrmOutbox,
+    UsageError,
+    format_local,
+    json_option,
+    pass_app,
+    print_json,
+    print_table,
+)
 
 from .settings import configured, load_settings
+from .setup import setup
 from .sync import CRM, plan, sync
 
 log = logging.getLogger("socialsell.hubspot")
@@ -58,22 +64,36 @@ def crm_sync(app, dry_run: bool, as_json: bool) -> None:
         click.echo(f"HubSpot: nothing sent ({result.skipped})")
     else:
         click.echo(f"HubSpot: created {_counts(result.created)}; matched {_counts(result.matched)}; "
-                   f"updated {_counts(result.updated)}; {result.deals} deal(s) read; {result.retrying} to retry, "
+                   f"updated {_counts(result.updated)}; "
+                   + (f"moved {_counts(result.moved)} to the merged contact; " if result.moved else "")
+                   + f"{result.deals} deal(s) read; {result.retrying} to retry, "
                    f"{result.failed} refused; {result.requests} request(s)")
     if result.stopped:
         click.echo(f"HubSpot stopped: {result.stopped}", err=True)
         raise SystemExit(1)
 
 
+@crm.command("setup")
+@click.option("--dry-run", is_flag=True, help="Only read HubSpot's properties and list what would be created.")
+@json_option
+@pass_app
+def crm_setup(app, dry_run: bool, as_json: bool) -> None:
+    """Create in HubSpot the custom properties the sync writes (those that exist are left alone)."""
+    load_settings(app)
+    rows = setup(app, app.now(), dry_run=dry_run)
+    if as_json:
+        print_json(rows)
+        return
+    print_table(["object", "property", "status"], [(r["object"], r["name"], r["status"]) for r in rows],
+                title="HubSpot custom properties" + (" (dry run: nothing created)" if dry_run else ""))
+
+
 def collect(app) -> dict[str, Any]:
     """The sync's state and outbox counts (``crm status``)."""
-    d = t.deals
-    with app.db.read() as conn:
-        state = outbox.state(conn, CRM)
-        counts = outbox.pending_counts(conn, CRM)
-        deals = {stage: {"count": n, "amount": amount or 0.0} for stage, n, amount in conn.execute(
-            select(d.c.stage, func.count(), func.sum(d.c.amount)).where(d.c.source == CRM).group_by(d.c.stage))}
-    return {"id": CRM, "configured": configured(app), **state, "outbox": counts, "deals": deals}
+    outbox = CrmOutbox(app, CRM)
+    state = outbox.state()
+    state.pop("deals_cursor", None)  # the read position: the plugin's, not the user's
+    return {"id": CRM, "configured": configured(app), **state, "outbox": outbox.counts(), "deals": outbox.deal_totals()}
 
 
 @crm.command("status")
@@ -109,14 +129,14 @@ def job_crm_sync(ctx) -> dict[str, Any] | None:
     lifted by hand only)."""
     if not configured(ctx.app):
         return None
+    outbox = CrmOutbox(ctx.app, CRM)
     try:
         settings = load_settings(ctx.app)
     except UsageError as e:  # no token at its reference yet: the loop goes on; `crm status` says why
-        outbox.set_state(ctx.app, CRM, ctx.now, last_error=str(e))
+        outbox.set_state(ctx.now, last_error=str(e))
         log.warning("hubspot sync skipped: %s", e)
         return {"skipped": str(e)}
-    with ctx.app.db.read() as conn:
-        last = outbox.state(conn, CRM)["last_sync_at"]
+    last = outbox.state()["last_sync_at"]
     if last is not None and ctx.now < last + timedelta(seconds=settings.sync_seconds):
         return None
     result = sync(ctx.app, ctx.now, holder=ctx.worker)

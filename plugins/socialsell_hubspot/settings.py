@@ -13,12 +13,10 @@ by socialsell/settings.py; documented in docs/configuration.md and docs/crm.md).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 from socialsell.api import UsageError
 
-if TYPE_CHECKING:  # pragma: no cover
-    from socialsell.app import App
 
 @dataclass(frozen=True)
 class HubSpotConfig:
@@ -33,12 +31,12 @@ class HubSpotConfig:
         return f"HubSpotConfig(host={self.host!r}, sync_seconds={self.sync_seconds}, deals={self.deals})"
 
 
-def configured(app: App) -> bool:
+def configured(app: Any) -> bool:
     """Whether the workspace has a ``[hubspot]`` section at all."""
     return app.workspace.settings.hubspot is not None
 
 
-def load_settings(app: App) -> HubSpotConfig:
+def load_settings(app: Any) -> HubSpotConfig:
     """The settings (checked when the workspace loaded, socialsell/settings.py), the token
     resolved; a clear :class:`UsageError` when there is no section or nothing at the reference."""
     where = app.workspace.config_path.name

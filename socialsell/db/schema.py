@@ -499,7 +499,12 @@ crm_outbox = Table(
     Column("attempt_started_at", UTCDateTime),  # set and committed before each call to the CRM
     Column("next_attempt_at", UTCDateTime),  # backoff after a server error: not before this
     Column("error", Text),  # the last failure, one line, secrets removed
-    Column("synced_at", UTCDateTime),  # when the CRM last acknowledged it (a later change re-sends)
+    Column("synced_at", UTCDateTime),  # when the CRM last acknowledged it
+    # the object's updated_at as sent: a done row whose object's differs is sent again (0008)
+    Column("sent_version", UTCDateTime),
+    # the CRM id of the contact a task or note was attached to when sent: a merge changes it (0008)
+    Column("parent_external_id", String(200)),
+    Column("pulled_at", UTCDateTime),  # a contact's deals read in full (once after linking) (0008)
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     # idempotency: one row per (crm, kind, local id), whoever enqueues it and however often
@@ -518,6 +523,7 @@ crm_state = Table(
     Column("last_sync_at", UTCDateTime),
     Column("last_error", Text),
     Column("last_deals_at", UTCDateTime),  # when deals were last read back
+    Column("deals_cursor", Text),  # where reading the CRM's changed deals stopped, opaque (0008)
     Column("updated_at", UTCDateTime, nullable=False),
 )
 """Each CRM's sync health: paused on refused credentials, rate limited, last run (``status``)."""

@@ -301,7 +301,8 @@ def assign_task(app: App, task_id: int, owner: str) -> None:
     with app.db.write() as conn:
         task = _open(app, conn, task_id, force=True)
         conn.execute(update(t.tasks).where(t.tasks.c.id == task_id).values(owner=owner, updated_at=app.now()))
-        conn.execute(update(t.contacts).where(t.contacts.c.id == task["contact_id"]).values(owner=owner))
+        # updated_at too: a CRM sync sends a contact again when it moves (docs/crm.md)
+        conn.execute(update(t.contacts).where(t.contacts.c.id == task["contact_id"]).values(owner=owner, updated_at=app.now()))
         app.record(conn, "task.assigned", f"task:{task_id}", {"from": task["owner"], "to": owner})
 
 
