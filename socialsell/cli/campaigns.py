@@ -6,8 +6,17 @@ from pathlib import Path
 
 import click
 
-from socialsell.cli.common import fail, json_option, pass_app, print_json, print_table
+from socialsell.cli.common import (
+    fail,
+    json_option,
+    limit_option,
+    note_cut,
+    pass_app,
+    print_json,
+    print_table,
+)
 from socialsell.cli.inputs import AMOUNT
+from socialsell.marketing.campaigns import list_campaigns
 from socialsell.timeparse import format_local
 
 
@@ -47,21 +56,21 @@ def campaign_new(app, name, goal, starts, ends, persona, channels, budget, utm, 
 
 
 @campaign.command("list")
+@limit_option
 @json_option
 @pass_app
-def campaign_list(app, as_json) -> None:
-    """Every campaign and how many posts it has."""
-    from socialsell.marketing.campaigns import list_campaigns
-
-    rows = list_campaigns(app)
+def campaign_list(app, limit, as_json) -> None:
+    """Every campaign and how many posts it has, by start date."""
+    rows = list_campaigns(app, limit=limit)
     if as_json:
         print_json(rows)
-        return
-    tz = app.workspace.timezone
-    print_table(["name", "goal", "period", "channels", "posts"], [
-        (r["name"], r["goal"] or "", f"{format_local(r['starts_on'], tz, '%Y-%m-%d')} .. {format_local(r['ends_on'], tz, '%Y-%m-%d')}",
-         ", ".join(r["channels"] or []), r["posts"]) for r in rows
-    ], empty="no campaigns yet: socialsell campaign new NAME --goal '...'")
+    else:
+        tz = app.workspace.timezone
+        print_table(["name", "goal", "period", "channels", "posts"], [
+            (r["name"], r["goal"] or "", f"{format_local(r['starts_on'], tz, '%Y-%m-%d')} .. {format_local(r['ends_on'], tz, '%Y-%m-%d')}",
+             ", ".join(r["channels"] or []), r["posts"]) for r in rows
+        ], empty="no campaigns yet: socialsell campaign new NAME --goal '...'")
+    note_cut(len(rows), rows.total)
 
 
 @campaign.command("show")

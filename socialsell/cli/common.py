@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -116,6 +117,39 @@ def pass_app(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print a JSON list of objects.")(func)
+
+
+#: how many rows a list shows unless ``--limit`` says otherwise (gh shows 30; a rep's day fits in 50)
+DEFAULT_LIMIT = 50
+
+
+class LimitType(click.ParamType):
+    """``--limit N``: a whole number, 0 for all. The command receives ``None`` for all, so it can
+    pass the value straight to a query (``fetch_page`` in socialsell/db/pages.py)."""
+
+    name = "N"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int | None:
+        if value is None or isinstance(value, int):
+            return value or None
+        text = str(value).strip()
+        if not re.fullmatch(r"\+?\d{1,12}", text):
+            self.fail(f"must be a whole number, 0 for all, not {text[:40]!r}", param, ctx)
+        return int(text) or None
+
+
+def limit_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--limit N`` for a list command (default :data:`DEFAULT_LIMIT`, 0 for all): the command
+    gets ``limit`` (an int, or None for all) and calls :func:`note_cut` after printing."""
+    return click.option("--limit", "limit", type=LimitType(), default=DEFAULT_LIMIT, show_default=True,
+                        help="Show at most N (0: all).")(func)
+
+
+def note_cut(shown: int, total: int) -> None:
+    """Say on stderr that a list was cut, exactly ``showing 50 of 2,500; --limit 0 for all``
+    (stdout stays the list alone, so ``--json`` output is pure JSON)."""
+    if shown < total:
+        click.echo(f"showing {shown:,} of {total:,}; --limit 0 for all", err=True)
 
 
 def channel_option(multiple: bool = False, required: bool = False, help: str = "Channel account name.") -> Callable[..., Any]:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import click
 
-from socialsell.cli.common import json_option, parse_id, pass_app, print_json, print_table
+from socialsell.cli.common import (
+    json_option,
+    limit_option,
+    note_cut,
+    parse_id,
+    pass_app,
+    print_json,
+    print_table,
+)
+from socialsell.sales.deals import list_deals
 from socialsell.team import rep_tz
 from socialsell.timeparse import format_local
 
@@ -55,16 +64,16 @@ def deal_new(app, contact_ref, amount, close, stage, title, currency, as_json) -
 @click.option("--owner", metavar="NAME", help="Someone else's deals.")
 @click.option("--stage", help="Only this stage (discovery, proposal, negotiation, won, lost).")
 @click.option("--open", "open_only", is_flag=True, help="Only open deals.")
+@limit_option
 @json_option
 @pass_app
-def deal_list(app, scope, owner, stage, open_only, as_json) -> None:
+def deal_list(app, scope, owner, stage, open_only, limit, as_json) -> None:
     """Deals, open ones first (by expected close), then closed ones."""
-    from socialsell.sales.deals import list_deals
-
     rows = list_deals(app, owner=owner, all_owners=(scope == "all" and not owner),
-                      stage=stage.lower() if stage else None, include_closed=not open_only)
+                      stage=stage.lower() if stage else None, include_closed=not open_only, limit=limit)
     if as_json:
         print_json(rows)
+        note_cut(len(rows), rows.total)
         return
     who = "everyone" if scope == "all" and not owner else (owner or app.actor)
     print_table(
@@ -74,6 +83,7 @@ def deal_list(app, scope, owner, stage, open_only, as_json) -> None:
          for r in rows],
         title=f"deals for {who}", one_line=True, empty=f"no deals for {who}" + ("" if who == "everyone" else " (try --all)"),
     )
+    note_cut(len(rows), rows.total)
 
 
 @deal.command("show")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from socialsell.cli.common import (
     channel_option,
     json_option,
+    limit_option,
+    note_cut,
     parse_id,
     parse_vars,
     pass_app,
@@ -15,6 +19,8 @@ from socialsell.cli.common import (
 )
 from socialsell.cli.inputs import MEDIA_FILE
 from socialsell.errors import UsageError
+from socialsell.marketing.importer import export_rows, write_csv
+from socialsell.marketing.posts import list_posts
 from socialsell.redact import one_line
 from socialsell.timeparse import format_local, parse_when
 
@@ -82,30 +88,25 @@ def post_new(app, channels, text, template, variables, at, queue, campaign, draf
 @post.command("list")
 @click.option("--status", "-s", help="Only deliveries with this status.")
 @channel_option()
+@limit_option
 @json_option
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV, one row per channel delivery.")
 @pass_app
-def post_list(app, status, channel, as_json, as_csv) -> None:
-    """Posts and the status of each delivery."""
-    from socialsell.marketing.posts import list_posts
-
-    rows = list_posts(app, status=status, account=channel)
+def post_list(app, status, channel, limit, as_json, as_csv) -> None:
+    """Posts and the status of each delivery, by first due time (with --limit, the latest)."""
+    rows = list_posts(app, status=status, account=channel, limit=limit)
     if as_json:
         print_json(rows)
-        return
-    if as_csv:
-        import sys
-
-        from socialsell.marketing.importer import export_rows, write_csv
-
+    elif as_csv:
         write_csv(export_rows(rows), sys.stdout)
-        return
-    tz = app.workspace.timezone
-    print_table(["id", "channel", "status", "due", "text", "note"], [
-        (p["id"], d["account"], d["status"], format_local(d["published_at"] or d["due_at"], tz),
-         _short(d["text"]), _short(_paused(d) or d["error"] or d["remote_url"] or "", 40))
-        for p in rows for d in p["deliveries"]
-    ], empty="no posts yet: socialsell post new --channel sandbox --text 'Hello' --queue", one_line=True)
+    else:
+        tz = app.workspace.timezone
+        print_table(["id", "channel", "status", "due", "text", "note"], [
+            (p["id"], d["account"], d["status"], format_local(d["published_at"] or d["due_at"], tz),
+             _short(d["text"]), _short(_paused(d) or d["error"] or d["remote_url"] or "", 40))
+            for p in rows for d in p["deliveries"]
+        ], empty="no posts yet: socialsell post new --channel sandbox --text 'Hello' --queue", one_line=True)
+    note_cut(len(rows), rows.total)
 
 
 def _paused(row: dict) -> str | None:

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import click
 
-from socialsell.cli.common import json_option, parse_id, pass_app, print_json, print_table
+from socialsell.cli.common import (
+    json_option,
+    limit_option,
+    note_cut,
+    parse_id,
+    pass_app,
+    print_json,
+    print_table,
+)
 from socialsell.cli.inputs import AMOUNT, TEXT
 from socialsell.errors import UsageError
+from socialsell.sales.contacts import list_contacts, suggest_merges
+from socialsell.sales.scoring import STAGES
+from socialsell.sales.tasks import list_tasks
 from socialsell.team import rep_tz
 from socialsell.timeparse import format_ago, format_due, format_local, parse_when
 
@@ -72,15 +83,15 @@ def _parse_at(app, text: str, what: str = "--at"):
 @click.option("--all", "scope", flag_value="all", help="Everyone's open tasks.")
 @click.option("--owner", metavar="NAME", help="Someone else's open tasks.")
 @click.option("--overdue", is_flag=True, help="Only tasks past their SLA.")
+@limit_option
 @json_option
 @pass_app
-def tasks(app, scope, owner, overdue, as_json) -> None:
+def tasks(app, scope, owner, overdue, limit, as_json) -> None:
     """My follow-up list, most urgent first."""
-    from socialsell.sales.tasks import list_tasks
-
-    rows = list_tasks(app, owner=owner, all_owners=(scope == "all" and not owner), overdue=overdue)
+    rows = list_tasks(app, owner=owner, all_owners=(scope == "all" and not owner), overdue=overdue, limit=limit)
     if as_json:
         print_json(rows)
+        note_cut(len(rows), rows.total)
         return
     who = "everyone" if scope == "all" and not owner else (owner or app.actor)
     print_table(
@@ -92,6 +103,7 @@ def tasks(app, scope, owner, overdue, as_json) -> None:
         title=f"follow-ups for {who} (times in {rep_tz(app).key})", one_line=True,
         empty=f"no open follow-ups for {who}" + ("" if who == "everyone" else " (try --all, or --as NAME)"),
     )
+    note_cut(len(rows), rows.total)
 
 
 @click.group()
@@ -281,33 +293,37 @@ def task_reply(app, task_id, text, again, force) -> None:
 @click.option("--stage", help="Only this lifecycle stage.")
 @click.option("--owner", help="Only this owner's contacts.")
 @click.option("--suggest-merges", is_flag=True, help="Pairs that look like one person (same name and profile link).")
+@limit_option
 @json_option
 @pass_app
-def contacts(app, stage, owner, suggest_merges, as_json) -> None:
+def contacts(app, stage, owner, suggest_merges, limit, as_json) -> None:
     """Everyone who engaged, best first."""
-    from socialsell.sales.contacts import list_contacts
-    from socialsell.sales.scoring import STAGES
-
     if stage and stage not in STAGES:
         raise UsageError(f"unknown stage {stage!r} (one of {', '.join(STAGES)})")
     if suggest_merges:
-        from socialsell.sales.contacts import suggest_merges as suggest
-
-        pairs = suggest(app)
-        if as_json:
-            print_json(pairs)
-            return
-        print_table(["id", "merge with", "name", "why", "to merge"],
-                    [(p["id"], p["merge_with"], p["name"], p["reason"], p["command"]) for p in pairs],
-                    empty="no merge suggestions")
+        _merge_suggestions(app, limit, as_json)
         return
-    rows = list_contacts(app, stage=stage, owner=owner)
+    rows = list_contacts(app, stage=stage, owner=owner, limit=limit)
     if as_json:
         print_json(rows)
-        return
-    print_table(["id", "name", "stage", "score", "owner", "handles"],
-                [(r["id"], r["display_name"], r["stage"], f"{r['score']:.0f}", r["owner"] or "-",
-                  ", ".join(h["handle"] for h in r["handles"])) for r in rows], empty="no contacts yet")
+    else:
+        print_table(["id", "name", "stage", "score", "owner", "handles"],
+                    [(r["id"], r["display_name"], r["stage"], f"{r['score']:.0f}", r["owner"] or "-",
+                      ", ".join(h["handle"] for h in r["handles"])) for r in rows], empty="no contacts yet")
+    note_cut(len(rows), rows.total)
+
+
+def _merge_suggestions(app, limit: int | None, as_json: bool) -> None:
+    """``contacts --suggest-merges``: pairs found in Python over the same-name contacts, cut after."""
+    pairs = suggest_merges(app)
+    shown = pairs[:limit] if limit else pairs
+    if as_json:
+        print_json(shown)
+    else:
+        print_table(["id", "merge with", "name", "why", "to merge"],
+                    [(p["id"], p["merge_with"], p["name"], p["reason"], p["command"]) for p in shown],
+                    empty="no merge suggestions")
+    note_cut(len(shown), len(pairs))
 
 
 @click.group()

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, func, insert, select
 
 from socialsell.db import schema as t
+from socialsell.db.pages import Page, fetch_page, page_of_dicts
 from socialsell.errors import NotFound, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -72,10 +73,11 @@ def create_campaign(
     return get_campaign(app, name, with_posts=False)
 
 
-def list_campaigns(app: App) -> list[dict[str, Any]]:
+def list_campaigns(app: App, *, limit: int | None = None) -> Page:
+    """Campaigns by start date, at most ``limit`` (None: all), each with its number of posts."""
     with app.db.read() as conn:
-        rows = [dict(r) for r in conn.execute(select(C).order_by(C.c.starts_on, C.c.id)).mappings()]
-        counts = dict(conn.execute(select(P.c.campaign_id, func.count()).where(P.c.campaign_id.is_not(None))
+        rows = page_of_dicts(fetch_page(conn, select(C).order_by(C.c.starts_on, C.c.id), limit), C.c.keys())
+        counts = dict(conn.execute(select(P.c.campaign_id, func.count()).where(P.c.campaign_id.in_([r["id"] for r in rows]))
                                    .group_by(P.c.campaign_id)).all())
     for r in rows:
         r["posts"] = counts.get(r["id"], 0)

@@ -17,6 +17,7 @@ from sqlalchemy import and_, case, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from socialsell.db import schema as t
+from socialsell.db.pages import Page, fetch_page, page_of_dicts
 from socialsell.errors import NotFound, UsageError
 from socialsell.marketing.media import check_media_for
 from socialsell.team import check_approver
@@ -352,28 +353,32 @@ def delivery_rows(conn, post_ids: Sequence[int] | None = None, *, status: str | 
     return [dict(r) for r in conn.execute(q).mappings()]
 
 
-def list_posts(app: App, *, status: str | None = None, account: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
-    """Posts with their deliveries (``post list``), newest due first."""
+def list_posts(app: App, *, status: str | None = None, account: str | None = None, limit: int | None = None) -> Page:
+    """Posts with their deliveries (``post list``), in the order of their first due time (their
+    creation for a post not yet timed), oldest first; with ``limit``, the latest ``limit`` posts
+    (``total``: how many match). One query for the page of posts, one for their deliveries."""
     if status and status not in STATUSES:
         raise UsageError(f"unknown status {status!r} (one of {', '.join(STATUSES)})")
     if account:
         app.workspace.account(account)
+    P, D, A, K = t.posts, t.deliveries, t.accounts, t.campaigns
+    columns = ("id", "text", "template", "author", "created_at", "campaign")
+    first_due = func.min(func.coalesce(D.c.due_at, P.c.created_at))
+    q = (select(P.c.id, P.c.text, P.c.template, P.c.author, P.c.created_at, K.c.name)
+         .join(D, D.c.post_id == P.c.id).join(A, A.c.id == D.c.account_id).outerjoin(K, K.c.id == P.c.campaign_id)
+         .group_by(P.c.id, K.c.name)
+         .order_by(first_due.desc(), P.c.id.desc()))  # the latest first, so a limit keeps the latest
+    if status:
+        q = q.where(D.c.status == status)
+    if account:
+        q = q.where(A.c.name == account)
     with app.db.read() as conn:
-        deliveries = delivery_rows(conn, status=status, account=account)
-        post_ids = sorted({d["post_id"] for d in deliveries})
-        posts = {}
-        if post_ids:
-            q = (
-                select(t.posts.c.id, t.posts.c.text, t.posts.c.template, t.posts.c.author, t.posts.c.created_at,
-                       t.campaigns.c.name.label("campaign"))
-                .outerjoin(t.campaigns, t.campaigns.c.id == t.posts.c.campaign_id)
-                .where(t.posts.c.id.in_(post_ids))
-            )
-            posts = {r["id"]: {**dict(r), "deliveries": []} for r in conn.execute(q).mappings()}
+        page = page_of_dicts(fetch_page(conn, q, limit), columns)
+        deliveries = delivery_rows(conn, [p["id"] for p in page], status=status, account=account) if page else []
+    posts = {p["id"]: {**p, "deliveries": []} for p in reversed(page)}
     for d in deliveries:
         posts[d["post_id"]]["deliveries"].append(d)
-    rows = sorted(posts.values(), key=lambda p: (min((d["due_at"] or p["created_at"]) for d in p["deliveries"]), p["id"]))
-    return rows[-limit:] if limit else rows
+    return Page(posts.values(), page.total)
 
 
 def get_post(app: App, post_id: int) -> dict[str, Any]:

@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 
 from socialsell.db import schema as t
+from socialsell.db.pages import Page, fetch_page
 from socialsell.errors import NotFound, UsageError
 from socialsell.marketing.guardrails import check_reply
 from socialsell.plugins.views import TaskView
+from socialsell.sales.contacts import contact_detail, handles_of
 from socialsell.sales.deals import open_deal_in, open_deals_of, win_deal_in
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -46,8 +48,9 @@ def is_overdue(task: dict[str, Any], now: datetime) -> bool:
 
 
 def list_tasks(app: App, *, owner: str | None = None, all_owners: bool = False, overdue: bool = False,
-               include_snoozed: bool = False, now: datetime | None = None, limit: int | None = None) -> list[dict[str, Any]]:
-    """Open tasks, most urgent first: overdue, then due soonest, then highest score."""
+               include_snoozed: bool = False, now: datetime | None = None, limit: int | None = None) -> Page:
+    """Open tasks, most urgent first: overdue, then due soonest, then highest score; at most
+    ``limit`` (None: all), with ``total`` the number of matching tasks."""
     now = now or app.now()
     T, C = t.tasks, t.contacts
     q = (
@@ -70,19 +73,11 @@ def list_tasks(app: App, *, owner: str | None = None, all_owners: bool = False, 
     waiting = and_(T.c.first_response_at.is_not(None), T.c.next_step_due.is_(None))
     band = case((overdue_clause(now), 0), (waiting, 3), (T.c.due_at < now + DUE_SOON, 1), else_=2)
     q = q.order_by(band, T.c.priority, T.c.score.desc(), T.c.due_at, T.c.id)
-    if limit:
-        q = q.limit(limit)
-    H = t.handles
     with app.db.read() as conn:
-        # plain tuples, not mappings: this is the hot read path (`tasks --json` on 5k tasks)
-        raw = conn.execute(q).all()
-        ids = q.with_only_columns(T.c.contact_id).order_by(None).scalar_subquery() if not limit else [r[10] for r in raw]
-        handles: dict[int, list[dict[str, Any]]] = {}
-        for cid, channel, handle, url in conn.execute(
-            select(H.c.contact_id, H.c.channel, H.c.handle, H.c.profile_url).where(H.c.contact_id.in_(ids)).order_by(H.c.id)
-        ):
-            handles.setdefault(cid, []).append({"channel": channel, "handle": handle, "profile_url": url})
-    rows = []
+        # plain tuples, not mappings: this is the hot read path (`tasks --json`, docs/architecture.md "Targets")
+        raw = fetch_page(conn, q, limit)
+        handles = handles_of(conn, {r[10] for r in raw})
+    rows = Page((), raw.total)
     for (id_, owner_, status, prio, score, reason, intent, due, snoozed, created, cid, name, headline, company,
          stage, responded, responded_kind, next_step, next_due) in raw:
         rows.append({
@@ -106,8 +101,6 @@ def _task(conn, task_id: int) -> dict[str, Any]:
 
 def get_task(app: App, task_id: int) -> dict[str, Any]:
     """Everything a rep needs: who, what they said, on which post and campaign, history, score."""
-    from socialsell.sales.contacts import contact_detail
-
     with app.db.read() as conn:
         task = _task(conn, task_id)
         task["engagements"] = [dict(r) for r in conn.execute(
