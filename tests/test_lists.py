@@ -28,7 +28,10 @@ LISTS = {
     "deal list": ["deal", "list", "--all"],
     "campaign list": ["campaign", "list"],
     "log": ["log"],
+    "sandbox timeline": ["sandbox", "timeline"],
 }
+#: the lists that keep their latest rows (shown oldest first); every other list keeps its first rows
+KEEP_LATEST = ("post list", "sandbox timeline")
 
 
 def _people_comment(app, clock, n: int, first: int = 1) -> None:
@@ -61,6 +64,8 @@ def busy(app, clock):
         create_campaign(app, name)
     for i in range(5):
         create_post(app, accounts=["sandbox"], text=f"Scheduled {i}", at=clock.now + timedelta(days=5 - i))
+    for i in range(3):
+        publish_quietly(app, clock, f"Published {i}")
     return app
 
 
@@ -77,8 +82,7 @@ def test_limit_cuts_the_list_and_says_so_on_stderr_only(busy, cli, name):
     assert n >= 4
     cut = cli(*args, "--limit", "2", "--json")
     page = _json(cut)  # stdout is the JSON list alone
-    # a post list keeps the latest posts (shown oldest first); every other list its first rows
-    assert page == (everything[-2:] if name == "post list" else everything[:2])
+    assert page == (everything[-2:] if name in KEEP_LATEST else everything[:2])
     assert cut.stderr == f"showing 2 of {n}; --limit 0 for all\n"
     human = cli(*args, "--limit", "1", env={"COLUMNS": "200"})
     assert human.exit_code == 0 and human.stderr == f"showing 1 of {n}; --limit 0 for all\n"
@@ -94,9 +98,9 @@ def test_limit_zero_is_everything_and_the_order_is_stable(busy, cli, name):
     assert _json(cli(*args, "--limit", "0", "--json")) == everything  # the same rows, the same order
     ids = [r["id"] for r in everything]
     assert len(set(ids)) == len(ids)
-    for k in range(1, len(everything)):  # each page is the start (for posts: the end) of the whole list
+    for k in range(1, len(everything)):  # each page is the start (or the end) of the whole list
         page = _json(cli(*args, "--limit", str(k), "--json"))
-        assert page == (everything[-k:] if name == "post list" else everything[:k])
+        assert page == (everything[-k:] if name in KEEP_LATEST else everything[:k])
 
 
 @pytest.mark.parametrize("name", LISTS)
