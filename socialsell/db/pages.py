@@ -2,8 +2,11 @@
 
 Every list (``tasks``, ``contacts``, ``post list``, ``deal list``...) shows at most ``--limit``
 rows and says on stderr when it cut (socialsell/cli/common.py, ``limit_option`` and
-``note_cut``). The total comes from the same query as the rows: a window ``count(*) over ()``
-is computed before ``LIMIT`` applies, so a cut list costs no second query.
+``note_cut``). The total comes from the same query as the rows, as an uncorrelated scalar
+subquery the database runs once: a cut list costs no second round trip. (A window
+``count(*) over ()`` would do too, but it makes SQLite materialise every matching row before
+the sort, where ``ORDER BY ... LIMIT`` keeps only the top N: on 2,500 open tasks, 28 ms against
+18 ms for the subquery, and 10 ms without any count, measured on the benchmark workspace.)
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, func
+from sqlalchemy import Select, func, select
 from sqlalchemy.engine import Connection
 
 
@@ -29,14 +32,18 @@ class Page(list):  # type: ignore[type-arg]
         return len(self) < self.total
 
 
-def fetch_page(conn: Connection, query: Select[Any], limit: int | None) -> Page:
+def fetch_page(conn: Connection, query: Select[Any], limit: int | None, *, count: Select[Any] | None = None) -> Page:
     """``query``'s rows as tuples, at most ``limit`` of them (None: all), with the total matched.
 
     The query must already be ordered (a cut list must be the same rows every time: order by
-    something unique last, usually the id)."""
+    something unique last, usually the id). ``count``: a cheaper query with as many rows as
+    ``query`` would have without the limit (the same filter without a join that cannot drop a
+    row), to count instead of ``query`` itself."""
     if not limit:
         return Page(tuple(r) for r in conn.execute(query))
-    raw = conn.execute(query.add_columns(func.count().over().label("total")).limit(limit)).all()
+    counted = (query if count is None else count).order_by(None).subquery()
+    total = select(func.count()).select_from(counted).scalar_subquery()
+    raw = conn.execute(query.add_columns(total.label("total")).limit(limit)).all()
     return Page((tuple(r[:-1]) for r in raw), raw[0][-1] if raw else 0)
 
 
