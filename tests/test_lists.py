@@ -204,3 +204,12 @@ def test_pages_on_both_databases(db_url, make_app, clock):
     assert [d["id"] for d in list_deals(app, all_owners=True)] == expected
     page = list_deals(app, all_owners=True, limit=2)
     assert [d["id"] for d in page] == expected[:2] and page.total == 5
+
+
+def test_a_table_shows_brackets_and_colons_as_typed(app, clock, cli):
+    """Cells are plain text: rich markup ("[/x]" would be refused with an error) and emoji codes
+    are shown as typed, in the title too."""
+    create_post(app, accounts=["sandbox"], text="[/x] sale :smile: [bold]now[/bold]", at=clock.now + timedelta(days=1))
+    r = cli("post", "list", env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    assert "[/x] sale :smile: [bold]now[/bold]" in r.stdout

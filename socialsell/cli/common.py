@@ -172,18 +172,24 @@ def print_json(rows: Any) -> None:
 def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None,
                 empty: str = "nothing to show", one_line: bool = False) -> None:
     """A rich table. ``one_line``: every row stays on one line and long cells end in "…", for
-    lists people scan (tasks, posts); otherwise long cells fold."""
+    lists people scan (tasks, posts); otherwise long cells fold.
+
+    Cells and the title are plain text (``rich.text.Text``), never read as rich markup or emoji
+    codes: a name or a post may hold "[/x]" (which markup would refuse with an error) or
+    ":smile:", and parsing them cost a fifth of the rendering of a page of 50 tasks."""
     rows = list(rows)
     if not rows:
         click.echo(empty)
         return
+    # imported here: rich costs ~35 ms at import (-X importtime), which --json output must not pay
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     cells = [["" if v is None else str(v) for v in r] for r in rows]
     console = Console(soft_wrap=False)
     console.on_broken_pipe = quiet_broken_pipe  # type: ignore[method-assign] # rich's own exits 1
-    table = Table(title=title, show_edge=False, header_style="bold", pad_edge=False)
+    table = Table(title=Text(title) if title else None, show_edge=False, header_style="bold", pad_edge=False)
     widths: list[int | None] = [None] * len(columns)
     if one_line:
         widest = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)]
@@ -200,7 +206,7 @@ def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title:
         for c in columns:
             table.add_column(c, overflow="fold")
     for row in cells:
-        table.add_row(*row)
+        table.add_row(*(Text(cell) for cell in row))
     console.print(table)
 
 
