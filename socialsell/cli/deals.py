@@ -13,7 +13,16 @@ from socialsell.cli.common import (
     print_json,
     print_table,
 )
-from socialsell.sales.deals import list_deals
+from socialsell.sales.contacts import resolve_contact
+from socialsell.sales.deals import (
+    get_deal,
+    list_deals,
+    lose_deal,
+    move_deal,
+    open_deal,
+    parse_close,
+    win_deal,
+)
 from socialsell.team import rep_tz
 from socialsell.timeparse import format_local
 
@@ -46,9 +55,6 @@ def deal() -> None:
 @pass_app
 def deal_new(app, contact_ref, amount, close, stage, title, currency, as_json) -> None:
     """Open a deal with CONTACT (an id); its posts and campaign are fixed now."""
-    from socialsell.sales.contacts import resolve_contact
-    from socialsell.sales.deals import open_deal, parse_close
-
     d = open_deal(app, resolve_contact(app, contact_ref), amount=amount, close=parse_close(close),
                   stage=stage.lower(), title=title, currency=currency)
     if as_json:
@@ -92,8 +98,6 @@ def deal_list(app, scope, owner, stage, open_only, limit, as_json) -> None:
 @pass_app
 def deal_show(app, deal_id, as_json) -> None:
     """A deal: contact, value, stage, and the posts that started and moved it."""
-    from socialsell.sales.deals import get_deal
-
     d = get_deal(app, parse_id(deal_id, "deal"))
     if as_json:
         print_json([d])
@@ -125,8 +129,6 @@ def deal_show(app, deal_id, as_json) -> None:
 @pass_app
 def deal_move(app, deal_id, stage, force) -> None:
     """Move an open deal to another open stage."""
-    from socialsell.sales.deals import move_deal
-
     d = move_deal(app, parse_id(deal_id, "deal"), stage.lower(), force=force)
     click.echo(f"deal {d['id']} moved to {d['stage']}")
 
@@ -138,8 +140,6 @@ def deal_move(app, deal_id, stage, force) -> None:
 @pass_app
 def deal_won(app, deal_id, amount, force) -> None:
     """Close a deal as won; the contact becomes a customer."""
-    from socialsell.sales.deals import win_deal
-
     d = win_deal(app, parse_id(deal_id, "deal"), amount, force=force)
     click.echo(f"deal {d['id']} won: {_money(d['amount'], d['currency'])}")
 
@@ -151,7 +151,5 @@ def deal_won(app, deal_id, amount, force) -> None:
 @pass_app
 def deal_lost(app, deal_id, reason, force) -> None:
     """Close a deal as lost, with the reason."""
-    from socialsell.sales.deals import lose_deal
-
     d = lose_deal(app, parse_id(deal_id, "deal"), reason, force=force)
     click.echo(f"deal {d['id']} lost: {d['lost_reason']}")

@@ -19,10 +19,24 @@ from socialsell.cli.common import (
 )
 from socialsell.cli.inputs import MEDIA_FILE
 from socialsell.errors import UsageError
+from socialsell.loop.failures import accounts_blocked
+from socialsell.marketing.calendar import calendar
 from socialsell.marketing.importer import export_rows, write_csv
-from socialsell.marketing.posts import list_posts
+from socialsell.marketing.posts import (
+    approve_post,
+    cancel_post,
+    create_post,
+    edit_post,
+    get_post,
+    list_posts,
+    parse_recurrence,
+    render_for_accounts,
+    retry_post,
+)
+from socialsell.marketing.slots import edit_slots, slot_rules
+from socialsell.marketing.templates import list_templates
 from socialsell.redact import one_line
-from socialsell.timeparse import format_local, parse_when
+from socialsell.timeparse import format_local, parse_when, upcoming_slots
 
 
 def register(cli: click.Group) -> None:
@@ -66,14 +80,11 @@ def post_new(app, channels, text, template, variables, at, queue, campaign, draf
 
     Without --channel, the campaign's channels (or the template's default channels) are used.
     """
-    from socialsell.marketing.posts import create_post, get_post, parse_recurrence
-
     recurrence = parse_recurrence(app, every, until, count)
     post_id = create_post(app, accounts=list(channels), text=text, template=template, variables=parse_vars(variables),
                           at=_when(app, at), queue=queue, campaign=campaign, draft=draft, media=media,
                           recurrence=recurrence, evergreen=evergreen)
     p = get_post(app, post_id)
-    from socialsell.loop.failures import accounts_blocked
 
     for account, why in accounts_blocked(app, [d["account"] for d in p["deliveries"]]).items():
         click.echo(f"Warning: post {post_id} will not go out on {account} until this is fixed: {one_line(why)}", err=True)
@@ -125,8 +136,6 @@ def _short(text: str | None, n: int = 50) -> str:
 @pass_app
 def post_show(app, post_id, as_json) -> None:
     """One post: its text per channel, status, engagement."""
-    from socialsell.marketing.posts import get_post
-
     p = get_post(app, parse_id(post_id, "post"))
     if as_json:
         print_json([p])
@@ -152,8 +161,6 @@ def post_show(app, post_id, as_json) -> None:
 @pass_app
 def post_approve(app, post_id) -> None:
     """Approve a draft so it can go out."""
-    from socialsell.marketing.posts import approve_post
-
     n = approve_post(app, parse_id(post_id, "post"))
     click.echo(f"approved {n} deliver{'y' if n == 1 else 'ies'} of post {post_id}")
 
@@ -164,8 +171,6 @@ def post_approve(app, post_id) -> None:
 @pass_app
 def post_cancel(app, post_id, channel) -> None:
     """Cancel a post that has not gone out."""
-    from socialsell.marketing.posts import cancel_post
-
     n = cancel_post(app, parse_id(post_id, "post"), channel)
     click.echo(f"cancelled {n} deliver{'y' if n == 1 else 'ies'} of post {post_id}")
 
@@ -176,8 +181,6 @@ def post_cancel(app, post_id, channel) -> None:
 @pass_app
 def post_retry(app, post_id, at) -> None:
     """Queue a failed, missed or needs-attention post again."""
-    from socialsell.marketing.posts import retry_post
-
     n = retry_post(app, parse_id(post_id, "post"), _when(app, at))
     click.echo(f"queued {n} deliver{'y' if n == 1 else 'ies'} of post {post_id} again")
 
@@ -191,8 +194,6 @@ def post_retry(app, post_id, at) -> None:
 @pass_app
 def post_edit(app, post_id, text, variables, at, channel) -> None:
     """Change a post that has not been sent yet."""
-    from socialsell.marketing.posts import edit_post
-
     names = edit_post(app, parse_id(post_id, "post"), text=text, variables=parse_vars(variables),
                       at=_when(app, at), account=channel)
     click.echo(f"edited post {post_id} on {', '.join(names)}")
@@ -206,9 +207,9 @@ def post_edit(app, post_id, text, variables, at, channel) -> None:
 @pass_app
 def queue(app, channel, days, fill_evergreen, as_json) -> None:
     """The posting calendar from today, by day and channel, with each post's status."""
-    from socialsell.marketing.calendar import calendar
-
     if fill_evergreen:
+        # imported here: evergreen builds the engagement tables at import (~60 ms with -X
+        # importtime, shared machine), which `queue` without --fill-evergreen must not pay
         from socialsell.marketing.evergreen import fill_empty_slots
 
         added = fill_empty_slots(app, app.now(), days, account=channel)
@@ -245,9 +246,6 @@ def queue(app, channel, days, fill_evergreen, as_json) -> None:
 @pass_app
 def slots(app, channel, set_to, add, remove, as_json) -> None:
     """The weekly posting slots of each account, and changing them in socialsell.toml."""
-    from socialsell.marketing.slots import edit_slots, slot_rules
-    from socialsell.timeparse import upcoming_slots
-
     if set_to or add or remove:
         if not channel:
             raise UsageError("name the account to change with --channel")
@@ -279,8 +277,6 @@ def templates() -> None:
 @pass_app
 def templates_list(app, as_json) -> None:
     """Templates in the workspace and shipped with socialsell."""
-    from socialsell.marketing.templates import list_templates
-
     rows = [{"id": tpl.name, "name": tpl.name, "title": tpl.title, "requires": tpl.requires,
              "channels": tpl.meta.get("channels", []), "path": str(tpl.path)} for tpl in list_templates(app.workspace.root)]
     if as_json:
@@ -298,8 +294,6 @@ def templates_list(app, as_json) -> None:
 @pass_app
 def templates_preview(app, name, channels, variables, as_json) -> None:
     """Exactly what a template would post, and its length against the channel's limit."""
-    from socialsell.marketing.posts import render_for_accounts
-
     drafts = render_for_accounts(app, list(channels), text=None, template=name, variables=parse_vars(variables))
     if as_json:
         print_json([{"id": d.account, "account": d.account, "text": d.text, "length": d.length, "limit": d.limit} for d in drafts])

@@ -17,6 +17,8 @@ from sqlalchemy import and_, func, insert, select
 from socialsell.db import schema as t
 from socialsell.db.pages import Page, fetch_page, page_of_dicts
 from socialsell.errors import NotFound, UsageError
+from socialsell.marketing.posts import delivery_rows
+from socialsell.timeparse import check_year, parse_date_end, to_utc
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
@@ -30,8 +32,6 @@ def create_campaign(
     utm: str | None = None, hashtags: list[str] | None = None, disclaimer: str | None = None,
 ) -> dict[str, Any]:
     """Validate and store a campaign. Raises UsageError (and changes nothing) on bad input."""
-    from socialsell.timeparse import check_year, parse_date_end, to_utc
-
     name = name.strip()
     if not name or len(name) > 200:
         raise UsageError("a campaign needs a name of 1 to 200 characters")
@@ -93,7 +93,6 @@ def get_campaign(app: App, name: str, *, with_posts: bool = True) -> dict[str, A
         campaign = dict(row)
         if not with_posts:
             return campaign
-        from socialsell.marketing.posts import delivery_rows
 
         post_rows = [dict(r) for r in conn.execute(
             select(P.c.id, P.c.text, P.c.created_at).where(P.c.campaign_id == campaign["id"]).order_by(P.c.id)).mappings()]

@@ -12,6 +12,8 @@ from socialsell.db import schema as t
 from socialsell.db.pages import Page, fetch_page, page_of_dicts
 from socialsell.errors import NotFound, UsageError
 from socialsell.sales.finder import find_contact
+from socialsell.sales.scoring import stage_for
+from socialsell.team import role_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
@@ -202,9 +204,9 @@ def merge_contacts(app: App, keep_id: int, other_id: int) -> dict[str, Any]:
     engagements; the other task is dismissed with outcome ``merged``. Two contacts with
     different owners need the lead (``[team] lead``, or a member with role lead).
     """
+    # imported here: ingest costs ~80 ms at import (-X importtime: the engagement tables and
+    # its record types), which `tasks` and `contacts` (this module) must not pay; merging needs it
     from socialsell.sales.ingest import rescore
-    from socialsell.sales.scoring import stage_for
-    from socialsell.team import role_of
 
     plan = merge_plan(app, keep_id, other_id)
     if plan["needs_lead"] and role_of(app.workspace, app.actor) != "lead":
@@ -284,8 +286,9 @@ def unmerge_contact(app: App, merged_id: int) -> dict[str, Any]:
     """Undo the last merge of ``merged_id``: its handles (and every engagement from them, later
     ones included), tasks, notes and deals go back, its dismissed task reopens, the kept task and
     contact get their fields back, and both are rescored."""
+    # imported here: ingest costs ~80 ms at import (-X importtime: the engagement tables and
+    # its record types), which `tasks` and `contacts` (this module) must not pay; merging needs it
     from socialsell.sales.ingest import rescore
-    from socialsell.sales.scoring import stage_for
 
     C, T, M, E = t.contacts, t.tasks, t.contact_merges, t.engagements
     now = app.now()
