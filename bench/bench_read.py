@@ -205,15 +205,18 @@ def main() -> int:
             secs, counts = timed(lambda: populate(app, args.engagements, args.contacts, args.tasks, args.posts))
             app.close()
             print(f"workspace {folder}: " + ", ".join(f"{v} {k}" for k, v in counts.items()) + f" (setup {secs:.1f} s)")
-        missed = time_commands(folder, args.runs)
+        missed = time_commands(folder, args.runs, args.baseline)
         missed += check_imports(folder, args.runs, args.baseline)
         return 1 if missed else 0
 
 
-def time_commands(folder: Path, runs: int) -> list[str]:
-    """Each read command against the floor, run round-robin; returns the names that missed."""
+def time_commands(folder: Path, runs: int, baseline: str | None = None) -> list[str]:
+    """Each read command against the floor, run round-robin; returns the names that missed.
+    With ``baseline`` (a checkout of another commit), its ``tasks --json`` and table run in the
+    same rounds, for a paired before/after."""
     cli = str(BIN / "socialsell")
     base = [cli, "--config", str(folder)]
+    before = ["env", "PYTHONPATH=" + os.pathsep.join([baseline, str(Path(baseline) / "plugins")])] if baseline else []
     commands = {
         "floor": [PYTHON, "-c", "import click, sqlalchemy"],
         "tasks --json": [*base, "--as", "alice", "tasks", "--json"],
@@ -223,6 +226,9 @@ def time_commands(folder: Path, runs: int) -> list[str]:
         "post list --json": [*base, "post", "list", "--json"],
         "tasks --json --limit 0": [*base, "--as", "alice", "tasks", "--json", "--limit", "0"],
     }
+    if baseline:
+        commands["baseline: tasks --json"] = [*before, *base, "--as", "alice", "tasks", "--json"]
+        commands["baseline: tasks (table)"] = [*before, *base, "--as", "alice", "tasks"]
     results = paired_ratios(commands, runs)
     floor, _ = results.pop("floor")
     figure("read", "floor: python -c 'import click, sqlalchemy'", floor, "ms", runs=runs)
@@ -235,6 +241,11 @@ def time_commands(folder: Path, runs: int) -> list[str]:
                "for context (no target); median of the rounds' ratios")
         if ok is False:
             missed.append(name)
+    for name in ("tasks --json", "tasks (table)"):
+        if f"baseline: {name}" in results:
+            now, then = results[name][1], results[f"baseline: {name}"][1]
+            figure("read", f"{name}: this commit / the baseline", now / then, "x", ratio=now / then,
+                   note="ratios to the same rounds' floor; below 1 is faster")
     return missed
 
 
