@@ -10,6 +10,7 @@ must create exactly this schema; ``tests/test_storage.py`` compares the two on S
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -37,6 +38,9 @@ from sqlalchemy.types import TypeDecorator
 
 from socialsell.redact import redact
 
+#: held while tables are built: jobs of the loop run in threads and may first use a table together
+_BUILDING = threading.RLock()
+
 
 class LazyMetaData(MetaData):
     """The schema's MetaData, whose tables are built when first used.
@@ -55,8 +59,9 @@ class LazyMetaData(MetaData):
     @property  # type: ignore[override]
     def tables(self) -> Any:
         if self._pending and not self._building:
-            for name in list(self._pending):
-                self.build(name)
+            with _BUILDING:
+                for name in list(self._pending):
+                    self.build(name)
         return self._tables
 
     @tables.setter
@@ -67,20 +72,21 @@ class LazyMetaData(MetaData):
         """The table defined as ``name`` (its Python name), built now if it was not yet, and
         the tables its foreign keys refer to (so joins and FK column types resolve as if the
         whole schema had been built)."""
-        if name not in self._pending:
-            return globals()[name]
-        define = self._pending.pop(name)
-        building, self._building = self._building, True
-        try:
-            table = define()
-        finally:
-            self._building = building
-        globals()[name] = table
-        for fk in table.foreign_keys:
-            target = fk.target_fullname.split(".")[0]
-            if target in self._pending:
-                self.build(target)
-        return table
+        with _BUILDING:
+            if name not in self._pending:
+                return globals()[name]
+            define = self._pending.pop(name)
+            building, self._building = self._building, True
+            try:
+                table = define()
+            finally:
+                self._building = building
+            globals()[name] = table
+            for fk in table.foreign_keys:
+                target = fk.target_fullname.split(".")[0]
+                if target in self._pending:
+                    self.build(target)
+            return table
 
 
 metadata = LazyMetaData(
@@ -102,8 +108,9 @@ def _lazy(define: Callable[[], Table]) -> Callable[[], Table]:
 
 def __getattr__(name: str) -> Table:
     """``schema.tasks``: a table registered with ``@_lazy``, built on first access."""
-    if name in metadata._pending:
-        return metadata.build(name)
+    with _BUILDING:  # the loop's jobs run in threads: one builds, the others wait and find it built
+        if name in metadata._pending or name in globals():
+            return metadata.build(name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
