@@ -57,8 +57,11 @@ lint: dev
 test: dev postgres chromium lint
 	$(BIN)/python -m pytest -q --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
 
+# every figure is printed with its ratio and target, then as one JSON line, also appended to
+# bench/results.jsonl (SOCIALSELL_BENCH_RESULTS=path to write elsewhere; bench/README.md "Results")
 bench: dev postgres
 	@status=0; for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || status=1; done; \
+	echo "figures appended to $${SOCIALSELL_BENCH_RESULTS:-bench/results.jsonl}"; \
 	if [ $$status -ne 0 ]; then echo "a benchmark missed its target (see above)"; fi; exit $$status
 
 clean:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import PYTHON, clean_env, interleaved_medians, verdict  # noqa: E402
+from common import PYTHON, clean_env, figure, paired_ratios  # noqa: E402
 
 from socialsell.workspace import init_workspace, load_workspace  # noqa: E402
 
@@ -35,22 +35,19 @@ def main() -> int:
         config = init_workspace(Path(tmp) / "ws", name="bench")
         floor = "import click, sqlalchemy"
         load = f"import click, sqlalchemy; from socialsell.workspace import load_workspace; load_workspace({str(config)!r})"
-        # bytecode cached (in the temp dir), as in an install: without it every run compiles
-        # the modules from source, which an installed package never does
-        env = clean_env(PYTHONPYCACHEPREFIX=str(Path(tmp) / "pycache"))
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        medians = interleaved_medians({"floor": [PYTHON, "-c", floor], "load": [PYTHON, "-c", load]}, args.runs,
-                                      env=env)
+        # bytecode cached, as in an install (common.clean_env)
+        results = paired_ratios({"floor": [PYTHON, "-c", floor], "load": [PYTHON, "-c", load]}, args.runs,
+                                env=clean_env())
         times = []
         for _ in range(200):
             start = time.perf_counter()
             load_workspace(config)
             times.append(time.perf_counter() - start)
-    ratio = medians["load"] / medians["floor"]
+    (floor_ms, _), (load_ms, ratio) = results["floor"], results["load"]
     ok = ratio <= TARGET
-    print(f"import + load of the default config: {medians['load']:.0f} ms, floor {medians['floor']:.0f} ms, "
-          f"ratio {ratio:.2f} (target <= {TARGET}) {verdict(ok)}")
-    print(f"load_workspace in-process (modules imported): median {statistics.median(times) * 1000:.2f} ms")
+    figure("config", "import + load of the default config", load_ms, "ms", floor=floor_ms, ratio=ratio,
+           target=f"<= {TARGET}", ok=ok, runs=args.runs, note="median of the rounds' ratios")
+    figure("config", "load_workspace in-process (modules imported)", statistics.median(times) * 1000, "ms", runs=200)
     return 0 if ok else 1
 
 

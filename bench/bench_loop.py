@@ -37,6 +37,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from common import figure  # noqa: E402
 
 from bench.common import PYTHON, clean_env  # noqa: E402
 
@@ -234,6 +237,10 @@ def bench_lateness(base: Path, posts: int, spread: float, lead: float, measured:
           f"{'ok' if ok else 'MISSED'}")
     print(f"  published {len(counts):,}, missing {missing}, duplicates {dupes}, early {early}")
     print(f"  floor: the channel alone {floor:,.0f} publish/s; needed rate / floor = {needed / floor:.3f}")
+    figure("loop", "publish lateness p99", p99 * 1000, "ms", floor=None, ratio=needed / floor,
+           target="p99 < 1000 ms; none early, missing or doubled", ok=ok,
+           note=f"ratio = needed rate / the channel alone ({floor:,.0f}/s)", p50_ms=round(p50 * 1000, 1),
+           max_ms=round(worst * 1000, 1), missing=missing, duplicates=dupes, early=early)
     return ok, f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, max {worst * 1000:.0f} ms"
 
 
@@ -286,6 +293,9 @@ def bench_two_workers(base: Path, posts: int, latency: float) -> tuple[bool, str
     ideal = 1 / latency if latency else float("inf")
     print(f"  ratio two / one = {ratio:.2f} (target >= 1.7) {'ok' if ok else 'MISSED'}; one worker runs at "
           f"{one / ideal:.2f} of the channel-bound ceiling {ideal:.0f}/s")
+    figure("loop", "two workers on PostgreSQL", two, "posts/s", floor=one, ratio=ratio,
+           target=">= 1.7; zero duplicates, zero missing", ok=ok, note="floor = one worker in the same run",
+           duplicates=d1 + d2, missing=m1 + m2)
     return ok, f"1 worker {one:.1f}/s, 2 workers {two:.1f}/s, ratio {ratio:.2f}, duplicates {d1 + d2}"
 
 

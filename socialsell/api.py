@@ -13,7 +13,15 @@ module, so they are written exactly as a third-party plugin is.
 
 from __future__ import annotations
 
-from socialsell.cli.common import json_option, parse_id, pass_app, print_json, print_table
+from socialsell.cli.common import (
+    json_option,
+    limit_option,
+    note_cut,
+    parse_id,
+    pass_app,
+    print_json,
+    print_table,
+)
 from socialsell.clock import utcnow
 from socialsell.credentials import delete_tokens, keyring_get, load_tokens, save_tokens, token_file
 from socialsell.errors import ConfigError, UsageError
@@ -108,6 +116,8 @@ __all__ = [
     # commands (register_commands)
     "pass_app",
     "json_option",
+    "limit_option",
+    "note_cut",
     "print_json",
     "print_table",
     "parse_id",

@@ -36,9 +36,9 @@ def socialsell(busy) -> list[str]:
     return [sys.executable, "-m", "socialsell", "--config", busy["config"], "--as", busy["owner"]]
 
 
-@pytest.mark.parametrize("args", [
-    ("tasks", "--all"), ("tasks", "--all", "--json"), ("task", "show", "{task}"), ("contacts",), ("post", "list", "--csv"),
-    ("post", "list"), ("contacts", "--json"),
+@pytest.mark.parametrize("args", [  # --limit 0: every row, far more than the pipe's buffer
+    ("tasks", "--all", "--limit", "0"), ("tasks", "--all", "--limit", "0", "--json"), ("task", "show", "{task}"),
+    ("contacts", "--limit", "0"), ("post", "list", "--csv"), ("post", "list"), ("contacts", "--limit", "0", "--json"),
 ])  # fmt: skip
 def test_a_closed_pipe_ends_quietly(busy, args):
     """The reading end is closed before the command writes: every write fails with EPIPE."""
@@ -54,8 +54,9 @@ def test_a_closed_pipe_ends_quietly(busy, args):
 
 
 @pytest.mark.skipif(shutil.which("bash") is None or shutil.which("head") is None, reason="needs bash and head")
-@pytest.mark.parametrize("pipeline", [
-    "{cmd} tasks --all | head -1", "{cmd} task show {task} | head -1", "{cmd} tasks --all --json | head -c 600",
+@pytest.mark.parametrize("pipeline", [  # --limit 0: all 150 tasks, more than the pipe holds, and no cut note
+    "{cmd} tasks --all --limit 0 | head -1", "{cmd} task show {task} | head -1",
+    "{cmd} tasks --all --limit 0 --json | head -c 600",
 ])  # fmt: skip
 def test_head_ends_the_pipeline_quietly(busy, pipeline):
     cmd = " ".join(socialsell(busy))

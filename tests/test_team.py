@@ -76,7 +76,8 @@ def test_log_shows_who_did_what(cli, app):
     assert [(e["actor"], e["kind"]) for e in rows[:3]] == [("bob", "task.logged"), ("alice", "task.assigned"), ("alice", "task.note")]
     assert all(e["subject"] == f"task:{task['id']}" for e in rows[:3])
     assert [e["kind"] for e in json.loads(cli("log", "--actor", "BOB", "--json").output)] == ["task.logged"]
-    assert len(json.loads(cli("log", "--subject", f"task:{task['id']}", "--limit", "2", "--json").output)) == 2
+    assert len(json.loads(cli("log", "--subject", f"task:{task['id']}", "--limit", "2", "--json").stdout)) == 2
     human = cli("log", env={"COLUMNS": "200"}).output
     assert "task.assigned" in human and "to=bob" in human
-    assert cli("log", "--limit", "0").exit_code == 2
+    assert cli("log", "--limit", "-1").exit_code == 2
+    assert len(json.loads(cli("log", "--limit", "0", "--json").stdout)) == len(rows)

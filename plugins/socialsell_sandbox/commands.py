@@ -12,6 +12,8 @@ from socialsell.api import (
     UsageError,
     format_local,
     json_option,
+    limit_option,
+    note_cut,
     parse_id,
     pass_app,
     print_json,
@@ -81,17 +83,20 @@ def sandbox_fault(app, fault, count, on, account) -> None:
 
 @sandbox.command("timeline")
 @click.option("--account", help="Which sandbox account (default: the first).")
+@limit_option
 @json_option
 @pass_app
-def sandbox_timeline(app, account, as_json) -> None:
-    """What the sandbox network has received."""
+def sandbox_timeline(app, account, limit, as_json) -> None:
+    """What the sandbox network has received, oldest first (with --limit, the latest)."""
     account, channel = _sandbox_channel(app, account)
     with channel.state(write=False) as s:
-        posts = list(s["posts"])
+        everything = list(s["posts"])
+    posts = everything[-limit:] if limit else everything
     if as_json:
         print_json(posts)
-        return
-    tz = app.workspace.timezone  # stored in UTC, shown in the workspace's zone (invariant 6)
-    print_table(["id", "at", "text"],
-                [(p["id"], format_local(datetime.fromisoformat(p["created_at"]), tz), p["text"][:70].replace("\n", " "))
-                 for p in posts], empty="the sandbox timeline is empty")
+    else:
+        tz = app.workspace.timezone  # stored in UTC, shown in the workspace's zone (invariant 6)
+        print_table(["id", "at", "text"],
+                    [(p["id"], format_local(datetime.fromisoformat(p["created_at"]), tz), p["text"][:70].replace("\n", " "))
+                     for p in posts], empty="the sandbox timeline is empty")
+    note_cut(len(posts), len(everything))

@@ -5,9 +5,16 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
-from socialsell.cli.common import json_option, pass_app, print_json, print_table
+from socialsell.cli.common import (
+    json_option,
+    limit_option,
+    note_cut,
+    pass_app,
+    print_json,
+    print_table,
+)
 from socialsell.db import schema as t
-from socialsell.errors import UsageError
+from socialsell.db.pages import fetch_page, page_of_dicts
 from socialsell.timeparse import format_local
 
 
@@ -25,15 +32,14 @@ def _summary(detail: object) -> str:
 @click.option("--actor", "who", metavar="NAME", help="Only what this person (or worker) did.")
 @click.option("--kind", metavar="PREFIX", help="Only events of this kind, e.g. task, deal, post.approved.")
 @click.option("--subject", metavar="S", help="Only about this, e.g. task:3, deal:1, contact:5.")
-@click.option("--limit", default=50, show_default=True, help="How many, newest first.")
+@limit_option
 @json_option
 @pass_app
 def log(app, who, kind, subject, limit, as_json) -> None:
     """Who did what: every recorded change, newest first (accountability, not authentication)."""
-    if limit < 1 or limit > 100_000:
-        raise UsageError("--limit must be from 1 to 100000")
     E = t.events
-    q = select(E.c.id, E.c.at, E.c.actor, E.c.kind, E.c.subject, E.c.detail).order_by(E.c.at.desc(), E.c.id.desc()).limit(limit)
+    columns = ("id", "at", "actor", "kind", "subject", "detail")
+    q = select(*(E.c[name] for name in columns)).order_by(E.c.at.desc(), E.c.id.desc())
     if who:
         q = q.where(E.c.actor.ilike(who))
     if kind:
@@ -41,11 +47,12 @@ def log(app, who, kind, subject, limit, as_json) -> None:
     if subject:
         q = q.where(E.c.subject == subject)
     with app.db.read() as conn:
-        rows = [dict(r) for r in conn.execute(q).mappings()]
+        rows = page_of_dicts(fetch_page(conn, q, limit), columns)
     if as_json:
         print_json(rows)
-        return
-    tz = app.workspace.timezone
-    print_table(["at", "who", "what", "on", "detail"],
-                [(format_local(r["at"], tz), r["actor"] or "-", r["kind"], r["subject"] or "", _summary(r["detail"])[:80])
-                 for r in rows], title="the log, newest first", one_line=True, empty="nothing recorded yet")
+    else:
+        tz = app.workspace.timezone
+        print_table(["at", "who", "what", "on", "detail"],
+                    [(format_local(r["at"], tz), r["actor"] or "-", r["kind"], r["subject"] or "", _summary(r["detail"])[:80])
+                     for r in rows], title="the log, newest first", one_line=True, empty="nothing recorded yet")
+    note_cut(len(rows), rows.total)

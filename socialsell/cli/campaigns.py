@@ -6,8 +6,19 @@ from pathlib import Path
 
 import click
 
-from socialsell.cli.common import fail, json_option, pass_app, print_json, print_table
+from socialsell.cli.common import (
+    fail,
+    json_option,
+    limit_option,
+    note_cut,
+    pass_app,
+    print_json,
+    print_table,
+)
 from socialsell.cli.inputs import AMOUNT
+from socialsell.errors import UsageError
+from socialsell.marketing.campaigns import create_campaign, get_campaign, list_campaigns
+from socialsell.marketing.importer import import_posts, read_rows
 from socialsell.timeparse import format_local
 
 
@@ -36,8 +47,6 @@ def campaign() -> None:
 @pass_app
 def campaign_new(app, name, goal, starts, ends, persona, channels, budget, utm, hashtags, disclaimer, as_json) -> None:
     """Create a campaign."""
-    from socialsell.marketing.campaigns import create_campaign
-
     row = create_campaign(app, name, goal=goal, starts=starts, ends=ends, persona=persona, channels=list(channels),
                           budget=budget, utm=utm, hashtags=list(hashtags), disclaimer=disclaimer)
     if as_json:
@@ -47,21 +56,21 @@ def campaign_new(app, name, goal, starts, ends, persona, channels, budget, utm, 
 
 
 @campaign.command("list")
+@limit_option
 @json_option
 @pass_app
-def campaign_list(app, as_json) -> None:
-    """Every campaign and how many posts it has."""
-    from socialsell.marketing.campaigns import list_campaigns
-
-    rows = list_campaigns(app)
+def campaign_list(app, limit, as_json) -> None:
+    """Every campaign and how many posts it has, by start date."""
+    rows = list_campaigns(app, limit=limit)
     if as_json:
         print_json(rows)
-        return
-    tz = app.workspace.timezone
-    print_table(["name", "goal", "period", "channels", "posts"], [
-        (r["name"], r["goal"] or "", f"{format_local(r['starts_on'], tz, '%Y-%m-%d')} .. {format_local(r['ends_on'], tz, '%Y-%m-%d')}",
-         ", ".join(r["channels"] or []), r["posts"]) for r in rows
-    ], empty="no campaigns yet: socialsell campaign new NAME --goal '...'")
+    else:
+        tz = app.workspace.timezone
+        print_table(["name", "goal", "period", "channels", "posts"], [
+            (r["name"], r["goal"] or "", f"{format_local(r['starts_on'], tz, '%Y-%m-%d')} .. {format_local(r['ends_on'], tz, '%Y-%m-%d')}",
+             ", ".join(r["channels"] or []), r["posts"]) for r in rows
+        ], empty="no campaigns yet: socialsell campaign new NAME --goal '...'")
+    note_cut(len(rows), rows.total)
 
 
 @campaign.command("show")
@@ -72,9 +81,10 @@ def campaign_list(app, as_json) -> None:
 @pass_app
 def campaign_show(app, name, model, as_json) -> None:
     """A campaign, its posts per channel, their reach, impressions and engagements, and the revenue they brought."""
-    from socialsell.errors import UsageError
-    from socialsell.marketing.campaigns import get_campaign
+    # imported here: the report modules build most of the schema at import (~70 ms with -X
+    # importtime, shared machine), which `campaign list` and `import posts` must not pay
     from socialsell.reports.campaign import campaign_figures
+    from socialsell.reports.formatting import cell
     from socialsell.reports.scope import MODELS
 
     if model not in MODELS:
@@ -92,8 +102,6 @@ def campaign_show(app, name, model, as_json) -> None:
     if c["required_hashtags"]:
         click.echo("  hashtags: " + " ".join("#" + h for h in c["required_hashtags"]))
     tot = c["totals"]
-    from socialsell.reports.formatting import cell
-
     as_of = f" (metrics of {format_local(f['metrics_at'], tz)})" if f["metrics_at"] else " (no metrics fetched yet)"
     click.echo(f"  {len(c['posts'])} posts, {tot['published']} published; reach {cell('reach', f['reach'])}, "
                f"impressions {cell('impressions', f['impressions'])}{as_of}, engagements {f['engagements']}, "
@@ -130,8 +138,6 @@ def import_posts_cmd(app, file, dry_run, skip_invalid, as_json) -> None:
     channel: account(s), several separated by ';'   vars: k=v;k2=v2
     at: empty takes the next free slot
     """
-    from socialsell.marketing.importer import import_posts, read_rows
-
     total = len(read_rows(file))
     if total >= 200 and not as_json:
         from rich.console import Console

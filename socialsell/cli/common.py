@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -118,6 +119,39 @@ def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print a JSON list of objects.")(func)
 
 
+#: how many rows a list shows unless ``--limit`` says otherwise (gh shows 30; a rep's day fits in 50)
+DEFAULT_LIMIT = 50
+
+
+class LimitType(click.ParamType):
+    """``--limit N``: a whole number, 0 for all. The command receives ``None`` for all, so it can
+    pass the value straight to a query (``fetch_page`` in socialsell/db/pages.py)."""
+
+    name = "N"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int | None:
+        if value is None or isinstance(value, int):
+            return value or None
+        text = str(value).strip()
+        if not re.fullmatch(r"\+?\d{1,12}", text):
+            self.fail(f"must be a whole number, 0 for all, not {text[:40]!r}", param, ctx)
+        return int(text) or None
+
+
+def limit_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--limit N`` for a list command (default :data:`DEFAULT_LIMIT`, 0 for all): the command
+    gets ``limit`` (an int, or None for all) and calls :func:`note_cut` after printing."""
+    return click.option("--limit", "limit", type=LimitType(), default=DEFAULT_LIMIT, show_default=True,
+                        help="Show at most N (0: all).")(func)
+
+
+def note_cut(shown: int, total: int) -> None:
+    """Say on stderr that a list was cut, exactly ``showing 50 of 2,500; --limit 0 for all``
+    (stdout stays the list alone, so ``--json`` output is pure JSON)."""
+    if shown < total:
+        click.echo(f"showing {shown:,} of {total:,}; --limit 0 for all", err=True)
+
+
 def channel_option(multiple: bool = False, required: bool = False, help: str = "Channel account name.") -> Callable[..., Any]:
     return click.option("--channel", "-c", "channels" if multiple else "channel", multiple=multiple, required=required,
                         metavar="NAME", help=help)
@@ -138,18 +172,24 @@ def print_json(rows: Any) -> None:
 def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None,
                 empty: str = "nothing to show", one_line: bool = False) -> None:
     """A rich table. ``one_line``: every row stays on one line and long cells end in "…", for
-    lists people scan (tasks, posts); otherwise long cells fold."""
+    lists people scan (tasks, posts); otherwise long cells fold.
+
+    Cells and the title are plain text (``rich.text.Text``), never read as rich markup or emoji
+    codes: a name or a post may hold "[/x]" (which markup would refuse with an error) or
+    ":smile:", and parsing them cost a fifth of the rendering of a page of 50 tasks."""
     rows = list(rows)
     if not rows:
         click.echo(empty)
         return
+    # imported here: rich costs ~35 ms at import (-X importtime), which --json output must not pay
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     cells = [["" if v is None else str(v) for v in r] for r in rows]
     console = Console(soft_wrap=False)
     console.on_broken_pipe = quiet_broken_pipe  # type: ignore[method-assign] # rich's own exits 1
-    table = Table(title=title, show_edge=False, header_style="bold", pad_edge=False)
+    table = Table(title=Text(title) if title else None, show_edge=False, header_style="bold", pad_edge=False)
     widths: list[int | None] = [None] * len(columns)
     if one_line:
         widest = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)]
@@ -166,7 +206,7 @@ def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title:
         for c in columns:
             table.add_column(c, overflow="fold")
     for row in cells:
-        table.add_row(*row)
+        table.add_row(*(Text(cell) for cell in row))
     console.print(table)
 
 

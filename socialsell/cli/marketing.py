@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from socialsell.cli.common import (
     channel_option,
     json_option,
+    limit_option,
+    note_cut,
     parse_id,
     parse_vars,
     pass_app,
@@ -15,8 +19,24 @@ from socialsell.cli.common import (
 )
 from socialsell.cli.inputs import MEDIA_FILE
 from socialsell.errors import UsageError
+from socialsell.loop.failures import accounts_blocked
+from socialsell.marketing.calendar import calendar
+from socialsell.marketing.importer import export_rows, write_csv
+from socialsell.marketing.posts import (
+    approve_post,
+    cancel_post,
+    create_post,
+    edit_post,
+    get_post,
+    list_posts,
+    parse_recurrence,
+    render_for_accounts,
+    retry_post,
+)
+from socialsell.marketing.slots import edit_slots, slot_rules
+from socialsell.marketing.templates import list_templates
 from socialsell.redact import one_line
-from socialsell.timeparse import format_local, parse_when
+from socialsell.timeparse import format_local, parse_when, upcoming_slots
 
 
 def register(cli: click.Group) -> None:
@@ -60,14 +80,11 @@ def post_new(app, channels, text, template, variables, at, queue, campaign, draf
 
     Without --channel, the campaign's channels (or the template's default channels) are used.
     """
-    from socialsell.marketing.posts import create_post, get_post, parse_recurrence
-
     recurrence = parse_recurrence(app, every, until, count)
     post_id = create_post(app, accounts=list(channels), text=text, template=template, variables=parse_vars(variables),
                           at=_when(app, at), queue=queue, campaign=campaign, draft=draft, media=media,
                           recurrence=recurrence, evergreen=evergreen)
     p = get_post(app, post_id)
-    from socialsell.loop.failures import accounts_blocked
 
     for account, why in accounts_blocked(app, [d["account"] for d in p["deliveries"]]).items():
         click.echo(f"Warning: post {post_id} will not go out on {account} until this is fixed: {one_line(why)}", err=True)
@@ -82,30 +99,25 @@ def post_new(app, channels, text, template, variables, at, queue, campaign, draf
 @post.command("list")
 @click.option("--status", "-s", help="Only deliveries with this status.")
 @channel_option()
+@limit_option
 @json_option
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV, one row per channel delivery.")
 @pass_app
-def post_list(app, status, channel, as_json, as_csv) -> None:
-    """Posts and the status of each delivery."""
-    from socialsell.marketing.posts import list_posts
-
-    rows = list_posts(app, status=status, account=channel)
+def post_list(app, status, channel, limit, as_json, as_csv) -> None:
+    """Posts and the status of each delivery, by first due time (with --limit, the latest)."""
+    rows = list_posts(app, status=status, account=channel, limit=limit)
     if as_json:
         print_json(rows)
-        return
-    if as_csv:
-        import sys
-
-        from socialsell.marketing.importer import export_rows, write_csv
-
+    elif as_csv:
         write_csv(export_rows(rows), sys.stdout)
-        return
-    tz = app.workspace.timezone
-    print_table(["id", "channel", "status", "due", "text", "note"], [
-        (p["id"], d["account"], d["status"], format_local(d["published_at"] or d["due_at"], tz),
-         _short(d["text"]), _short(_paused(d) or d["error"] or d["remote_url"] or "", 40))
-        for p in rows for d in p["deliveries"]
-    ], empty="no posts yet: socialsell post new --channel sandbox --text 'Hello' --queue", one_line=True)
+    else:
+        tz = app.workspace.timezone
+        print_table(["id", "channel", "status", "due", "text", "note"], [
+            (p["id"], d["account"], d["status"], format_local(d["published_at"] or d["due_at"], tz),
+             _short(d["text"]), _short(_paused(d) or d["error"] or d["remote_url"] or "", 40))
+            for p in rows for d in p["deliveries"]
+        ], empty="no posts yet: socialsell post new --channel sandbox --text 'Hello' --queue", one_line=True)
+    note_cut(len(rows), rows.total)
 
 
 def _paused(row: dict) -> str | None:
@@ -124,8 +136,6 @@ def _short(text: str | None, n: int = 50) -> str:
 @pass_app
 def post_show(app, post_id, as_json) -> None:
     """One post: its text per channel, status, engagement."""
-    from socialsell.marketing.posts import get_post
-
     p = get_post(app, parse_id(post_id, "post"))
     if as_json:
         print_json([p])
@@ -151,8 +161,6 @@ def post_show(app, post_id, as_json) -> None:
 @pass_app
 def post_approve(app, post_id) -> None:
     """Approve a draft so it can go out."""
-    from socialsell.marketing.posts import approve_post
-
     n = approve_post(app, parse_id(post_id, "post"))
     click.echo(f"approved {n} deliver{'y' if n == 1 else 'ies'} of post {post_id}")
 
@@ -163,8 +171,6 @@ def post_approve(app, post_id) -> None:
 @pass_app
 def post_cancel(app, post_id, channel) -> None:
     """Cancel a post that has not gone out."""
-    from socialsell.marketing.posts import cancel_post
-
     n = cancel_post(app, parse_id(post_id, "post"), channel)
     click.echo(f"cancelled {n} deliver{'y' if n == 1 else 'ies'} of post {post_id}")
 
@@ -175,8 +181,6 @@ def post_cancel(app, post_id, channel) -> None:
 @pass_app
 def post_retry(app, post_id, at) -> None:
     """Queue a failed, missed or needs-attention post again."""
-    from socialsell.marketing.posts import retry_post
-
     n = retry_post(app, parse_id(post_id, "post"), _when(app, at))
     click.echo(f"queued {n} deliver{'y' if n == 1 else 'ies'} of post {post_id} again")
 
@@ -190,8 +194,6 @@ def post_retry(app, post_id, at) -> None:
 @pass_app
 def post_edit(app, post_id, text, variables, at, channel) -> None:
     """Change a post that has not been sent yet."""
-    from socialsell.marketing.posts import edit_post
-
     names = edit_post(app, parse_id(post_id, "post"), text=text, variables=parse_vars(variables),
                       at=_when(app, at), account=channel)
     click.echo(f"edited post {post_id} on {', '.join(names)}")
@@ -205,9 +207,9 @@ def post_edit(app, post_id, text, variables, at, channel) -> None:
 @pass_app
 def queue(app, channel, days, fill_evergreen, as_json) -> None:
     """The posting calendar from today, by day and channel, with each post's status."""
-    from socialsell.marketing.calendar import calendar
-
     if fill_evergreen:
+        # imported here: evergreen builds the engagement tables at import (~60 ms with -X
+        # importtime, shared machine), which `queue` without --fill-evergreen must not pay
         from socialsell.marketing.evergreen import fill_empty_slots
 
         added = fill_empty_slots(app, app.now(), days, account=channel)
@@ -244,9 +246,6 @@ def queue(app, channel, days, fill_evergreen, as_json) -> None:
 @pass_app
 def slots(app, channel, set_to, add, remove, as_json) -> None:
     """The weekly posting slots of each account, and changing them in socialsell.toml."""
-    from socialsell.marketing.slots import edit_slots, slot_rules
-    from socialsell.timeparse import upcoming_slots
-
     if set_to or add or remove:
         if not channel:
             raise UsageError("name the account to change with --channel")
@@ -278,8 +277,6 @@ def templates() -> None:
 @pass_app
 def templates_list(app, as_json) -> None:
     """Templates in the workspace and shipped with socialsell."""
-    from socialsell.marketing.templates import list_templates
-
     rows = [{"id": tpl.name, "name": tpl.name, "title": tpl.title, "requires": tpl.requires,
              "channels": tpl.meta.get("channels", []), "path": str(tpl.path)} for tpl in list_templates(app.workspace.root)]
     if as_json:
@@ -297,8 +294,6 @@ def templates_list(app, as_json) -> None:
 @pass_app
 def templates_preview(app, name, channels, variables, as_json) -> None:
     """Exactly what a template would post, and its length against the channel's limit."""
-    from socialsell.marketing.posts import render_for_accounts
-
     drafts = render_for_accounts(app, list(channels), text=None, template=name, variables=parse_vars(variables))
     if as_json:
         print_json([{"id": d.account, "account": d.account, "text": d.text, "length": d.length, "limit": d.limit} for d in drafts])

@@ -2,11 +2,45 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
-from socialsell.cli.common import json_option, parse_id, pass_app, print_json, print_table
+from socialsell.cli.common import (
+    json_option,
+    limit_option,
+    note_cut,
+    parse_id,
+    pass_app,
+    print_json,
+    print_table,
+)
 from socialsell.cli.inputs import AMOUNT, TEXT
 from socialsell.errors import UsageError
+from socialsell.sales.contacts import (
+    contact_detail,
+    list_contacts,
+    merge_contacts,
+    merge_plan,
+    resolve_contact,
+    suggest_merges,
+    unmerge_contact,
+)
+from socialsell.sales.deals import parse_close
+from socialsell.sales.finder import find_task
+from socialsell.sales.scoring import STAGES
+from socialsell.sales.tasks import (
+    add_note,
+    assign_task,
+    close_task,
+    get_task,
+    list_tasks,
+    log_touch,
+    parse_snooze,
+    reply_to_task,
+    set_next_step,
+    snooze_task,
+)
 from socialsell.team import rep_tz
 from socialsell.timeparse import format_ago, format_due, format_local, parse_when
 
@@ -72,15 +106,15 @@ def _parse_at(app, text: str, what: str = "--at"):
 @click.option("--all", "scope", flag_value="all", help="Everyone's open tasks.")
 @click.option("--owner", metavar="NAME", help="Someone else's open tasks.")
 @click.option("--overdue", is_flag=True, help="Only tasks past their SLA.")
+@limit_option
 @json_option
 @pass_app
-def tasks(app, scope, owner, overdue, as_json) -> None:
+def tasks(app, scope, owner, overdue, limit, as_json) -> None:
     """My follow-up list, most urgent first."""
-    from socialsell.sales.tasks import list_tasks
-
-    rows = list_tasks(app, owner=owner, all_owners=(scope == "all" and not owner), overdue=overdue)
+    rows = list_tasks(app, owner=owner, all_owners=(scope == "all" and not owner), overdue=overdue, limit=limit)
     if as_json:
         print_json(rows)
+        note_cut(len(rows), rows.total)
         return
     who = "everyone" if scope == "all" and not owner else (owner or app.actor)
     print_table(
@@ -92,6 +126,7 @@ def tasks(app, scope, owner, overdue, as_json) -> None:
         title=f"follow-ups for {who} (times in {rep_tz(app).key})", one_line=True,
         empty=f"no open follow-ups for {who}" + ("" if who == "everyone" else " (try --all, or --as NAME)"),
     )
+    note_cut(len(rows), rows.total)
 
 
 @click.group()
@@ -105,9 +140,6 @@ def task() -> None:
 @pass_app
 def task_show(app, task_id, as_json) -> None:
     """Who, what they said, on which post, their history and score, and an opener."""
-    from socialsell.sales.finder import find_task
-    from socialsell.sales.tasks import get_task
-
     tk = get_task(app, find_task(app, task_id))
     if as_json:
         print_json([tk])
@@ -165,9 +197,6 @@ def task_show(app, task_id, as_json) -> None:
 @pass_app
 def task_done(app, task_id, outcome, amount, at, close, stage, force) -> None:
     """Close a task with its outcome (meeting opens the next step; opportunity and won, a deal)."""
-    from socialsell.sales.deals import parse_close
-    from socialsell.sales.tasks import close_task
-
     if outcome in ("meeting", "meeting_booked", "meeting-booked") and at is None:
         raise UsageError("--outcome meeting needs --at WHEN, the meeting time (the next step is due then)")
     tk = close_task(app, parse_id(task_id, "task"), outcome, amount, force=force,
@@ -186,8 +215,6 @@ def task_done(app, task_id, outcome, amount, at, close, stage, force) -> None:
 @pass_app
 def task_snooze(app, task_id, duration, force) -> None:
     """Hide a task until later: 2h, 3d, 1w or 'mon 09:00'."""
-    from socialsell.sales.tasks import parse_snooze, snooze_task
-
     until = parse_snooze(duration, app.now(), rep_tz(app))
     snooze_task(app, parse_id(task_id, "task"), until, force=force)
     click.echo(f"task {task_id} snoozed until {format_local(until, rep_tz(app))}")
@@ -199,8 +226,6 @@ def task_snooze(app, task_id, duration, force) -> None:
 @pass_app
 def task_assign(app, task_id, owner) -> None:
     """Give a task (and its contact) to another rep."""
-    from socialsell.sales.tasks import assign_task
-
     assign_task(app, parse_id(task_id, "task"), owner)
     click.echo(f"task {task_id} assigned to {owner}")
 
@@ -212,8 +237,6 @@ def task_assign(app, task_id, owner) -> None:
 @pass_app
 def task_note(app, task_id, text, force) -> None:
     """Add a note to a task's contact."""
-    from socialsell.sales.tasks import add_note
-
     add_note(app, parse_id(task_id, "task"), text, force=force)
     click.echo(f"noted on task {task_id}")
 
@@ -225,8 +248,6 @@ def task_note(app, task_id, text, force) -> None:
 @pass_app
 def task_tag(app, task_id, insight, force) -> None:
     """Record an insight for marketing (e.g. "pricing objection")."""
-    from socialsell.sales.tasks import add_note
-
     add_note(app, parse_id(task_id, "task"), insight, kind="insight", force=force)
     click.echo(f"insight recorded on task {task_id}: {insight}")
 
@@ -241,8 +262,6 @@ def task_tag(app, task_id, insight, force) -> None:
 @pass_app
 def task_log(app, task_id, kind, text, next_step, at, force) -> None:
     """Record contact made by hand (a call, an email, a DM, a meeting): the first one stops the SLA clock."""
-    from socialsell.sales.tasks import log_touch
-
     due = _parse_at(app, at) if at else None
     tk = log_touch(app, parse_id(task_id, "task"), kind.lower(), text, next_step=next_step, due=due, force=force)
     click.echo(f"logged a {kind.lower()} on task {tk['id']}" + (
@@ -257,8 +276,6 @@ def task_log(app, task_id, kind, text, next_step, at, force) -> None:
 @pass_app
 def task_next(app, task_id, step, at, force) -> None:
     """Set what happens next on a task, and when: the task is due then."""
-    from socialsell.sales.tasks import set_next_step
-
     tk = set_next_step(app, parse_id(task_id, "task"), step, _parse_at(app, at), force=force)
     click.echo(f"task {tk['id']} next: {tk['next_step']} ({format_local(tk['next_step_due'], rep_tz(app))})")
 
@@ -271,8 +288,6 @@ def task_next(app, task_id, step, at, force) -> None:
 @pass_app
 def task_reply(app, task_id, text, again, force) -> None:
     """Reply through the channel, checked like a post (banned words, the channel's length)."""
-    from socialsell.sales.tasks import reply_to_task
-
     r = reply_to_task(app, parse_id(task_id, "task"), text, force=force, again=again)
     click.echo(f"replied on task {task_id}" + (f": {r['url']}" if r["url"] else ""))
 
@@ -281,33 +296,37 @@ def task_reply(app, task_id, text, again, force) -> None:
 @click.option("--stage", help="Only this lifecycle stage.")
 @click.option("--owner", help="Only this owner's contacts.")
 @click.option("--suggest-merges", is_flag=True, help="Pairs that look like one person (same name and profile link).")
+@limit_option
 @json_option
 @pass_app
-def contacts(app, stage, owner, suggest_merges, as_json) -> None:
+def contacts(app, stage, owner, suggest_merges, limit, as_json) -> None:
     """Everyone who engaged, best first."""
-    from socialsell.sales.contacts import list_contacts
-    from socialsell.sales.scoring import STAGES
-
     if stage and stage not in STAGES:
         raise UsageError(f"unknown stage {stage!r} (one of {', '.join(STAGES)})")
     if suggest_merges:
-        from socialsell.sales.contacts import suggest_merges as suggest
-
-        pairs = suggest(app)
-        if as_json:
-            print_json(pairs)
-            return
-        print_table(["id", "merge with", "name", "why", "to merge"],
-                    [(p["id"], p["merge_with"], p["name"], p["reason"], p["command"]) for p in pairs],
-                    empty="no merge suggestions")
+        _merge_suggestions(app, limit, as_json)
         return
-    rows = list_contacts(app, stage=stage, owner=owner)
+    rows = list_contacts(app, stage=stage, owner=owner, limit=limit)
     if as_json:
         print_json(rows)
-        return
-    print_table(["id", "name", "stage", "score", "owner", "handles"],
-                [(r["id"], r["display_name"], r["stage"], f"{r['score']:.0f}", r["owner"] or "-",
-                  ", ".join(h["handle"] for h in r["handles"])) for r in rows], empty="no contacts yet")
+    else:
+        print_table(["id", "name", "stage", "score", "owner", "handles"],
+                    [(r["id"], r["display_name"], r["stage"], f"{r['score']:.0f}", r["owner"] or "-",
+                      ", ".join(h["handle"] for h in r["handles"])) for r in rows], empty="no contacts yet")
+    note_cut(len(rows), rows.total)
+
+
+def _merge_suggestions(app, limit: int | None, as_json: bool) -> None:
+    """``contacts --suggest-merges``: pairs found in Python over the same-name contacts, cut after."""
+    pairs = suggest_merges(app)
+    shown = pairs[:limit] if limit else pairs
+    if as_json:
+        print_json(shown)
+    else:
+        print_table(["id", "merge with", "name", "why", "to merge"],
+                    [(p["id"], p["merge_with"], p["name"], p["reason"], p["command"]) for p in shown],
+                    empty="no merge suggestions")
+    note_cut(len(shown), len(pairs))
 
 
 @click.group()
@@ -321,8 +340,6 @@ def contact() -> None:
 @pass_app
 def contact_show(app, contact_id, as_json) -> None:
     """A contact's profile, score explained line by line, history, notes."""
-    from socialsell.sales.contacts import contact_detail, resolve_contact
-
     c = contact_detail(app, resolve_contact(app, contact_id))
     if as_json:
         print_json([c])
@@ -373,9 +390,7 @@ def _side(side: dict) -> str:
 @pass_app
 def contact_merge(app, keep_id, other_id, yes) -> None:
     """Merge OTHER_ID into KEEP_ID: shows what moves and asks; `contact unmerge OTHER_ID` undoes it."""
-    import sys
 
-    from socialsell.sales.contacts import merge_contacts, merge_plan
 
     keep, other = parse_id(keep_id, "contact"), parse_id(other_id, "contact")
     plan = merge_plan(app, keep, other)
@@ -400,7 +415,5 @@ def contact_merge(app, keep_id, other_id, yes) -> None:
 @pass_app
 def contact_unmerge(app, contact_id) -> None:
     """Undo the merge of CONTACT_ID: both contacts come back with their handles, tasks and deals."""
-    from socialsell.sales.contacts import unmerge_contact
-
     r = unmerge_contact(app, parse_id(contact_id, "contact"))
     click.echo(f"contact {r['restored']} restored beside {r['id']}" + (f"; task {r['task']} reopened" if r["task"] else ""))

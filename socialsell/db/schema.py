@@ -10,6 +10,8 @@ must create exactly this schema; ``tests/test_storage.py`` compares the two on S
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,7 +38,58 @@ from sqlalchemy.types import TypeDecorator
 
 from socialsell.redact import redact
 
-metadata = MetaData(
+#: held while tables are built: jobs of the loop run in threads and may first use a table together
+_BUILDING = threading.RLock()
+
+
+class LazyMetaData(MetaData):
+    """The schema's MetaData, whose tables are built when first used.
+
+    Building all the tables costs ~15 ms at import (``-X importtime``, bench/bench_read.py:
+    SQLAlchemy's Column and Index set-up), and a read command uses a few of them (``tasks``:
+    tasks, contacts, handles). A table defined with ``@_lazy`` is built on first access
+    (``schema.tasks``), together with the tables its foreign keys name; looking at the whole
+    schema (``metadata.tables``, ``create_all``, Alembic) builds every one first."""
+
+    def __init__(self, **kwargs: Any):
+        self._pending: dict[str, Callable[[], Table]] = {}
+        self._building = False
+        super().__init__(**kwargs)
+
+    @property  # type: ignore[override]
+    def tables(self) -> Any:
+        if self._pending and not self._building:
+            with _BUILDING:
+                for name in list(self._pending):
+                    self.build(name)
+        return self._tables
+
+    @tables.setter
+    def tables(self, value: Any) -> None:
+        self._tables = value
+
+    def build(self, name: str) -> Table:
+        """The table defined as ``name`` (its Python name), built now if it was not yet, and
+        the tables its foreign keys refer to (so joins and FK column types resolve as if the
+        whole schema had been built)."""
+        with _BUILDING:
+            if name not in self._pending:
+                return globals()[name]
+            define = self._pending.pop(name)
+            building, self._building = self._building, True
+            try:
+                table = define()
+            finally:
+                self._building = building
+            globals()[name] = table
+            for fk in table.foreign_keys:
+                target = fk.target_fullname.split(".")[0]
+                if target in self._pending:
+                    self.build(target)
+            return table
+
+
+metadata = LazyMetaData(
     naming_convention={
         "ix": "ix_%(column_0_label)s",
         "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -44,6 +97,21 @@ metadata = MetaData(
         "pk": "pk_%(table_name)s",
     }
 )
+
+
+def _lazy(define: Callable[[], Table]) -> Callable[[], Table]:
+    """Register a table to build on first use (:class:`LazyMetaData`); its Python name is the
+    function's without the leading underscore."""
+    metadata._pending[define.__name__.removeprefix("_")] = define
+    return define
+
+
+def __getattr__(name: str) -> Table:
+    """``schema.tasks``: a table registered with ``@_lazy``, built on first access."""
+    with _BUILDING:  # the loop's jobs run in threads: one builds, the others wait and find it built
+        if name in metadata._pending or name in globals():
+            return metadata.build(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -97,7 +165,8 @@ def _id() -> Column:
 
 # --- channel accounts, cursors, leases ---------------------------------------------------------
 
-accounts = Table(
+@_lazy
+def _accounts() -> Table: return Table(
     "accounts",
     metadata,
     _id(),
@@ -114,7 +183,8 @@ accounts = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
-cursors = Table(
+@_lazy
+def _cursors() -> Table: return Table(
     "cursors",
     metadata,
     Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
@@ -123,7 +193,8 @@ cursors = Table(
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
-leases = Table(
+@_lazy
+def _leases() -> Table: return Table(
     "leases",
     metadata,
     Column("name", String(200), primary_key=True),  # e.g. "poll:sandbox", "job:sla-check"
@@ -132,7 +203,8 @@ leases = Table(
     Column("acquired_at", UTCDateTime, nullable=False),
 )
 
-workers = Table(
+@_lazy
+def _workers() -> Table: return Table(
     "workers",
     metadata,
     Column("id", String(200), primary_key=True),  # host:pid:random
@@ -146,7 +218,8 @@ workers = Table(
 
 # --- marketing: campaigns, posts, deliveries ---------------------------------------------------
 
-campaigns = Table(
+@_lazy
+def _campaigns() -> Table: return Table(
     "campaigns",
     metadata,
     _id(),
@@ -163,7 +236,8 @@ campaigns = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
-posts = Table(
+@_lazy
+def _posts() -> Table: return Table(
     "posts",
     metadata,
     _id(),
@@ -183,7 +257,8 @@ posts = Table(
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
-deliveries = Table(
+@_lazy
+def _deliveries() -> Table: return Table(
     "deliveries",
     metadata,
     _id(),
@@ -214,7 +289,8 @@ deliveries = Table(
     Index("ix_deliveries_due", "status", "due_at"),
 )
 
-post_metrics = Table(
+@_lazy
+def _post_metrics() -> Table: return Table(
     "post_metrics",
     metadata,
     _id(),
@@ -234,7 +310,8 @@ post_metrics = Table(
 
 # --- sales: contacts, handles, engagements, tasks, notes -----------------------------------------
 
-contacts = Table(
+@_lazy
+def _contacts() -> Table: return Table(
     "contacts",
     metadata,
     _id(),
@@ -256,7 +333,8 @@ contacts = Table(
     Index("ix_contacts_owner", "owner"),
 )
 
-handles = Table(
+@_lazy
+def _handles() -> Table: return Table(
     "handles",
     metadata,
     _id(),
@@ -280,7 +358,8 @@ handles = Table(
     Index("ix_handles_contact", "contact_id"),
 )
 
-engagements = Table(
+@_lazy
+def _engagements() -> Table: return Table(
     "engagements",
     metadata,
     _id(),
@@ -305,7 +384,8 @@ engagements = Table(
     Index("ix_engagements_delivery", "delivery_id"),
 )
 
-tasks = Table(
+@_lazy
+def _tasks() -> Table: return Table(
     "tasks",
     metadata,
     _id(),
@@ -353,7 +433,8 @@ tasks = Table(
     Index("ix_tasks_owner_status", "owner", "status", "due_at"),
 )
 
-sla_alerts = Table(
+@_lazy
+def _sla_alerts() -> Table: return Table(
     "sla_alerts",
     metadata,
     Column("task_id", ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True),
@@ -361,7 +442,8 @@ sla_alerts = Table(
     Column("at", UTCDateTime, nullable=False),
 )
 
-notes = Table(
+@_lazy
+def _notes() -> Table: return Table(
     "notes",
     metadata,
     _id(),
@@ -376,7 +458,8 @@ notes = Table(
 
 # --- sales: deals and what started them --------------------------------------------------------
 
-deals = Table(
+@_lazy
+def _deals() -> Table: return Table(
     "deals",
     metadata,
     _id(),
@@ -417,7 +500,8 @@ Stages: ``discovery``, ``proposal``, ``negotiation`` are open; ``won`` and ``los
 (``opportunity`` while one is open, ``customer`` once one is won).
 """
 
-deal_posts = Table(
+@_lazy
+def _deal_posts() -> Table: return Table(
     "deal_posts",
     metadata,
     Column("deal_id", ForeignKey("deals.id", ondelete="CASCADE"), primary_key=True),
@@ -441,7 +525,8 @@ Written once, when the deal opens, from the contact's engagements up to that mom
 contacts included), and never changed after: a later engagement does not rewrite history.
 """
 
-contact_merges = Table(
+@_lazy
+def _contact_merges() -> Table: return Table(
     "contact_merges",
     metadata,
     _id(),
@@ -460,7 +545,8 @@ contact_merges = Table(
 
 # --- the event log ------------------------------------------------------------------------------
 
-events = Table(
+@_lazy
+def _events() -> Table: return Table(
     "events",
     metadata,
     _id(),
@@ -483,7 +569,8 @@ def use_postgresql_options() -> None:
 
 # --- CRM sync: the outbox and each CRM's state ---------------------------------------------------
 
-crm_outbox = Table(
+@_lazy
+def _crm_outbox() -> Table: return Table(
     "crm_outbox",
     metadata,
     _id(),
@@ -513,7 +600,8 @@ crm_outbox = Table(
 )
 """One change for a CRM to receive, and the CRM's id for it once received (docs/crm.md)."""
 
-crm_state = Table(
+@_lazy
+def _crm_state() -> Table: return Table(
     "crm_state",
     metadata,
     Column("crm", String(50), primary_key=True),

@@ -15,7 +15,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, func, insert, select
 
 from socialsell.db import schema as t
+from socialsell.db.pages import Page, fetch_page, page_of_dicts
 from socialsell.errors import NotFound, UsageError
+from socialsell.marketing.posts import delivery_rows
+from socialsell.timeparse import check_year, parse_date_end, to_utc
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
@@ -29,8 +32,6 @@ def create_campaign(
     utm: str | None = None, hashtags: list[str] | None = None, disclaimer: str | None = None,
 ) -> dict[str, Any]:
     """Validate and store a campaign. Raises UsageError (and changes nothing) on bad input."""
-    from socialsell.timeparse import check_year, parse_date_end, to_utc
-
     name = name.strip()
     if not name or len(name) > 200:
         raise UsageError("a campaign needs a name of 1 to 200 characters")
@@ -72,10 +73,11 @@ def create_campaign(
     return get_campaign(app, name, with_posts=False)
 
 
-def list_campaigns(app: App) -> list[dict[str, Any]]:
+def list_campaigns(app: App, *, limit: int | None = None) -> Page:
+    """Campaigns by start date, at most ``limit`` (None: all), each with its number of posts."""
     with app.db.read() as conn:
-        rows = [dict(r) for r in conn.execute(select(C).order_by(C.c.starts_on, C.c.id)).mappings()]
-        counts = dict(conn.execute(select(P.c.campaign_id, func.count()).where(P.c.campaign_id.is_not(None))
+        rows = page_of_dicts(fetch_page(conn, select(C).order_by(C.c.starts_on, C.c.id), limit), C.c.keys())
+        counts = dict(conn.execute(select(P.c.campaign_id, func.count()).where(P.c.campaign_id.in_([r["id"] for r in rows]))
                                    .group_by(P.c.campaign_id)).all())
     for r in rows:
         r["posts"] = counts.get(r["id"], 0)
@@ -91,7 +93,6 @@ def get_campaign(app: App, name: str, *, with_posts: bool = True) -> dict[str, A
         campaign = dict(row)
         if not with_posts:
             return campaign
-        from socialsell.marketing.posts import delivery_rows
 
         post_rows = [dict(r) for r in conn.execute(
             select(P.c.id, P.c.text, P.c.created_at).where(P.c.campaign_id == campaign["id"]).order_by(P.c.id)).mappings()]

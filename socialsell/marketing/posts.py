@@ -17,9 +17,14 @@ from sqlalchemy import and_, case, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from socialsell.db import schema as t
+from socialsell.db.pages import Page, fetch_page, page_of_dicts
 from socialsell.errors import NotFound, UsageError
+from socialsell.marketing import guardrails
 from socialsell.marketing.media import check_media_for
+from socialsell.marketing.slots import next_free_slot, slot_rules
+from socialsell.marketing.templates import find_template, render
 from socialsell.team import check_approver
+from socialsell.timeparse import format_local, parse_date_end, parse_interval
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
@@ -50,9 +55,6 @@ def render_for_accounts(
 
     Raises UsageError naming the account and the first problem; nothing is half-done.
     """
-    from socialsell.marketing import guardrails
-    from socialsell.marketing.templates import find_template, render
-
     if not accounts:
         raise UsageError("name at least one channel account with --channel")
     if (text is None) == (template is None):
@@ -91,8 +93,6 @@ def check_characters(text: str, account: str) -> None:
 def default_accounts(app: App, template: str | None, campaign: dict[str, Any] | None) -> list[str]:
     """Accounts for a post that names none: the campaign's channels, else the template's
     ``channels`` (account names or channel types), else an error."""
-    from socialsell.marketing.templates import find_template
-
     wanted: list[str] = list(campaign.get("channels") or []) if campaign else []
     if not wanted and template:
         wanted = list(find_template(template, app.workspace.root).meta.get("channels", []))
@@ -104,8 +104,6 @@ def default_accounts(app: App, template: str | None, campaign: dict[str, Any] | 
 
 def parse_recurrence(app: App, every: str | None, until: str | None, count: int | None) -> dict[str, Any] | None:
     """``--repeat 7d [--until DATE | --count N]`` as stored in ``posts.recurrence``."""
-    from socialsell.timeparse import parse_date_end, parse_interval
-
     if every is None:
         if until is not None or count is not None:
             raise UsageError("--until and --count go with --repeat (e.g. --repeat 7d --count 4)")
@@ -174,8 +172,6 @@ def prepare_post(
     if recurrence and at is None and not queue:
         raise UsageError("a repeating post needs its first time: add --at WHEN or --queue")
     if template and campaign is None:
-        from socialsell.marketing.templates import find_template
-
         campaign = find_template(template, app.workspace.root).meta.get("campaign")
     campaign_row = _campaign(app, campaign) if campaign else None
     if not accounts:
@@ -185,8 +181,6 @@ def prepare_post(
         for d in drafts:
             check_media_for(app.channel(d.account), d.account, list(media))
     if queue:
-        from socialsell.marketing.slots import slot_rules
-
         for d in drafts:
             if not slot_rules(app, d.account):
                 raise UsageError(f"account {d.account!r} has no posting slots: add slots = [\"mon-fri 09:00, 12:30\"] "
@@ -204,8 +198,6 @@ def store_post(app: App, conn: Connection, plan: PostPlan) -> int:
     for d in plan.drafts:
         dues[d.account] = plan.at
         if plan.queue:
-            from socialsell.marketing.slots import next_free_slot
-
             dues[d.account] = next_free_slot(app, conn, d.account, after=now)
     post_id = conn.execute(insert(t.posts).values(
         campaign_id=plan.campaign["id"] if plan.campaign else None,
@@ -239,8 +231,6 @@ def create_post(app: App, **kwargs: Any) -> int:
 
 
 def _local(app: App, at: datetime) -> str:
-    from socialsell.timeparse import format_local
-
     return f"{format_local(at, app.workspace.timezone, '%a %Y-%m-%d %H:%M')} ({app.workspace.timezone.key})"
 
 
@@ -352,28 +342,32 @@ def delivery_rows(conn, post_ids: Sequence[int] | None = None, *, status: str | 
     return [dict(r) for r in conn.execute(q).mappings()]
 
 
-def list_posts(app: App, *, status: str | None = None, account: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
-    """Posts with their deliveries (``post list``), newest due first."""
+def list_posts(app: App, *, status: str | None = None, account: str | None = None, limit: int | None = None) -> Page:
+    """Posts with their deliveries (``post list``), in the order of their first due time (their
+    creation for a post not yet timed), oldest first; with ``limit``, the latest ``limit`` posts
+    (``total``: how many match). One query for the page of posts, one for their deliveries."""
     if status and status not in STATUSES:
         raise UsageError(f"unknown status {status!r} (one of {', '.join(STATUSES)})")
     if account:
         app.workspace.account(account)
+    P, D, A, K = t.posts, t.deliveries, t.accounts, t.campaigns
+    columns = ("id", "text", "template", "author", "created_at", "campaign")
+    first_due = func.min(func.coalesce(D.c.due_at, P.c.created_at))
+    q = (select(P.c.id, P.c.text, P.c.template, P.c.author, P.c.created_at, K.c.name)
+         .join(D, D.c.post_id == P.c.id).join(A, A.c.id == D.c.account_id).outerjoin(K, K.c.id == P.c.campaign_id)
+         .group_by(P.c.id, K.c.name)
+         .order_by(first_due.desc(), P.c.id.desc()))  # the latest first, so a limit keeps the latest
+    if status:
+        q = q.where(D.c.status == status)
+    if account:
+        q = q.where(A.c.name == account)
     with app.db.read() as conn:
-        deliveries = delivery_rows(conn, status=status, account=account)
-        post_ids = sorted({d["post_id"] for d in deliveries})
-        posts = {}
-        if post_ids:
-            q = (
-                select(t.posts.c.id, t.posts.c.text, t.posts.c.template, t.posts.c.author, t.posts.c.created_at,
-                       t.campaigns.c.name.label("campaign"))
-                .outerjoin(t.campaigns, t.campaigns.c.id == t.posts.c.campaign_id)
-                .where(t.posts.c.id.in_(post_ids))
-            )
-            posts = {r["id"]: {**dict(r), "deliveries": []} for r in conn.execute(q).mappings()}
+        page = page_of_dicts(fetch_page(conn, q, limit), columns)
+        deliveries = delivery_rows(conn, [p["id"] for p in page], status=status, account=account) if page else []
+    posts = {p["id"]: {**p, "deliveries": []} for p in reversed(page)}
     for d in deliveries:
         posts[d["post_id"]]["deliveries"].append(d)
-    rows = sorted(posts.values(), key=lambda p: (min((d["due_at"] or p["created_at"]) for d in p["deliveries"]), p["id"]))
-    return rows[-limit:] if limit else rows
+    return Page(posts.values(), page.total)
 
 
 def get_post(app: App, post_id: int) -> dict[str, Any]:

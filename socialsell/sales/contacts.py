@@ -2,40 +2,59 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime as _dt
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, delete, func, insert, select, update
 
 from socialsell.db import schema as t
+from socialsell.db.pages import Page, fetch_page, page_of_dicts
 from socialsell.errors import NotFound, UsageError
 from socialsell.sales.finder import find_contact
+from socialsell.sales.scoring import stage_for
+from socialsell.team import role_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
 
 
-def list_contacts(app: App, *, stage: str | None = None, owner: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+def list_contacts(app: App, *, stage: str | None = None, owner: str | None = None, limit: int | None = None) -> Page:
+    """Contacts best first (score, then id), at most ``limit`` (None: all), each with its handles;
+    ``total`` is how many match."""
     C = t.contacts
-    q = select(C.c.id, C.c.display_name, C.c.headline, C.c.company, C.c.stage, C.c.owner, C.c.score, C.c.last_seen_at)\
-        .where(C.c.merged_into.is_(None)).order_by(C.c.score.desc(), C.c.id)
+    columns = ("id", "display_name", "headline", "company", "stage", "owner", "score", "last_seen_at")
+    q = select(*(C.c[name] for name in columns)).where(C.c.merged_into.is_(None)).order_by(C.c.score.desc(), C.c.id)
     if stage:
         q = q.where(C.c.stage == stage)
     if owner:
         q = q.where(C.c.owner == owner)
-    if limit:
-        q = q.limit(limit)
     with app.db.read() as conn:
-        rows = [dict(r) for r in conn.execute(q).mappings()]
-        ids = [r["id"] for r in rows]
-        handles: dict[int, list[dict[str, Any]]] = {}
-        for i in range(0, len(ids), 900):
-            for h in conn.execute(select(t.handles.c.contact_id, t.handles.c.channel, t.handles.c.handle)
-                                  .where(t.handles.c.contact_id.in_(ids[i:i + 900]))).mappings():
-                handles.setdefault(h["contact_id"], []).append({"channel": h["channel"], "handle": h["handle"]})
+        rows = page_of_dicts(fetch_page(conn, q, limit), columns)
+        handles = handles_of(conn, [r["id"] for r in rows])
     for r in rows:
         r["handles"] = handles.get(r["id"], [])
     return rows
+
+
+#: ids per ``IN (...)``: under SQLite's oldest limit of 999 bound parameters
+IDS_PER_QUERY = 900
+
+
+def handles_of(conn, contact_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
+    """Each contact's handles (channel, handle, profile link), in the order they were first seen.
+
+    Looked up by the ids of the page already read, never by re-running the list's query: one
+    query for a page (issue 14: the handles query re-ran the main join)."""
+    H = t.handles
+    ids = sorted(set(contact_ids))
+    handles: dict[int, list[dict[str, Any]]] = {}
+    for i in range(0, len(ids), IDS_PER_QUERY):
+        q = select(H.c.contact_id, H.c.channel, H.c.handle, H.c.profile_url)\
+            .where(H.c.contact_id.in_(ids[i:i + IDS_PER_QUERY])).order_by(H.c.id)
+        for cid, channel, handle, url in conn.execute(q):
+            handles.setdefault(cid, []).append({"channel": channel, "handle": handle, "profile_url": url})
+    return handles
 
 
 def contact_detail(app: App, contact_id: int) -> dict[str, Any]:
@@ -185,9 +204,9 @@ def merge_contacts(app: App, keep_id: int, other_id: int) -> dict[str, Any]:
     engagements; the other task is dismissed with outcome ``merged``. Two contacts with
     different owners need the lead (``[team] lead``, or a member with role lead).
     """
+    # imported here: ingest costs ~80 ms at import (-X importtime: the engagement tables and
+    # its record types), which `tasks` and `contacts` (this module) must not pay; merging needs it
     from socialsell.sales.ingest import rescore
-    from socialsell.sales.scoring import stage_for
-    from socialsell.team import role_of
 
     plan = merge_plan(app, keep_id, other_id)
     if plan["needs_lead"] and role_of(app.workspace, app.actor) != "lead":
@@ -267,8 +286,9 @@ def unmerge_contact(app: App, merged_id: int) -> dict[str, Any]:
     """Undo the last merge of ``merged_id``: its handles (and every engagement from them, later
     ones included), tasks, notes and deals go back, its dismissed task reopens, the kept task and
     contact get their fields back, and both are rescored."""
+    # imported here: ingest costs ~80 ms at import (-X importtime: the engagement tables and
+    # its record types), which `tasks` and `contacts` (this module) must not pay; merging needs it
     from socialsell.sales.ingest import rescore
-    from socialsell.sales.scoring import stage_for
 
     C, T, M, E = t.contacts, t.tasks, t.contact_merges, t.engagements
     now = app.now()

@@ -12,9 +12,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, case, func, insert, select, update
 
 from socialsell.db import schema as t
+from socialsell.db.pages import Page, fetch_page, page_of_dicts
 from socialsell.errors import NotFound, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -202,28 +203,38 @@ def open_deals_of(conn, contact_id: int) -> list[dict[str, Any]]:
 
 
 def list_deals(app: App, *, owner: str | None = None, all_owners: bool = False, stage: str | None = None,
-               include_closed: bool = True) -> list[dict[str, Any]]:
-    """Deals, open ones first (by expected close), then closed ones (latest first)."""
+               include_closed: bool = True, limit: int | None = None) -> Page:
+    """Deals, open ones first (by expected close, undated last), then closed ones (latest first);
+    at most ``limit`` (None: all), with ``total`` the number that match. Sorted by the database,
+    so a cut list holds the first deals of the whole list."""
     D, C = t.deals, t.contacts
     if stage is not None and stage not in STAGES:
         raise UsageError(f"unknown deal stage {stage!r} (one of {', '.join(STAGES)})")
-    q = (select(D.c.id, D.c.title, D.c.owner, D.c.amount, D.c.currency, D.c.stage, D.c.expected_close, D.c.opened_at,
-                D.c.closed_at, D.c.lost_reason, D.c.contact_id, D.c.task_id, D.c.campaign_id, C.c.display_name)
-         .join(C, C.c.id == D.c.contact_id))
+    columns = ("id", "title", "owner", "amount", "currency", "stage", "expected_close", "opened_at", "closed_at",
+               "lost_reason", "contact_id", "task_id", "campaign_id", "display_name")
+    q = select(*(D.c[name] for name in columns[:-1]), C.c.display_name).join(C, C.c.id == D.c.contact_id)
     if not all_owners:
         q = q.where(D.c.owner == (owner or app.actor))
     if stage:
         q = q.where(D.c.stage == stage)
     elif not include_closed:
         q = q.where(D.c.stage.in_(OPEN_STAGES))
+    else:
+        q = q.where(D.c.stage.in_(STAGES))
+    is_open = D.c.stage.in_(OPEN_STAGES)
+    q = q.order_by(
+        case((is_open, 0), else_=1),
+        case((is_open, case((D.c.expected_close.is_(None), 1), else_=0))),  # undated open deals last
+        case((is_open, D.c.expected_close)),
+        case((is_open, D.c.id)),
+        case((~is_open, D.c.closed_at)).desc(),  # closed: latest first
+        D.c.id.desc(),
+    )
     with app.db.read() as conn:
-        rows = [dict(r) for r in conn.execute(q).mappings()]
-    open_rows = sorted((r for r in rows if r["stage"] in OPEN_STAGES),
-                       key=lambda r: (r["expected_close"] is None, r["expected_close"] or date.max, r["id"]))
-    closed = sorted((r for r in rows if r["stage"] in CLOSED_STAGES), key=lambda r: (r["closed_at"], r["id"]), reverse=True)
+        rows = page_of_dicts(fetch_page(conn, q, limit), columns)
     for r in rows:
         r["contact"] = {"id": r.pop("contact_id"), "name": r.pop("display_name")}
-    return open_rows + closed
+    return rows
 
 
 def get_deal(app: App, deal_id: int) -> dict[str, Any]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import unicodedata
 from typing import TYPE_CHECKING, Any
 
-from rapidfuzz import fuzz, process, utils
 from sqlalchemy import and_, select
 
 from socialsell.db import schema as t
@@ -88,6 +87,10 @@ def find_contact(app: App, ref: str) -> int:
         for n, value in enumerate((p["display_name"], p["company"], *(h.lstrip("@") for h in p["handles"]))):
             if value:
                 choices[(i, n)] = fold(value)
+    # imported here: rapidfuzz costs ~10 ms at import (-X importtime, bench/bench_read.py), and
+    # `tasks` and `contacts` import this module (through sales.contacts) but never match by name
+    from rapidfuzz import fuzz, process, utils
+
     best: dict[int, float] = {}
     for _, score, (cid, _n) in process.extract(query, choices, scorer=fuzz.WRatio, processor=utils.default_process,
                                                score_cutoff=FUZZY_FLOOR, limit=50):
