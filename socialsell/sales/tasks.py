@@ -129,7 +129,7 @@ def _engagements_of(conn, task: dict[str, Any]):
     return E.c.task_id == task["id"] if own else and_(E.c.contact_id == task["contact_id"], E.c.ignored.is_(None))
 
 
-_URL = re.compile(r"https?://\S+|www\.\S+", re.I)
+_URL = re.compile(r"https?://\S*|www\.\S*", re.I)
 TOPIC_MAX = 60
 
 
