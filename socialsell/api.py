@@ -19,6 +19,7 @@ from socialsell.credentials import delete_tokens, keyring_get, load_tokens, save
 from socialsell.errors import ConfigError, UsageError
 from socialsell.plugins.channel import (
     ENGAGEMENT_KINDS,
+    SHARE_MODES,
     AuthError,
     Capabilities,
     Channel,
@@ -34,6 +35,7 @@ from socialsell.plugins.channel import (
     Rejected,
     RemotePost,
     ReplyNotAllowed,
+    SharedPost,
     TransientError,
 )
 from socialsell.plugins.hookspecs import hookimpl
@@ -65,6 +67,8 @@ __all__ = [
     "Engagement",
     "ENGAGEMENT_KINDS",
     "Metrics",
+    "SharedPost",
+    "SHARE_MODES",
     # channel errors (docs/plugins.md: what the core does with each)
     "ChannelError",
     "TransientError",

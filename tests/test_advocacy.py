@@ -1,0 +1,279 @@
+"""Issue 18: advocacy. Reps share brand posts from their own accounts (docs/advocacy.md)."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from socialsell.db import schema as t
+from socialsell.loop.polling import poll_account
+from socialsell.loop.publishing import publish_due
+from socialsell.marketing.posts import create_post, get_post
+
+REP_ACCOUNTS = """
+[[accounts]]
+name = "alice-sandbox"
+channel = "sandbox"
+owner = "alice"
+
+[[accounts]]
+name = "bob-sandbox"
+channel = "sandbox"
+owner = "bob"
+"""
+
+
+@pytest.fixture
+def reps(workspace):
+    """The test workspace with one own sandbox account for alice and one for bob."""
+    workspace.write_text(workspace.read_text() + REP_ACCOUNTS)
+    return workspace
+
+
+def _published_shareable(app, clock, text="Our new pricing page is live https://example.com/pricing",
+                         suggested="Worth a look") -> int:
+    """A shareable brand post, published on the brand's sandbox (its simulated audience off)."""
+    for name in ("sandbox", "alice-sandbox", "bob-sandbox"):
+        app.channel(name).audience = False
+    post_id = create_post(app, accounts=["sandbox"], text=text, at=clock.now + timedelta(minutes=1),
+                          shareable=True, suggested_comment=suggested)
+    clock.advance(minutes=2)
+    publish_due(app, "w", clock.now)
+    assert get_post(app, post_id)["deliveries"][0]["status"] == "published"
+    return post_id
+
+
+def _snapshot(app) -> tuple:
+    """Everything a refused command must leave as it was."""
+    with app.db.read() as conn:
+        return tuple(conn.execute(select(func.count()).select_from(table)).scalar_one()
+                     for table in (t.deliveries, t.shares, t.posts, t.events))
+
+
+# --- settings ------------------------------------------------------------------------------------
+
+
+def test_owner_must_be_a_rep_with_did_you_mean(cli, reps):
+    reps.write_text(reps.read_text().replace('owner = "bob"', 'owner = "bobb"'))
+    r = cli("share", actor="alice")
+    assert r.exit_code == 2
+    assert r.output.count("\n") == 1
+    assert "[[accounts]] bob-sandbox owner" in r.output and "did you mean bob?" in r.output and "'bobb'" in r.output
+
+
+def test_owner_is_kept_as_written_in_the_team(make_app, reps):
+    reps.write_text(reps.read_text().replace('owner = "bob"', 'owner = "BOB"'))
+    assert make_app().workspace.account("bob-sandbox").owner == "bob"
+
+
+# --- who may post where ----------------------------------------------------------------------------
+
+
+def test_a_brand_post_cannot_target_a_reps_account(cli, reps, app):
+    before = _snapshot(app)
+    r = cli("post", "new", "-c", "alice-sandbox", "--text", "brand news", "--at", "+1h", actor="morgan")
+    assert r.exit_code == 2 and r.output.count("\n") == 1
+    assert "alice-sandbox is alice's own account: brand posts cannot go there" in r.output
+    r = cli("campaign", "new", "Spring", "-c", "bob-sandbox", actor="morgan")
+    assert r.exit_code == 2 and "bob-sandbox is bob's own account" in r.output
+    assert _snapshot(app) == before
+
+
+def test_only_the_owner_connects_their_account(cli, reps):
+    r = cli("channels", "connect", "alice-sandbox", actor="bob")
+    assert r.exit_code == 2 and r.output == (
+        "Error: alice-sandbox is alice's own account: only alice connects it (--as alice)\n")
+    assert cli("channels", "connect", "alice-sandbox", actor="alice").exit_code == 0
+
+
+# --- listing and sharing -----------------------------------------------------------------------------
+
+
+def test_share_lists_published_shareable_posts_only(cli, reps, app, clock):
+    shareable = _published_shareable(app, clock)
+    create_post(app, accounts=["sandbox"], text="not for reps", at=clock.now + timedelta(minutes=1))
+    create_post(app, accounts=["sandbox"], text="later", at=clock.now + timedelta(days=1), shareable=True)
+    clock.advance(minutes=2)
+    publish_due(app, "w", clock.now)
+    rows = json.loads(cli("share", "--json", actor="alice").output)
+    assert [r["id"] for r in rows] == [shareable]
+    assert rows[0]["suggested_comment"] == "Worth a look" and rows[0]["shared"] == []
+    assert rows[0]["published"][0]["account"] == "sandbox"
+
+
+def test_share_limit_says_when_it_cuts(cli, reps, app, clock):
+    for i in range(3):
+        _published_shareable(app, clock, text=f"post {i}", suggested=None)
+    r = cli("share", "--json", "--limit", "2", actor="alice")
+    assert r.exit_code == 0 and len(json.loads(r.stdout)) == 2
+    assert r.stderr == "showing 2 of 3; --limit 0 for all\n"
+    r = cli("share", "--json", "--limit", "0", actor="alice")
+    assert len(json.loads(r.stdout)) == 3 and r.stderr == ""
+
+
+def test_a_rep_shares_with_their_own_words_as_a_quote(cli, reps, app, clock):
+    post_id = _published_shareable(app, clock)
+    brand_remote = get_post(app, post_id)["deliveries"][0]["remote_id"]
+    r = cli("share", str(post_id), "--text", "We built this for teams like yours", "--json", actor="alice")
+    assert r.exit_code == 0, r.output
+    [row] = json.loads(r.output)
+    assert row["account"] == "alice-sandbox" and row["status"] == "scheduled"
+    publish_due(app, "w", clock.now)
+    delivery = next(d for d in get_post(app, post_id)["deliveries"] if d["account"] == "alice-sandbox")
+    assert delivery["status"] == "published"
+    with app.channel("alice-sandbox").state(write=False) as s:
+        [sent] = s["posts"]
+    assert sent["shares"] == brand_remote and sent["text"] == "We built this for teams like yours"
+    with app.db.read() as conn:
+        share = conn.execute(select(t.shares)).mappings().one()
+    assert (share["rep"], share["mode"], share["target_remote_id"]) == ("alice", "quote", brand_remote)
+    listed = json.loads(cli("share", "--json", actor="alice").output)
+    assert listed[0]["shared"] == [{"account": "alice-sandbox", "status": "published", "mode": "quote",
+                                    "url": delivery["remote_url"]}]
+
+
+def test_without_words_the_suggested_comment_is_used_and_without_either_a_repost(cli, reps, app, clock):
+    post_id = _published_shareable(app, clock)
+    assert cli("share", str(post_id), actor="alice").exit_code == 0
+    second = _published_shareable(app, clock, text="another one", suggested=None)
+    assert cli("share", str(second), actor="alice").exit_code == 0
+    with app.db.read() as conn:
+        shares = {r["target_delivery_id"]: (r["mode"], r["comment"]) for r in conn.execute(select(t.shares)).mappings()}
+    assert sorted(shares.values(), key=str) == [("quote", "Worth a look"), ("repost", None)]
+    publish_due(app, "w", clock.now)
+    with app.channel("alice-sandbox").state(write=False) as s:
+        assert [(p["text"], bool(p.get("shares"))) for p in s["posts"]] == [("Worth a look", True), ("", True)]
+
+
+def test_share_at_a_later_time_waits_for_it(cli, reps, app, clock):
+    post_id = _published_shareable(app, clock)
+    assert cli("share", str(post_id), "--at", "+2h", actor="alice").exit_code == 0
+    assert not publish_due(app, "w", clock.now).published
+    clock.advance(hours=2, minutes=1)
+    assert len(publish_due(app, "w", clock.now).published) == 1
+
+
+def test_the_guardrails_hold_for_a_share(cli, reps, app, clock):
+    post_id = _published_shareable(app, clock)
+    assert 'banned_words = ["guarantee"' in reps.read_text()  # as `socialsell init` writes it
+    before = _snapshot(app)
+    r = cli("share", str(post_id), "--text", "I guarantee you will love it", actor="alice")
+    assert r.exit_code == 2 and r.output.count("\n") == 1 and "banned word 'guarantee'" in r.output
+    assert _snapshot(app) == before
+
+
+# --- bad input: one line, exit 2, nothing changed ------------------------------------------------------
+
+
+@pytest.mark.parametrize("args, actor, expected", [
+    (["share", "{plain}"], "alice", "is not shareable"),
+    (["share", "{post}", "--channel", "bob-sandbox"], "alice", "bob-sandbox is bob's own account: only bob can share from it"),
+    (["share", "{post}", "--channel", "sandbox"], "alice", "sandbox is a brand account, not alice's"),
+    (["share", "{post}"], "zed", "--as 'zed' is not in [team]"),
+    (["share", "{post}"], "morgan", "'morgan' is not a rep of [[team.reps]]"),
+    (["share", "999999"], "alice", "no post 999999"),
+    (["share", "{post}", "--at", "yesterday 09:00"], "alice", "--at"),
+    (["share", "{post}", "--channel", "nope"], "alice", "unknown channel account 'nope'"),
+    (["share", "--text", "hi"], "alice", "go with a post id"),
+    (["share", "{post}", "--text", "bad\x00byte"], "alice", "control character"),
+    (["share", "-1"], "alice", ""),
+])
+def test_bad_share_input_is_one_line_exit_2_and_changes_nothing(cli, reps, app, clock, args, actor, expected):
+    post_id = _published_shareable(app, clock)
+    plain = create_post(app, accounts=["sandbox"], text="brand only", at=clock.now + timedelta(minutes=1))
+    clock.advance(minutes=2)
+    publish_due(app, "w", clock.now)
+    before = _snapshot(app)
+    r = cli(*[a.format(post=post_id, plain=plain) for a in args], actor=actor)
+    assert r.exit_code == 2, r.output
+    assert r.output.count("\n") == 1 and r.output.startswith("Error: ") and expected in r.output
+    assert _snapshot(app) == before
+
+
+def test_sharing_twice_from_one_account_is_refused(cli, reps, app, clock):
+    post_id = _published_shareable(app, clock)
+    assert cli("share", str(post_id), actor="alice").exit_code == 0
+    before = _snapshot(app)
+    r = cli("share", str(post_id), actor="alice")
+    assert r.exit_code == 2 and "alice-sandbox has shared post" in r.output
+    assert _snapshot(app) == before
+
+
+def test_a_rep_without_an_account_is_told_how_to_add_one(cli, workspace, app, clock):
+    r = cli("share", actor="alice")
+    assert r.exit_code == 2 and 'alice has no account of their own' in r.output and 'owner = "alice"' in r.output
+
+
+# --- exactly once ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", [None, "My take"])
+def test_a_share_whose_outcome_is_unknown_is_reconciled_never_sent_twice(cli, reps, app, clock, text):
+    post_id = _published_shareable(app, clock, suggested=None)
+    args = ["share", str(post_id)] + (["--text", text] if text else [])
+    assert cli(*args, actor="alice").exit_code == 0
+    app.channel("alice-sandbox").queue_fault("timeout_after_send")
+    report = publish_due(app, "w", clock.now)
+    assert len(report.unknown) == 1
+    clock.advance(minutes=5)
+    report = publish_due(app, "w", clock.now)
+    assert report.reconciled == report.published and len(report.published) == 1
+    with app.channel("alice-sandbox").state(write=False) as s:
+        assert len(s["posts"]) == 1  # went out once, found by what it shares
+    clock.advance(minutes=5)
+    assert not publish_due(app, "w", clock.now)
+
+
+def test_a_share_that_did_not_go_out_is_sent_once_after_reconcile(cli, reps, app, clock):
+    post_id = _published_shareable(app, clock)
+    assert cli("share", str(post_id), actor="alice").exit_code == 0
+    with app.db.write() as conn:  # as if the worker died after committing the intent, before the call
+        conn.execute(t.deliveries.update().where(t.deliveries.c.account_id == app.account_id("alice-sandbox"))
+                     .values(status="unknown", unknown_cause="lost", attempt_id="x", attempts=1,
+                             attempt_started_at=clock.now - timedelta(minutes=5)))
+    report = publish_due(app, "w", clock.now)
+    assert report.reconciled and not report.published  # not on the network: scheduled again
+    report = publish_due(app, "w", clock.now)
+    assert len(report.published) == 1
+    with app.channel("alice-sandbox").state(write=False) as s:
+        assert len(s["posts"]) == 1
+
+
+def test_a_paused_rep_account_does_not_stop_the_brand(cli, reps, app, clock):
+    post_id = _published_shareable(app, clock)
+    assert cli("share", str(post_id), actor="alice").exit_code == 0
+    app.channel("alice-sandbox").queue_fault("rate_limit")
+    publish_due(app, "w", clock.now)
+    create_post(app, accounts=["sandbox"], text="brand goes on", at=clock.now + timedelta(seconds=10))
+    clock.advance(seconds=30)  # inside alice's 60 s rate-limit window
+    report = publish_due(app, "w", clock.now)
+    assert len(report.published) == 1  # the brand's post; alice's share waits out her own limit
+    with app.db.read() as conn:
+        limits = dict(conn.execute(select(t.accounts.c.name, t.accounts.c.rate_limited_until)).all())
+    assert limits["alice-sandbox"] is not None and limits["sandbox"] is None
+
+
+# --- routing ------------------------------------------------------------------------------------------
+
+
+def test_a_reply_to_a_reps_share_goes_to_that_rep_brand_routing_unchanged(cli, reps, app, clock):
+    post_id = _published_shareable(app, clock)
+    assert cli("share", str(post_id), "--text", "My take", actor="bob").exit_code == 0
+    publish_due(app, "w", clock.now)
+    share = next(d for d in get_post(app, post_id)["deliveries"] if d["account"] == "bob-sandbox")
+    brand = next(d for d in get_post(app, post_id)["deliveries"] if d["account"] == "sandbox")
+    # dana is in Germany: alice's territory; on bob's own post she is bob's
+    app.channel("bob-sandbox").inject(post_id=share["remote_id"], kind="reply", handle="@dana",
+                                      text="How does pricing work for 20 seats?")
+    app.channel("sandbox").inject(post_id=brand["remote_id"], kind="reply", handle="@erik",
+                                  text="Does this work for us? pricing?")
+    clock.advance(minutes=1)
+    poll_account(app, "bob-sandbox", "w")
+    poll_account(app, "sandbox", "w")
+    tasks = {r["handle"]: r["owner"] for r in json.loads(cli("tasks", "--all", "--json", actor="morgan").output)
+             for r in [{"handle": r["contact"]["handles"][0]["handle"], "owner": r["owner"]}]}
+    assert tasks["@dana"] == "bob"
+    assert tasks["@erik"] == "alice"  # round-robin as before (bob has dana): the brand's rules apply
