@@ -277,3 +277,128 @@ def test_a_reply_to_a_reps_share_goes_to_that_rep_brand_routing_unchanged(cli, r
              for r in [{"handle": r["contact"]["handles"][0]["handle"], "owner": r["owner"]}]}
     assert tasks["@dana"] == "bob"
     assert tasks["@erik"] == "alice"  # round-robin as before (bob has dana): the brand's rules apply
+
+
+# --- a rep leaves ------------------------------------------------------------------------------------
+
+
+def _alices_work(app, reps, clock):
+    """Alice's own account with a waiting share; two contacts of hers with open tasks, one of
+    them with an open deal."""
+    from socialsell.sales.deals import open_deal
+
+    from .test_sales import eng, run
+
+    post_id = _published_shareable(app, clock)
+    share_post_as(app, "alice", post_id, at=clock.now + timedelta(hours=1))
+    tasks = run(app, eng("@dana", "comment", "pricing for 20 seats?"), eng("@sam", "comment", "demo please?"),
+                account="alice-sandbox").tasks_created
+    assert {task["owner"] for task in tasks} == {"alice"}
+    open_deal(app, tasks[0]["contact_id"], amount=5000)
+    return tasks
+
+
+def share_post_as(app, rep, post_id, **kwargs):
+    from socialsell.marketing.advocacy import share_post
+
+    actor, app.actor = app.actor, rep
+    try:
+        return share_post(app, post_id, **kwargs)
+    finally:
+        app.actor = actor
+
+
+def test_team_leave_pauses_the_reps_accounts_and_hands_over_in_one_command(cli, reps, app, clock):
+    _alices_work(app, reps, clock)
+    r = cli("team", "leave", "alice", "--to", "bob", "--json", actor="morgan")
+    assert r.exit_code == 0, r.output
+    [done] = json.loads(r.output)
+    assert done == {"id": "alice", "rep": "alice", "accounts_paused": ["alice-sandbox"], "shares_cancelled": 1,
+                    "tasks": 2, "deals": 1, "contacts": 2, "to": {"bob": 2}}
+    with app.db.read() as conn:
+        assert conn.execute(select(t.accounts.c.status).where(t.accounts.c.name == "alice-sandbox")).scalar() == "paused"
+        assert set(conn.execute(select(t.tasks.c.owner)).scalars()) == {"bob"}
+        assert set(conn.execute(select(t.deals.c.owner)).scalars()) == {"bob"}
+        assert set(conn.execute(select(t.contacts.c.owner)).scalars()) == {"bob"}
+    clock.advance(hours=2)
+    assert not publish_due(app, "w", clock.now).published  # her waiting share never goes out
+    assert "alice-sandbox" in cli("status", actor="morgan").output
+
+
+def test_team_leave_round_robin_spreads_the_work(cli, reps, app, clock):
+    reps.write_text(reps.read_text().replace('[[team.reps]]\nname = "bob"', '[[team.reps]]\nname = "carol"\n\n[[team.reps]]\nname = "bob"'))
+    _alices_work(app, reps, clock)
+    r = cli("team", "leave", "alice", actor="morgan")
+    assert r.exit_code == 0, r.output
+    assert "2 open tasks, 1 open deals, 2 contacts handed over (bob 1, carol 1)" in r.output
+    with app.db.read() as conn:
+        owners = dict(conn.execute(select(t.tasks.c.contact_id, t.tasks.c.owner)).all())
+        deal_owner = dict(conn.execute(select(t.deals.c.contact_id, t.deals.c.owner)).all())
+    assert sorted(owners.values()) == ["bob", "carol"]
+    assert all(owners[cid] == owner for cid, owner in deal_owner.items())  # a person's task and deal stay together
+
+
+@pytest.mark.parametrize("args, actor, expected", [
+    (["team", "leave", "alice", "--to", "bob"], "bob", "only the lead (morgan)"),
+    (["team", "leave", "zed"], "morgan", "rep 'zed' is not a rep"),
+    (["team", "leave", "alice", "--to", "zed"], "morgan", "--to 'zed' is not a rep"),
+    (["team", "leave", "alice", "--to", "alice"], "morgan", "is the rep who leaves"),
+])
+def test_bad_team_leave_is_one_line_exit_2_and_changes_nothing(cli, reps, app, clock, args, actor, expected):
+    _alices_work(app, reps, clock)
+    before = _snapshot(app)
+    with app.db.read() as conn:
+        owners = sorted(conn.execute(select(t.tasks.c.id, t.tasks.c.owner)).all())
+    r = cli(*args, actor=actor)
+    assert r.exit_code == 2 and r.output.count("\n") == 1 and expected in r.output, r.output
+    assert _snapshot(app) == before
+    with app.db.read() as conn:
+        assert sorted(conn.execute(select(t.tasks.c.id, t.tasks.c.owner)).all()) == owners
+        assert conn.execute(select(t.accounts.c.status).where(t.accounts.c.name == "alice-sandbox")).scalar() == "active"
+
+
+# --- the report ---------------------------------------------------------------------------------------
+
+
+def _shared_and_won(cli, app, clock):
+    """alice shares a brand post with her words; dana replies there; alice wins a deal with her."""
+    from socialsell.loop.metrics import refresh_metrics
+    from socialsell.sales.deals import open_deal, win_deal
+
+    post_id = _published_shareable(app, clock)
+    assert cli("share", str(post_id), "--text", "My take", actor="alice").exit_code == 0
+    publish_due(app, "w", clock.now)
+    share = next(d for d in get_post(app, post_id)["deliveries"] if d["account"] == "alice-sandbox")
+    app.channel("alice-sandbox").inject(post_id=share["remote_id"], kind="reply", handle="@dana",
+                                        text="How does pricing work for 20 seats?")
+    clock.advance(minutes=30)
+    poll_account(app, "alice-sandbox", "w")
+    refresh_metrics(app, "w")
+    with app.db.read() as conn:
+        task = conn.execute(select(t.tasks)).mappings().one()
+    assert task["owner"] == "alice"
+    deal = open_deal(app, task["contact_id"], amount=1200, task_id=task["id"])
+    win_deal(app, deal["id"])
+    clock.advance(minutes=1)  # the report's period ends now, exclusive
+    return post_id
+
+
+def test_the_report_credits_each_reps_shares_beside_the_brand(cli, reps, app, clock):
+    _shared_and_won(cli, app, clock)
+    r = cli("report", "--section", "advocacy", "--format", "json", actor="morgan")
+    assert r.exit_code == 0, r.output
+    rows = {row["id"]: row for row in json.loads(r.output)}
+    brand, alice, bob = rows["advocacy.source.brand"], rows["advocacy.source.alice"], rows["advocacy.source.bob"]
+    assert (brand["posts"], alice["posts"], bob["posts"]) == (1, 1, 0)
+    assert isinstance(brand["reach"], int) and isinstance(alice["reach"], int) and alice["reach"] > 0
+    assert (alice["engagements"], alice["leads"], alice["won"], alice["revenue"]) == (1, 1, 1, 1200.0)
+    assert (brand["engagements"], brand["leads"], brand["revenue"]) == (0, 0, 0)
+    [share] = [row for row in rows.values() if row["id"].startswith("advocacy.share.")]
+    assert (share["rep"], share["mode"], share["revenue"]) == ("alice", "quote", 1200.0)
+    table = cli("report", "--section", "advocacy", actor="morgan", env={"COLUMNS": "120"}).output
+    assert "Brand and reps side by side" in table and "alice" in table and "brand" in table
+    csv_out = cli("report", "--section", "advocacy", "--format", "csv", actor="morgan").output
+    assert "advocacy.source.alice" in csv_out and "advocacy.source.brand" in csv_out
+    html = cli("report", "--section", "advocacy", "--format", "html", actor="morgan").output
+    assert "Brand and reps side by side" in html and 'data-id="advocacy.source.alice"' in html
+    assert html.count("<svg") + html.count("<img") >= 1  # the chart of reach, brand beside reps

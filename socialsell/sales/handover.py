@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, select, union, update
 
 from socialsell.db import schema as t
 from socialsell.errors import UsageError
@@ -81,10 +81,10 @@ def leave_team(app: App, name: str, *, to: str | None = None) -> Handover:
             done.shares_cancelled = conn.execute(
                 update(D).where(and_(D.c.account_id.in_(account_ids), D.c.status.in_(("draft", "approved", "scheduled"))))
                 .values(status="cancelled", error=f"{rep} left the team", updated_at=app.now())).rowcount
-        contact_ids = sorted({cid for (cid,) in conn.execute(
-            select(C.c.id).where(C.c.owner == rep)
-            .union(select(T.c.contact_id).where(and_(T.c.owner == rep, T.c.status.in_(OPEN_TASK))))
-            .union(select(DL.c.contact_id).where(and_(DL.c.owner == rep, DL.c.stage.in_(OPEN_STAGES)))))})
+        contact_ids = sorted({cid for (cid,) in conn.execute(union(
+            select(C.c.id).where(C.c.owner == rep),
+            select(T.c.contact_id).where(and_(T.c.owner == rep, T.c.status.in_(OPEN_TASK))),
+            select(DL.c.contact_id).where(and_(DL.c.owner == rep, DL.c.stage.in_(OPEN_STAGES)))))})
         load = open_task_load(conn)
         for cid in contact_ids:
             heir = min(successors, key=lambda r: (load.get(r, 0), r))
