@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - the channels' fixtures are imported from their test modules, then requested by name
 """Issue 18: sharing a brand post from a rep's own account on each network, at the HTTP layer.
 
 tweepy (X), linkedin_v2 with requests (LinkedIn) and atproto with httpx (Bluesky) run for real;
@@ -87,7 +88,7 @@ def test_x_quote_needs_words(channel, net):
 # --- LinkedIn -------------------------------------------------------------------------------------
 
 
-def test_linkedin_quote_is_a_reshare_with_the_reps_commentary(li_env, fake):  # noqa: F811
+def test_linkedin_quote_is_a_reshare_with_the_reps_commentary(li_env, fake):
     fake.on("POST", "/rest/posts", 201, None, {"x-restli-id": "urn:li:share:7300000000000000009"})
     ch = make_channel(li_env, author="urn:li:person:Alice_1")
     published = ch.share(SharedPost("urn:li:share:7200000000000000001"), ch.prepare("My take (really)"), mode="quote")
@@ -98,7 +99,7 @@ def test_linkedin_quote_is_a_reshare_with_the_reps_commentary(li_env, fake):  # 
     assert body["commentary"] == "My take \\(really\\)" and "content" not in body
 
 
-def test_linkedin_cannot_repost_without_words_of_its_own_kind(li_env, fake):  # noqa: F811
+def test_linkedin_cannot_repost_without_words_of_its_own_kind(li_env, fake):
     ch = make_channel(li_env)
     assert "repost" not in ch.share_modes
     with pytest.raises(Rejected):
@@ -106,7 +107,7 @@ def test_linkedin_cannot_repost_without_words_of_its_own_kind(li_env, fake):  # 
     assert not fake.requests
 
 
-def test_linkedin_link_share_is_a_post_with_the_article(li_env, fake):  # noqa: F811
+def test_linkedin_link_share_is_a_post_with_the_article(li_env, fake):
     fake.on("POST", "/rest/posts", 201, None, {"x-restli-id": "urn:li:share:5"})
     ch = make_channel(li_env, author="urn:li:person:Alice_1")
     ch.share(SharedPost(None, "https://x.com/acme/status/1"), ch.prepare("Read this https://x.com/acme/status/1"), mode="link")
@@ -114,7 +115,7 @@ def test_linkedin_link_share_is_a_post_with_the_article(li_env, fake):  # noqa: 
     assert body["content"]["article"]["source"] == "https://x.com/acme/status/1" and "reshareContext" not in body
 
 
-def test_linkedin_recent_posts_say_what_they_reshare(li_env, fake):  # noqa: F811
+def test_linkedin_recent_posts_say_what_they_reshare(li_env, fake):
     fake.on("GET", "/rest/posts", 200, {"elements": [
         {"id": "urn:li:share:9", "commentary": "My take", "createdAt": 1767300000000,
          "reshareContext": {"parent": "urn:li:share:1", "root": "urn:li:share:1"}},
@@ -129,7 +130,7 @@ def test_linkedin_recent_posts_say_what_they_reshare(li_env, fake):  # noqa: F81
 
 
 @pytest.fixture
-def bsky(bsky_account):  # noqa: F811
+def bsky(bsky_account):
     fake = FakeBluesky()
     channel = BlueskyChannel(bsky_account)
     channel.transport = fake.transport
