@@ -157,7 +157,8 @@ def _cadence(conn: Any, scope: Scope, agreed: Commitments) -> dict[str, dict[int
 
     inner = (select(t.accounts.c.name.label("account"), scope.week_of(D.c.published_at).label("week"))
              .select_from(D.join(P, P.c.id == D.c.post_id).join(t.accounts, t.accounts.c.id == D.c.account_id))
-             .where(D.c.status == "published", scope.in_period(D.c.published_at), *delivery_conditions(scope))
+             .where(D.c.status == "published", scope.in_period(D.c.published_at), *delivery_conditions(scope),
+                    D.c.id.not_in(select(t.shares.c.delivery_id)))  # a rep's share is not marketing's cadence
              .subquery())
     q = select(inner.c.account, inner.c.week, func.count()).group_by(inner.c.account, inner.c.week)
     out: dict[str, dict[int, int]] = defaultdict(dict)
