@@ -145,6 +145,8 @@ class Advocacy:
         from socialsell.marketing.advocacy import share_post
         from socialsell.marketing.posts import get_post
 
+        if self.replied:
+            return
         tz = self.app.workspace.timezone
         deliveries = get_post(self.app, self.post_id)["deliveries"]
         brand = next(d for d in deliveries if d["account"] == "sandbox")
@@ -212,7 +214,9 @@ def run_demo(directory: Path | None, *, days: int = 7, pm: Any = None, echo: Cal
     worked: list[tuple[str, str, str]] = []
     while clock.now < end:
         clock.now += step
-        for job_id in ("publish", *(j for j in jobs if j.startswith("poll:")), "sla"):
+        # alice's own account is polled once she has shared from it (bob never shares in the demo)
+        polled = ("poll:sandbox", "poll:alice-sandbox") if advocacy and advocacy.share_id else ("poll:sandbox",)
+        for job_id in ("publish", *polled, "sla"):
             run_job(worker, jobs[job_id], clock.now)
         if advocacy is not None:
             advocacy.step(clock.now)
