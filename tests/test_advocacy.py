@@ -402,3 +402,18 @@ def test_the_report_credits_each_reps_shares_beside_the_brand(cli, reps, app, cl
     html = cli("report", "--section", "advocacy", "--format", "html", actor="morgan").output
     assert "Brand and reps side by side" in html and 'data-id="advocacy.source.alice"' in html
     assert html.count("<svg") + html.count("<img") >= 1  # the chart of reach, brand beside reps
+
+
+def test_a_reps_account_is_polled_within_its_own_rate_limit(cli, reps, app, clock):
+    post_id = _published_shareable(app, clock)
+    assert cli("share", str(post_id), "--text", "My take", actor="alice").exit_code == 0
+    publish_due(app, "w", clock.now)
+    app.channel("alice-sandbox").queue_fault("rate_limit", on="poll")
+    assert poll_account(app, "alice-sandbox", "w").error
+    brand = get_post(app, post_id)["deliveries"][0]
+    app.channel("sandbox").inject(post_id=brand["remote_id"], kind="reply", handle="@dana", text="pricing?")
+    assert poll_account(app, "sandbox", "w").new == 1  # the brand's account is not held back
+    assert poll_account(app, "alice-sandbox", "w").skipped.startswith("rate limited until")
+    with app.db.read() as conn:
+        limits = dict(conn.execute(select(t.accounts.c.name, t.accounts.c.rate_limited_until)).all())
+    assert limits["sandbox"] is None and limits["alice-sandbox"] > clock.now

@@ -182,3 +182,30 @@ def test_bluesky_timeout_after_a_repost_may_have_been_applied(bsky):
     assert caught.value.maybe_delivered and len(fake.reposts) == 1
     [found] = channel.find_recent_posts(datetime(2020, 1, 1, tzinfo=UTC))
     assert found.shares == brand  # what the reconcile finds instead of reposting again
+
+
+# --- the contract kit --------------------------------------------------------------------------------
+
+
+def test_the_contract_kit_refuses_share_modes_a_channel_does_not_implement(tmp_path):
+    from socialsell_sandbox.channel import SandboxChannel
+
+    from socialsell.api import Channel, Published
+    from socialsell.testing import check_attributes, make_account
+
+    class Boasting(Channel):
+        name = "boasting"
+        share_modes = ("repost", "link")
+
+        def publish(self, text, *, media=()):
+            return Published(remote_id="1")
+
+    class Odd(Boasting):
+        share_modes = ("retweet",)
+
+    account = make_account(tmp_path, channel="boasting")
+    with pytest.raises(AssertionError, match="does not implement share"):
+        check_attributes(Boasting(account))
+    with pytest.raises(AssertionError, match="a tuple of repost, quote, link"):
+        check_attributes(Odd(account))
+    check_attributes(SandboxChannel(make_account(tmp_path / "s", channel="sandbox")))
