@@ -417,3 +417,35 @@ def test_a_reps_account_is_polled_within_its_own_rate_limit(cli, reps, app, cloc
     with app.db.read() as conn:
         limits = dict(conn.execute(select(t.accounts.c.name, t.accounts.c.rate_limited_until)).all())
     assert limits["sandbox"] is None and limits["alice-sandbox"] > clock.now
+
+
+# --- on SQLite and PostgreSQL -------------------------------------------------------------------------
+
+
+def test_share_route_report_and_leave_on_both_databases(db_url, reps, make_app, clock, cli):
+    """The whole path on each database: share, exactly once, the reply routed to the rep, the
+    report's side-by-side rows, then the rep leaves."""
+    app = make_app(db_url)
+    env = {"SOCIALSELL_DB": db_url} if db_url else None
+    post_id = _published_shareable(app, clock)
+    r = cli("share", str(post_id), "--text", "My take", actor="alice", env=env)
+    assert r.exit_code == 0, r.output
+    assert json.loads(cli("share", "--json", actor="alice", env=env).output)[0]["shared"][0]["mode"] == "quote"
+    publish_due(app, "w", clock.now)
+    assert not publish_due(app, "w", clock.now)  # once
+    share = next(d for d in get_post(app, post_id)["deliveries"] if d["account"] == "alice-sandbox")
+    app.channel("alice-sandbox").inject(post_id=share["remote_id"], kind="reply", handle="@dana", text="pricing for 20?")
+    clock.advance(minutes=5)
+    poll_account(app, "alice-sandbox", "w")
+    with app.db.read() as conn:
+        assert conn.execute(select(t.tasks.c.owner)).scalar_one() == "alice"
+    clock.advance(minutes=1)
+    rows = {row["id"]: row for row in json.loads(cli("report", "--section", "advocacy", "--format", "json",
+                                                     actor="morgan", env=env).output)}
+    assert (rows["advocacy.source.alice"]["posts"], rows["advocacy.source.alice"]["leads"]) == (1, 1)
+    assert rows["advocacy.source.brand"]["posts"] == 1
+    r = cli("team", "leave", "alice", "--to", "bob", "--json", actor="morgan", env=env)
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)[0]["tasks"] == 1
+    with app.db.read() as conn:
+        assert conn.execute(select(t.tasks.c.owner)).scalar_one() == "bob"
