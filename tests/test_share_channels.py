@@ -46,8 +46,8 @@ def test_x_repost_is_a_retweet_whose_id_is_read_from_the_timeline(channel, net):
         {"id": "1003", "text": "RT @brand: launch", "created_at": "2026-03-01T11:00:00.000Z",
          "referenced_tweets": [{"type": "retweeted", "id": BRAND_TWEET}]},
         {"id": "999", "text": "older", "created_at": "2026-03-01T10:00:00.000Z"}], "meta": {"result_count": 2}})
-    published = channel.share(SharedPost(BRAND_TWEET), "", mode="repost")
-    assert published.remote_id == "1003"
+    published = channel.share(SharedPost(BRAND_TWEET, f"https://x.com/brand/status/{BRAND_TWEET}"), "", mode="repost")
+    assert published.remote_id == "1003" and published.url == f"https://x.com/brand/status/{BRAND_TWEET}"
     assert published.published_at == datetime(2026, 3, 1, 11, tzinfo=UTC)
     assert body_of(net.calls[0]) == {"tweet_id": BRAND_TWEET}
     assert net.calls[0].request.headers["Authorization"].startswith("OAuth ")

@@ -373,9 +373,9 @@ class XChannel(Channel):
                 raise Rejected("a quote tweet needs words of its own")
             tweet_id = self._create_tweet(text, quote_tweet_id=target.remote_id, doing="the quote")
             return Published(remote_id=tweet_id, url=tweet_url(identity.username, tweet_id), published_at=self.clock())
-        return self._retweet(identity, target.remote_id)
+        return self._retweet(identity, target.remote_id, target.url)
 
-    def _retweet(self, identity: Identity, tweet_id: str) -> Published:
+    def _retweet(self, identity: Identity, tweet_id: str, url: str | None) -> Published:
         """POST /2/users/:id/retweets, signed like tweepy's ``Client.retweet`` (which would look the
         user id up again: the channel knows it). X answers ``retweeted: true`` without the
         retweet's own id, and the same for a tweet retweeted before, so the id is read from our
@@ -390,7 +390,8 @@ class XChannel(Channel):
         ours = next((t for t in found.get("data") or [] if referenced(t, "retweeted") == str(tweet_id)), None)
         if ours is None:
             raise TransientError("X confirmed the repost but does not list it yet", maybe_delivered=True)
-        return Published(remote_id=str(ours["id"]), url=tweet_url(identity.username, str(tweet_id)),
+        # a retweet has no page of its own: its link is the shared tweet's
+        return Published(remote_id=str(ours["id"]), url=url or tweet_url(None, str(tweet_id)),
                          published_at=parse_time(ours.get("created_at")) or sent_at)
 
     def _create_tweet(self, text: str, *, doing: str, **kwargs: Any) -> str:
