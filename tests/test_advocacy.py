@@ -449,3 +449,24 @@ def test_share_route_report_and_leave_on_both_databases(db_url, reps, make_app, 
     assert json.loads(r.output)[0]["tasks"] == 1
     with app.db.read() as conn:
         assert conn.execute(select(t.tasks.c.owner)).scalar_one() == "bob"
+
+
+def test_nobody_else_replies_from_a_reps_own_account(cli, reps, app, clock):
+    post_id = _published_shareable(app, clock)
+    assert cli("share", str(post_id), "--text", "My take", actor="alice").exit_code == 0
+    publish_due(app, "w", clock.now)
+    share = next(d for d in get_post(app, post_id)["deliveries"] if d["account"] == "alice-sandbox")
+    app.channel("alice-sandbox").inject(post_id=share["remote_id"], kind="reply", handle="@dana", text="pricing?")
+    clock.advance(minutes=1)
+    poll_account(app, "alice-sandbox", "w")
+    with app.db.read() as conn:
+        task_id = conn.execute(select(t.tasks.c.id)).scalar_one()
+    assert cli("task", "reply", str(task_id), "Happy to help", actor="alice").exit_code == 0  # hers: fine
+    assert cli("task", "assign", str(task_id), "bob", actor="alice").exit_code == 0
+    before = _snapshot(app)
+    r = cli("task", "reply", str(task_id), "Me too", "--again", actor="bob")
+    assert r.exit_code == 2 and r.output.count("\n") == 1
+    assert "wrote to alice's own account (alice-sandbox): only alice replies from it" in r.output
+    assert _snapshot(app) == before
+    with app.channel("alice-sandbox").state(write=False) as s:
+        assert [p["text"] for p in s["posts"] if p.get("reply_to")] == ["Happy to help"]
