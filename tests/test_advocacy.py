@@ -470,3 +470,20 @@ def test_nobody_else_replies_from_a_reps_own_account(cli, reps, app, clock):
     assert _snapshot(app) == before
     with app.channel("alice-sandbox").state(write=False) as s:
         assert [p["text"] for p in s["posts"] if p.get("reply_to")] == ["Happy to help"]
+
+
+def test_a_recurring_shareable_post_repeats_on_the_brand_accounts_only(cli, reps, app, clock):
+    from socialsell.marketing.posts import parse_recurrence
+    from socialsell.marketing.recurring import schedule_next_occurrences
+
+    app.channel("sandbox").audience = False
+    first = create_post(app, accounts=["sandbox"], text="Weekly customer story", at=clock.now + timedelta(minutes=1),
+                        recurrence=parse_recurrence(app, "7d", None, 3), shareable=True, suggested_comment="Read this")
+    clock.advance(minutes=2)
+    publish_due(app, "w", clock.now)
+    assert cli("share", str(first), actor="alice").exit_code == 0
+    publish_due(app, "w", clock.now)  # alice's share of the first goes out, after the series moved on
+    [second] = schedule_next_occurrences(app, clock.now)
+    occurrence = get_post(app, second)
+    assert [d["account"] for d in occurrence["deliveries"]] == ["sandbox"]  # not alice-sandbox
+    assert occurrence["shareable"] and occurrence["suggested_comment"] == "Read this"
