@@ -27,6 +27,7 @@ from socialsell.credentials import delete_tokens, keyring_get, load_tokens, save
 from socialsell.errors import ConfigError, UsageError
 from socialsell.plugins.channel import (
     ENGAGEMENT_KINDS,
+    SHARE_MODES,
     AuthError,
     Capabilities,
     Channel,
@@ -42,6 +43,7 @@ from socialsell.plugins.channel import (
     Rejected,
     RemotePost,
     ReplyNotAllowed,
+    SharedPost,
     TransientError,
 )
 from socialsell.plugins.crm import CrmDeal, CrmOutbox, CrmRecord, HandleView, OutboxRow, outbox_key
@@ -74,6 +76,8 @@ __all__ = [
     "Engagement",
     "ENGAGEMENT_KINDS",
     "Metrics",
+    "SharedPost",
+    "SHARE_MODES",
     # channel errors (docs/plugins.md: what the core does with each)
     "ChannelError",
     "TransientError",

@@ -36,6 +36,28 @@ POSTS = [
 ]
 
 
+#: the reps' own sandbox accounts (docs/advocacy.md): alice and bob share from them
+REP_ACCOUNTS = """
+[[accounts]]
+name = "alice-sandbox"
+channel = "sandbox"
+owner = "alice"
+poll_interval = "1m"
+
+[[accounts]]
+name = "bob-sandbox"
+channel = "sandbox"
+owner = "bob"
+poll_interval = "1m"
+"""
+SHAREABLE = "customer-story"  # the post marketing marks shareable, with a suggested comment
+SUGGESTED = "Proud of what the Northwind team did with us."
+ALICE_TAKE = "I sat with Northwind's reps for six weeks on this. The reply rate is real: happy to show how."
+#: someone in alice's own network who replies to her share
+LENA = {"handle": "@lena_h", "name": "Lena Hoffmann", "headline": "Head of Sales at Contoso, Hamburg",
+        "text": "We see the same drop-off in our team. How does pricing work for 12 reps? Could we get a demo?"}
+
+
 class SimulatedClock:
     def __init__(self, start: datetime):
         self.now = start
@@ -109,6 +131,41 @@ def _reps_work(app: App, now: datetime) -> list[tuple[str, str, str]]:
     return done
 
 
+class Advocacy:
+    """The demo's advocacy scene: alice shares the shareable post from her own account with her
+    own words as soon as it is out; Lena, from alice's network, replies to alice's post."""
+
+    def __init__(self, app: App, post_id: int):
+        self.app, self.post_id = app, post_id
+        self.share_id: int | None = None
+        self.replied = False
+        self.lines: list[str] = []
+
+    def step(self, now: datetime) -> None:
+        from socialsell.marketing.advocacy import share_post
+        from socialsell.marketing.posts import get_post
+
+        if self.replied:
+            return
+        tz = self.app.workspace.timezone
+        deliveries = get_post(self.app, self.post_id)["deliveries"]
+        brand = next(d for d in deliveries if d["account"] == "sandbox")
+        if self.share_id is None and brand["status"] == "published":
+            self.app.actor = "alice"  # `socialsell --as alice share ID --text "..."`
+            [self.share_id] = share_post(self.app, self.post_id, text=ALICE_TAKE)
+            self.app.actor = "morgan"
+            self.lines.append(f"   {format_local(now, tz, '%a %H:%M')}  alice shares post #{self.post_id} from her own account "
+                              f"(alice-sandbox) with her own words: \"{ALICE_TAKE[:60]}...\"")
+        share = next((d for d in deliveries if d["id"] == self.share_id), None)
+        if share is not None and share["status"] == "published" and not self.replied:
+            channel = self.app.channel("alice-sandbox")
+            channel.inject(post_id=share["remote_id"], kind="reply", handle=LENA["handle"], name=LENA["name"],
+                           headline=LENA["headline"], text=LENA["text"], at=now)
+            self.replied = True
+            self.lines.append(f"   {format_local(now, tz, '%a %H:%M')}  {LENA['name']} ({LENA['headline']}) replies to "
+                              f"alice's post: \"{LENA['text'][:58]}...\"")
+
+
 def _examples(worked: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
     """A few steps of each kind: a reply, a meeting, a deal opened, a deal won."""
     picked = []
@@ -121,6 +178,8 @@ def run_demo(directory: Path | None, *, days: int = 7, pm: Any = None, echo: Cal
     started = time.monotonic()
     folder = directory or Path(tempfile.mkdtemp(prefix="socialsell-demo-"))
     config = init_workspace(folder, name="Acme demo", timezone="Europe/Berlin", force=True)
+    with open(config, "a", encoding="utf-8") as f:  # alice and bob connect their own accounts
+        f.write(REP_ACCOUNTS)
     # the simulated week ends now, so `socialsell tasks` afterwards shows what the demo printed
     wall = datetime.now(UTC) - timedelta(days=days)
     start = wall.replace(minute=wall.minute - wall.minute % 30, second=0, microsecond=0)
@@ -132,15 +191,22 @@ def run_demo(directory: Path | None, *, days: int = 7, pm: Any = None, echo: Cal
     echo("1. The marketer queues a week of posts from the shipped templates into the posting slots:")
     from socialsell.marketing.posts import create_post, get_post
 
+    advocacy: Advocacy | None = None
     for template, variables in POSTS:
-        post_id = create_post(app, accounts=["sandbox"], template=template, variables=variables, queue=True)
+        shareable = template == SHAREABLE and advocacy is None
+        post_id = create_post(app, accounts=["sandbox"], template=template, variables=variables, queue=True,
+                              shareable=shareable, suggested_comment=SUGGESTED if shareable else None)
         d = get_post(app, post_id)["deliveries"][0]
-        echo(f"   #{post_id} {format_local(d['due_at'], tz)}  {d['text'].splitlines()[0][:70]}")
+        echo(f"   #{post_id} {format_local(d['due_at'], tz)}  {d['text'].splitlines()[0][:70]}"
+             + ("  (shareable by reps)" if shareable else ""))
+        if shareable:
+            advocacy = Advocacy(app, post_id)
 
     echo(f"\n2. The loop runs for {days} simulated days: publishing at each slot, polling the sandbox,")
     echo("   turning reactions into contacts and follow-up tasks, checking the SLA.")
     echo("   Each working day at 10:00 and 15:00 the reps work their lists: a reply with a next step,")
     echo("   a meeting for the keen ones, a deal after the meeting, won a few days later.")
+    echo("   alice shares the shareable post from her own account; her network answers her, not the brand.")
     worker = Worker(app, id="demo-worker")
     jobs = {j.id: j for j in build_jobs(app)}
     step = timedelta(minutes=30)
@@ -148,20 +214,30 @@ def run_demo(directory: Path | None, *, days: int = 7, pm: Any = None, echo: Cal
     worked: list[tuple[str, str, str]] = []
     while clock.now < end:
         clock.now += step
-        for job_id in ("publish", "poll:sandbox", "sla"):
+        # alice's own account is polled once she has shared from it (bob never shares in the demo)
+        polled = ("poll:sandbox", "poll:alice-sandbox") if advocacy and advocacy.share_id else ("poll:sandbox",)
+        for job_id in ("publish", *polled, "sla"):
             run_job(worker, jobs[job_id], clock.now)
+        if advocacy is not None:
+            advocacy.step(clock.now)
         local = clock.now.astimezone(tz)
         if local.weekday() < 5 and (local.hour, local.minute) in ((10, 0), (15, 0)):
             worked += _reps_work(app, clock.now)
     run_job(worker, jobs["metrics"], clock.now)
 
+    for line in advocacy.lines if advocacy else []:
+        echo(line)
     with app.db.read() as conn:
-        published = conn.execute(select(func.count()).where(t.deliveries.c.status == "published")).scalar()
+        shares = select(t.shares.c.delivery_id)
+        published = conn.execute(select(func.count()).where(and_(t.deliveries.c.status == "published",
+                                                                 t.deliveries.c.id.not_in(shares)))).scalar()
+        shared = conn.execute(select(func.count()).where(and_(t.deliveries.c.status == "published",
+                                                              t.deliveries.c.id.in_(shares)))).scalar()
         kinds = Counter(dict(conn.execute(select(t.engagements.c.kind, func.count()).group_by(t.engagements.c.kind)).all()))
         ignored = conn.execute(select(func.count()).where(t.engagements.c.ignored.is_not(None))).scalar()
         contacts = conn.execute(select(func.count()).select_from(t.contacts)).scalar()
         stages = Counter(dict(conn.execute(select(t.contacts.c.stage, func.count()).group_by(t.contacts.c.stage)).all()))
-    echo(f"   published {published} posts; {sum(kinds.values())} engagements "
+    echo(f"   published {published} posts (and {shared} shared by reps); {sum(kinds.values())} engagements "
          f"({', '.join(f'{n} {k}' for k, n in kinds.most_common())}); {ignored} ignored (bots, competitors)")
     echo(f"   {contacts} contacts: " + ", ".join(f"{n} {s}" for s, n in stages.most_common()))
 
@@ -198,6 +274,14 @@ def run_demo(directory: Path | None, *, days: int = 7, pm: Any = None, echo: Cal
         for rep, who, outcome in _examples(worked):
             echo(f"   {rep}: {who} -> {outcome}")
 
+    with app.db.read() as conn:
+        lena = conn.execute(select(t.tasks.c.id, t.tasks.c.owner, t.tasks.c.status)
+                            .join(t.contacts, t.contacts.c.id == t.tasks.c.contact_id)
+                            .where(t.contacts.c.display_name == LENA["name"]).order_by(t.tasks.c.id)).first()
+    if lena is not None:
+        echo(f"\n   {LENA['name']} replied to alice's own post, so her follow-up #{lena.id} went to {lena.owner}'s list "
+             f"(the relationship is hers), not round-robin; it is {lena.status} now.")
+
     first = next((r for rep in app.workspace.team for r in list_tasks(app, owner=rep.name, now=clock.now)[:1]), None)
     if first:
         tk = get_task(app, first["id"])
@@ -221,6 +305,11 @@ def run_demo(directory: Path | None, *, days: int = 7, pm: Any = None, echo: Cal
         if deal["days_to_won"] is not None:  # how long from the first touch to the signature
             echo(f"   {deal['deal']} {deal['contact']}: won {deal['amount']:,.0f}, "
                  f"{deal['days_to_won']:.1f} days after the first engagement")
+    side = {r["source"]: r for s in sections for tb in s.tables if tb.name == "source" for r in tb.rows}
+    if side:
+        echo("   reach, the brand's posts beside each rep's shares: "
+             + ", ".join(f"{name} {r['reach']:,}" if isinstance(r["reach"], int) else f"{name} {r['reach']}"
+                         for name, r in side.items()))
     for line in render_text(sections, scope, width=100).splitlines():
         echo(f"   {line}".rstrip())
     html = folder / "report.html"

@@ -84,6 +84,7 @@ class AccountSettings:
     engagement_window_days: int = 7
     slots: list[str] = field(default_factory=list)
     handle: str | None = None
+    owner: str | None = None  # the rep whose own account it is (advocacy); None: the brand's
     raw: dict[str, Any] = field(default_factory=dict)  # every key as written, for the plugin
 
 
@@ -264,7 +265,7 @@ KNOWN_KEYS: dict[str, tuple[str, ...]] = {
     "": ("workspace", "accounts", "team", "routing", "sla", "leads", "guardrails", "notify", "marketing", "loop",
          "hubspot"),
     "workspace": ("name", "timezone", "database", "require_approval"),
-    "accounts": ("name", "channel", "poll_interval", "engagement_window_days", "slots", "handle"),
+    "accounts": ("name", "channel", "poll_interval", "engagement_window_days", "slots", "handle", "owner"),
     "team": ("lead", "reps", "marketers", "approvers"),
     "team.reps": ("name", "email", "territories", "channels", "keywords", "role", "timezone"),
     "routing": ("owner", "channel", "keyword", "territory"),
@@ -467,10 +468,12 @@ def parse_settings(path: Path, data: dict[str, Any]) -> Settings:
     top = _Table(path, "", data, "")
     accounts = _accounts(path, data.get("accounts", []))
     sla = _sla(top.table("sla", "sla"))
+    team = _team(top.table("team", "team"))
+    _check_owners(path, accounts, team)
     return Settings(
         workspace=_workspace(top.table("workspace", "workspace")),
         accounts=accounts,
-        team=_team(top.table("team", "team")),
+        team=team,
         routing=_routing(path, data.get("routing", [])),
         sla=sla,
         leads=_leads(top.table("leads", "leads")),
@@ -534,9 +537,27 @@ def _accounts(path: Path, value: Any) -> list[AccountSettings]:
             engagement_window_days=t.integer("engagement_window_days", 7, 1, 365, "a whole number of days"),
             slots=slots,
             handle=t.string("handle"),
+            owner=t.string("owner"),
             raw=dict(raw),
         ))
     return out
+
+
+def _check_owners(path: Path, accounts: list[AccountSettings], team: TeamSettings) -> None:
+    """An account's ``owner`` names a rep of ``[[team.reps]]`` (as written there): only that
+    rep may share from it (docs/advocacy.md)."""
+    reps = {r.name.lower(): r.name for r in team.reps}
+    for a in accounts:
+        if a.owner is None:
+            continue
+        found = reps.get(a.owner.strip().lower())
+        if found is None:
+            near = difflib.get_close_matches(a.owner, list(reps.values()), n=1, cutoff=0.6)
+            hint = f" (did you mean {near[0]}?)" if near else ""
+            names = ", ".join(sorted(reps.values())) or "none"
+            raise _error(path, f"[[accounts]] {a.name} owner",
+                         f"a rep of [[team.reps]]{hint}: one of {names}", a.owner)
+        a.owner = found
 
 
 def _is_reference(v: dict[str, Any]) -> bool:

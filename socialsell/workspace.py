@@ -45,12 +45,15 @@ class Account:
     engagement_window_days: int = 7
     slots: list[str] = field(default_factory=list)
     handle: str | None = None
+    #: the rep whose own account this is (``owner = "alice"``): only their shares publish from
+    #: it (docs/advocacy.md); None for the brand's accounts
+    owner: str | None = None
 
     @classmethod
     def from_settings(cls, s: AccountSettings, workspace: Workspace) -> Account:
         return cls(name=s.name, channel=s.channel, settings=dict(s.raw), workspace=workspace,
                    poll_interval=s.poll_interval, engagement_window_days=s.engagement_window_days,
-                   slots=list(s.slots), handle=s.handle)
+                   slots=list(s.slots), handle=s.handle, owner=s.owner)
 
     def setting(self, key: str, default: Any = None) -> Any:
         value = self.settings.get(key, default)

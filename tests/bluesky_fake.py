@@ -39,6 +39,8 @@ class FakeBluesky:
         self.access: set[str] = set()
         self.refresh: set[str] = set()
         self.posts: list[dict[str, Any]] = []  # our posts, oldest first
+        self.others: list[dict[str, Any]] = []  # other accounts' posts (a brand post a rep shares)
+        self.reposts: list[dict[str, Any]] = []  # our repost records, oldest first
         self.notifications: list[dict[str, Any]] = []  # oldest first
         self.people = {"dana.bsky.social": "did:plc:dana0000000000000000000"}
         self.faults: list[str] = []
@@ -97,6 +99,14 @@ class FakeBluesky:
         if post and kind in ("like", "repost", "reply", "quote"):
             field = {"like": "likeCount", "repost": "repostCount", "reply": "replyCount", "quote": "quoteCount"}[kind]
             post[field] = post.get(field, 0) + 1
+        return uri
+
+    def post_by(self, handle: str, text: str) -> str:
+        """Another account (the brand's) posts ``text``; its at:// URI."""
+        author = self._person(handle)
+        uri = f"at://{author['did']}/app.bsky.feed.post/{self._rkey()}"
+        self.others.append({"uri": uri, "cid": f"bafyrei{self._rkey()}", "author": author, "indexedAt": now_iso(),
+                            "record": {"$type": "app.bsky.feed.post", "text": text, "createdAt": now_iso()}})
         return uri
 
     # -- the HTTP side ---------------------------------------------------------------------------
@@ -168,11 +178,19 @@ class FakeBluesky:
         record = body["record"]
         uri = f"at://{DID}/{body['collection']}/{self._rkey()}"
         cid = f"bafyrei{self._rkey()}"
-        self.posts.append({"uri": uri, "cid": cid, "record": record, "indexedAt": now_iso()})
+        if body["collection"] == "app.bsky.feed.repost":
+            subject = next((p for p in self.posts + self.others if p["uri"] == record["subject"]["uri"]), None)
+            if subject is None or subject["cid"] != record["subject"]["cid"]:
+                return httpx.Response(400, json={"error": "InvalidRequest", "message": "Could not locate record"})
+            subject["repostCount"] = subject.get("repostCount", 0) + 1
+            self.reposts.append({"uri": uri, "cid": cid, "record": record, "indexedAt": now_iso()})
+        else:
+            self.posts.append({"uri": uri, "cid": cid, "record": record, "indexedAt": now_iso()})
         return httpx.Response(200, json={"uri": uri, "cid": cid, "validationStatus": "valid"})
 
     def _post_view(self, post: dict[str, Any]) -> dict[str, Any]:
-        return {"uri": post["uri"], "cid": post["cid"], "author": {"did": DID, "handle": HANDLE, "labels": []},
+        author = post.get("author") or {"did": DID, "handle": HANDLE}
+        return {"uri": post["uri"], "cid": post["cid"], "author": {"did": author["did"], "handle": author["handle"], "labels": []},
                 "record": post["record"], "indexedAt": post["indexedAt"], "likeCount": post.get("likeCount", 0),
                 "repostCount": post.get("repostCount", 0), "replyCount": post.get("replyCount", 0),
                 "quoteCount": post.get("quoteCount", 0), "labels": []}
@@ -188,11 +206,15 @@ class FakeBluesky:
                 return False
             return params.get("filter") != "posts_and_author_threads" or reply["parent"]["uri"] in ours
 
-        mine = [p for p in reversed(self.posts) if shown(p)]
+        subjects = {p["uri"]: p for p in self.posts + self.others}
+        items = [(p["indexedAt"], {"post": self._post_view(p)}) for p in reversed(self.posts) if shown(p)]
+        items += [(r["indexedAt"], {"post": self._post_view(subjects[r["record"]["subject"]["uri"]]), "reason": {
+            "$type": "app.bsky.feed.defs#reasonRepost", "by": {"did": DID, "handle": HANDLE, "labels": []},
+            "indexedAt": r["indexedAt"], "uri": r["uri"], "cid": r["cid"]}}) for r in reversed(self.reposts)]
+        mine = [item for _, item in sorted(items, key=lambda i: i[0], reverse=True)]  # newest first (stable)
         start = int(params.get("cursor") or 0)
         limit = int(params.get("limit") or 50)
-        page = mine[start:start + limit]
-        answer: dict[str, Any] = {"feed": [{"post": self._post_view(p)} for p in page]}
+        answer: dict[str, Any] = {"feed": mine[start:start + limit]}
         if start + limit < len(mine):
             answer["cursor"] = str(start + limit)
         return httpx.Response(200, json=answer)
@@ -200,7 +222,7 @@ class FakeBluesky:
     def x_app_bsky_feed_getPosts(self, body, params, request):
         uris = params.get("uris") or []
         uris = [uris] if isinstance(uris, str) else uris
-        return httpx.Response(200, json={"posts": [self._post_view(p) for p in self.posts if p["uri"] in uris]})
+        return httpx.Response(200, json={"posts": [self._post_view(p) for p in self.posts + self.others if p["uri"] in uris]})
 
     def x_app_bsky_notification_listNotifications(self, body, params, request):
         newest_first = list(reversed(self.notifications))

@@ -46,7 +46,7 @@ def test_every_public_name_is_documented():
     assert all(hasattr(api, name) for name in api.__all__)
 
 
-DATA_TYPES = ["Capabilities", "Published", "RemotePost", "OurPost", "Person", "Engagement", "Metrics", "CheckResult"]
+DATA_TYPES = ["Capabilities", "Published", "RemotePost", "SharedPost", "OurPost", "Person", "Engagement", "Metrics", "CheckResult"]
 
 
 @pytest.mark.parametrize("type_name", DATA_TYPES)

@@ -157,6 +157,11 @@ def test_demo_runs_end_to_end_in_under_a_minute(tmp_path):
     assert "next: " in out and "0 of them on a task already answered" in out
     assert " won " in out and "days after the first engagement" in out
     assert "THE SLA" in out and "Revenue by campaign" in out and "WHAT CUSTOMERS TOLD SALES" in out
+    # issue 18: alice shares with her own words, Lena in her network replies, the follow-up is alice's,
+    # and the report shows the brand's reach beside the reps'
+    assert "alice shares post #3 from her own account (alice-sandbox)" in out and "Lena Hoffmann" in out
+    assert "went to alice's list (the relationship is hers)" in out
+    assert "reach, the brand's posts beside each rep's shares: brand " in out and "ADVOCACY" in out
     assert '<figure class="chart"' in (tmp_path / "demo" / "report.html").read_text()
     tasks = run("--config", str(tmp_path / "demo"), "--as", "alice", "tasks", "--json")
     rows = json.loads(tasks.stdout)

@@ -222,7 +222,7 @@ def test_report_json_is_a_list_of_objects_with_ids(cli, app, history):
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)
     assert all("id" in r for r in rows) and len({r["id"] for r in rows}) == len(rows)
-    assert {r["section"] for r in rows} == {"report", "sla", "marketing", "sales", "attribution", "feedback"}
+    assert {r["section"] for r in rows} == {"report", "sla", "marketing", "sales", "attribution", "feedback", "advocacy"}
 
 
 def test_report_table_fits_80_columns(cli, app, history):

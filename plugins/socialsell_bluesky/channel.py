@@ -32,6 +32,7 @@ from socialsell.api import (
     Rejected,
     RemotePost,
     ReplyNotAllowed,
+    SharedPost,
     load_tokens,
     save_tokens,
 )
@@ -86,6 +87,7 @@ class BlueskyChannel(Channel):
     supports = Capabilities(publish=True, engagements=True, reply=True, metrics=True)
     default_poll_interval = 120
     timeout = 20.0
+    share_modes = ("repost", "quote", "link")
 
     def __init__(self, account):
         super().__init__(account)  # offline: the first network call signs in
@@ -256,7 +258,8 @@ class BlueskyChannel(Channel):
             images.append(data)
         return images
 
-    def _create(self, text: str, *, media: Sequence[str] = (), reply_to: Any = None, doing: str) -> Any:
+    def _create(self, text: str, *, media: Sequence[str] = (), reply_to: Any = None, embed: Any = None,
+                doing: str) -> Any:
         """One post record; atproto's answer (``uri``, ``cid``)."""
         images = self._images(media)
 
@@ -265,7 +268,7 @@ class BlueskyChannel(Channel):
             if images:  # alt text: socialsell's media are files without one, so it is empty
                 return client.send_images(text, images=images, image_alts=[""] * len(images), facets=facets,
                                           reply_to=reply_to, profile_identify=self._repo())
-            return client.send_post(text, facets=facets, reply_to=reply_to, profile_identify=self._repo())
+            return client.send_post(text, facets=facets, reply_to=reply_to, embed=embed, profile_identify=self._repo())
 
         return self._call(doing, send, write=True)
 
@@ -291,10 +294,37 @@ class BlueskyChannel(Channel):
             previous = models.create_strong_ref(created)
         return Published(remote_id=first.uri, url=post_link(first.uri, self._handle), published_at=sent_at)
 
+    def share(self, target: SharedPost, text: str, *, mode: str) -> Published:
+        """A repost record (``repost``), a post embedding the brand post (``quote``) or a post
+        with the link (``link``). Reposting and quoting need the post's cid: one getPosts."""
+        from atproto import models
+
+        if mode == "link":
+            return self.publish(text)
+        if mode not in ("repost", "quote") or not target.remote_id:
+            raise Rejected(f"Bluesky cannot {mode} a post without its at:// URI")
+        found = self._call("reading the shared post", lambda c: c.app.bsky.feed.get_posts({"uris": [target.remote_id]}))
+        post = next((p for p in found.posts if p.uri == target.remote_id), None)
+        if post is None:
+            raise Rejected(f"Bluesky has no post {target.remote_id} (deleted?)")
+        ref = models.ComAtprotoRepoStrongRef.Main(uri=post.uri, cid=post.cid)
+        sent_at = self.clock()
+        if mode == "repost":
+            # the record itself, not Client.repost: that reads the repo from a sign-in, and a
+            # restored session has none
+            record = models.AppBskyFeedRepost.Record(created_at=sent_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                                                     subject=ref)
+            created = self._call("reposting", lambda c: c.app.bsky.feed.repost.create(self._repo(), record), write=True)
+            return Published(remote_id=created.uri, url=post_link(target.remote_id), published_at=sent_at)
+        created = self._create(text, embed=models.AppBskyEmbedRecord.Main(record=ref), doing="quoting a post")
+        return Published(remote_id=created.uri, url=post_link(created.uri, self._handle), published_at=sent_at)
+
     def find_recent_posts(self, since: datetime) -> list[RemotePost]:
         """Our posts since ``since``, newest first. A thread we posted is also listed as one post
         whose text is its parts joined by ``---`` lines, the way it was written."""
         ours: dict[str, tuple[str, str | None, datetime | None]] = {}  # uri -> text, parent uri, created
+        quoted: dict[str, str | None] = {}  # uri -> the post it embeds (a quote: a share)
+        shared: list[RemotePost] = []  # our reposts
         order: list[str] = []
         cursor = None
         for _ in range(MAX_PAGES):
@@ -304,13 +334,21 @@ class BlueskyChannel(Channel):
             for item in page.feed:
                 post = item.post
                 created = _time(_get(post.record, "created_at")) or _time(post.indexed_at)
-                if item.reason is not None or post.author.did != self._did:  # a repost by us, or someone else's
+                reposted = _get(item.reason, "uri")  # our repost record (a share), when the feed says
+                if reposted and _get(_get(item.reason, "by"), "did") == self._did:
+                    at = _time(_get(item.reason, "indexed_at"))
+                    if at is None or at >= since:
+                        shared.append(RemotePost(remote_id=reposted, text="", created_at=at, url=post_link(post.uri),
+                                                 shares=post.uri))
+                    continue
+                if item.reason is not None or post.author.did != self._did:  # someone else's
                     continue
                 if created is not None and created < since:
                     older = True
                     continue
                 parent = _get(_get(_get(post.record, "reply"), "parent"), "uri")
                 ours[post.uri] = (_get(post.record, "text", ""), parent, created)
+                quoted[post.uri] = _get(_get(_get(post.record, "embed"), "record"), "uri")
                 order.append(post.uri)
             cursor = page.cursor
             if older or not cursor:
@@ -323,14 +361,15 @@ class BlueskyChannel(Channel):
             if parent is not None:
                 continue  # a later part of one of our threads, or a reply to someone
             url = post_link(uri, self._handle)
-            posts.append(RemotePost(remote_id=uri, text=text, created_at=created, url=url))
+            posts.append(RemotePost(remote_id=uri, text=text, created_at=created, url=url, shares=quoted.get(uri)))
             parts, at = [text], uri
             while at in next_part and len(parts) < 25:
                 at = next_part[at]
                 parts.append(ours[at][0])
             if len(parts) > 1:
                 posts.append(RemotePost(remote_id=uri, text=bsky_text.THREAD_JOIN.join(parts), created_at=created, url=url))
-        return posts
+        oldest = datetime.min.replace(tzinfo=UTC)
+        return sorted(posts + shared, key=lambda p: p.created_at or oldest, reverse=True)  # stable: threads stay in order
 
     # -- engagements -------------------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from socialsell.api import (
     Rejected,
     RemotePost,
     ReplyNotAllowed,
+    SharedPost,
     TransientError,
     UsageError,
     load_tokens,
@@ -80,6 +81,7 @@ class LinkedInChannel(Channel):
     max_length = 3000
     supports = Capabilities(publish=True, engagements=True, reply=True, metrics=True)
     default_poll_interval = 900
+    share_modes = ("quote", "link")  # a reshare (with or without words), or a post with the link
     #: seconds ``connect`` waits for the browser to come back
     connect_timeout: float = 300.0
     #: ``connect`` opens the authorization URL in a browser (tests turn it off)
@@ -320,10 +322,8 @@ class LinkedInChannel(Channel):
 
     # -- publishing ------------------------------------------------------------------------
 
-    def publish(self, text_: str, *, media: Sequence[str] = ()) -> Published:
-        """POST /rest/posts. ``text_`` is already little text (:meth:`prepare`)."""
-        author = self.author
-        body: dict[str, Any] = {
+    def _post_body(self, author: str, text_: str) -> dict[str, Any]:
+        return {
             "author": author,
             "commentary": text_,
             "visibility": "PUBLIC",
@@ -335,6 +335,29 @@ class LinkedInChannel(Channel):
             "lifecycleState": "PUBLISHED",
             "isReshareDisabledByAuthor": False,
         }
+
+    def _send_post(self, body: dict[str, Any]) -> Published:
+        response = self._request("POST", "posts", body=body)
+        urn = response.headers.get("x-restli-id") or response.headers.get("x-linkedin-id")
+        if not urn:
+            raise Rejected("LinkedIn accepted the post but returned no id (x-restli-id header missing)")
+        return Published(remote_id=urn, url=self.post_url(urn), published_at=datetime.now(UTC))
+
+    def share(self, target: SharedPost, text_: str, *, mode: str) -> Published:
+        """A reshare (``quote``: POST /rest/posts with ``reshareContext.parent``, the rep's
+        words as its commentary, which may be empty) or a post with the link (``link``)."""
+        if mode == "link":
+            return self.publish(text_)
+        if mode != "quote" or not target.remote_id:
+            raise Rejected(f"LinkedIn cannot {mode} a post (it reshares a post by its URN, or posts the link)")
+        body = self._post_body(self.author, text_)
+        body["reshareContext"] = {"parent": target.remote_id}
+        return self._send_post(body)
+
+    def publish(self, text_: str, *, media: Sequence[str] = ()) -> Published:
+        """POST /rest/posts. ``text_`` is already little text (:meth:`prepare`)."""
+        author = self.author
+        body = self._post_body(author, text_)
         if media:
             images = [self._upload_image(author, path) for path in media]
             if len(images) == 1:
@@ -345,11 +368,7 @@ class LinkedInChannel(Channel):
             link = text.first_url(text_)
             if link:
                 body["content"] = {"article": {"source": link, "title": _article_title(text_, link)}}
-        response = self._request("POST", "posts", body=body)
-        urn = response.headers.get("x-restli-id") or response.headers.get("x-linkedin-id")
-        if not urn:
-            raise Rejected("LinkedIn accepted the post but returned no id (x-restli-id header missing)")
-        return Published(remote_id=urn, url=self.post_url(urn), published_at=self.clock())
+        return self._send_post(body)
 
     def _upload_image(self, author: str, path: str) -> str:
         """Images API: initializeUpload, then PUT the bytes; returns the image URN."""
@@ -404,7 +423,8 @@ class LinkedInChannel(Channel):
                     continue
                 urn = post.get("id")
                 found.append(RemotePost(remote_id=urn, text=post.get("commentary", ""),
-                                        created_at=_ms(created), url=self.post_url(urn)))
+                                        created_at=_ms(created), url=self.post_url(urn),
+                                        shares=(post.get("reshareContext") or {}).get("parent")))
             if older:
                 break
         found.sort(key=lambda p: p.created_at or datetime.min.replace(tzinfo=UTC), reverse=True)

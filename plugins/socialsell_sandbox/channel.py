@@ -32,6 +32,7 @@ from socialsell.api import (
     RateLimited,
     Rejected,
     RemotePost,
+    SharedPost,
     TransientError,
 )
 
@@ -47,6 +48,7 @@ class SandboxChannel(Channel):
     supports = Capabilities(publish=True, engagements=True, reply=True, metrics=True)
     default_poll_interval = 60
     timeout = 5.0
+    share_modes = ("repost", "quote", "link")
 
     def __init__(self, account):
         super().__init__(account)
@@ -118,6 +120,18 @@ class SandboxChannel(Channel):
         return s["faults"].pop(0) if s["faults"] else None
 
     def publish(self, text: str, *, media: Sequence[str] = ()) -> Published:
+        return self._send(text, media=media)
+
+    def share(self, target: SharedPost, text: str, *, mode: str) -> Published:
+        """A repost or a quote of another sandbox account's post (``shares`` names it), or a
+        post with the link; faults apply as to a publish."""
+        if mode == "link":
+            return self._send(text)
+        if mode not in ("repost", "quote") or not target.remote_id:
+            raise Rejected(f"sandbox: cannot {mode} without the post's id")
+        return self._send("" if mode == "repost" else text, shares=target.remote_id)
+
+    def _send(self, text: str, *, media: Sequence[str] = (), shares: str | None = None) -> Published:
         self.request_count += 1
         if self.latency:
             time.sleep(self.latency)
@@ -126,12 +140,13 @@ class SandboxChannel(Channel):
         with self.state() as s:  # the fault is taken off the queue even when it fails the call
             fault = self._take_fault(s)
             duplicate = any(
-                p["text"] == text and p.get("reply_to") is None
+                p["text"] == text and p.get("reply_to") is None and p.get("shares") == shares
                 and now - datetime.fromisoformat(p["created_at"]) < timedelta(hours=24) for p in s["posts"])
             if fault not in BEFORE_SEND and not duplicate:
                 remote_id = f"p{s['next_id']}"
                 s["next_id"] += 1
-                s["posts"].append({"id": remote_id, "text": text, "created_at": now.isoformat(), "media": list(media)})
+                s["posts"].append({"id": remote_id, "text": text, "created_at": now.isoformat(), "media": list(media),
+                                   **({"shares": shares} if shares else {})})
         if fault == "rate_limit":
             raise RateLimited("sandbox: too many requests", retry_at=now + timedelta(seconds=60))
         if fault == "server_error":
@@ -156,7 +171,7 @@ class SandboxChannel(Channel):
         with self.state(write=False) as s:
             posts = [p for p in s["posts"] if p.get("reply_to") is None and datetime.fromisoformat(p["created_at"]) >= since]
         return [RemotePost(remote_id=p["id"], text=p["text"], created_at=datetime.fromisoformat(p["created_at"]),
-                           url=self.post_url(p["id"])) for p in reversed(posts)]
+                           url=self.post_url(p["id"]), shares=p.get("shares")) for p in reversed(posts)]
 
     def fetch_engagements(self, cursor: str | None, posts: Sequence[OurPost]) -> tuple[list[Engagement], str | None]:
         from socialsell_sandbox.audience import reactions

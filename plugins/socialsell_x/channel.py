@@ -15,7 +15,7 @@ import mimetypes
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -33,6 +33,7 @@ from socialsell.api import (
     Rejected,
     RemotePost,
     ReplyNotAllowed,
+    SharedPost,
     TransientError,
     UsageError,
     save_tokens,
@@ -51,6 +52,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MEDIA_UPLOAD_URL = "https://api.x.com/2/media/upload"
+API_URL = "https://api.twitter.com/2"  # tweepy.Client's base for API v2
 #: what the one-shot upload takes: images up to 5 MB (X's limit for tweet_image)
 IMAGE_TYPES = {"image/jpeg": "tweet_image", "image/png": "tweet_image", "image/webp": "tweet_image", "image/gif": "tweet_gif"}
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
@@ -95,6 +97,7 @@ class XChannel(Channel):
     max_length = MAX_WEIGHTED_LENGTH
     supports = Capabilities(publish=True, engagements=True, reply=True, metrics=True)
     default_poll_interval = 900
+    share_modes = ("repost", "quote", "link")
     #: seconds ``connect`` waits for the browser to come back
     connect_wait: float = 300.0
 
@@ -357,6 +360,40 @@ class XChannel(Channel):
                 ) from None
         return Published(remote_id=first, url=tweet_url(identity.username, first), published_at=self.clock())
 
+    def share(self, target: SharedPost, text: str, *, mode: str) -> Published:
+        """A retweet (``repost``), a quote tweet (``quote``: tweepy's ``create_tweet`` with
+        ``quote_tweet_id``) or a tweet with the link (``link``)."""
+        if mode == "link":
+            return self.publish(text)
+        if mode not in ("repost", "quote") or not target.remote_id:
+            raise Rejected(f"X cannot {mode} a post without its tweet id")
+        identity = self.me()
+        if mode == "quote":
+            if not text.strip():
+                raise Rejected("a quote tweet needs words of its own")
+            tweet_id = self._create_tweet(text, quote_tweet_id=target.remote_id, doing="the quote")
+            return Published(remote_id=tweet_id, url=tweet_url(identity.username, tweet_id), published_at=self.clock())
+        return self._retweet(identity, target.remote_id, target.url)
+
+    def _retweet(self, identity: Identity, tweet_id: str, url: str | None) -> Published:
+        """POST /2/users/:id/retweets, signed like tweepy's ``Client.retweet`` (which would look the
+        user id up again: the channel knows it). X answers ``retweeted: true`` without the
+        retweet's own id, and the same for a tweet retweeted before, so the id is read from our
+        timeline; not there yet: the outcome is unknown and the core reconciles it."""
+        sent_at = self.clock()
+        answer = self._raw("POST", f"{API_URL}/users/{identity.user_id}/retweets", write=True, doing="the repost",
+                           json={"tweet_id": str(tweet_id)})
+        if not (answer.get("data") or {}).get("retweeted"):
+            raise TransientError("X answered the repost without confirming it", maybe_delivered=True)
+        found = self._call("get_users_tweets", identity.user_id, start_time=sent_at - timedelta(days=7), max_results=100,
+                           tweet_fields=["created_at", "referenced_tweets"], doing="finding our repost")
+        ours = next((t for t in found.get("data") or [] if referenced(t, "retweeted") == str(tweet_id)), None)
+        if ours is None:
+            raise TransientError("X confirmed the repost but does not list it yet", maybe_delivered=True)
+        # a retweet has no page of its own: its link is the shared tweet's
+        return Published(remote_id=str(ours["id"]), url=url or tweet_url(None, str(tweet_id)),
+                         published_at=parse_time(ours.get("created_at")) or sent_at)
+
     def _create_tweet(self, text: str, *, doing: str, **kwargs: Any) -> str:
         answer = self._call("create_tweet", text=text, write=True, doing=doing, **kwargs)
         tweet_id = (answer.get("data") or {}).get("id")
@@ -428,6 +465,7 @@ class XChannel(Channel):
             post = RemotePost(
                 remote_id=tweet_id, text=html.unescape(tweet.get("text", "")),
                 created_at=parse_time(tweet.get("created_at")), url=tweet_url(identity.username, tweet_id),
+                shares=referenced(tweet, "quoted") or referenced(tweet, "retweeted"),
             )
             posts.append(post)
             parts, cursor = [post.text], tweet_id
@@ -522,7 +560,12 @@ def parse_time(value: str | None) -> datetime | None:
 
 
 def replied_to(tweet: dict[str, Any]) -> str | None:
-    return next((str(r["id"]) for r in tweet.get("referenced_tweets") or [] if r.get("type") == "replied_to"), None)
+    return referenced(tweet, "replied_to")
+
+
+def referenced(tweet: dict[str, Any], kind: str) -> str | None:
+    """The id of the tweet ``tweet`` refers to as ``kind`` (replied_to, quoted, retweeted)."""
+    return next((str(r["id"]) for r in tweet.get("referenced_tweets") or [] if r.get("type") == kind), None)
 
 
 def metrics_from_tweet(tweet: dict[str, Any]) -> Metrics:

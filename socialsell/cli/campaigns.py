@@ -43,12 +43,14 @@ def campaign() -> None:
 @click.option("--utm", metavar="NAME", help="utm_campaign for its links (default: the name, slugified).")
 @click.option("--hashtag", "hashtags", multiple=True, metavar="TAG", help="A hashtag every post must carry (repeatable).")
 @click.option("--disclaimer", help="A line every post must carry.")
+@click.option("--shareable", is_flag=True, help="Its posts are shareable by reps unless a post says otherwise.")
 @json_option
 @pass_app
-def campaign_new(app, name, goal, starts, ends, persona, channels, budget, utm, hashtags, disclaimer, as_json) -> None:
+def campaign_new(app, name, goal, starts, ends, persona, channels, budget, utm, hashtags, disclaimer, shareable,
+                 as_json) -> None:
     """Create a campaign."""
     row = create_campaign(app, name, goal=goal, starts=starts, ends=ends, persona=persona, channels=list(channels),
-                          budget=budget, utm=utm, hashtags=list(hashtags), disclaimer=disclaimer)
+                          budget=budget, utm=utm, hashtags=list(hashtags), disclaimer=disclaimer, shareable=shareable)
     if as_json:
         print_json([row])
         return

@@ -17,7 +17,7 @@ from socialsell.cli.common import (
     print_json,
     print_table,
 )
-from socialsell.cli.inputs import MEDIA_FILE
+from socialsell.cli.inputs import MEDIA_FILE, TEXT
 from socialsell.errors import UsageError
 from socialsell.loop.failures import accounts_blocked
 from socialsell.marketing.calendar import calendar
@@ -72,10 +72,13 @@ def post() -> None:
 @click.option("--until", metavar="DATE", help="With --repeat: the last day of the series.")
 @click.option("--count", type=click.IntRange(1, 10_000), metavar="N", help="With --repeat: how many times in all.")
 @click.option("--evergreen", is_flag=True, help="Add it to the evergreen pool (re-queued into empty slots).")
+@click.option("--shareable/--not-shareable", default=None,
+              help="Reps may share it from their own accounts (default: the campaign's setting).")
+@click.option("--suggested", metavar="COMMENT", type=TEXT, help="With --shareable: the comment reps are offered.")
 @json_option
 @pass_app
 def post_new(app, channels, text, template, variables, at, queue, campaign, draft, media, every, until, count,
-             evergreen, as_json) -> None:
+             evergreen, shareable, suggested, as_json) -> None:
     """Queue a post on one or more channel accounts.
 
     Without --channel, the campaign's channels (or the template's default channels) are used.
@@ -83,7 +86,8 @@ def post_new(app, channels, text, template, variables, at, queue, campaign, draf
     recurrence = parse_recurrence(app, every, until, count)
     post_id = create_post(app, accounts=list(channels), text=text, template=template, variables=parse_vars(variables),
                           at=_when(app, at), queue=queue, campaign=campaign, draft=draft, media=media,
-                          recurrence=recurrence, evergreen=evergreen)
+                          recurrence=recurrence, evergreen=evergreen, shareable=shareable,
+                          suggested_comment=suggested)
     p = get_post(app, post_id)
 
     for account, why in accounts_blocked(app, [d["account"] for d in p["deliveries"]]).items():

@@ -15,6 +15,7 @@ from socialsell.cli.common import (
     print_json,
     print_table,
 )
+from socialsell.errors import UsageError
 from socialsell.redact import one_line
 
 #: finished workers ``status`` lists (one line each); --json has the last 20
@@ -223,6 +224,9 @@ def channels_connect(app, name: str) -> None:
     """Authorize an account (OAuth in the browser) and store its tokens safely."""
     from socialsell.plugins.channel import Channel
 
+    owner = app.workspace.account(name).owner
+    if owner and owner.lower() != app.actor.lower():  # a rep's tokens are theirs (docs/advocacy.md)
+        raise UsageError(f"{name} is {owner}'s own account: only {owner} connects it (--as {owner})")
     channel = app.channel(name)
     if type(channel).connect is Channel.connect:
         # nothing to authorize: verify the credentials instead, and resume the account if paused
@@ -246,7 +250,7 @@ def channels_resume(app, name: str) -> None:
 
 
 def _resume(app, name: str) -> None:
-    from socialsell.errors import RuntimeFailure, UsageError
+    from socialsell.errors import RuntimeFailure
 
     channel = app.channel(name)  # an unknown name is a UsageError (exit 2)
     missing = channel.missing_credentials()

@@ -234,6 +234,8 @@ def _campaigns() -> Table: return Table(
     Column("required_hashtags", JSON),
     Column("disclaimer", Text),
     Column("created_at", UTCDateTime, nullable=False),
+    # advocacy (0007): the campaign's posts are shareable by reps unless a post says otherwise
+    Column("shareable", Boolean, nullable=False, server_default=text("false")),
 )
 
 @_lazy
@@ -255,6 +257,9 @@ def _posts() -> Table: return Table(
     Column("approved_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # advocacy (0007): reps may share it from their own accounts, with this suggested comment
+    Column("shareable", Boolean, nullable=False, server_default=text("false")),
+    Column("suggested_comment", Text),
 )
 
 @_lazy
@@ -288,6 +293,25 @@ def _deliveries() -> Table: return Table(
     Index("ix_deliveries_remote", "account_id", "remote_id", unique=True),
     Index("ix_deliveries_due", "status", "due_at"),
 )
+
+@_lazy
+def _shares() -> Table: return Table(
+    "shares",
+    metadata,
+    # the delivery that publishes the share, on the rep's own account (exactly once, like any)
+    Column("delivery_id", ForeignKey("deliveries.id", ondelete="CASCADE"), primary_key=True),
+    Column("rep", String(100), nullable=False),  # whose share it is (a [team] name)
+    # the brand's published delivery it reposts or quotes; null when it links to the post
+    Column("target_delivery_id", ForeignKey("deliveries.id", ondelete="SET NULL")),
+    Column("target_remote_id", String(200)),  # the brand post's id on the network, as shared
+    Column("target_url", Text),  # its public link (what a "link" share carries)
+    Column("mode", String(10), nullable=False),  # repost | quote | link (Channel.share_modes)
+    Column("comment", Text),  # the rep's own words ("my take"), or the suggested comment
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_shares_rep", "rep"),
+)
+"""A rep's share of a brand post from their own account (docs/advocacy.md): the delivery it
+publishes through, and what it shares. Engagements on it go to the rep."""
 
 @_lazy
 def _post_metrics() -> Table: return Table(

@@ -42,6 +42,7 @@ from socialsell.plugins.channel import (
     DuplicateContent,
     RateLimited,
     Rejected,
+    SharedPost,
     TransientError,
 )
 from socialsell.plugins.views import DeliveryView, PostView
@@ -221,10 +222,14 @@ def release_all(app: App, worker: str) -> None:
 
 
 def _load(conn: Connection, delivery_id: int) -> dict[str, Any] | None:
+    S = t.shares  # a rep's share of a brand post (docs/advocacy.md): published by channel.share
     row = conn.execute(
-        select(D, t.accounts.c.name.label("account"), t.posts.c.media, t.posts.c.campaign_id)
+        select(D, t.accounts.c.name.label("account"), t.posts.c.media, t.posts.c.campaign_id,
+               S.c.mode.label("share_mode"), S.c.target_remote_id.label("share_target"),
+               S.c.target_url.label("share_url"))
         .join(t.accounts, t.accounts.c.id == D.c.account_id)
         .join(t.posts, t.posts.c.id == D.c.post_id)
+        .outerjoin(S, S.c.delivery_id == D.c.id)
         .where(D.c.id == delivery_id)
     ).mappings().first()
     return dict(row) if row else None
@@ -298,6 +303,8 @@ def _check_before_sending(app: App, d: dict[str, Any], channel: Channel, setting
     if expected + timedelta(seconds=settings.grace) < now:
         late = int((now - expected).total_seconds() // 60)
         return Step("missed", error=f"the loop was not running at its time; {late} min late is past the grace window of {settings.grace // 60} min (socialsell post retry {d['post_id']} to send it now)")
+    if d.get("share_mode") == "repost":
+        return None  # a plain repost adds no words: the brand post passed the rules when it went out
     readable = channel.readable(d["text"])  # the stored text is prepared (escaped) for the network
     problems = channel.validate(d["text"]) + guardrails.check(app, readable, campaign=_campaign(app, d["campaign_id"]))
     return Step("failed", error=problems[0]) if problems else None
@@ -325,8 +332,12 @@ def _commit_intent(app: App, worker: str, d: dict[str, Any], channel: Channel, s
 def _call(a: Attempt) -> Step:
     """Publish, and turn what the channel answered into the next step (``AFTER_ERROR``)."""
     a.channel.request_count = 0
+    d = a.delivery
     try:
-        result = a.channel.publish(a.delivery["text"], media=a.delivery.get("media") or ())
+        if d.get("share_mode"):  # a rep's share: a repost, a quote or a post with the link
+            result = a.channel.share(SharedPost(d["share_target"], d["share_url"]), d["text"], mode=d["share_mode"])
+        else:
+            result = a.channel.publish(d["text"], media=d.get("media") or ())
     except Exception as e:  # noqa: BLE001 - every error maps to a step; a plugin bug too
         after = next(decide for kind, decide in AFTER_ERROR if isinstance(e, kind))
         return after(e, a)
@@ -506,8 +517,7 @@ def _reconcile_step(app: App, d: dict[str, Any], settings: PublishSettings, now:
                     rate_limited_until=limited, error=f"reconcile pending: {e}")
     with app.db.read() as conn:
         used = {r for (r,) in conn.execute(select(D.c.remote_id).where(and_(D.c.account_id == d["account_id"], D.c.remote_id.is_not(None))))}
-    want = same_post_text_key(d["text"])
-    match = next((p for p in recent if p.remote_id not in used and same_post_text_key(p.text) == want), None)
+    match = next((p for p in recent if p.remote_id not in used and _same_post(d, p)), None)
     if match:
         return Step("published", remote=(match.remote_id, match.url or channel.post_url(match.remote_id), match.created_at or now))
     if d["unknown_cause"] == UnknownCause.DUPLICATE:
@@ -518,6 +528,17 @@ def _reconcile_step(app: App, d: dict[str, Any], settings: PublishSettings, now:
     # not on the network: it never went out, so sending again cannot double it
     log.info("reconciled: not delivered", extra={"event": "publish.reconciled", "delivery": d["id"], "found": False})
     return Step("scheduled", next_attempt_at=now, error="reconciled: not on the network, sending again")
+
+
+def _same_post(d: dict[str, Any], p: Any) -> bool:
+    """Whether ``p`` (from find_recent_posts) is what delivery ``d`` published: the same text,
+    and for a repost or a quote the same shared post (a repost has no text of its own)."""
+    if d.get("share_mode") in ("repost", "quote"):
+        if p.shares is None or p.shares != d["share_target"]:
+            return False
+        if d["share_mode"] == "repost":
+            return True
+    return same_post_text_key(p.text) == same_post_text_key(d["text"])
 
 
 def _hook_payload(app: App, delivery_id: int) -> tuple[PostView, DeliveryView]:

@@ -17,7 +17,7 @@ from sqlalchemy import and_, func, insert, select
 from socialsell.db import schema as t
 from socialsell.db.pages import Page, fetch_page, page_of_dicts
 from socialsell.errors import NotFound, UsageError
-from socialsell.marketing.posts import delivery_rows
+from socialsell.marketing.posts import delivery_rows, refuse_rep_account
 from socialsell.timeparse import check_year, parse_date_end, to_utc
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -30,13 +30,14 @@ def create_campaign(
     app: App, name: str, *, goal: str | None = None, starts: str | None = None, ends: str | None = None,
     persona: str | None = None, channels: list[str] | None = None, budget: float | None = None,
     utm: str | None = None, hashtags: list[str] | None = None, disclaimer: str | None = None,
+    shareable: bool = False,
 ) -> dict[str, Any]:
     """Validate and store a campaign. Raises UsageError (and changes nothing) on bad input."""
     name = name.strip()
     if not name or len(name) > 200:
         raise UsageError("a campaign needs a name of 1 to 200 characters")
     for account in channels or []:
-        app.workspace.account(account)
+        refuse_rep_account(app, account)  # unknown names too; a rep's own account is not the brand's
     tz = app.workspace.timezone
     starts_on = ends_on = None
     try:
@@ -67,7 +68,7 @@ def create_campaign(
         campaign_id = conn.execute(insert(C).values(
             name=name, goal=goal, persona=persona, starts_on=starts_on, ends_on=ends_on,
             channels=list(channels) if channels else None, budget=budget, utm_campaign=utm_name,
-            required_hashtags=tags or None, disclaimer=disclaimer, created_at=app.now(),
+            required_hashtags=tags or None, disclaimer=disclaimer, shareable=shareable, created_at=app.now(),
         )).inserted_primary_key[0]
         app.record(conn, "campaign.created", f"campaign:{campaign_id}", {"name": name})
     return get_campaign(app, name, with_posts=False)

@@ -38,7 +38,9 @@ def fill_empty_slots(app: App, now: datetime | None = None, days: int = 7, *, ac
     now = now or app.now()
     gap = evergreen_gap(app)
     needs_approval = app.settings.workspace.require_approval
-    names = [account] if account else [a.name for a in app.workspace.accounts.values() if a.slots]
+    # the brand's accounts: a rep's own account publishes only their shares (docs/advocacy.md)
+    names = [n for n in ([account] if account else [a.name for a in app.workspace.accounts.values() if a.slots])
+             if app.workspace.account(n).owner is None]
     queued: list[dict[str, Any]] = []
     for name in names:
         account_id = app.account_id(name)

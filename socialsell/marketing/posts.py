@@ -62,6 +62,7 @@ def render_for_accounts(
     tmpl = find_template(template, app.workspace.root) if template is not None else None
     drafts = []
     for name in dict.fromkeys(accounts):
+        refuse_rep_account(app, name)
         channel = app.channel(name)
         body = render(tmpl, variables, channel_type=channel.name, account=name) if tmpl else text
         assert body is not None
@@ -75,6 +76,15 @@ def render_for_accounts(
                              else f"{name}: {problems[0]}")
         drafts.append(Draft(account=name, text=prepared, length=channel.measure(prepared), limit=channel.max_length))
     return drafts
+
+
+def refuse_rep_account(app: App, name: str) -> None:
+    """A rep's own account (``owner = "alice"``) publishes only that rep's shares: a brand post
+    or a campaign never targets it (docs/advocacy.md)."""
+    owner = app.workspace.account(name).owner
+    if owner is not None:
+        raise UsageError(f"{name} is {owner}'s own account: brand posts cannot go there "
+                         f"({owner} shares shareable posts from it with `socialsell share`)")
 
 
 #: characters no post may carry: C0 controls other than tab and newlines, and DEL. A NUL byte
@@ -96,7 +106,8 @@ def default_accounts(app: App, template: str | None, campaign: dict[str, Any] | 
     wanted: list[str] = list(campaign.get("channels") or []) if campaign else []
     if not wanted and template:
         wanted = list(find_template(template, app.workspace.root).meta.get("channels", []))
-    names = [a.name for a in app.workspace.accounts.values() if a.name in wanted or a.channel in wanted]
+    names = [a.name for a in app.workspace.accounts.values()
+             if (a.name in wanted or a.channel in wanted) and a.owner is None]  # never a rep's own
     if not names:
         raise UsageError("name at least one channel account with --channel")
     return names
@@ -145,6 +156,8 @@ class PostPlan:
     media: list[str]
     recurrence: dict[str, Any] | None
     evergreen: bool
+    shareable: bool = False  # reps may share it from their own accounts (docs/advocacy.md)
+    suggested_comment: str | None = None
 
 
 def prepare_post(
@@ -161,6 +174,8 @@ def prepare_post(
     media: Sequence[str] = (),
     recurrence: dict[str, Any] | None = None,
     evergreen: bool = False,
+    shareable: bool | None = None,
+    suggested_comment: str | None = None,
 ) -> PostPlan:
     """Check everything about a new post without writing: times, campaign, every channel's text."""
     now = app.now()
@@ -185,8 +200,16 @@ def prepare_post(
             if not slot_rules(app, d.account):
                 raise UsageError(f"account {d.account!r} has no posting slots: add slots = [\"mon-fri 09:00, 12:30\"] "
                                  f"to it (or `socialsell slots --channel {d.account} --set ...`), or use --at")
+    if shareable is None:  # the campaign's default (campaign new --shareable)
+        shareable = bool(campaign_row and campaign_row.get("shareable"))
+    if suggested_comment is not None:
+        suggested_comment = suggested_comment.strip()
+        check_characters(suggested_comment, "--suggested")
+        if not shareable:
+            raise UsageError("--suggested is the comment reps share the post with: add --shareable")
     return PostPlan(drafts=drafts, text=text, template=template, variables=variables, at=at, queue=queue,
-                    campaign=campaign_row, draft=draft, media=list(media), recurrence=recurrence, evergreen=evergreen)
+                    campaign=campaign_row, draft=draft, media=list(media), recurrence=recurrence, evergreen=evergreen,
+                    shareable=shareable, suggested_comment=suggested_comment or None)
 
 
 def store_post(app: App, conn: Connection, plan: PostPlan) -> int:
@@ -204,6 +227,7 @@ def store_post(app: App, conn: Connection, plan: PostPlan) -> int:
         template=plan.template, variables=plan.variables or None,
         text=plan.text if plan.text is not None else plan.drafts[0].text,
         media=plan.media or None, author=app.actor, recurrence=plan.recurrence, evergreen=plan.evergreen,
+        shareable=plan.shareable, suggested_comment=plan.suggested_comment,
         created_at=now, updated_at=now,
     )).inserted_primary_key[0]
     for d in plan.drafts:

@@ -64,7 +64,9 @@ def _next(app: App, root_id: int, now: datetime) -> int | None:
         if rec.get("count") and len(occurrences) >= int(rec["count"]):
             return None
         latest_id = occurrences[-1]
-        latest = conn.execute(select(D).where(D.c.post_id == latest_id).order_by(D.c.id)).mappings().all()
+        # the brand's deliveries only: a rep's share of an occurrence is theirs to repeat (docs/advocacy.md)
+        latest = conn.execute(select(D).where(D.c.post_id == latest_id, D.c.id.not_in(select(t.shares.c.delivery_id)))
+                              .order_by(D.c.id)).mappings().all()
         if not any(d["status"] == "published" for d in latest):
             return None  # not yet (or never: cancelled / failed stops the series)
         until = datetime.fromisoformat(rec["until"]) if rec.get("until") else None
@@ -86,6 +88,7 @@ def _next(app: App, root_id: int, now: datetime) -> int | None:
             variables=latest_post["variables"], text=latest_post["text"], link=latest_post["link"],
             media=latest_post["media"], author=latest_post["author"], recurrence=None,
             recurrence_parent_id=root_id, evergreen=latest_post["evergreen"],
+            shareable=latest_post["shareable"], suggested_comment=latest_post["suggested_comment"],
             approved_by=latest_post["approved_by"], approved_at=latest_post["approved_at"],
             created_at=now, updated_at=now,
         )).inserted_primary_key[0]

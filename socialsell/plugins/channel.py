@@ -33,6 +33,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from socialsell.workspace import Account
 
 ENGAGEMENT_KINDS = ("reply", "comment", "mention", "quote", "repost", "like", "follow", "message")
+#: how a rep's account can pass on a brand post (docs/advocacy.md), most faithful first: a plain
+#: repost, a quote (the rep's words above the brand post), a new post carrying the post's link
+SHARE_MODES = ("repost", "quote", "link")
 
 
 # --- errors ---------------------------------------------------------------------------------
@@ -126,6 +129,21 @@ class RemotePost:
     remote_id: str
     text: str
     created_at: datetime | None = None
+    url: str | None = None
+    #: the remote id of the post this one reposts or quotes (a share), when it is one
+    shares: str | None = None
+
+
+@dataclass(frozen=True)
+class SharedPost:
+    """The brand post a rep's account shares (:meth:`Channel.share`).
+
+    :param remote_id: its id on this account's network, for a repost or a quote; None when the
+        brand published it on another network (only a link can be shared then).
+    :param url: its public link, which a ``link`` share carries in its text.
+    """
+
+    remote_id: str | None
     url: str | None = None
 
 
@@ -231,6 +249,10 @@ class Channel(abc.ABC):
     default_poll_interval: ClassVar[int] = 300
     #: seconds every network request may take
     timeout: ClassVar[float] = 30.0
+    #: how this network passes on another account's post (:data:`SHARE_MODES`), for a rep
+    #: sharing a brand post; ``link`` (a new post with the link, through :meth:`publish`) works
+    #: on every network, ``repost`` and ``quote`` need :meth:`share`
+    share_modes: ClassVar[tuple[str, ...]] = ("link",)
 
     def __init__(self, account: Account):
         self.account = account
@@ -302,6 +324,19 @@ class Channel(abc.ABC):
     @abc.abstractmethod
     def publish(self, text: str, *, media: Sequence[str] = ()) -> Published:
         """Publish ``text`` (already prepared and validated). Raise a :class:`ChannelError`."""
+
+    def share(self, target: SharedPost, text: str, *, mode: str) -> Published:
+        """Share ``target`` from this account in ``mode`` (one of :attr:`share_modes`).
+
+        ``repost``: pass it on as it is (``text`` is empty); ``quote``: ``text`` (prepared,
+        validated) above it; ``link``: ``text`` already carries the link, published as a new
+        post (the default, through :meth:`publish`). Raise a :class:`ChannelError` as
+        :meth:`publish` does. Reconciling an unknown outcome looks in
+        :meth:`find_recent_posts` for a post whose ``shares`` is ``target.remote_id``.
+        """
+        if mode == "link":
+            return self.publish(text)
+        raise Rejected(f"{self.label or self.name} cannot {mode} a post (it can: {', '.join(self.share_modes)})")
 
     def find_recent_posts(self, since: datetime) -> list[RemotePost]:
         """Our own posts created at or after ``since``, newest first.

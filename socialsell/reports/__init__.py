@@ -2,7 +2,7 @@
 revenue attributed to posts, and reps' insights for marketing (docs/reports.md).
 
 One module per section computes it (:mod:`.sla`, :mod:`.marketing`, :mod:`.sales`,
-:mod:`.attribution`, :mod:`.feedback`), aggregating in SQL; rendering is separate
+:mod:`.attribution`, :mod:`.feedback`, :mod:`.advocacy`), aggregating in SQL; rendering is separate
 (:mod:`.render_text`, :mod:`.render_data`, :mod:`.render_html`), so ``--format json`` never
 imports rich or the plotting library.
 """
@@ -30,6 +30,7 @@ SECTIONS = {
     "sales": "socialsell.reports.sales:sales_section",
     "attribution": "socialsell.reports.attribution:attribution_section",
     "feedback": "socialsell.reports.feedback:feedback_section",
+    "advocacy": "socialsell.reports.advocacy:advocacy_section",
 }
 
 __all__ = ["MODELS", "SECTIONS", "Scope", "Section", "Table", "build_report", "build_scope", "plugin_sections", "row"]

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
+from socialsell.db import schema as t
 from socialsell.reports.commitments import load_commitments
 from socialsell.reports.facts import COUNTS, Leads, leads
 from socialsell.reports.feedback import insight_groups
@@ -149,10 +150,14 @@ def sla_section(app: App, scope: Scope) -> Section:
 
 
 def _cadence(app: App, scope: Scope) -> dict[str, dict[int, int]]:
-    """Published posts per channel account and week (the marketing section's deliveries)."""
+    """Published posts per channel account and week (the marketing section's deliveries); a rep's
+    share of a brand post is not marketing's cadence (docs/advocacy.md)."""
+    with app.db.read() as conn:
+        shares = set(conn.execute(select(t.shares.c.delivery_id)).scalars())
     out: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     for d in published(app, scope):
-        out[d["channel"]][scope.week_index(d["published_at"])] += 1
+        if d["delivery"] not in shares:
+            out[d["channel"]][scope.week_index(d["published_at"])] += 1
     return out
 
 

@@ -1,6 +1,8 @@
 """Who owns a new follow-up, and when it is due.
 
-Owner: the ``assign_owner`` hook, else the contact's owner, else the first ``[[routing]]`` rule
+Owner: the ``assign_owner`` hook, else the rep whose own account the engagement came to (a
+reply to a rep's share: the relationship is theirs, docs/advocacy.md), else the contact's
+owner, else the first ``[[routing]]`` rule
 that matches (channel, keyword in the text, territory in the location), else a rep whose
 territories, then keywords, then channels match, else round-robin
 across the team (the rep with the fewest open tasks, ties by name).
@@ -39,6 +41,9 @@ def choose_owner(app: App, conn: Connection, contact: dict[str, Any], engagement
     chosen = app.hook.assign_owner(contact=contact, engagement=engagement, team=team)
     if chosen:
         return chosen
+    account_owner = rep_of_account(app, engagement.get("account"))
+    if account_owner:
+        return account_owner
     if contact.get("owner"):
         return contact["owner"]
     text = (engagement.get("text") or "").lower()
@@ -66,6 +71,13 @@ def choose_owner(app: App, conn: Connection, contact: dict[str, Any], engagement
     if load is None:
         load = open_task_load(conn)
     return min(team, key=lambda name: (load.get(name, 0), name))
+
+
+def rep_of_account(app: App, account: str | None) -> str | None:
+    """The rep who owns ``account`` (``[[accounts]] owner``, checked at load against the team),
+    or None for a brand account: engagements there are routed by the other rules."""
+    found = app.workspace.accounts.get(account) if account else None
+    return found.owner if found is not None else None
 
 
 def sla_hours(app: App, intent: bool) -> float:

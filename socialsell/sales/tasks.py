@@ -334,6 +334,10 @@ def reply_to_task(app: App, task_id: int, text: str, *, force: bool = False, aga
     if not rows:
         raise UsageError(f"task {task_id} has no engagement to reply to")
     e = rows[0]
+    owner = app.workspace.account(e["account"]).owner
+    if owner is not None and owner.lower() != app.actor.lower():  # a rep's own account speaks only for them
+        raise UsageError(f"{e['person'] or e['handle']} wrote to {owner}'s own account ({e['account']}): only {owner} "
+                         f"replies from it (docs/advocacy.md); answer from your own account: {e['url'] or e['profile_url']}")
     channel = app.channel(e["account"])
     engagement = Engagement(
         external_id=e["external_id"], kind=e["kind"], occurred_at=e["occurred_at"], text=e["text"], url=e["url"],

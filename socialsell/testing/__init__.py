@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING, Any
 
 from socialsell.plugins.channel import (
     ENGAGEMENT_KINDS,
+    SHARE_MODES,
     AuthError,
     Capabilities,
     Channel,
@@ -390,6 +391,14 @@ def check_attributes(channel: Channel) -> None:
     assert not beyond, (
         f"{cls.__name__}.capabilities() claims {beyond}, which the class's `supports` does not: an "
         "account can do at most what its channel type supports"
+    )
+    modes = cls.share_modes
+    assert isinstance(modes, tuple) and modes and set(modes) <= set(SHARE_MODES), (
+        f"{cls.__name__}.share_modes is {modes!r}: a tuple of {', '.join(SHARE_MODES)} (docs/plugins.md, Sharing)"
+    )
+    assert cls.share is not Channel.share or set(modes) <= {"link"}, (
+        f"{cls.__name__}.share_modes claims {modes!r} but the class does not implement share(): only "
+        "'link' works through publish"
     )
 
 

@@ -10,7 +10,7 @@
   core, like a channel's cursor).
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 """
 
 import sqlalchemy as sa
@@ -19,7 +19,7 @@ from alembic import op
 import socialsell.db.schema
 
 revision = "0008"
-down_revision = "0005"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
