@@ -19,6 +19,7 @@ from socialsell.credentials import delete_tokens, keyring_get, load_tokens, save
 from socialsell.errors import ConfigError, UsageError
 from socialsell.plugins.channel import (
     ENGAGEMENT_KINDS,
+    SIGNAL_KIND,
     AuthError,
     Capabilities,
     Channel,
@@ -26,6 +27,7 @@ from socialsell.plugins.channel import (
     CheckResult,
     DuplicateContent,
     Engagement,
+    Found,
     Metrics,
     OurPost,
     Person,
@@ -34,6 +36,8 @@ from socialsell.plugins.channel import (
     Rejected,
     RemotePost,
     ReplyNotAllowed,
+    SearchPage,
+    SearchQuery,
     TransientError,
 )
 from socialsell.plugins.hookspecs import hookimpl
@@ -65,6 +69,11 @@ __all__ = [
     "Engagement",
     "ENGAGEMENT_KINDS",
     "Metrics",
+    # listening: search with a cursor (docs/listening.md)
+    "SearchQuery",
+    "SearchPage",
+    "Found",
+    "SIGNAL_KIND",
     # channel errors (docs/plugins.md: what the core does with each)
     "ChannelError",
     "TransientError",

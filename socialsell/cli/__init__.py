@@ -31,6 +31,7 @@ BUILTIN_COMMANDS = {
     "campaign": "campaigns", "import": "campaigns",
     "tasks": "sales", "task": "sales", "contacts": "sales", "contact": "sales",
     "work": "work", "plugin": "scaffold", "deal": "deals", "log": "audit", "report": "reports",
+    "signals": "listening", "signal": "listening", "listen": "listening",
 }  # fmt: skip
 
 
