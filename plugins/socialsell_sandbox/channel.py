@@ -240,7 +240,8 @@ class SandboxChannel(Channel):
         after = json.loads(cursor) if cursor else {"at": (now - SEARCH_WINDOW).isoformat(), "id": ""}
         start = datetime.fromisoformat(after["at"])
         posts = [self._found_said(p) for p in said]
-        for at, ext, voice, lang, text in public_posts(self.seed, int(start.timestamp()) // 3600, int(now.timestamp()) // 3600 + 1):
+        hours = (int(start.timestamp()) // 3600, int(now.timestamp()) // 3600 + 1) if self.audience else (0, 0)
+        for at, ext, voice, lang, text in public_posts(self.seed, *hours):
             when = datetime.fromtimestamp(at, UTC)
             posts.append(Found(
                 external_id=ext, text=text, occurred_at=when, lang=lang, thread_id=ext,
