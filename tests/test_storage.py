@@ -147,3 +147,22 @@ def test_0003_adds_the_crm_outbox_and_downgrades(db_url, workspace):
     names = set(inspect(db.engine).get_table_names())
     assert "crm_outbox" not in names and "crm_state" not in names and "deals" in names
     db.dispose()
+
+
+def test_0006_adds_the_listening_tables_and_downgrades(db_url, workspace):
+    """0003 -> 0006 adds signals, listen_cursors and listen_spend; back to 0003 removes exactly them."""
+    from alembic import command
+
+    from socialsell.db.migrate import upgrade
+
+    url = db_url or f"sqlite:///{workspace.parent / 'old6.db'}"
+    db = Database(url, migrate=False)
+    upgrade(db, "0003")
+    listening = {"signals", "listen_cursors", "listen_spend"}
+    assert not listening & set(inspect(db.engine).get_table_names())
+    upgrade(db, "0006")
+    assert listening <= set(inspect(db.engine).get_table_names())
+    command.downgrade(alembic_config(db), "0003")
+    names = set(inspect(db.engine).get_table_names())
+    assert not listening & names and "crm_outbox" in names
+    db.dispose()
