@@ -370,8 +370,14 @@ def test_the_demos_leads_appear_in_hubspot_once_each_and_a_won_deal_comes_back(t
             assert sync(app, app.now()).created == {}  # a second pass creates nothing
             assert [len(fake.objects[k]) for k in ("contacts", "tasks", "notes")] == [len(follow_ups), len(tasks), len(notes)]
 
+            with app.db.read() as conn:  # a follow-up that started on a post (not one listening found)
+                E = t.engagements
+                heard = select(E.c.contact_id).where(E.c.kind == "signal")
+                on_a_post = conn.execute(select(E.c.contact_id).where(
+                    E.c.contact_id.in_(follow_ups), E.c.delivery_id.is_not(None), E.c.contact_id.not_in(heard))
+                    .order_by(E.c.contact_id).limit(1)).scalar()
             hs_id = next(i for i, o in fake.objects["contacts"].items()
-                         if o["properties"]["socialsell_contact_id"] == str(follow_ups[0]))
+                         if o["properties"]["socialsell_contact_id"] == str(on_a_post))
             deal = fake.add("deals", {"dealname": "Demo deal", "amount": "9000", "dealstage": "closedwon",
                                       "hs_is_closed_won": "true", "createdate": app.now().strftime("%Y-%m-%dT%H:%M:%SZ")})
             fake.associate("contacts", hs_id, "deals", deal)
@@ -379,7 +385,7 @@ def test_the_demos_leads_appear_in_hubspot_once_each_and_a_won_deal_comes_back(t
             with app.db.read() as conn:
                 started = conn.execute(
                     select(t.deliveries.c.post_id).join(t.engagements, t.engagements.c.delivery_id == t.deliveries.c.id)
-                    .where(t.engagements.c.contact_id == follow_ups[0]).order_by(t.engagements.c.occurred_at,
+                    .where(t.engagements.c.contact_id == on_a_post).order_by(t.engagements.c.occurred_at,
                                                                                  t.engagements.c.id).limit(1)).scalar()
                 revenue = conn.execute(select(t.deal_posts.c.post_id, t.deals.c.amount, t.deals.c.source)
                                        .join(t.deals).where(t.deal_posts.c.position == 1)).all()

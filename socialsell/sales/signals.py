@@ -297,6 +297,7 @@ def _task_for(app: App, conn: Connection, sig: dict[str, Any], eng: dict[str, An
 
 def promote(app: App, signal_id: int) -> dict[str, Any]:
     """``signal promote ID``: a follow-up now, whatever the score (a person judged it worth one)."""
+    app.account_ids()  # rows for newly configured accounts, written before the transaction below
     with app.db.write() as conn:
         sig = _signal(conn, signal_id)
         if sig["status"] == "promoted" and sig["task_id"] is not None:
@@ -411,6 +412,7 @@ def reply(app: App, signal_id: int, text: str, *, again: bool = False) -> dict[s
     if problems:
         raise UsageError(f"reply refused on {sig['account']}, nothing sent: " + "; ".join(problems))
     hooks = []
+    app.account_ids()  # rows for newly configured accounts, written before the transaction below
     if sig["task_id"] is None:
         with app.db.write() as conn:
             done = promote_in(app, conn, signal_id, actor=app.actor, now=app.now())
