@@ -54,6 +54,16 @@ languages = ["en"]
 """
 
 
+#: what two strangers say in public during the week (besides the sandbox audience's own posts):
+#: hours after the start, who, and what; neither ever engages with our posts
+SAID = [
+    (5, "@lina.growth", "Lina Berg", "Head of Growth at Fourth Coffee",
+     "@rivalinc support has ignored our ticket for a week. Looking at alternatives."),
+    (26, "@nora_sdr", "Nora Quinn", "Sales Development Lead at Proseware",
+     "Any tool that turns LinkedIn comments into follow-ups? Happy to pay for a trial."),
+]
+
+
 class SimulatedClock:
     def __init__(self, start: datetime):
         self.now = start
@@ -147,10 +157,11 @@ def _listening(app: App, now: datetime, echo: Callable[[str], None]) -> None:
         stranger = conn.execute(
             select(t.signals.c.task_id, t.signals.c.handle, t.signals.c.text, t.tasks.c.owner, t.tasks.c.reason)
             .join(t.tasks, t.tasks.c.id == t.signals.c.task_id)
-            .where(t.signals.c.status == "promoted", t.signals.c.text.ilike("%pric%") | t.signals.c.text.ilike("%trial%"),
+            .where(t.signals.c.status == "promoted", t.tasks.c.reason.like("listening %"),
+                   t.signals.c.text.ilike("%pric%") | t.signals.c.text.ilike("%trial%"),
                    ~t.signals.c.handle.in_(select(t.handles.c.handle).join(t.engagements, t.engagements.c.handle_id == t.handles.c.id)
                                            .where(t.engagements.c.kind != "signal")))
-            .order_by(t.signals.c.occurred_at.desc()).limit(1)).first()
+            .order_by(t.signals.c.occurred_at).limit(1)).first()
     waiting, total = list_signals(app, limit=3)
     echo(f"\n   Listening: {found} public posts matched 'buyers' ({reads} reads; the budget is 500 a month); "
          f"{promoted} became follow-ups, {total} wait in `socialsell signals`.")
@@ -207,8 +218,12 @@ def run_demo(directory: Path | None, *, days: int = 7, pm: Any = None, echo: Cal
     end = start + timedelta(days=days)
     worked: list[tuple[str, str, str]] = []
     tagged: dict[str, Any] | None = None
+    said = list(SAID)
     while clock.now < end:
         clock.now += step
+        while said and clock.now >= start + timedelta(hours=said[0][0]):
+            _, handle, name, headline, text = said.pop(0)
+            app.channel("sandbox").say(handle=handle, name=name, headline=headline, text=text, at=clock.now)
         for job_id in ("publish", "poll:sandbox", "listen:buyers", "sla"):
             run_job(worker, jobs[job_id], clock.now)
         local = clock.now.astimezone(tz)

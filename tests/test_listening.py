@@ -378,3 +378,44 @@ def test_streams_store_on_postgresql_too(workspace, db_url, make_app):
     (report,) = listen(app, "buyers", "w1")
     (again,) = listen(app, "buyers", "w2")
     assert (report.stored, report.promoted, again.stored) == (2, 1, 0)
+
+
+# --- the demo and the read-only path ------------------------------------------------------------
+
+
+def test_the_demo_puts_a_strangers_buying_question_on_a_reps_list_and_a_competitor_complaint_in_the_report(tmp_path, pm):
+    """Done means (issue 17): in the demo, someone who never engaged asks a buying question on a
+    listened topic and lands on a rep's list with the reason; a competitor complaint, tagged, is
+    in the report's feedback section."""
+    from socialsell.demo import run_demo
+
+    lines: list[str] = []
+    folder = run_demo(tmp_path / "demo", days=2, pm=pm, echo=lines.append)
+    out = "\n".join(lines)
+    assert "@nora_sdr never engaged with our posts but asked in public" in out
+    assert "because: listening 'buyers' matched follow-ups: \"Any tool that turns LinkedIn comments" in out
+    heard = out.split("What listening heard", 1)[1]
+    assert "competitor" in heard and "@lina.growth" in heard
+    with closing(sqlite3.connect(folder / "socialsell.db")) as db:
+        handles = {h for (h,) in db.execute("SELECT h.handle FROM handles h JOIN engagements e ON e.handle_id = h.id "
+                                             "WHERE e.kind != 'signal'")}
+        (owner,) = db.execute("SELECT t.owner FROM signals s JOIN tasks t ON t.id = s.task_id "
+                              "WHERE s.handle = '@nora_sdr' LIMIT 1").fetchone()
+    assert "@nora_sdr" not in handles and owner
+
+
+def test_signals_never_import_a_network_library_or_the_scheduler(listening, cli):
+    import os
+    import subprocess
+    import sys
+
+    cli("signals")
+    code = ("import sys\nfrom socialsell.cli import main\n"
+            "try:\n    main(sys.argv[1:])\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+            "heavy = sorted(m for m in ('tweepy', 'linkedin_v2', 'atproto', 'httpx', 'apscheduler', 'requests') if m in sys.modules)\n"
+            "print('HEAVY=' + ','.join(heavy), file=sys.stderr)\n")
+    for args in (["signals", "--json"], ["signals"]):
+        result = subprocess.run([sys.executable, "-c", code, "--config", str(listening), *args], capture_output=True,
+                                text=True, timeout=60, env={**os.environ, "SOCIALSELL_NO_KEYRING": "1"})
+        assert result.returncode == 0, result.stderr
+        assert "HEAVY=\n" in result.stderr, f"{args}: {result.stderr}"
