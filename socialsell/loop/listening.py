@@ -29,7 +29,7 @@ from socialsell.plugins.channel import AuthError, Channel, ChannelError, RateLim
 from socialsell.sales.ingest import ignore_reason
 from socialsell.sales.signals import (
     StoreResult,
-    _own_handles,
+    own_handles,
     score_found,
     search_query,
     store_matches,
@@ -276,7 +276,7 @@ def try_query(app: App, query: ListenQuery, account: str, limit: int) -> tuple[l
     page = channel.search(sq, None, limit=limit)
     rules = app.settings.leads
     with app.db.read() as conn:
-        own = _own_handles(app, conn)
+        own = own_handles(app, conn)
     rows = []
     for f in page.found:
         score, lines = score_found(app, f, None, account)

@@ -151,7 +151,7 @@ def fire_hooks(app: App, hooks: list[Any]) -> None:
             app.hook.task_created(task=TaskView(task), contact=ContactView(contact))
 
 
-def _own_handles(app: App, conn: Connection) -> set[str]:
+def own_handles(app: App, conn: Connection) -> set[str]:
     handles = [h for (h,) in conn.execute(select(t.accounts.c.handle).where(t.accounts.c.handle.is_not(None)))]
     handles += [a.handle for a in app.workspace.accounts.values() if a.handle]
     handles += app.settings.leads.own_handles
@@ -165,7 +165,7 @@ def store_matches(app: App, conn: Connection, stream: ListenStream, account: str
     result = StoreResult()
     account_id = app.account_id(account)
     rules = app.settings.leads
-    own = _own_handles(app, conn)
+    own = own_handles(app, conn)
     query = search_query(stream.query)
     rows = []
     for f in {f.external_id: f for f in found}.values():
