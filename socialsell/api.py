@@ -28,6 +28,7 @@ from socialsell.errors import ConfigError, UsageError
 from socialsell.plugins.channel import (
     ENGAGEMENT_KINDS,
     SHARE_MODES,
+    SIGNAL_KIND,
     AuthError,
     Capabilities,
     Channel,
@@ -35,6 +36,7 @@ from socialsell.plugins.channel import (
     CheckResult,
     DuplicateContent,
     Engagement,
+    Found,
     Metrics,
     OurPost,
     Person,
@@ -43,6 +45,8 @@ from socialsell.plugins.channel import (
     Rejected,
     RemotePost,
     ReplyNotAllowed,
+    SearchPage,
+    SearchQuery,
     SharedPost,
     TransientError,
 )
@@ -78,6 +82,11 @@ __all__ = [
     "Metrics",
     "SharedPost",
     "SHARE_MODES",
+    # listening: search with a cursor (docs/listening.md)
+    "SearchQuery",
+    "SearchPage",
+    "Found",
+    "SIGNAL_KIND",
     # channel errors (docs/plugins.md: what the core does with each)
     "ChannelError",
     "TransientError",

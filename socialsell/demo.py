@@ -56,6 +56,32 @@ ALICE_TAKE = "I sat with Northwind's reps for six weeks on this. The reply rate 
 #: someone in alice's own network who replies to her share
 LENA = {"handle": "@lena_h", "name": "Lena Hoffmann", "headline": "Head of Sales at Contoso, Hamburg",
         "text": "We see the same drop-off in our team. How does pricing work for 12 reps? Could we get a demo?"}
+#: the demo's listening stream: people who talk about the topic or a competitor, not to us
+LISTEN = """
+[[listen]]
+name = "buyers"
+accounts = ["sandbox"]
+interval = "30m"
+weight = 2
+monthly_reads = 500
+[listen.query]
+keywords = ["follow-ups"]
+phrases = ["social selling"]
+hashtags = ["socialselling"]
+competitors = ["rivalinc"]
+exclude = ["hiring"]
+languages = ["en"]
+"""
+
+
+#: what two strangers say in public during the week (besides the sandbox audience's own posts):
+#: hours after the start, who, and what; neither ever engages with our posts
+SAID = [
+    (5, "@lina.growth", "Lina Berg", "Head of Growth at Fourth Coffee",
+     "@rivalinc support has ignored our ticket for a week. Looking at alternatives."),
+    (26, "@nora_sdr", "Nora Quinn", "Sales Development Lead at Proseware",
+     "Any tool that turns LinkedIn comments into follow-ups? Happy to pay for a trial."),
+]
 
 
 class SimulatedClock:
@@ -174,12 +200,53 @@ def _examples(worked: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
     return picked
 
 
+def _listening(app: App, now: datetime, echo: Callable[[str], None]) -> None:
+    """What the stream found: a stranger's buying question on a rep's list with the reason, the
+    signals waiting for triage."""
+    from socialsell.sales.signals import list_signals
+
+    with app.db.read() as conn:
+        found = conn.execute(select(func.count()).select_from(t.signals)).scalar()
+        promoted = conn.execute(select(func.count()).select_from(t.signals).where(t.signals.c.status == "promoted")).scalar()
+        reads = conn.execute(select(func.sum(t.listen_spend.c.reads)).where(t.listen_spend.c.stream == "buyers")).scalar() or 0
+        stranger = conn.execute(
+            select(t.signals.c.task_id, t.signals.c.handle, t.signals.c.text, t.tasks.c.owner, t.tasks.c.reason)
+            .join(t.tasks, t.tasks.c.id == t.signals.c.task_id)
+            .where(t.signals.c.status == "promoted", t.tasks.c.reason.like("listening %"),
+                   t.signals.c.text.ilike("%pric%") | t.signals.c.text.ilike("%trial%"),
+                   ~t.signals.c.handle.in_(select(t.handles.c.handle).join(t.engagements, t.engagements.c.handle_id == t.handles.c.id)
+                                           .where(t.engagements.c.kind != "signal")))
+            .order_by(t.signals.c.occurred_at).limit(1)).first()
+    waiting, total = list_signals(app, limit=3)
+    echo(f"\n   Listening: {found} public posts matched 'buyers' ({reads} reads; the budget is 500 a month); "
+         f"{promoted} became follow-ups, {total} wait in `socialsell signals`.")
+    if stranger is not None:
+        echo(f"   {stranger.handle} never engaged with our posts but asked in public: \"{stranger.text}\"")
+        echo(f"   -> task #{stranger.task_id} on {stranger.owner}'s list, because: {stranger.reason}")
+    for s in waiting:
+        echo(f"   signal {s['id']} (score {s['score']:.0f}, waiting): {s['handle']}: \"{(s['text'] or '')[:60]}\"")
+
+
+def _marketer_triage(app: App) -> dict[str, Any] | None:
+    """The marketer reads what listening heard about the competitor and tags it for the report."""
+    from socialsell.sales.signals import list_signals, tag
+
+    found, _ = list_signals(app, status=None, limit=0)
+    complaint = next((s for s in found if (s["term"] or "").startswith("@") and not s["insight"]), None)
+    if complaint is None:
+        return None
+    app.actor = "morgan"
+    return tag(app, complaint["id"], "competitor: slow support and pricing, their customers look for alternatives")
+
+
 def run_demo(directory: Path | None, *, days: int = 7, pm: Any = None, echo: Callable[[str], None] = print) -> Path:
     started = time.monotonic()
     folder = directory or Path(tempfile.mkdtemp(prefix="socialsell-demo-"))
     config = init_workspace(folder, name="Acme demo", timezone="Europe/Berlin", force=True)
     with open(config, "a", encoding="utf-8") as f:  # alice and bob connect their own accounts
         f.write(REP_ACCOUNTS)
+    with config.open("a", encoding="utf-8") as f:  # listening (docs/listening.md): a stream on the sandbox
+        f.write(LISTEN)
     # the simulated week ends now, so `socialsell tasks` afterwards shows what the demo printed
     wall = datetime.now(UTC) - timedelta(days=days)
     start = wall.replace(minute=wall.minute - wall.minute % 30, second=0, microsecond=0)
@@ -207,22 +274,30 @@ def run_demo(directory: Path | None, *, days: int = 7, pm: Any = None, echo: Cal
     echo("   Each working day at 10:00 and 15:00 the reps work their lists: a reply with a next step,")
     echo("   a meeting for the keen ones, a deal after the meeting, won a few days later.")
     echo("   alice shares the shareable post from her own account; her network answers her, not the brand.")
+    echo("   The listening stream 'buyers' searches the sandbox's public posts every 30 minutes for")
+    echo("   follow-ups, \"social selling\", #socialselling and the competitor @rivalinc (budget 500 reads).")
     worker = Worker(app, id="demo-worker")
     jobs = {j.id: j for j in build_jobs(app)}
     step = timedelta(minutes=30)
     end = start + timedelta(days=days)
     worked: list[tuple[str, str, str]] = []
+    tagged: dict[str, Any] | None = None
+    said = list(SAID)
     while clock.now < end:
         clock.now += step
+        while said and clock.now >= start + timedelta(hours=said[0][0]):
+            _, handle, name, headline, text = said.pop(0)
+            app.channel("sandbox").say(handle=handle, name=name, headline=headline, text=text, at=clock.now)
         # alice's own account is polled once she has shared from it (bob never shares in the demo)
         polled = ("poll:sandbox", "poll:alice-sandbox") if advocacy and advocacy.share_id else ("poll:sandbox",)
-        for job_id in ("publish", *polled, "sla"):
+        for job_id in ("publish", *polled, "listen:buyers", "sla"):
             run_job(worker, jobs[job_id], clock.now)
         if advocacy is not None:
             advocacy.step(clock.now)
         local = clock.now.astimezone(tz)
         if local.weekday() < 5 and (local.hour, local.minute) in ((10, 0), (15, 0)):
             worked += _reps_work(app, clock.now)
+            tagged = tagged or _marketer_triage(app)
     run_job(worker, jobs["metrics"], clock.now)
 
     for line in advocacy.lines if advocacy else []:
@@ -243,6 +318,8 @@ def run_demo(directory: Path | None, *, days: int = 7, pm: Any = None, echo: Cal
 
     from socialsell.sales.deals import list_deals
     from socialsell.sales.tasks import get_task, list_tasks
+
+    _listening(app, clock.now, echo)
 
     echo("\n3. Each rep's follow-up list (`socialsell --as NAME tasks`), most urgent first:")
     for rep in app.workspace.team:
@@ -293,6 +370,11 @@ def run_demo(directory: Path | None, *, days: int = 7, pm: Any = None, echo: Cal
         for reason, points in (tk["contact"].get("score_explained") or [])[:4]:
             echo(f"     {points:+6.1f}  {reason}")
         echo(f"   opener: {tk['opener']}")
+
+    if tagged is not None:
+        echo(f"\n   During the week the marketer tagged signal {tagged['signal']}, a competitor's unhappy customer:")
+        echo(f"   socialsell signal tag {tagged['signal']} \"{tagged['insight']}\"")
+        echo("   and the report's feedback section shows it under \"What listening heard\".")
 
     echo("\n5. `socialsell report`: did each side keep the SLA, which posts brought revenue, what customers said")
     from socialsell.reports import build_report, build_scope

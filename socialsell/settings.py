@@ -47,6 +47,7 @@ ENGAGEMENT_WEIGHTS = {
     "repost": 3.0,
     "follow": 2.0,
     "like": 1.0,
+    "signal": 2.0,  # a post listening found: the person spoke about the topic, not to us
 }
 INTENT_KEYWORDS = [
     "pricing", "price", "cost", "quote", "demo", "trial", "how do i", "how does", "buy",
@@ -243,6 +244,31 @@ class LoopSettings:
 
 
 @dataclass
+class ListenQuery:
+    """``[listen.query]``: what a stream looks for (docs/listening.md). Terms as written, without
+    their ``#`` or ``@``; ``languages`` lower case."""
+
+    keywords: list[str] = field(default_factory=list)
+    phrases: list[str] = field(default_factory=list)
+    hashtags: list[str] = field(default_factory=list)
+    competitors: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    languages: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ListenStream:
+    """One ``[[listen]]`` stream: a query run on some accounts at an interval, within a budget."""
+
+    name: str
+    accounts: list[str]
+    query: ListenQuery
+    interval: int = 900  # seconds between searches
+    weight: float = 0.0  # points added to every match's score
+    monthly_reads: int = 10_000  # the most posts read per calendar month (UTC), all accounts together
+
+
+@dataclass
 class Settings:
     """Everything ``socialsell.toml`` says, typed and checked."""
 
@@ -257,13 +283,17 @@ class Settings:
     marketing: MarketingSettings = field(default_factory=MarketingSettings)
     loop: LoopSettings = field(default_factory=LoopSettings)
     hubspot: HubSpotSettings | None = None
+    listen: list[ListenStream] = field(default_factory=list)
+
+    def stream(self, name: str) -> ListenStream | None:
+        return next((s for s in self.listen if s.name == name), None)
 
 
 # Every key the core reads, by table, as written in the file (docs/configuration.md documents
 # each one; a test checks it). ``*`` tables take any key (a kind, a channel type).
 KNOWN_KEYS: dict[str, tuple[str, ...]] = {
     "": ("workspace", "accounts", "team", "routing", "sla", "leads", "guardrails", "notify", "marketing", "loop",
-         "hubspot"),
+         "hubspot", "listen"),
     "workspace": ("name", "timezone", "database", "require_approval"),
     "accounts": ("name", "channel", "poll_interval", "engagement_window_days", "slots", "handle", "owner"),
     "team": ("lead", "reps", "marketers", "approvers"),
@@ -287,6 +317,8 @@ KNOWN_KEYS: dict[str, tuple[str, ...]] = {
     "notify.email": ("host", "port", "from", "starttls", "username", "password", "send_at", "timeout"),
     "marketing": ("evergreen_gap", "evergreen_autofill", "evergreen_days"),
     "hubspot": ("token", "host", "sync_seconds", "deals"),
+    "listen": ("name", "accounts", "query", "interval", "weight", "monthly_reads"),
+    "listen.query": ("keywords", "phrases", "hashtags", "competitors", "exclude", "languages"),
     "loop": ("grace", "max_attempts", "backoff_base", "backoff_cap", "lease", "reconcile_after", "batch"),
 }
 
@@ -482,6 +514,7 @@ def parse_settings(path: Path, data: dict[str, Any]) -> Settings:
         marketing=_marketing(top.table("marketing", "marketing")),
         loop=_loop(top.table("loop", "loop")),
         hubspot=_hubspot(top.table("hubspot", "hubspot")) if "hubspot" in data else None,
+        listen=_listen(path, data.get("listen", []), [a.name for a in accounts]),
     )
 
 
@@ -747,6 +780,91 @@ def _http_url(v: Any) -> str:
     if not isinstance(v, str) or not re.fullmatch(r"https?://[^\s/]+(/\S*)?", v):
         raise ValueError(v)
     return v
+
+
+#: X bills at most 3 million post reads a month on pay-per-use (docs/listening.md)
+MAX_MONTHLY_READS = 3_000_000
+
+
+def check_term(kind: str, value: Any) -> str:
+    """One query term of ``kind`` (``keywords``, ``phrases``...), trimmed, without its ``#``/``@``;
+    ValueError naming what a term of that kind must be. Shared with ``listen test``."""
+    if not isinstance(value, str):
+        raise ValueError(f"{kind}: a string, not {value!r}")
+    v = value.strip()
+    if kind in ("keywords", "exclude"):
+        if not re.fullmatch(r"[^\s\"()#@:-][^\s\"():]*", v):
+            raise ValueError(f"{kind}: one word without spaces, quotes, brackets or a leading #, @ or -, "
+                             f"not {value!r} (several words go in phrases)")
+    elif kind == "phrases":
+        if not v or '"' in v or "\n" in v or len(v) > 200:
+            raise ValueError(f"phrases: words without quotes, at most 200 characters, not {value!r}")
+        v = " ".join(v.split())
+    elif kind == "hashtags":
+        v = v.removeprefix("#")
+        if not re.fullmatch(r"\w{1,100}", v):
+            raise ValueError(f"hashtags: a tag of letters, digits and _, like #socialselling, not {value!r}")
+    elif kind == "competitors":
+        v = v.removeprefix("@")
+        if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}", v):
+            raise ValueError(f"competitors: a handle like @rival_inc, not {value!r}")
+    elif kind == "languages":
+        v = v.lower()
+        if not re.fullmatch(r"[a-z]{2}", v):
+            raise ValueError(f"languages: a two-letter code like \"en\", not {value!r}")
+    if len(v) > 200:
+        raise ValueError(f"{kind}: at most 200 characters")
+    return v
+
+
+def _listen(path: Path, value: Any, accounts: list[str]) -> list[ListenStream]:
+    streams: list[ListenStream] = []
+    for i, raw in enumerate(_list_of_tables(path, "listen", value, "an array of tables: [[listen]] with a name")):
+        label = f"[[listen]] #{i + 1}"
+        if not isinstance(raw, dict):
+            raise _error(path, label, "a table with name, accounts and query", raw)
+        name = raw.get("name")
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", name):
+            raise _error(path, f"{label} name", "a name of letters, digits, '-', '_' or '.'",
+                         name if "name" in raw else MISSING)
+        t = _Table(path, f"[[listen]] {name}", raw, "listen")
+        if any(s.name == name for s in streams):
+            raise _error(path, t.label, "a unique name (it is used twice)")
+        names = t.strings("accounts")
+        if not names:
+            raise t.fail("accounts", 'a list of the accounts to search on, like ["sandbox"]')
+        for account in names:
+            if account not in accounts:
+                near = difflib.get_close_matches(account, accounts, n=1, cutoff=0.6)
+                hint = f" (did you mean {near[0]}?)" if near else ""
+                raise t.fail("accounts", f"names of [[accounts]] ({', '.join(accounts) or 'none configured'}): "
+                                         f"{account!r} is not one{hint}")
+        if "query" not in raw:
+            raise t.fail("query", "a table [listen.query] with keywords, phrases, hashtags or competitors")
+        streams.append(ListenStream(
+            name=name, accounts=list(dict.fromkeys(names)), query=_listen_query(_Table(path, f"{t.label} query", raw["query"], "listen.query")),
+            interval=t.duration("interval", 900, high=7 * DAY),
+            weight=t.number("weight", 0.0, -MAX_POINTS, MAX_POINTS, "points"),
+            monthly_reads=t.integer("monthly_reads", 10_000, 0, MAX_MONTHLY_READS, "a whole number of reads"),
+        ))
+        if streams[-1].interval < 60:
+            raise t.fail("interval", "a duration of at least 60 seconds", raw["interval"])
+    return streams
+
+
+def _listen_query(t: _Table) -> ListenQuery:
+    q = ListenQuery()
+    for kind in KNOWN_KEYS["listen.query"]:
+        terms = []
+        for term in t.strings(kind):
+            try:
+                terms.append(check_term(kind, term))
+            except ValueError as e:
+                raise t.fail(kind, str(e).split(": ", 1)[1]) from None
+        setattr(q, kind, list(dict.fromkeys(terms)))
+    if not (q.keywords or q.phrases or q.hashtags or q.competitors):
+        raise t.fail("keywords", "at least one keyword, phrase, hashtag or competitor to look for")
+    return q
 
 
 def _marketing(t: _Table) -> MarketingSettings:

@@ -75,8 +75,14 @@ def main(argv: list[str] | None = None) -> int:
             again = json.loads(_run(config, "crm", "sync", "--json"))[0]
             _check(again["created"] == {}, "a second sync creates nothing")
 
-            # sales close a deal in HubSpot with the first lead
-            contact = leads[0]
+            # sales close a deal in HubSpot with the first lead that started on a post (listening's
+            # leads started on a stranger's public post: no post of ours to credit)
+            with app.db.read() as conn:
+                E = t.engagements
+                heard = select(E.c.contact_id).where(E.c.kind == "signal")
+                contact = conn.execute(select(E.c.contact_id).where(
+                    E.c.contact_id.in_(leads), E.c.delivery_id.is_not(None), E.c.contact_id.not_in(heard))
+                    .order_by(E.c.contact_id).limit(1)).scalar()
             hs_contact = next(i for i, o in fake.objects["contacts"].items()
                               if o["properties"]["socialsell_contact_id"] == str(contact))
             closed = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")

@@ -43,7 +43,8 @@ ID_COMMANDS = [
     ("post", "edit", "{id}", "--text", "x"), ("task", "show", "{id}"), ("task", "assign", "{id}", "bob"),
     ("task", "note", "{id}", "hi"), ("task", "tag", "{id}", "pricing"), ("task", "reply", "{id}", "hi"),
     ("task", "done", "{id}", "-o", "replied"), ("task", "snooze", "{id}", "2h"), ("contact", "show", "{id}"),
-    ("contact", "merge", "{contact}", "{id}"),
+    ("contact", "merge", "{contact}", "{id}"), ("signal", "show", "{id}"), ("signal", "promote", "{id}"),
+    ("signal", "dismiss", "{id}"), ("signal", "tag", "{id}", "competitor: slow"), ("signal", "reply", "{id}", "hi"),
 ]  # fmt: skip
 for i, command in enumerate(ID_COMMANDS):
     for bad in BAD_IDS[i % 3::2] + ["-1", str(2**64)]:  # every command gets the negative and the 2**64 one

@@ -116,6 +116,39 @@ BAD = [
     ('[[accounts]]\nname = "b"\nchannel = "x"\nclient_secret = "hunter2"\n', "[[accounts]] b client_secret: expected a reference, not the secret itself"),
     ('[[accounts]]\nname = "b"\nchannel = "x"\nclient_secret = {vault = "hunter2"}\n', "[[accounts]] b client_secret: expected a secret reference"),
     ('accounts = "sandbox"\n', "accounts: expected an array of tables"),
+    # --- [[listen]] (docs/listening.md) -----------------------------------------------------
+    ('[[listen]]\nname = "buyers"\naccounts = ["sandbx"]\nquery = {keywords = ["crm"]}\n',
+     "[[listen]] buyers accounts: expected names of [[accounts]] (sandbox): 'sandbx' is not one (did you mean sandbox?)"),
+    ('[[listen]]\nname = "buyers"\naccounts = []\nquery = {keywords = ["crm"]}\n', "[[listen]] buyers accounts: expected a list"),
+    ('[[listen]]\nname = "buyers"\naccounts = ["sandbox"]\n', "[[listen]] buyers query: expected a table [listen.query]"),
+    ('[[listen]]\nname = "buyers"\naccounts = ["sandbox"]\nquery = {exclude = ["jobs"]}\n',
+     "[[listen]] buyers query keywords: expected at least one keyword, phrase, hashtag or competitor"),
+    ('[[listen]]\nname = "buyers"\naccounts = ["sandbox"]\nquery = {keyword = ["crm"]}\n',
+     "[[listen]] buyers query keyword: unknown key (did you mean keywords?)"),
+    ('[[listen]]\nname = "buyers"\naccounts = ["sandbox"]\nquery = {keywords = ["two words"]}\n',
+     "[[listen]] buyers query keywords: expected one word without spaces"),
+    ('[[listen]]\nname = "buyers"\naccounts = ["sandbox"]\nquery = {phrases = [\'say "hi"\']}\n',
+     "[[listen]] buyers query phrases: expected words without quotes"),
+    ('[[listen]]\nname = "buyers"\naccounts = ["sandbox"]\nquery = {hashtags = ["#a-b"]}\n',
+     "[[listen]] buyers query hashtags: expected a tag of letters"),
+    ('[[listen]]\nname = "buyers"\naccounts = ["sandbox"]\nquery = {competitors = ["@ rival"]}\n',
+     "[[listen]] buyers query competitors: expected a handle like @rival_inc"),
+    ('[[listen]]\nname = "buyers"\naccounts = ["sandbox"]\nquery = {keywords = ["crm"], languages = ["english"]}\n',
+     "[[listen]] buyers query languages: expected a two-letter code"),
+    ('[[listen]]\nname = "buyers"\naccounts = ["sandbox"]\nmonthly_reads = 3000001\nquery = {keywords = ["crm"]}\n',
+     "[[listen]] buyers monthly_reads: expected a whole number of reads from 0 to 3000000, got 3000001"),
+    ('[[listen]]\nname = "buyers"\naccounts = ["sandbox"]\nmonthly_reads = -5\nquery = {keywords = ["crm"]}\n',
+     "[[listen]] buyers monthly_reads: expected a whole number of reads from 0 to 3000000, got -5"),
+    ('[[listen]]\nname = "buyers"\naccounts = ["sandbox"]\ninterval = "10s"\nquery = {keywords = ["crm"]}\n',
+     "[[listen]] buyers interval: expected a duration of at least 60 seconds"),
+    ('[[listen]]\nname = "buyers"\naccounts = ["sandbox"]\nweight = "high"\nquery = {keywords = ["crm"]}\n',
+     "[[listen]] buyers weight: expected points from"),
+    ('[[listen]]\nname = "buyers"\naccounts = ["sandbox"]\nbudget = 5\nquery = {keywords = ["crm"]}\n',
+     "[[listen]] buyers budget: unknown key"),
+    ('[[listen]]\nname = "b"\naccounts = ["sandbox"]\nquery = {keywords = ["crm"]}\n[[listen]]\nname = "b"\n'
+     'accounts = ["sandbox"]\nquery = {keywords = ["crm"]}\n', "[[listen]] b: expected a unique name"),
+    ('[[listen]]\nname = "a b"\n', "[[listen]] #1 name: expected a name of letters"),
+    ('listen = {name = "b"}\n', "listen: expected an array of tables"),
     # --- not TOML ---------------------------------------------------------------------------
     ('[loop\n', "not valid TOML"),
 ]
@@ -130,7 +163,7 @@ def _config(row: tuple) -> str:
         base = base.replace('[workspace]\n', f'[workspace]\n{workspace_line[0]}\n')
     if snippet.startswith("accounts ="):
         return snippet + base.split("[[accounts]]")[0]  # top-level keys go before the first table
-    if snippet.startswith("routing ="):
+    if snippet.startswith(("routing =", "listen =")):
         return snippet + base
     return base + "\n" + snippet
 
@@ -382,6 +415,10 @@ def _place(table: str, key: str, value: object) -> dict:
         return {"accounts": [{"name": "sandbox", "channel": "sandbox"}], "team": {"reps": [{"name": "dana", key: value}]}}
     if table == "routing":
         return {"accounts": [{"name": "sandbox", "channel": "sandbox"}], "routing": [{"owner": "dana", key: value}]}
+    if table in ("listen", "listen.query"):  # one stream on the sandbox, the value in it or in its query
+        query = {"keywords": ["crm"], **({key: value} if table == "listen.query" else {})}
+        entry = {"name": "buyers", "accounts": ["sandbox"], "query": query, **({key: value} if table == "listen" else {})}
+        return {"accounts": [{"name": "sandbox", "channel": "sandbox"}], "listen": [entry]}
     data: dict = {}
     node = data
     for part in table.split("."):

@@ -168,3 +168,22 @@ def test_0008_adds_the_crm_versions_and_downgrades(db_url, workspace):
     assert not {"sent_version", "parent_external_id", "pulled_at"} & {c["name"] for c in inspector.get_columns("crm_outbox")}
     assert "deals_cursor" not in {c["name"] for c in inspector.get_columns("crm_state")}
     db.dispose()
+
+
+def test_0006_adds_the_listening_tables_and_downgrades(db_url, workspace):
+    """0003 -> 0006 adds signals, listen_cursors and listen_spend; back to 0003 removes exactly them."""
+    from alembic import command
+
+    from socialsell.db.migrate import upgrade
+
+    url = db_url or f"sqlite:///{workspace.parent / 'old6.db'}"
+    db = Database(url, migrate=False)
+    upgrade(db, "0003")
+    listening = {"signals", "listen_cursors", "listen_spend"}
+    assert not listening & set(inspect(db.engine).get_table_names())
+    upgrade(db, "0006")
+    assert listening <= set(inspect(db.engine).get_table_names())
+    command.downgrade(alembic_config(db), "0003")
+    names = set(inspect(db.engine).get_table_names())
+    assert not listening & names and "crm_outbox" in names
+    db.dispose()

@@ -978,7 +978,7 @@ def test_check_full_access(channel, net):
     net.add("GET", re.compile(rf"{API}/users/100/mentions"), json={"meta": {"result_count": 0}})
     result = channel.check()
     assert result.ok and result.identity == "@acme"
-    assert result.capabilities.names() == ["publish", "engagements", "reply", "metrics"]
+    assert result.capabilities.names() == ["publish", "engagements", "reply", "metrics", "search"]
 
 
 def test_check_publish_only_when_reads_are_refused(channel, net):

@@ -32,6 +32,8 @@ from socialsell.api import (
     Rejected,
     RemotePost,
     ReplyNotAllowed,
+    SearchPage,
+    SearchQuery,
     SharedPost,
     load_tokens,
     save_tokens,
@@ -84,7 +86,7 @@ class BlueskyChannel(Channel):
     name = "bluesky"
     label = "Bluesky"
     max_length = bsky_text.MAX_GRAPHEMES
-    supports = Capabilities(publish=True, engagements=True, reply=True, metrics=True)
+    supports = Capabilities(publish=True, engagements=True, reply=True, metrics=True, search=True)
     default_poll_interval = 120
     timeout = 20.0
     share_modes = ("repost", "quote", "link")
@@ -434,6 +436,12 @@ class BlueskyChannel(Channel):
                 post_remote_id = _get(quoted, "uri")
         return Engagement(external_id=n.uri, kind=kind, person=person, occurred_at=_time(_get(record, "created_at")) or _time(n.indexed_at),
                           text=text, url=url, post_remote_id=post_remote_id, in_reply_to=in_reply_to, raw=raw)
+
+    def search(self, query: SearchQuery, cursor: str | None, *, limit: int) -> SearchPage:
+        """Post search, one term per call in turn (socialsell_bluesky.search)."""
+        from socialsell_bluesky.search import search
+
+        return search(self, query, cursor, limit)
 
     def reply(self, engagement: Engagement, text: str) -> Published:
         if engagement.kind in ("like", "repost", "follow") or not engagement.raw.get("cid"):

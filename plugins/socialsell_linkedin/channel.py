@@ -32,6 +32,8 @@ from socialsell.api import (
     Rejected,
     RemotePost,
     ReplyNotAllowed,
+    SearchPage,
+    SearchQuery,
     SharedPost,
     TransientError,
     UsageError,
@@ -674,6 +676,12 @@ class LinkedInChannel(Channel):
                     self._people[urn] = build(urn, found)
 
     # -- replies ---------------------------------------------------------------------------
+
+    def search(self, query: SearchQuery, cursor: str | None, *, limit: int) -> SearchPage:
+        """LinkedIn cannot: its API offers apps no search of members' posts (``supports`` says
+        ``search=False``, so a ``[[listen]]`` stream on a LinkedIn account is refused by ``run``)."""
+        raise Rejected("LinkedIn cannot search: its API offers no search of members' posts to apps; "
+                       "listen on X or Bluesky instead")
 
     def reply(self, engagement: Engagement, text_: str) -> Published:
         """A nested comment under the engagement's comment (or a comment on a mentioning post).

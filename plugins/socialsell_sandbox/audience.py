@@ -77,3 +77,63 @@ def reactions(post_id: str, seed: str) -> list[tuple[int, Persona, str, str | No
     if out:
         out[0] = (min(out[0][0], FIRST_REACTION_MINUTES), *out[0][1:])
     return out
+
+
+# --- what the audience says on its own (listening) ----------------------------------------------
+# People who talk about the topic on the public timeline, most of whom never engage with our
+# posts: listening is how socialsell meets them. Deterministic per seed and hour, so a search
+# on the test clock always finds the same posts.
+
+
+@dataclass(frozen=True)
+class Voice:
+    handle: str
+    name: str
+    headline: str
+    company: str
+    location: str
+    followers: int
+    lines: tuple[tuple[str, str], ...]  # (language, what they post)
+
+
+VOICES: tuple[Voice, ...] = (
+    Voice("@nora_sdr", "Nora Quinn", "Sales Development Lead at Proseware", "Proseware", "Boston, USA", 1300, (
+        ("en", "Any tool that turns LinkedIn comments into follow-ups? Happy to pay for a trial."),
+        ("en", "What does a social selling tool cost for a team of 12? Looking for pricing."),
+        ("en", "Our reps answer social selling leads days late. There has to be a better way."),
+    )),
+    Voice("@omar_revops", "Omar Haddad", "RevOps Manager, Datum Corp", "Datum Corp", "Toronto, Canada", 880, (
+        ("en", "Half the comments on our posts never reach a rep. #socialselling"),
+        ("en", "How do I route social selling replies to the right rep automatically?"),
+    )),
+    Voice("@lina.growth", "Lina Berg", "Head of Growth at Fourth Coffee", "Fourth Coffee", "Oslo, Norway", 2200, (
+        ("en", "@rivalinc support has ignored our ticket for a week. Looking at alternatives."),
+        ("en", "Honestly @rivalinc got too expensive for a five-person team."),
+    )),
+    Voice("@felix_talent", "Felix Grant", "Recruiter", "", "Leeds, UK", 400, (
+        ("en", "We are hiring SDRs who love social selling! #socialselling"),
+    )),
+    Voice("@hanna.vertrieb", "Hanna Vogel", "Vertriebsleiterin, Alpine Ski House", "Alpine Ski House", "Vienna, Austria", 610, (
+        ("de", "Kennt jemand ein gutes Tool für Social Selling? Wir brauchen eine Demo."),
+    )),
+    Voice("@ivan_weekend", "Ivan Petrov", "Cyclist", "", "Sofia, Bulgaria", 90, (
+        ("en", "Great ride this morning, 80 km before coffee."),
+    )),
+)
+
+#: the chance that someone posts in a given hour
+POST_CHANCE = 0.15
+
+
+def public_posts(seed: str, start_hour: int, end_hour: int) -> list[tuple[int, str, Voice, str, str]]:
+    """What the audience posted in hours ``[start_hour, end_hour)`` (hours since 1970, UTC):
+    ``[(unix seconds, post id, voice, language, text), ...]`` in time order."""
+    out = []
+    for hour in range(start_hour, end_hour):
+        rng = random.Random(hashlib.sha256(f"{seed}:public:{hour}".encode()).hexdigest())
+        if rng.random() >= POST_CHANCE:
+            continue
+        voice = rng.choice(VOICES)
+        lang, text = rng.choice(voice.lines)
+        out.append((hour * 3600 + rng.randrange(3600), f"s{hour}", voice, lang, text))
+    return out

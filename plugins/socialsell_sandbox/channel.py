@@ -25,6 +25,7 @@ from socialsell.api import (
     CheckResult,
     DuplicateContent,
     Engagement,
+    Found,
     Metrics,
     OurPost,
     Person,
@@ -32,12 +33,16 @@ from socialsell.api import (
     RateLimited,
     Rejected,
     RemotePost,
+    SearchPage,
+    SearchQuery,
     SharedPost,
     TransientError,
 )
 
 BEFORE_SEND = ("rate_limit", "server_error", "timeout_before_send", "auth", "reject")
-POLL_FAULTS = ("rate_limit", "server_error", "auth")
+POLL_FAULTS = ("rate_limit", "server_error", "auth")  # also for searches
+#: how far back a first search looks (as X's recent search: seven days)
+SEARCH_WINDOW = timedelta(days=7)
 FAULTS = ("rate_limit", "server_error", "timeout_before_send", "timeout_after_send", "auth", "reject", "crash_after_send")
 
 
@@ -45,7 +50,7 @@ class SandboxChannel(Channel):
     name = "sandbox"
     label = "Sandbox"
     max_length = 500
-    supports = Capabilities(publish=True, engagements=True, reply=True, metrics=True)
+    supports = Capabilities(publish=True, engagements=True, reply=True, metrics=True, search=True)
     default_poll_interval = 60
     timeout = 5.0
     share_modes = ("repost", "quote", "link")
@@ -75,6 +80,7 @@ class SandboxChannel(Channel):
             data.setdefault("faults", [])
             data.setdefault("poll_faults", [])
             data.setdefault("next_id", 1)
+            data.setdefault("public", [])
             yield data
             if write:
                 tmp = self.path.with_suffix(".tmp")
@@ -105,6 +111,17 @@ class SandboxChannel(Channel):
             s["next_id"] += 1
             s["inbox"].append({"id": ext, "post_id": post_id, "kind": kind, "handle": handle, "name": name,
                                "headline": headline, "text": text, "at": at.isoformat()})
+        return ext
+
+    def say(self, *, handle: str, text: str, name: str | None = None, headline: str | None = None,
+            lang: str = "en", at: datetime | None = None) -> str:
+        """A public post by someone (``socialsell sandbox say``), for listening to find; its id."""
+        at = at or self.clock()
+        with self.state() as s:
+            ext = f"q{s['next_id']}"
+            s["next_id"] += 1
+            s["public"].append({"id": ext, "handle": handle, "name": name, "headline": headline, "text": text,
+                                "lang": lang, "at": at.isoformat()})
         return ext
 
     # -- Channel -----------------------------------------------------------------------------
@@ -217,6 +234,53 @@ class SandboxChannel(Channel):
                     ))
                 state["posts"][post.remote_id] = len(due)
         return out, json.dumps(state, sort_keys=True)
+
+    def search(self, query: SearchQuery, cursor: str | None, *, limit: int) -> SearchPage:
+        """The public timeline (the audience's own posts and ``sandbox say``) matching ``query``,
+        oldest first, after the cursor (``{"at", "id"}`` of the last post returned); a first
+        search looks back seven days."""
+        from socialsell_sandbox.audience import public_posts
+
+        self.request_count += 1
+        now = self.clock()
+        with self.state() as s:
+            fault = s["poll_faults"].pop(0) if s["poll_faults"] else None
+            said = list(s["public"])
+        if fault == "rate_limit":
+            raise RateLimited("sandbox: too many requests", retry_at=now + timedelta(seconds=60))
+        if fault == "server_error":
+            raise TransientError("sandbox: 503 service unavailable", status=503)
+        if fault == "auth":
+            raise AuthError("sandbox: token revoked", status=401)
+        after = json.loads(cursor) if cursor else {"at": (now - SEARCH_WINDOW).isoformat(), "id": ""}
+        start = datetime.fromisoformat(after["at"])
+        posts = [self._found_said(p) for p in said]
+        hours = (int(start.timestamp()) // 3600, int(now.timestamp()) // 3600 + 1) if self.audience else (0, 0)
+        for at, ext, voice, lang, text in public_posts(self.seed, *hours):
+            when = datetime.fromtimestamp(at, UTC)
+            posts.append(Found(
+                external_id=ext, text=text, occurred_at=when, lang=lang, thread_id=ext,
+                url=f"sandbox://{voice.handle.lstrip('@')}/{ext}",
+                person=Person(handle=voice.handle, name=voice.name, headline=voice.headline, company=voice.company or None,
+                              location=voice.location or None, followers=voice.followers,
+                              profile_url=f"sandbox://{voice.handle.lstrip('@')}"),
+            ))
+        key = (start, after["id"])
+        fresh = sorted((p for p in posts if start <= p.occurred_at <= now and (p.occurred_at, p.external_id) > key
+                        and query.matched_term(p.text, p.person.handle, p.lang)), key=lambda p: (p.occurred_at, p.external_id))
+        page = fresh[:limit]
+        if page:
+            cursor = json.dumps({"at": page[-1].occurred_at.isoformat(), "id": page[-1].external_id})
+        elif cursor is None:
+            cursor = json.dumps({"at": now.isoformat(), "id": ""})
+        return SearchPage(found=page, cursor=cursor, reads=len(page), more=len(fresh) > limit)
+
+    def _found_said(self, p: dict[str, Any]) -> Found:
+        handle = p["handle"].lstrip("@")
+        return Found(external_id=p["id"], text=p["text"], occurred_at=datetime.fromisoformat(p["at"]), lang=p.get("lang"),
+                     url=f"sandbox://{handle}/{p['id']}", thread_id=p["id"],
+                     person=Person(handle=p["handle"], name=p.get("name") or handle, headline=p.get("headline"),
+                                   profile_url=f"sandbox://{handle}"))
 
     def reply(self, engagement: Engagement, text: str) -> Published:
         self.request_count += 1

@@ -64,6 +64,27 @@ def sandbox_engage(app, post_id, kind, handle, text, name, headline, account) ->
     click.echo(f"{handle} {kind}" + (f" on post {post_id}" if post_id else "") + f" ({ext}); `socialsell run --once` picks it up")
 
 
+@sandbox.command("say")
+@click.argument("text")
+@click.option("--from", "handle", required=True, metavar="@HANDLE", help="Who posts it.")
+@click.option("--name", help="Their display name.")
+@click.option("--headline", help="Their headline / bio.")
+@click.option("--lang", default="en", show_default=True, help="Its language (two letters).")
+@click.option("--account", help="Which sandbox account (default: the first).")
+@pass_app
+def sandbox_say(app, text, handle, name, headline, lang, account) -> None:
+    """Make someone post in public (not to us), for listening streams to find."""
+    account, channel = _sandbox_channel(app, account)
+    if not text.strip():
+        raise UsageError("the post is empty")
+    if len(lang) != 2 or not lang.isalpha():
+        raise UsageError(f"--lang must be a two-letter code like en, not {lang!r}")
+    if not handle.startswith("@"):
+        handle = "@" + handle
+    ext = channel.say(handle=handle, text=text.strip(), name=name, headline=headline, lang=lang.lower(), at=app.now())
+    click.echo(f"{handle} posted {ext} in public; a listening stream that matches it finds it (`socialsell run --once`)")
+
+
 @sandbox.command("fault")
 @click.argument("fault", type=click.Choice(["rate_limit", "server_error", "timeout_before_send", "timeout_after_send", "auth", "reject"]))
 @click.option("--count", default=1, show_default=True)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from socialsell.api import (
+    SIGNAL_KIND,
     AuthError,
     Capabilities,
     Channel,
@@ -33,6 +34,8 @@ from socialsell.api import (
     Rejected,
     RemotePost,
     ReplyNotAllowed,
+    SearchPage,
+    SearchQuery,
     SharedPost,
     TransientError,
     UsageError,
@@ -95,9 +98,12 @@ class XChannel(Channel):
     name = "x"
     label = "X"
     max_length = MAX_WEIGHTED_LENGTH
-    supports = Capabilities(publish=True, engagements=True, reply=True, metrics=True)
+    supports = Capabilities(publish=True, engagements=True, reply=True, metrics=True, search=True)
     default_poll_interval = 900
     share_modes = ("repost", "quote", "link")
+    #: recent search serves 10 to 100 posts a request (docs/listening.md)
+    search_page_min = 10
+    search_page_max = 100
     #: seconds ``connect`` waits for the browser to come back
     connect_wait: float = 300.0
 
@@ -281,7 +287,9 @@ class XChannel(Channel):
             return Capabilities(publish=False)
         cached = self._state().get("capabilities")
         if isinstance(cached, dict):
-            return Capabilities(**{k: bool(cached.get(k)) for k in ("publish", "engagements", "reply", "metrics")})
+            # search needs the same read access as engagements (a check before search existed did not record it)
+            return Capabilities(**{k: bool(cached.get(k)) for k in ("publish", "engagements", "reply", "metrics")},
+                                search=bool(cached.get("search", cached.get("engagements"))))
         return self.supports
 
     def missing_credentials(self) -> str | None:
@@ -318,7 +326,8 @@ class XChannel(Channel):
             notes.append(f"publish only: {exc}")
         if publish:
             notes.append("since 2026-02 X lets a self-serve app reply only to posts that mention or quote the account")
-        capabilities = Capabilities(publish=publish, engagements=engagements, reply=publish, metrics=engagements)
+        capabilities = Capabilities(publish=publish, engagements=engagements, reply=publish, metrics=engagements,
+                                    search=engagements)
         self._save_state(capabilities={name: True for name in capabilities.names()} | {"checked": True})
         return CheckResult(ok=True, identity=f"@{identity.username}", capabilities=capabilities, notes=notes)
 
@@ -483,10 +492,28 @@ class XChannel(Channel):
 
         return poll(self, cursor, posts)
 
+    def query_problems(self, query: SearchQuery) -> list[str]:
+        from socialsell_x.search import query_problems
+
+        return query_problems(query)
+
+    def search(self, query: SearchQuery, cursor: str | None, *, limit: int) -> SearchPage:
+        from socialsell_x.search import search
+
+        return search(self, query, cursor, limit)
+
     def reply(self, engagement: Engagement, text: str) -> Published:
-        """Answer a reply, mention or quote under it; likes and reposts have nothing to answer."""
+        """Answer a reply, mention or quote under it; likes and reposts have nothing to answer. A
+        listening signal only when its post mentions us: since 2026-02 X lets a self-serve app
+        reply only to posts that mention or quote the account (docs/channels/x.md)."""
         by_hand = engagement.url or engagement.person.profile_url
-        if engagement.kind not in REPLYABLE_KINDS:
+        if engagement.kind == SIGNAL_KIND:
+            identity = self._known_identity()
+            mentioned = identity is not None and f"@{identity.username.lower()}" in (engagement.text or "").lower()
+            if not mentioned:
+                raise ReplyNotAllowed(
+                    "X lets an app reply only to posts that mention or quote the account: answer on x.com", url=by_hand)
+        if engagement.kind not in (*REPLYABLE_KINDS, SIGNAL_KIND):
             raise ReplyNotAllowed(
                 f"a {engagement.kind} on X has no post to answer: reach {engagement.person.handle} on x.com",
                 url=engagement.person.profile_url or by_hand,

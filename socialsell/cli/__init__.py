@@ -32,6 +32,7 @@ BUILTIN_COMMANDS = {
     "tasks": "sales", "task": "sales", "contacts": "sales", "contact": "sales",
     "work": "work", "plugin": "scaffold", "deal": "deals", "log": "audit", "report": "reports",
     "share": "advocacy", "team": "advocacy",
+    "signals": "listening", "signal": "listening", "listen": "listening",
 }  # fmt: skip
 
 

@@ -77,6 +77,12 @@ def run(app, once: bool, log_json: bool, verbose: bool) -> None:
     from socialsell.loop.worker import Worker, run_forever, run_once
 
     setup_logging(json_lines=log_json, level=logging.DEBUG if verbose else logging.INFO)
+    if app.settings.listen:  # a stream on a channel that cannot search is refused before anything runs
+        from socialsell.loop.listening import stream_problems
+
+        problems = [p for stream in app.settings.listen for p in stream_problems(app, stream)]
+        if problems:
+            raise UsageError(f"{app.workspace.config_path.name}: {problems[0]}")
     worker = Worker(app)
     if once:
         results = run_once(app, worker)
@@ -88,6 +94,11 @@ def run(app, once: bool, log_json: bool, verbose: bool) -> None:
             if job_id.startswith("poll:") and r is not None:
                 what = r.skipped or r.error or f"{r.new} new engagements, {r.tasks_created} new tasks, {r.requests} requests"
                 click.echo(one_line(f"{job_id}: {what}"))
+            if job_id.startswith("listen:") and r is not None:
+                for rep in r:
+                    what = rep.skipped or rep.error or (f"{rep.stored} new signals, {rep.promoted} follow-ups, "
+                                                        f"{rep.reads} reads, {rep.requests} requests")
+                    click.echo(one_line(f"{job_id} on {rep.account}: {what}"))
         from socialsell.loop.failures import pass_failures
 
         failures = pass_failures(app, worker, results, app.now())
@@ -139,6 +150,11 @@ def status(app, as_json: bool) -> None:
                   a["status"] + (f", rate limited until {local(a['rate_limited_until'])}" if a["rate_limited"] else ""),
                   local(a["last_poll_at"], "never"), a["last_poll_requests"], a["error"] or "") for a in info["accounts"]],
                 title="channel accounts", one_line=True)  # a failure is one line here; --json has it whole
+    if info["listening"]:
+        print_table(["stream", "accounts", "reads this month", "budget", "last run", "next run", "error"],
+                    [(s["name"], ", ".join(s["accounts"]), f"{s['reads']:,}", f"{s['monthly_reads']:,}",
+                      local(s["last_run_at"], "never"), local(s["next_run_at"], "at the next loop pass"), s["error"] or "")
+                     for s in info["listening"]], title=f"listening ({info['listening'][0]['month']}, UTC)", one_line=True)
     running = [w for w in info["workers"] if w["stopped_at"] is None]
     finished = [w for w in info["workers"] if w["stopped_at"] is not None]
     if running or not finished:

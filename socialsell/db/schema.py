@@ -639,3 +639,69 @@ def _crm_state() -> Table: return Table(
     Column("updated_at", UTCDateTime, nullable=False),
 )
 """Each CRM's sync health: paused on refused credentials, rate limited, last run (``status``)."""
+
+# --- listening (docs/listening.md) -------------------------------------------------------------
+
+@_lazy
+def _signals() -> Table: return Table(
+    "signals",
+    metadata,
+    _id(),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),  # the account whose search found it
+    Column("stream", String(100), nullable=False),  # the [[listen]] stream that found it first
+    Column("external_id", String(200), nullable=False),  # the post's id on the network
+    Column("handle", String(300), nullable=False),  # who wrote it
+    Column("person", JSON),  # what the network says about them (name, headline, company, followers...)
+    Column("text", Text),
+    Column("url", Text),
+    Column("lang", String(10)),
+    Column("thread_id", String(200)),  # the conversation it belongs to (one reply per person and thread)
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("found_at", UTCDateTime, nullable=False),
+    Column("term", String(300)),  # the query term it matched, as written: word, "phrase", #tag, @handle
+    Column("points", Float, nullable=False, server_default="0"),  # its score: the lead rules plus the stream's weight
+    Column("score_lines", JSON),  # the score explained, line by line
+    # new (waits for triage) | promoted (a follow-up: task_id) | dismissed | ignored (our own, the ignore list)
+    Column("status", String(20), nullable=False, server_default="new"),
+    Column("decided_by", String(100)),  # who promoted or dismissed it ("listening": above the task threshold)
+    Column("decided_at", UTCDateTime),
+    Column("task_id", ForeignKey("tasks.id", ondelete="SET NULL")),
+    Column("insight", Text),  # `signal tag`: a market or competitor insight for the report's feedback section
+    Column("insight_about", String(20)),  # market | competitor
+    Column("tagged_by", String(100)),
+    Column("tagged_at", UTCDateTime),
+    Column("replied_at", UTCDateTime),  # the first reply sent to it (`signal reply`)
+    Column("raw", JSON),  # the channel's own fields (what a reply needs: Bluesky's uri and cid)
+    # stored once per account and post, however many streams or sweeps find it (like invariant 2)
+    UniqueConstraint("account_id", "external_id", name="uq_signals_once"),
+    Index("ix_signals_status", "status", "points"),
+    Index("ix_signals_stream", "stream", "found_at"),
+)
+"""One public post a listening stream found: waiting for triage, promoted to a follow-up, or dismissed."""
+
+@_lazy
+def _listen_cursors() -> Table: return Table(
+    "listen_cursors",
+    metadata,
+    Column("stream", String(100), primary_key=True),
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("value", Text),  # the channel's opaque search cursor, committed with the matches it covers
+    Column("last_run_at", UTCDateTime),
+    Column("last_error", RedactedText),  # the last failed search, one line
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+"""Where each stream's search stands on each account."""
+
+@_lazy
+def _listen_spend() -> Table: return Table(
+    "listen_spend",
+    metadata,
+    Column("stream", String(100), primary_key=True),
+    Column("month", String(7), primary_key=True),  # UTC calendar month, "2026-12"
+    # reads reserved before each request (its page size) and settled to what the network billed
+    # after it, so a crash mid-request never lets the month's spend pass the budget
+    Column("reads", Integer, nullable=False, server_default="0"),
+    Column("requests", Integer, nullable=False, server_default="0"),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+"""Each stream's reads per month, against ``[[listen]] monthly_reads``."""

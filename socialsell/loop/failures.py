@@ -1,7 +1,7 @@
 """What went wrong in one pass of the loop, one line per failure (``socialsell run --once``).
 
-A pass that failed says so: a job that raised, a post that failed or was missed, a poll that
-failed, and an account that is paused (with the due posts waiting on it: a paused account's
+A pass that failed says so: a job that raised, a post that failed or was missed, a poll or a
+listening search that failed, and an account that is paused (with the due posts waiting on it: a paused account's
 posts are not even claimed, so without this line they would wait in silence).
 """
 
@@ -69,6 +69,9 @@ def pass_failures(app: App, worker: Worker, results: dict[str, Any], now: dateti
     for job_id, report in results.items():
         if job_id.startswith("poll:") and report is not None and report.error and report.account not in paused:
             lines.append(f"poll of {report.account} failed: {report.error}")
+        if job_id.startswith("listen:") and report is not None:  # one report per account of the stream
+            lines += [f"listening {r.stream} on {r.account} failed: {r.error}" for r in report
+                      if r.error and r.account not in paused]
     for name, reason in paused.items():
         posts = waiting.get(name, [])
         held = f"; due post{'s' if len(posts) > 1 else ''} {', '.join(map(str, posts))} wait" if posts else ""

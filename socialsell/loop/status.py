@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from socialsell.db import schema as t
+from socialsell.loop.listening import streams_status
 from socialsell.redact import redact_url
 from socialsell.sales.crm import all_states as crm_states
 
@@ -30,6 +31,7 @@ def collect_status(app: App) -> dict[str, Any]:
         open_tasks = conn.execute(select(func.count()).where(t.tasks.c.status == "open")).scalar()
         overdue = conn.execute(select(func.count()).where(t.tasks.c.status == "open", t.tasks.c.due_at < now)).scalar()
         crms = crm_states(conn)
+        listening = streams_status(app, conn, now) if app.settings.listen else []
     from socialsell.loop.leases import holder_is_dead
 
     for w in workers:
@@ -64,4 +66,5 @@ def collect_status(app: App) -> dict[str, Any]:
                  "rate_limited_until": c["rate_limited_until"],
                  "rate_limited": bool(c["rate_limited_until"] and c["rate_limited_until"] > now),
                  "last_sync_at": c["last_sync_at"], "last_error": c["last_error"]} for c in crms],
+        "listening": listening,
     }

@@ -125,6 +125,15 @@ def make_poll_job(account: str) -> Callable[[JobContext], Any]:
     return job_poll
 
 
+def make_listen_job(stream: str) -> Callable[[JobContext], Any]:
+    def job_listen(ctx: JobContext) -> Any:
+        from socialsell.loop.listening import listen
+
+        return listen(ctx.app, stream, ctx.worker, ctx.now)
+
+    return job_listen
+
+
 def job_sla(ctx: JobContext) -> Any:
     from socialsell.sales.sla import check_sla
 
@@ -160,6 +169,9 @@ def build_jobs(app: App) -> list[Job]:
             continue
         interval = account.poll_interval or channel.default_poll_interval
         jobs.append(Job(f"poll:{name}", make_poll_job(name), interval, f"poll {name} for engagements"))
+    for stream in app.settings.listen:  # a stream that cannot run records why (status), never stops the loop
+        jobs.append(Job(f"listen:{stream.name}", make_listen_job(stream.name), stream.interval,
+                        f"search for the [[listen]] stream {stream.name}"))
     jobs.append(Job("sla", job_sla, 60, "flag overdue follow-ups, fire sla_breached once"))
     jobs.append(Job("content", job_content, 300, "next occurrences of recurring posts; evergreen autofill"))
     jobs.append(Job("rescore", job_rescore, 3600, "decay the scores of open follow-ups as time passes"))

@@ -21,6 +21,7 @@ Rejected          the post itself is wrong: fail that delivery with the network'
 from __future__ import annotations
 
 import abc
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,6 +37,9 @@ ENGAGEMENT_KINDS = ("reply", "comment", "mention", "quote", "repost", "like", "f
 #: how a rep's account can pass on a brand post (docs/advocacy.md), most faithful first: a plain
 #: repost, a quote (the rep's words above the brand post), a new post carrying the post's link
 SHARE_MODES = ("repost", "quote", "link")
+#: the kind of an engagement made from a listening match (a public post found by a search, not a
+#: reaction to us): never returned by ``fetch_engagements``, handed to :meth:`Channel.reply`
+SIGNAL_KIND = "signal"
 
 
 # --- errors ---------------------------------------------------------------------------------
@@ -108,9 +112,11 @@ class Capabilities:
     engagements: bool = False
     reply: bool = False
     metrics: bool = False
+    #: search the network's public posts with a cursor (:meth:`Channel.search`), for listening
+    search: bool = False
 
     def names(self) -> list[str]:
-        return [name for name in ("publish", "engagements", "reply", "metrics") if getattr(self, name)]
+        return [name for name in ("publish", "engagements", "reply", "metrics", "search") if getattr(self, name)]
 
 
 @dataclass(frozen=True)
@@ -209,6 +215,94 @@ class Metrics:
     clicks: int | None = None
     profile_clicks: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """What a listening stream looks for (``[[listen]] query``, docs/listening.md).
+
+    A post matches when it has any of the positive terms (a keyword as a whole word, a phrase, a
+    hashtag, or a competitor handle it mentions or is written by), none of the exclusions, and is
+    in one of the languages (any language when empty). Everything is compared case-insensitively.
+    A channel turns this into its network's own query syntax; :meth:`matched_term` is the
+    reference meaning, used by the core to say why a post matched.
+    """
+
+    keywords: tuple[str, ...] = ()
+    phrases: tuple[str, ...] = ()
+    hashtags: tuple[str, ...] = ()  # without the ``#``
+    competitors: tuple[str, ...] = ()  # handles without the ``@``
+    exclude: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()  # ISO 639-1 codes: ``en``, ``de``
+
+    def terms(self) -> list[str]:
+        """Every positive term as written in a post: ``word``, ``"a phrase"``, ``#tag``, ``@handle``."""
+        return ([*self.keywords, *(f'"{p}"' for p in self.phrases), *(f"#{h}" for h in self.hashtags),
+                 *(f"@{c}" for c in self.competitors)])
+
+    def matched_term(self, text: str | None, author: str | None = None, lang: str | None = None) -> str | None:
+        """The first positive term ``text`` (written by ``author``) matches, as :meth:`terms` writes
+        it, or None when it does not match the query (an exclusion, another language, no term)."""
+        low = (text or "").lower()
+        if self.languages and lang and lang.lower() not in self.languages:
+            return None
+        if any(_has_word(low, word.lower()) for word in self.exclude):
+            return None
+        who = (author or "").lower().lstrip("@")
+        for word in self.keywords:
+            if _has_word(low, word.lower()):
+                return word
+        for phrase in self.phrases:
+            if phrase.lower() in low:
+                return f'"{phrase}"'
+        for tag in self.hashtags:
+            if re.search(rf"(?<![\w#])#{re.escape(tag.lower())}(?!\w)", low):
+                return f"#{tag}"
+        for handle in self.competitors:
+            if who == handle.lower() or re.search(rf"(?<![\w@])@{re.escape(handle.lower())}(?![\w.])", low):
+                return f"@{handle}"
+        return None
+
+
+def _has_word(low: str, word: str) -> bool:
+    return word in low and re.search(rf"(?<![\w#@]){re.escape(word)}(?!\w)", low) is not None
+
+
+@dataclass
+class Found:
+    """One public post a search found (not addressed to us: the person may never have met us).
+
+    ``external_id`` is the post's id on the network, unique per account: the core stores a post
+    once however many streams or searches find it. ``thread_id`` names the conversation it
+    belongs to (X ``conversation_id``, a Bluesky thread root), for "one reply per person and thread".
+    """
+
+    external_id: str
+    person: Person
+    text: str
+    occurred_at: datetime
+    url: str | None = None
+    lang: str | None = None
+    thread_id: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SearchPage:
+    """One page of search results and the cursor after it.
+
+    :param found: the posts, newest first or oldest first (the core does not rely on the order).
+    :param cursor: what to pass next time: the next page of this sweep, or (at its end) where the
+        next sweep starts. Opaque to the core, stored with the matches in one transaction.
+    :param reads: what the network bills this page as (X: posts returned); the core counts it
+        against the stream's monthly budget.
+    :param more: True when the network has another page right now (the core may ask again).
+    """
+
+    found: list[Found]
+    cursor: str | None
+    reads: int = 0
+    more: bool = False
 
 
 @dataclass
@@ -359,6 +453,27 @@ class Channel(abc.ABC):
         :return: the engagements, and the new cursor. The core stores both in one transaction.
         """
         return [], cursor
+
+    # -- listening -------------------------------------------------------------------------
+
+    #: the fewest and most results one search request may ask for (X: 10 to 100); the core asks
+    #: for no more than the stream's monthly budget has left, and not at all below the minimum
+    search_page_min: ClassVar[int] = 1
+    search_page_max: ClassVar[int] = 100
+
+    def query_problems(self, query: SearchQuery) -> list[str]:
+        """Why this network cannot run ``query`` (too long, an operator it lacks); empty when it
+        can. No network call: checked when the loop starts and by ``listen test``."""
+        return []
+
+    def search(self, query: SearchQuery, cursor: str | None, *, limit: int) -> SearchPage:
+        """Public posts matching ``query`` that are newer than ``cursor`` (None: the network's
+        recent window), at most ``limit`` of them (``search_page_min <= limit <= search_page_max``).
+
+        A channel that can search says so in :attr:`supports` (``Capabilities(search=True)``); one
+        that cannot keeps this default, which raises :class:`Rejected`.
+        """
+        raise Rejected(f"{self.label or self.name} cannot search")
 
     def reply(self, engagement: Engagement, text: str) -> Published:
         """Reply to ``engagement`` in public. Raise :class:`ReplyNotAllowed` with a URL if not allowed."""

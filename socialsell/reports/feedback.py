@@ -1,6 +1,7 @@
 """The feedback loop: insights reps recorded with ``task tag`` (objections, pain points, pricing
 signals), counted by tag, campaign and topic, and listed newest first with the customer's own
-words: what marketing reads each week."""
+words; and what listening heard (``signal tag``: market and competitor insights from people who
+talk about the topic, not to us, docs/listening.md): what marketing reads each week."""
 
 from __future__ import annotations
 
@@ -81,10 +82,26 @@ def insight_counts(app: App, scope: Scope) -> dict[str, Counter[str]]:
     return out
 
 
+def heard(conn: Any, scope: Scope, limit: int | None = LISTED) -> list[dict[str, Any]]:
+    """Signals tagged with an insight in the scope (period, channel account), newest first. A
+    signal has no campaign nor owner: those filters leave them out."""
+    S = t.signals
+    if scope.campaign is not None or scope.owner is not None:
+        return []
+    where = [S.c.insight.is_not(None), scope.in_period(S.c.tagged_at)]
+    if scope.account_id is not None:
+        where.append(S.c.account_id == scope.account_id)
+    q = (select(S.c.id, S.c.tagged_at, S.c.tagged_by, S.c.insight_about, S.c.insight, S.c.stream, S.c.handle, S.c.text)
+         .where(*where).order_by(S.c.tagged_at.desc(), S.c.id.desc()).limit(limit))
+    keys = ("signal", "at", "by", "about", "insight", "stream", "who", "they_said")
+    return [dict(zip(keys, r, strict=True)) for r in conn.execute(q)]
+
+
 def feedback_section(app: App, scope: Scope) -> Section:
-    """Insights counted by tag, campaign and topic, and the newest listed."""
+    """Insights counted by tag, campaign and topic, and the newest listed; then what listening heard."""
     with app.db.read() as conn:
         found = insights(conn, scope)
+        listened = heard(conn, scope)
     counts = insight_counts(app, scope)
 
     def counted(table: str, key: str) -> list[dict[str, Any]]:
@@ -99,5 +116,11 @@ def feedback_section(app: App, scope: Scope) -> Section:
         Table("campaign", "By campaign", ["campaign", "insights"], counted("campaign", "campaign")),
         Table("topic", "By topic (the post's template)", ["topic", "insights"], counted("topic", "topic")),
         Table("insight", f"The newest {LISTED} (newest first)" if sum(counts["tag"].values()) > LISTED else "Newest first", ["when", "rep", "insight", "contact", "campaign", "customer_said"], listed),
+        Table("heard", "What listening heard (market and competitor insights, newest first)",
+              ["when", "about", "insight", "who", "stream", "they_said"],
+              [row("feedback", "heard", r["signal"], when=format_local(r["at"], scope.tz), by=r["by"], about=r["about"],
+                   insight=r["insight"], who=r["who"], stream=r["stream"], they_said=" ".join((r["they_said"] or "").split()))
+               for r in listened]),
     ], notes=["Insights are what reps record with `socialsell task tag ID INSIGHT`; the customer's words are what "
-              "they wrote when the follow-up started."])
+              "they wrote when the follow-up started. What listening heard is what people said in public about the "
+              "topic or a competitor, tagged with `socialsell signal tag ID INSIGHT`."])

@@ -8,7 +8,7 @@
 The meaning of every column is in ``socialsell/db/schema.py``.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 """
 
 import sqlalchemy as sa
@@ -17,7 +17,7 @@ from alembic import op
 import socialsell.db.schema
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
