@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from socialsell.db.engine import Database
 
 #: the newest revision in migrations/versions (a test keeps it equal to Alembic's head)
-HEAD = "0003"
+HEAD = "0004"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 

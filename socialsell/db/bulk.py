@@ -1,0 +1,112 @@
+"""Bulk writes for the hot path (ingest): driver-level executemany of already-converted tuples.
+
+SQLAlchemy's Core builds a parameter dict and runs the type processors of every column on every
+row of an executemany; on a batch of thousands of engagements that costs more than the insert
+itself (issue 14's profile). Here the caller converts each value once to what the driver stores
+(:class:`StoredValues`), and the statement goes to the driver as it is: ``?`` placeholders for
+sqlite3, ``%s`` for psycopg.
+
+Only the hot writes use this; everything else stays in Core.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Table
+from sqlalchemy.engine import Connection
+
+from socialsell.db import schema as t
+
+
+class StoredValues:
+    """Python values to what the driver stores, as :class:`~socialsell.db.schema.UTCDateTime`
+    and ``JSON`` columns would bind them (a time is converted once however often it repeats)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.sqlite = conn.dialect.name == "sqlite"
+        self._naive = t.UTCDateTime().process_bind_param
+        self._text = DateTime().bind_processor(conn.dialect)  # SQLite: text; PostgreSQL: None
+        self._dialect = conn.dialect
+        self._times: dict[datetime, Any] = {}
+
+    def time(self, value: datetime | None) -> Any:
+        if value is None:
+            return None
+        out = self._times.get(value)
+        if out is None:
+            out = self._naive(value, self._dialect)
+            if self._text is not None:
+                out = self._text(out)
+            self._times[value] = out
+        return out
+
+    @staticmethod
+    def json(value: Any) -> str | None:
+        return None if value is None else json.dumps(value)
+
+
+def _placeholders(conn: Connection, table: Table, columns: Sequence[str]) -> str:
+    if conn.dialect.name == "sqlite":
+        return ", ".join("?" for _ in columns)
+    # psycopg: a JSON column is given its text, cast where it lands
+    return ", ".join("%s::json" if isinstance(table.c[c].type, JSON) else "%s" for c in columns)
+
+
+def insert_many(conn: Connection, table: Table, columns: Sequence[str], rows: list[tuple], *,
+                on_conflict: str | None = None, returning: Sequence[str] = ()) -> list[tuple]:
+    """INSERT ``rows`` (tuples in the order of ``columns``) in one executemany.
+
+    :param on_conflict: the conflict target, e.g. ``"(channel, handle)"``: rows that would
+        violate it are skipped (``ON CONFLICT ... DO NOTHING``), as another worker stored them first.
+    :param returning: columns to return for the rows actually stored (``id`` among them).
+    """
+    if not rows:
+        return []
+    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({_placeholders(conn, table, columns)})"
+    if on_conflict:
+        sql += f" ON CONFLICT {on_conflict} DO NOTHING"
+    if not returning:
+        conn.exec_driver_sql(sql, rows)
+        return []
+    if conn.dialect.name == "sqlite":
+        # sqlite3's executemany returns no rows. A SQLite write transaction holds the database's
+        # one write lock (BEGIN IMMEDIATE, socialsell/db/engine.py), so every row with an id
+        # above the largest before the insert is one of ours
+        before = conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table.name}").scalar()
+        conn.exec_driver_sql(sql, rows)
+        return list(conn.exec_driver_sql(f"SELECT {', '.join(returning)} FROM {table.name} WHERE id > ?", (before,)))
+    cursor = conn.connection.cursor()  # psycopg: one pipelined executemany, RETURNING per row
+    try:
+        cursor.executemany(f"{sql} RETURNING {', '.join(returning)}", rows, returning=True)
+        out: list[tuple] = []
+        while True:
+            out.extend(cursor.fetchall())
+            if not cursor.nextset():
+                return out
+    finally:
+        cursor.close()
+
+
+def update_many(conn: Connection, table: Table, changes: Iterable[tuple[int, dict[str, Any]]],
+                *, keep: Sequence[str] = ()) -> int:
+    """UPDATE only the columns that changed: ``changes`` is ``(id, {column: stored value})``;
+    rows changing the same columns share one executemany. A column in ``keep`` is written as
+    ``coalesce(column, new)``: set only where it was empty (a contact's first owner).
+    Returns the number of rows written."""
+    groups: dict[tuple[str, ...], list[tuple]] = {}
+    for id_, values in changes:
+        if values:
+            cols = tuple(sorted(values))
+            groups.setdefault(cols, []).append((*(values[c] for c in cols), id_))
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    for cols, rows in groups.items():
+        sets = ", ".join(
+            f"{c} = coalesce({c}, {mark})" if c in keep
+            else f"{c} = {mark}::json" if mark == "%s" and isinstance(table.c[c].type, JSON)
+            else f"{c} = {mark}" for c in cols)
+        conn.exec_driver_sql(f"UPDATE {table.name} SET {sets} WHERE id = {mark}", rows)
+    return sum(len(rows) for rows in groups.values())
