@@ -78,7 +78,7 @@ def add_published_posts(app) -> None:
 
 
 PHASES = {  # module attribute -> label; wrapped by --phases to attribute the ingest time
-    ("socialsell.sales.ingest", "_ensure_handles"): "handles/contacts (_ensure_handles)",
+
     ("socialsell.sales.ingest", "_resolve_merged"): "merge resolution (_resolve_merged)",
     ("socialsell.sales.ingest", "score_lines"): "per-engagement scoring (score_lines)",
     ("socialsell.sales.ingest", "_insert_engagements"): "engagement insert (_insert_engagements)",
@@ -119,7 +119,7 @@ def run_ingest(app, engagements: list, batch: int) -> dict[str, int]:
         with app.db.write() as conn:
             result = ingest(app, conn, ACCOUNT, engagements[i:i + batch], NOW)
         result.fire_hooks(app)
-        new += len(result.new)
+        new += len(result.stored)
         tasks += len(result.tasks_created)
     return {"new": new, "tasks_created": tasks}
 

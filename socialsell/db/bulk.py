@@ -11,13 +11,16 @@ Only the hot writes use this; everything else stays in Core.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Table
+from sqlalchemy import JSON, DateTime, Table, column
+from sqlalchemy import table as table_clause
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.expression import TableClause
 
 from socialsell.db import schema as t
 
@@ -47,6 +50,21 @@ class StoredValues:
     @staticmethod
     def json(value: Any) -> str | None:
         return None if value is None else json.dumps(value)
+
+    @staticmethod
+    def read_time(value: str | datetime | None) -> datetime | None:
+        """A time read through :func:`untyped`: SQLite's text or PostgreSQL's naive UTC, made aware."""
+        if value is None:
+            return None
+        return (datetime.fromisoformat(value) if isinstance(value, str) else value).replace(tzinfo=UTC)
+
+
+@functools.cache
+def untyped(table: Table) -> TableClause:
+    """``table`` for hot reads: its times come back as the driver gives them (convert with
+    :meth:`StoredValues.read_time`), skipping SQLAlchemy's per-value parsing of SQLite's text."""
+    return table_clause(table.name, *[
+        column(c.name, None if isinstance(c.type, t.UTCDateTime) else c.type) for c in table.columns])
 
 
 def _placeholders(conn: Connection, table: Table, columns: Sequence[str]) -> str:

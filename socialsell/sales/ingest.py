@@ -39,7 +39,7 @@ from sqlalchemy import and_, delete, select
 from sqlalchemy.engine import Connection
 
 from socialsell.db import schema as t
-from socialsell.db.bulk import StoredValues, insert_many, update_many
+from socialsell.db.bulk import StoredValues, insert_many, untyped, update_many
 from socialsell.plugins.channel import Engagement, Person
 from socialsell.plugins.views import ContactView, EngagementView, TaskView
 from socialsell.sales import routing, tasks
@@ -68,7 +68,10 @@ ENGAGEMENT_COLUMNS = ("account_id", "external_id", "kind", "contact_id", "handle
 PROFILE_FIELDS = ("name", "profile_url", "headline", "followers", "verified", "bio", "location", "company", "kind")
 #: the contact columns ingest reads (not ``score_explained``: computed on read since 0004)
 CONTACT_COLUMNS = ("id", "display_name", "headline", "company", "location", "email", "stage", "owner", "score",
-                   "score_points", "scored_at", "merged_into", "origin", "first_seen_at", "last_seen_at", "updated_at")
+                   "score_points", "scored_at", "merged_into", "first_seen_at", "last_seen_at")
+#: the open task's columns ingest reads: what raising it may change
+TASK_READ = ("id", "contact_id", "owner", "status", "priority", "score", "intent", "reason", "due_at", "snoozed_until",
+             "last_engagement_at")
 OPEN_TASK_CONFLICT = "(contact_id) WHERE status IN ('open', 'snoozed')"  # uq_tasks_one_open
 
 
@@ -82,12 +85,12 @@ def bare_handle(handle: str) -> str:
     return norm_handle(handle).lstrip("@")
 
 
-def ignore_reason(person: Person, rules: LeadRules, own: set[str]) -> str | None:
-    """Why this person never becomes a follow-up, or None."""
+def ignore_reason(person: Person, rules: LeadRules, own: set[str], ignored: set[str] | None = None) -> str | None:
+    """Why this person never becomes a follow-up, or None (``own`` and ``ignored``: bare handles)."""
     h = bare_handle(person.handle)
     if h in own:
         return "our own account"
-    if h in {bare_handle(x) for x in rules.ignore_handles}:
+    if h in (ignored if ignored is not None else {bare_handle(x) for x in rules.ignore_handles}):
         return "on the ignore list"
     headline = (person.headline or "").lower()
     if rules.ignore_keywords and any(k in headline for k in rules.ignore_keywords):
@@ -258,11 +261,12 @@ def drop_seen(batch: Batch, engagements: Sequence[Engagement]) -> tuple[list[Inc
 def mark_ignored(batch: Batch, incoming: list[Incoming]) -> dict[str, Person]:
     """2. Mark engagements from people who never become follow-ups; the others' people by handle."""
     own = {bare_handle(h) for h in _own_handles(batch)}
+    ignore_list = {bare_handle(h) for h in batch.rules.ignore_handles}
     reasons: dict[str, str | None] = {}
     people: dict[str, Person] = {}
     for inc in incoming:
         if inc.handle not in reasons:
-            reasons[inc.handle] = ignore_reason(inc.engagement.person, batch.rules, own)
+            reasons[inc.handle] = ignore_reason(inc.engagement.person, batch.rules, own, ignore_list)
             if reasons[inc.handle] is None:
                 people[inc.handle] = inc.engagement.person
         inc.ignored = reasons[inc.handle]
@@ -290,11 +294,12 @@ def find_or_create_people(batch: Batch, incoming: list[Incoming], people: dict[s
 
 def _lookup_handles(batch: Batch, handles: Iterable[str]) -> dict[str, dict[str, Any]]:
     H = t.handles
+    names = ("id", "handle", "contact_id", *PROFILE_FIELDS)
     found: dict[str, dict[str, Any]] = {}
     for ids in _chunks(handles):
-        for r in batch.conn.execute(select(H.c.id, H.c.handle, H.c.contact_id, *(H.c[f] for f in PROFILE_FIELDS))
-                                    .where(and_(H.c.channel == batch.channel, H.c.handle.in_(ids)))).mappings():
-            found[r["handle"]] = dict(r)
+        for r in batch.conn.execute(select(*(H.c[k] for k in names))
+                                    .where(and_(H.c.channel == batch.channel, H.c.handle.in_(ids)))).all():
+            found[r[1]] = dict(zip(names, r, strict=True))
     return found
 
 
@@ -348,29 +353,41 @@ def link_deliveries(batch: Batch, incoming: list[Incoming]) -> None:
 def load_contacts(batch: Batch, incoming: list[Incoming]) -> dict[int, Touched]:
     """4. The contacts behind the batch as stored, with their profile across handles and open
     task; an engagement from a contact merged away goes to its survivor."""
-    C, H, T = t.contacts, t.handles, t.tasks
-    followers = select(H.c.followers).where(H.c.contact_id == C.c.id).order_by(H.c.followers.desc()).limit(1)
-    verified = select(H.c.id).where(and_(H.c.contact_id == C.c.id, H.c.verified.is_(True))).exists()
-    query = select(*(C.c[c] for c in CONTACT_COLUMNS), followers.scalar_subquery().label("followers"),
-                   verified.label("verified"))
-    rows: dict[int, dict[str, Any]] = {}
-    wanted = {inc.contact_id for inc in incoming if inc.contact_id is not None}
-    while wanted:  # more than one round only when a contact was merged away
-        for ids in _chunks(sorted(wanted)):
-            rows.update((r["id"], dict(r)) for r in batch.conn.execute(
-                batch.lock(query.where(C.c.id.in_(ids)).order_by(C.c.id), C)).mappings())
-        wanted = {r["merged_into"] for r in rows.values() if r["merged_into"] is not None} - rows.keys()
+    rows = _contact_rows(batch, {inc.contact_id for inc in incoming if inc.contact_id is not None})
     touched: dict[int, Touched] = {}
     for inc in incoming:
         if inc.contact_id is not None:
             inc.contact_id = _survivor(rows, inc.contact_id)
             touched.setdefault(inc.contact_id, Touched(rows[inc.contact_id])).new.append(inc)
+    T, read_time = untyped(t.tasks), batch.stored.read_time
     for ids in _chunks(sorted(touched)):
-        for task in batch.conn.execute(batch.lock(select(T).where(and_(T.c.contact_id.in_(ids), T.c.status.in_(tasks.OPEN)))
-                                                  .order_by(T.c.contact_id), T)).mappings():
+        for r in batch.conn.execute(batch.lock(select(*(T.c[k] for k in TASK_READ)).where(and_(
+                T.c.contact_id.in_(ids), T.c.status.in_(tasks.OPEN))).order_by(T.c.contact_id), T)).all():
+            task = dict(zip(TASK_READ, r, strict=True))
+            for k in ("due_at", "snoozed_until", "last_engagement_at"):
+                task[k] = read_time(task[k])
             c = touched[task["contact_id"]]
-            c.task, c.task_id = dict(task), task["id"]
+            c.task, c.task_id = task, task["id"]
     return touched
+
+
+def _contact_rows(batch: Batch, wanted: set[int]) -> dict[int, dict[str, Any]]:
+    """``{id: contact}`` for these contacts and the survivors of those merged away."""
+    C, H = untyped(t.contacts), t.handles
+    followers = select(H.c.followers).where(H.c.contact_id == C.c.id).order_by(H.c.followers.desc()).limit(1)
+    verified = select(H.c.id).where(and_(H.c.contact_id == C.c.id, H.c.verified.is_(True))).exists()
+    query = select(*(C.c[c] for c in CONTACT_COLUMNS), followers.scalar_subquery(), verified)
+    names, read_time = (*CONTACT_COLUMNS, "followers", "verified"), batch.stored.read_time
+    rows: dict[int, dict[str, Any]] = {}
+    while wanted:  # more than one round only when a contact was merged away
+        for ids in _chunks(sorted(wanted)):
+            for r in batch.conn.execute(batch.lock(query.where(C.c.id.in_(ids)).order_by(C.c.id), C)).all():
+                row = rows[r[0]] = dict(zip(names, r, strict=True))
+                for k in ("scored_at", "first_seen_at", "last_seen_at"):
+                    row[k] = read_time(row[k])
+                row["verified"] = bool(row["verified"])
+        wanted = {r["merged_into"] for r in rows.values() if r["merged_into"] is not None} - rows.keys()
+    return rows
 
 
 def _survivor(rows: dict[int, dict[str, Any]], contact_id: int) -> int:
@@ -464,9 +481,9 @@ def _insert_tasks(batch: Batch, opening: list[Touched], result: IngestResult) ->
     if not opening:
         return
     conn, T = batch.conn, t.tasks
-    values = batch.values
+    rows = [batch.values(c.new_task) for c in opening]
     opened = dict((cid, tid) for tid, cid in insert_many(
-        conn, T, TASK_COLUMNS, [tuple(values(c.new_task)[k] for k in TASK_COLUMNS) for c in opening],
+        conn, T, TASK_COLUMNS, [tuple(row[k] for k in TASK_COLUMNS) for row in rows],
         on_conflict=OPEN_TASK_CONFLICT, returning=("id", "contact_id")))
     lost = [c for c in opening if c.id not in opened]
     for ids in _chunks(c.id for c in lost):
