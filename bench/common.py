@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import statistics
 import subprocess
@@ -73,6 +74,12 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 
 def verdict(ok: bool) -> str:
     return "OK" if ok else "MISSED"
+
+
+def figure(name: str, value: float, *, target: str, ok: bool, unit: str, **extra: Any) -> None:
+    """One figure as one JSON line on stdout (``{"figure": ..., "value": ..., "target": ..., "ok": ...}``),
+    beside the human lines, so `make bench` output can be collected by a machine: ``grep '^{'``."""
+    print(json.dumps({"figure": name, "value": round(value, 4), "unit": unit, "target": target, "ok": ok, **extra}))
 
 
 def make_workspace(folder: Path) -> Any:

@@ -113,3 +113,17 @@ def test_a_contact_scored_before_0004_is_kept_from_its_history_once(make_app, cl
     with app.db.read() as conn:
         points, at = conn.execute(select(t.contacts.c.score_points, t.contacts.c.scored_at)).one()
     assert at == clock.now and points == pytest.approx(8 / 2 + 1)  # the comment halved, the like whole
+
+
+def test_times_written_by_the_bulk_path_compare_as_core_writes_them(db_url, make_app, clock):
+    """Ingest's executemany stores times as SQLAlchemy does (on SQLite the text
+    ``2026-11-23 08:00:00.000000``; sqlite3's own adapter drops ``.000000``, and text comparison
+    would then put a whole-second time before itself)."""
+    app = make_app(db_url)
+    app.account_ids()
+    with app.db.write() as conn:
+        ingest(app, conn, "sandbox", [Engagement("q1", "comment", Person("@q", "Q"), clock.now, text="price?")], clock.now)
+    with app.db.read() as conn:
+        assert conn.execute(select(t.tasks.c.id).where(t.tasks.c.created_at == clock.now)).scalar() is not None
+        assert conn.execute(select(t.engagements.c.id).where(t.engagements.c.occurred_at == clock.now)).scalar() is not None
+        assert conn.execute(select(t.contacts.c.id).where(t.contacts.c.scored_at == clock.now)).scalar() is not None

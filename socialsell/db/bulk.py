@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Table, column
+from sqlalchemy import JSON, Table, column
 from sqlalchemy import table as table_clause
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.expression import TableClause
@@ -32,7 +32,6 @@ class StoredValues:
     def __init__(self, conn: Connection) -> None:
         self.sqlite = conn.dialect.name == "sqlite"
         self._naive = t.UTCDateTime().process_bind_param
-        self._text = DateTime().bind_processor(conn.dialect)  # SQLite: text; PostgreSQL: None
         self._dialect = conn.dialect
         self._times: dict[datetime, Any] = {}
 
@@ -42,8 +41,8 @@ class StoredValues:
         out = self._times.get(value)
         if out is None:
             out = self._naive(value, self._dialect)
-            if self._text is not None:
-                out = self._text(out)
+            if self.sqlite:  # SQLAlchemy's SQLite DATETIME text ("2026-06-01 12:00:00.000000")
+                out = out.isoformat(" ", "microseconds")
             self._times[value] = out
         return out
 

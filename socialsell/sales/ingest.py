@@ -441,6 +441,7 @@ def open_or_raise_tasks(batch: Batch, touched: dict[int, Touched], result: Inges
     """6. Raise each open task; open one where the policy says so (socialsell/sales/tasks.py),
     owned by routing's choice and due by the SLA."""
     rules, now = batch.rules, batch.now
+    due = {intent: routing.due_time(batch.app, now, intent) for intent in (False, True)}  # the same for the batch
     load: dict[str, int] | None = None
     opening: list[Touched] = []
     for c in touched.values():
@@ -448,7 +449,7 @@ def open_or_raise_tasks(batch: Batch, touched: dict[int, Touched], result: Inges
         if c.task is not None:
             c.task_changes = tasks.raise_task(c.task, [inc.said() for inc in c.new],
                                               intent_said.said() if intent_said else None, c.row["score"], rules, now,
-                                              lambda: routing.due_time(batch.app, now, True))
+                                              due[True])
             result.tasks_updated.append(c.task["id"])
             continue
         if not tasks.opens_task(c.row["score"], c.row["stage"], intent_said is not None, rules):
@@ -464,7 +465,7 @@ def open_or_raise_tasks(batch: Batch, touched: dict[int, Touched], result: Inges
             "contact_id": c.id, "owner": owner, "status": "open", "score": c.row["score"], "intent": intent,
             "priority": tasks.priority(c.row["score"], intent, rules),
             "reason": tasks.task_reason(best.engagement.kind, best.engagement.text, rules),
-            "due_at": routing.due_time(batch.app, now, intent), "first": best,
+            "due_at": due[intent], "first": best,
             "last_engagement_at": c.row["last_seen_at"], "created_at": now, "updated_at": now,
         }
         opening.append(c)

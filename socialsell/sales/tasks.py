@@ -8,7 +8,6 @@ next step, if it has one, and is never overdue nor escalated without one.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -72,7 +71,7 @@ class Said:
 
 
 def raise_task(task: dict[str, Any], new: list[Said], intent_said: Said | None, score: float, rules: LeadRules,
-               now: datetime, intent_due: Callable[[], datetime]) -> dict[str, Any]:
+               now: datetime, intent_due: datetime) -> dict[str, Any]:
     """What later engagements change on the contact's open task (invariant 3): its score, a
     priority never lower than before, intent and an earlier due time when they show intent, the
     reason (what they said last explains the task best, unless it was opened for intent), a
@@ -89,7 +88,7 @@ def raise_task(task: dict[str, Any], new: list[Said], intent_said: Said | None, 
         values["reason"] = task_reason(said.kind, said.text, rules)
     if intent_said is not None and not task["intent"]:
         values["reason"] = task_reason(intent_said.kind, intent_said.text, rules)
-        values["due_at"] = min(task["due_at"], intent_due())
+        values["due_at"] = min(task["due_at"], intent_due)
     if task["status"] == "snoozed":  # they spoke again: wake it up
         values.update(status="open", snoozed_until=None)
     changed = {k: v for k, v in values.items() if task[k] != v}
