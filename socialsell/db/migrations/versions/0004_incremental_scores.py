@@ -30,6 +30,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("contacts") as batch:
+    # ALTER TABLE ... DROP COLUMN (SQLite 3.35+), not batch mode's copy of the table: dropping
+    # the old contacts table would break the foreign keys of tasks, engagements and handles
+    with op.batch_alter_table("contacts", recreate="never") as batch:
         batch.drop_column("scored_at")
         batch.drop_column("score_points")
