@@ -11,16 +11,13 @@ Only the hot writes use this; everything else stays in Core.
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Table, column
-from sqlalchemy import table as table_clause
+from sqlalchemy import JSON, Table
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql.expression import TableClause
 
 from socialsell.db import schema as t
 
@@ -52,18 +49,10 @@ class StoredValues:
 
     @staticmethod
     def read_time(value: str | datetime | None) -> datetime | None:
-        """A time read through :func:`untyped`: SQLite's text or PostgreSQL's naive UTC, made aware."""
+        """A time read at the driver (:func:`select_in`): SQLite's text or PostgreSQL's naive UTC, made aware."""
         if value is None:
             return None
         return (datetime.fromisoformat(value) if isinstance(value, str) else value).replace(tzinfo=UTC)
-
-
-@functools.cache
-def untyped(table: Table) -> TableClause:
-    """``table`` for hot reads: its times come back as the driver gives them (convert with
-    :meth:`StoredValues.read_time`), skipping SQLAlchemy's per-value parsing of SQLite's text."""
-    return table_clause(table.name, *[
-        column(c.name, None if isinstance(c.type, t.UTCDateTime) else c.type) for c in table.columns])
 
 
 def _placeholders(conn: Connection, table: Table, columns: Sequence[str]) -> str:
@@ -95,7 +84,7 @@ def insert_many(conn: Connection, table: Table, columns: Sequence[str], rows: li
         # above the largest before the insert is one of ours
         before = conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table.name}").scalar()
         conn.exec_driver_sql(sql, rows)
-        return list(conn.exec_driver_sql(f"SELECT {', '.join(returning)} FROM {table.name} WHERE id > ?", (before,)))
+        return conn.exec_driver_sql(f"SELECT {', '.join(returning)} FROM {table.name} WHERE id > ?", (before,)).all()
     cursor = conn.connection.cursor()  # psycopg: one pipelined executemany, RETURNING per row
     try:
         cursor.executemany(f"{sql} RETURNING {', '.join(returning)}", rows, returning=True)
@@ -106,6 +95,18 @@ def insert_many(conn: Connection, table: Table, columns: Sequence[str], rows: li
                 return out
     finally:
         cursor.close()
+
+
+def select_in(conn: Connection, sql: str, values: Sequence[Any], *params: Any) -> list[tuple]:
+    """Run ``sql`` at the driver with ``{p}`` for each of ``params`` and ``{in}`` for the list
+    ``values`` (one chunk: the caller keeps it under the parameter limits), returning tuples.
+
+    Core renders an expanding ``IN`` afresh on every execution, parameter by parameter; on
+    ingest's dozens of 900-id lookups per batch that cost more than the queries.
+    """
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    text = sql.format(p=mark, **{"in": ", ".join(mark for _ in values)})
+    return conn.exec_driver_sql(text, (*params, *values)).all()
 
 
 def update_many(conn: Connection, table: Table, changes: Iterable[tuple[int, dict[str, Any]]],

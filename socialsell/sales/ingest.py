@@ -39,7 +39,7 @@ from sqlalchemy import and_, delete, select
 from sqlalchemy.engine import Connection
 
 from socialsell.db import schema as t
-from socialsell.db.bulk import StoredValues, insert_many, untyped, update_many
+from socialsell.db.bulk import StoredValues, insert_many, select_in, update_many
 from socialsell.plugins.channel import Engagement, Person
 from socialsell.plugins.views import ContactView, EngagementView, TaskView
 from socialsell.sales import routing, tasks
@@ -119,11 +119,11 @@ class Batch:
         return cls(app, conn, account, app.account_id(account), app.workspace.account(account).channel,
                    app.settings.leads, now, StoredValues(conn))
 
-    def lock(self, query: Any, *of: Any) -> Any:
-        """``query`` locking its rows until the commit on PostgreSQL (SQLite's write transaction
-        already holds the one write lock): a contact's kept score is read, added to and written
-        by one worker at a time."""
-        return query.with_for_update(of=list(of)) if not self.stored.sqlite else query
+    def lock(self, table: str) -> str:
+        """What locks the rows a query reads until the commit, on PostgreSQL (SQLite's write
+        transaction already holds the one write lock): a contact's kept score is read, added to
+        and written by one worker at a time."""
+        return "" if self.stored.sqlite else f" FOR UPDATE OF {table}"
 
     def values(self, changes: dict[str, Any]) -> dict[str, Any]:
         """``changes`` as the driver stores them (times converted)."""
@@ -244,11 +244,10 @@ def ingest(app: App, conn: Connection, account: str, engagements: Sequence[Engag
 
 def drop_seen(batch: Batch, engagements: Sequence[Engagement]) -> tuple[list[Incoming], int]:
     """1. The engagements not stored before (nor twice in this batch), and how many were."""
-    E = t.engagements
     seen: set[tuple[str, str]] = set()
     for ids in _chunks({e.external_id for e in engagements}):
-        seen.update(batch.conn.execute(select(E.c.external_id, E.c.kind).where(and_(
-            E.c.account_id == batch.account_id, E.c.external_id.in_(ids)))).all())
+        seen.update(select_in(batch.conn, "SELECT external_id, kind FROM engagements WHERE account_id = {p} "
+                                          "AND external_id IN ({in})", ids, batch.account_id))
     incoming: list[Incoming] = []
     for e in engagements:
         key = (e.external_id, e.kind)
@@ -293,13 +292,13 @@ def find_or_create_people(batch: Batch, incoming: list[Incoming], people: dict[s
 
 
 def _lookup_handles(batch: Batch, handles: Iterable[str]) -> dict[str, dict[str, Any]]:
-    H = t.handles
     names = ("id", "handle", "contact_id", *PROFILE_FIELDS)
+    sql = f"SELECT {', '.join(names)} FROM handles WHERE channel = {{p}} AND handle IN ({{in}})"
     found: dict[str, dict[str, Any]] = {}
     for ids in _chunks(handles):
-        for r in batch.conn.execute(select(*(H.c[k] for k in names))
-                                    .where(and_(H.c.channel == batch.channel, H.c.handle.in_(ids)))).all():
-            found[r[1]] = dict(zip(names, r, strict=True))
+        for r in select_in(batch.conn, sql, ids, batch.channel):
+            found[r[1]] = row = dict(zip(names, r, strict=True))
+            row["verified"] = None if row["verified"] is None else bool(row["verified"])
     return found
 
 
@@ -341,11 +340,10 @@ def _create_people(batch: Batch, people: dict[str, Person]) -> dict[str, dict[st
 
 def link_deliveries(batch: Batch, incoming: list[Incoming]) -> None:
     """Which of our published posts each engagement reacts to."""
-    D = t.deliveries
     delivery_of: dict[str, int] = {}
     for ids in _chunks({inc.engagement.post_remote_id for inc in incoming if inc.engagement.post_remote_id}):
-        delivery_of.update(batch.conn.execute(select(D.c.remote_id, D.c.id).where(and_(
-            D.c.account_id == batch.account_id, D.c.remote_id.in_(ids)))).all())
+        delivery_of.update(select_in(batch.conn, "SELECT remote_id, id FROM deliveries WHERE account_id = {p} "
+                                                 "AND remote_id IN ({in})", ids, batch.account_id))
     for inc in incoming:
         inc.delivery_id = delivery_of.get(inc.engagement.post_remote_id or "")
 
@@ -359,10 +357,11 @@ def load_contacts(batch: Batch, incoming: list[Incoming]) -> dict[int, Touched]:
         if inc.contact_id is not None:
             inc.contact_id = _survivor(rows, inc.contact_id)
             touched.setdefault(inc.contact_id, Touched(rows[inc.contact_id])).new.append(inc)
-    T, read_time = untyped(t.tasks), batch.stored.read_time
+    read_time = batch.stored.read_time
+    sql = (f"SELECT {', '.join(TASK_READ)} FROM tasks WHERE contact_id IN ({{in}}) AND status IN "
+           f"({', '.join(repr(s) for s in tasks.OPEN)}) ORDER BY contact_id{batch.lock('tasks')}")
     for ids in _chunks(sorted(touched)):
-        for r in batch.conn.execute(batch.lock(select(*(T.c[k] for k in TASK_READ)).where(and_(
-                T.c.contact_id.in_(ids), T.c.status.in_(tasks.OPEN))).order_by(T.c.contact_id), T)).all():
+        for r in select_in(batch.conn, sql, ids):
             task = dict(zip(TASK_READ, r, strict=True))
             for k in ("due_at", "snoozed_until", "last_engagement_at"):
                 task[k] = read_time(task[k])
@@ -373,15 +372,15 @@ def load_contacts(batch: Batch, incoming: list[Incoming]) -> dict[int, Touched]:
 
 def _contact_rows(batch: Batch, wanted: set[int]) -> dict[int, dict[str, Any]]:
     """``{id: contact}`` for these contacts and the survivors of those merged away."""
-    C, H = untyped(t.contacts), t.handles
-    followers = select(H.c.followers).where(H.c.contact_id == C.c.id).order_by(H.c.followers.desc()).limit(1)
-    verified = select(H.c.id).where(and_(H.c.contact_id == C.c.id, H.c.verified.is_(True))).exists()
-    query = select(*(C.c[c] for c in CONTACT_COLUMNS), followers.scalar_subquery(), verified)
     names, read_time = (*CONTACT_COLUMNS, "followers", "verified"), batch.stored.read_time
+    sql = (f"SELECT {', '.join('c.' + c for c in CONTACT_COLUMNS)}, "
+           "(SELECT max(h.followers) FROM handles h WHERE h.contact_id = c.id), "
+           "EXISTS (SELECT 1 FROM handles h WHERE h.contact_id = c.id AND h.verified) "
+           f"FROM contacts c WHERE c.id IN ({{in}}) ORDER BY c.id{batch.lock('c')}")
     rows: dict[int, dict[str, Any]] = {}
     while wanted:  # more than one round only when a contact was merged away
         for ids in _chunks(sorted(wanted)):
-            for r in batch.conn.execute(batch.lock(query.where(C.c.id.in_(ids)).order_by(C.c.id), C)).all():
+            for r in select_in(batch.conn, sql, ids):
                 row = rows[r[0]] = dict(zip(names, r, strict=True))
                 for k in ("scored_at", "first_seen_at", "last_seen_at"):
                     row[k] = read_time(row[k])
