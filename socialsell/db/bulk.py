@@ -19,28 +19,26 @@ from typing import Any
 from sqlalchemy import JSON, Table
 from sqlalchemy.engine import Connection
 
-from socialsell.db import schema as t
-
 
 class StoredValues:
     """Python values to what the driver stores, as :class:`~socialsell.db.schema.UTCDateTime`
-    and ``JSON`` columns would bind them (a time is converted once however often it repeats)."""
+    and ``JSON`` columns would bind them."""
 
     def __init__(self, conn: Connection) -> None:
         self.sqlite = conn.dialect.name == "sqlite"
-        self._naive = t.UTCDateTime().process_bind_param
-        self._dialect = conn.dialect
-        self._times: dict[datetime, Any] = {}
+        self._last: tuple[datetime | None, Any] = (None, None)
 
     def time(self, value: datetime | None) -> Any:
         if value is None:
             return None
-        out = self._times.get(value)
-        if out is None:
-            out = self._naive(value, self._dialect)
-            if self.sqlite:  # SQLAlchemy's SQLite DATETIME text ("2026-06-01 12:00:00.000000")
-                out = out.isoformat(" ", "microseconds")
-            self._times[value] = out
+        if value is self._last[0]:  # the batch's "now", on every row
+            return self._last[1]
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database: times must be aware (UTC)")
+        out: Any = value.astimezone(UTC).replace(tzinfo=None)  # as UTCDateTime binds it
+        if self.sqlite:  # SQLAlchemy's SQLite DATETIME text ("2026-06-01 12:00:00.000000")
+            out = out.isoformat(" ", "microseconds")
+        self._last = (value, out)
         return out
 
     @staticmethod
