@@ -83,16 +83,14 @@ def insert_many(conn: Connection, table: Table, columns: Sequence[str], rows: li
         before = conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table.name}").scalar()
         conn.exec_driver_sql(sql, rows)
         return conn.exec_driver_sql(f"SELECT {', '.join(returning)} FROM {table.name} WHERE id > ?", (before,)).all()
-    cursor = conn.connection.cursor()  # psycopg: one pipelined executemany, RETURNING per row
-    try:
-        cursor.executemany(f"{sql} RETURNING {', '.join(returning)}", rows, returning=True)
-        out: list[tuple] = []
-        while True:
-            out.extend(cursor.fetchall())
-            if not cursor.nextset():
-                return out
-    finally:
-        cursor.close()
+    # PostgreSQL: the ids are taken from the table's sequence first, so the rows stored are found
+    # by them afterwards (a row skipped on conflict is not ours); every statement goes through
+    # SQLAlchemy, so its events and logging see them
+    ids = conn.exec_driver_sql(f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) "
+                               "FROM generate_series(1, %s)", (len(rows),)).scalars().all()
+    insert = sql.replace(f"({', '.join(columns)}) VALUES (", f"(id, {', '.join(columns)}) VALUES (%s, ", 1)
+    conn.exec_driver_sql(insert, [(id_, *row) for id_, row in zip(ids, rows, strict=True)])
+    return conn.exec_driver_sql(f"SELECT {', '.join(returning)} FROM {table.name} WHERE id = ANY(%s)", (ids,)).all()
 
 
 def select_in(conn: Connection, sql: str, values: Sequence[Any], *params: Any) -> list[tuple]:
