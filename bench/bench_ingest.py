@@ -1,35 +1,51 @@
-"""Engagements -> contacts and tasks through the real ``ingest()``, against a raw sqlite3 floor.
+"""Engagements -> contacts and tasks through the real ``ingest()``, against a raw executemany floor.
 
-Target (docs/architecture.md "Targets"): ingest at >= 0.3x the rows/s of a raw ``sqlite3`` ``executemany``
-of the same number of engagement rows, in one transaction, into a table of the same shape
-(the ``engagements`` table's own DDL and indexes, same pragmas as the product: WAL, synchronous=FULL).
+Target (docs/architecture.md "Targets"): ingest at >= 0.3x the rows/s of a raw driver executemany
+of the same engagement rows, in one transaction, into a table of the same shape (the
+``engagements`` table's own DDL and indexes; on SQLite the product's pragmas: WAL,
+synchronous=FULL, the same page cache), at 10k, 100k and 1M engagements from size/5 people, the
+ratio flat (within +-20 % of the 100k one), and under 500 MB of peak memory at 1M. Then the same
+on PostgreSQL (a throwaway server as tests/conftest.py starts one, or SOCIALSELL_BENCH_POSTGRES:
+a server where the bench may create databases), against psycopg's executemany there.
 
-The ingest side runs as the poller does (``socialsell.loop.polling``): batches of ``--batch``
+The ingest side runs as the poller does (socialsell/loop/polling.py): batches of ``--batch``
 engagements, each ``ingest(app, conn, account, batch, now)`` in its own ``app.db.write()``
-transaction, then ``result.fire_hooks(app)`` after the commit.
+transaction, then ``result.fire_hooks(app)`` after the commit. Engagements are generated batch
+by batch (a poll brings a batch; nothing holds a million in memory), the floor's rows likewise.
+Each size runs in its own process, so its peak memory (``ru_maxrss``) is its own.
 
-    .venv/bin/python bench/bench_ingest.py [--rows 20000] [--people 4000] [--batch 500] [--profile]
+    .venv/bin/python bench/bench_ingest.py [--sizes 10000,100000] [--million] [--batch 5000]
+        [--no-postgres] [--profile]       # --profile: cProfile of one 100k SQLite run, top 30
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import itertools
 import json
+import os
 import pstats
 import random
+import resource
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
+import time
+import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import NOW, bulk_insert, make_workspace, timed, verdict  # noqa: E402
+from common import NOW, PYTHON, ROOT, bulk_insert, figure, verdict  # noqa: E402
 
 TARGET = 0.3
+FLAT = 0.2  # each size's ratio within +-20 % of the 100k one
+MEMORY_MB = 500
 ACCOUNT = "sandbox"
 KINDS = ["like"] * 50 + ["repost"] * 15 + ["reply"] * 15 + ["comment"] * 10 + ["mention"] * 5 + ["quote"] * 3 + ["follow"] * 2
 COUNTRIES = ["Germany", "France", "UK", "Sweden", "Singapore", "Spain", "USA", "Brazil", "Japan", "Ireland"]
@@ -39,26 +55,99 @@ TEXTS = ["great post!", "what does it cost for 20 seats?", "can I get a demo?", 
 N_POSTS = 50
 
 
-def make_engagements(n_rows: int, n_people: int, seed: int = 11) -> list:
-    """Normalised engagements as a channel returns them (setup, not measured)."""
+# --- the data -------------------------------------------------------------------------------------
+
+
+def engagements(n_rows: int, n_people: int, seed: int = 11) -> Iterator:
+    """Normalised engagements as a channel returns them, generated one by one (setup, not timed).
+    Person ``p`` is the same every time it appears (derived from ``p``, not stored)."""
     from socialsell.plugins.channel import Engagement, Person
 
     rnd = random.Random(seed)
-    people = [Person(handle=f"@person{i}", name=f"Person {i}", external_id=str(500_000 + i),
-                     profile_url=f"https://sandbox.example/@person{i}", headline=rnd.choice(HEADLINES),
-                     company=f"Company {i % 900}", location=rnd.choice(COUNTRIES), followers=rnd.randint(0, 5000))
-              for i in range(n_people)]
-    out = []
     for i in range(n_rows):
+        p = rnd.randrange(n_people)
         kind = rnd.choice(KINDS)
-        text = rnd.choice(TEXTS) if kind in ("reply", "comment", "quote", "mention") else None
-        post = None if kind in ("mention", "follow") else f"r{rnd.randint(1, N_POSTS)}"
-        out.append(Engagement(
-            external_id=f"x{i}", kind=kind, person=rnd.choice(people),
-            occurred_at=NOW - timedelta(minutes=rnd.uniform(0, 7 * 24 * 60)), text=text,
-            url=f"https://sandbox.example/e/{i}", post_remote_id=post, raw={"source": "bench"},
-        ))
-    return out
+        person = Person(handle=f"@person{p}", name=f"Person {p}", external_id=str(500_000 + p),
+                        profile_url=f"https://sandbox.example/@person{p}", headline=HEADLINES[p % len(HEADLINES)],
+                        company=f"Company {p % 900}", location=COUNTRIES[(p * 7) % len(COUNTRIES)],
+                        followers=(p * 7919) % 5000)
+        yield Engagement(
+            external_id=f"x{i}", kind=kind, person=person,
+            occurred_at=NOW - timedelta(minutes=rnd.uniform(0, 7 * 24 * 60)),
+            text=rnd.choice(TEXTS) if kind in ("reply", "comment", "quote", "mention") else None,
+            url=f"https://sandbox.example/e/{i}", post_remote_id=None if kind in ("mention", "follow") else f"r{rnd.randint(1, N_POSTS)}",
+            raw={"source": "bench"},
+        )
+
+
+def floor_rows(n_rows: int, n_people: int, sqlite: bool) -> Iterator[tuple]:
+    """The same engagements as the tuples a raw insert writes, converted as the driver stores them."""
+    stamp = (lambda d: d.strftime("%Y-%m-%d %H:%M:%S.%f")) if sqlite else (lambda d: d.replace(tzinfo=None))
+    now = stamp(NOW)
+    for i, e in enumerate(engagements(n_rows, n_people)):
+        yield (1, e.external_id, e.kind, 1 + i % n_people, 1 + i % n_people, None, None, e.text, e.url,
+               e.post_remote_id, e.in_reply_to, stamp(e.occurred_at), now, 1.0, None,
+               json.dumps({"reasons": [], **e.raw}))
+
+
+# --- one size, in its own process -----------------------------------------------------------------
+
+
+def floor_table_sql(dialect_name: str) -> tuple[list[str], str]:
+    """The engagements table's DDL and indexes (foreign keys left out: the floor has no parents)
+    and the INSERT the floor runs."""
+    from sqlalchemy.dialects import postgresql, sqlite
+    from sqlalchemy.schema import CreateIndex, CreateTable
+
+    from socialsell.db import schema as t
+
+    dialect = (sqlite if dialect_name == "sqlite" else postgresql).dialect()
+    ddl = [str(CreateTable(t.engagements, include_foreign_key_constraints=[]).compile(dialect=dialect))]
+    ddl += [str(CreateIndex(ix).compile(dialect=dialect)) for ix in t.engagements.indexes]
+    cols = [c.name for c in t.engagements.columns if c.name != "id"]
+    marks = ", ".join("?" if dialect_name == "sqlite" else ("%s::json" if c == "raw" else "%s") for c in cols)
+    return ddl, f"INSERT INTO engagements ({', '.join(cols)}) VALUES ({marks})"
+
+
+def run_floor(size: int, people: int, db: str, tmp: Path) -> float:
+    """Seconds of one raw executemany of every row, in one transaction."""
+    if db == "sqlite":
+        from socialsell.db.engine import CACHE_KIB
+
+        ddl, sql = floor_table_sql("sqlite")
+        con = sqlite3.connect(tmp / f"floor-{uuid.uuid4().hex[:6]}.db", isolation_level=None)
+        for pragma in ("journal_mode=WAL", "synchronous=FULL", f"cache_size={CACHE_KIB}"):
+            con.execute(f"PRAGMA {pragma}")
+        for stmt in ddl:
+            con.execute(stmt)
+        rows = list(floor_rows(size, people, sqlite=True))
+        start = time.perf_counter()
+        con.execute("BEGIN IMMEDIATE")
+        con.executemany(sql, rows)
+        con.execute("COMMIT")
+        secs = time.perf_counter() - start
+        stored = con.execute("SELECT count(*) FROM engagements").fetchone()[0]
+        con.close()
+    else:
+        import psycopg
+
+        ddl, sql = floor_table_sql("postgresql")
+        with psycopg.connect(db.replace("postgresql+psycopg://", "postgresql://")) as con:
+            for stmt in ddl:
+                con.execute(stmt)
+            con.commit()
+            rows = list(floor_rows(size, people, sqlite=False))
+            start = time.perf_counter()
+            with con.cursor() as cur:
+                cur.executemany(sql, rows)
+            con.commit()
+            secs = time.perf_counter() - start
+            stored = con.execute("SELECT count(*) FROM engagements").fetchone()[0]
+            con.execute("DROP TABLE engagements")
+            con.commit()
+    if stored != size:
+        raise SystemExit(f"floor stored {stored} rows, expected {size}")
+    return secs
 
 
 def add_published_posts(app) -> None:
@@ -77,154 +166,179 @@ def add_published_posts(app) -> None:
         bulk_insert(conn, t.deliveries, deliveries)
 
 
-PHASES = {  # module attribute -> label; wrapped by --phases to attribute the ingest time
-    ("socialsell.sales.ingest", "_ensure_handles"): "handles/contacts (_ensure_handles)",
-    ("socialsell.sales.ingest", "_resolve_merged"): "merge resolution (_resolve_merged)",
-    ("socialsell.sales.ingest", "score_lines"): "per-engagement scoring (score_lines)",
-    ("socialsell.sales.ingest", "_insert_engagements"): "engagement insert (_insert_engagements)",
-    ("socialsell.sales.ingest", "_update_contacts_and_tasks"): "rescore + tasks (_update_contacts_and_tasks)",
-    ("socialsell.sales.ingest", "contact_histories"): "  of which history reload (contact_histories)",
-    ("socialsell.sales.ingest", "contact_score"): "  of which contact_score",
-    ("socialsell.sales.routing", "choose_owner"): "  of which routing.choose_owner",
-    ("socialsell.sales.routing", "due_time"): "  of which routing.due_time",
-}
-
-
-def wrap_phases() -> dict[str, float]:
-    """Wrap the ingest helpers with timers (seconds per label). Adds a little overhead per call."""
-    import importlib
-    import time
-
-    spent: dict[str, float] = dict.fromkeys(PHASES.values(), 0.0)
-    for (module_name, attr), label in PHASES.items():
-        module = importlib.import_module(module_name)
-        fn = getattr(module, attr)
-
-        def timed_fn(*a, _fn=fn, _label=label, **kw):
-            start = time.perf_counter()
-            try:
-                return _fn(*a, **kw)
-            finally:
-                spent[_label] += time.perf_counter() - start
-
-        setattr(module, attr, timed_fn)
-    return spent
-
-
-def run_ingest(app, engagements: list, batch: int) -> dict[str, int]:
+def run_ingest(app, size: int, people: int, batch: int) -> tuple[list[float], dict[str, int]]:
+    """Seconds per batch of ``ingest()`` as the poller runs it, and what it made."""
     from socialsell.sales.ingest import ingest
 
-    new = tasks = 0
-    for i in range(0, len(engagements), batch):
+    source = engagements(size, people)
+    times, new, tasks = [], 0, 0
+    while chunk := list(itertools.islice(source, batch)):
+        start = time.perf_counter()
         with app.db.write() as conn:
-            result = ingest(app, conn, ACCOUNT, engagements[i:i + batch], NOW)
+            result = ingest(app, conn, ACCOUNT, chunk, NOW)
         result.fire_hooks(app)
-        new += len(result.new)
+        times.append(time.perf_counter() - start)
+        new += len(result.stored)
         tasks += len(result.tasks_created)
-    return {"new": new, "tasks_created": tasks}
+    return times, {"new": new, "tasks_created": tasks}
 
 
-def floor_rows(engagements: list) -> list[tuple]:
-    """The same engagements as the tuples a raw insert would write (built before timing)."""
-    rows = []
-    for i, e in enumerate(engagements):
-        rows.append((1, e.external_id, e.kind, 1 + i % 4000, 1 + i % 4000, None, None, e.text, e.url, e.post_remote_id,
-                     e.in_reply_to, e.occurred_at.strftime("%Y-%m-%d %H:%M:%S.%f"), NOW.strftime("%Y-%m-%d %H:%M:%S.%f"),
-                     1.0, None, json.dumps({"reasons": [], **e.raw})))
-    return rows
-
-
-def run_floor(path: Path, rows: list[tuple]) -> float:
-    """Raw sqlite3: one executemany of every row in one transaction into a table of the same shape."""
-    from sqlalchemy.dialects import sqlite as sqlite_dialect
-    from sqlalchemy.schema import CreateIndex, CreateTable
+def sanity(app) -> dict[str, int]:
+    from sqlalchemy import func, select
 
     from socialsell.db import schema as t
 
-    dialect = sqlite_dialect.dialect()
-    con = sqlite3.connect(path, isolation_level=None)
-    con.execute("PRAGMA journal_mode=WAL")
-    con.execute("PRAGMA synchronous=FULL")
-    con.execute(str(CreateTable(t.engagements).compile(dialect=dialect)))
-    for index in t.engagements.indexes:
-        con.execute(str(CreateIndex(index).compile(dialect=dialect)))
-    cols = [c.name for c in t.engagements.columns if c.name != "id"]
-    sql = f"INSERT INTO engagements ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+    with app.db.read() as conn:
+        def count(table, *where):
+            return conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
 
-    def insert() -> None:
-        con.execute("BEGIN IMMEDIATE")
-        con.executemany(sql, rows)
-        con.execute("COMMIT")
+        return {"engagements": count(t.engagements), "contacts": count(t.contacts), "handles": count(t.handles),
+                "open_tasks": count(t.tasks, t.tasks.c.status == "open"),
+                "linked": count(t.engagements, t.engagements.c.task_id.is_not(None))}
 
-    secs, _ = timed(insert)
-    count = con.execute("SELECT count(*) FROM engagements").fetchone()[0]
-    con.close()
-    if count != len(rows):
-        raise SystemExit(f"floor stored {count} rows, expected {len(rows)}")
-    return secs
+
+def one_floor(size: int, db: str) -> dict:
+    """The floor for one size (median of 3 fresh tables up to 100k, else one), in its own process:
+    its rows are built in memory before the clock starts, which must not count as ingest's memory."""
+    with tempfile.TemporaryDirectory(prefix="socialsell-bench-") as tmp_name:
+        floors = [run_floor(size, max(1, size // 5), db, Path(tmp_name)) for _ in range(3 if size <= 100_000 else 1)]
+    return {"floor_s": statistics.median(floors)}
+
+
+def one_size(size: int, db: str, batch: int, profile: bool) -> dict:
+    """Measure ingest for one size on one database; returns the figures as a dict (printed as JSON)."""
+    from socialsell.app import App
+    from socialsell.workspace import init_workspace
+
+    people = max(1, size // 5)
+    with tempfile.TemporaryDirectory(prefix="socialsell-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        init_workspace(tmp / "ws", name="bench")
+        app = App.load(str(tmp / "ws"), None if db == "sqlite" else db, actor="alice", clock=lambda: NOW)
+        app.account_ids()
+        add_published_posts(app)
+        profiler = cProfile.Profile() if profile else None
+        if profiler:
+            profiler.enable()
+        batches, counts = run_ingest(app, size, people, batch)
+        if profiler:
+            profiler.disable()
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(30)
+        made = sanity(app)
+        app.close()
+    per_tenth = len(batches) / 10
+    tenths = [sum(batches[round(i * per_tenth):round((i + 1) * per_tenth)]) for i in range(10)] if len(batches) >= 10 else []
+    return {"size": size, "people": people, "batch": batch, "ingest_s": sum(batches), "tenths_s": tenths,
+            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **counts, **made}
+
+
+# --- the driver ---------------------------------------------------------------------------------------
+
+
+def child(*args: str, show_stderr: bool = False) -> dict:
+    proc = subprocess.run([PYTHON, __file__, *args], capture_output=True, text=True, cwd=ROOT)
+    if proc.returncode != 0:
+        raise SystemExit(f"bench_ingest {' '.join(args)} failed: {proc.stderr[-3000:]}")
+    if show_stderr:
+        print(proc.stderr)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def measure(size: int, db: str, batch: int, profile: bool = False) -> dict:
+    """One size: the floor, then ingest, each in a fresh process (ingest's peak memory is its own)."""
+    floor = child("--floor", str(size), "--db", db)["floor_s"]
+    run = child("--one", str(size), "--db", db, "--batch", str(batch), *(["--profile"] if profile else []),
+                show_stderr=profile)
+    return {**run, "floor_s": floor, "ratio": floor / run["ingest_s"]}
+
+
+def report(name: str, runs: list[dict]) -> bool:
+    """Print each size's figures (human lines and one JSON line each) and the flatness; True if all met."""
+    ok_all = True
+    base = next((r for r in runs if r["size"] == 100_000), runs[-1])
+    for r in runs:
+        label = f"{r['size'] // 1000}k" if r["size"] < 1_000_000 else f"{r['size'] // 1_000_000}M"
+        ok = r["ratio"] >= TARGET
+        flat = abs(r["ratio"] / base["ratio"] - 1) <= FLAT
+        healthy = r["engagements"] == r["new"] == r["size"] and 0 < r["contacts"] == r["handles"] and r["open_tasks"] > 0
+        print(f"{name} {label}: {r['size'] / r['ingest_s']:,.0f} engagements/s ({r['ingest_s']:.1f} s), floor "
+              f"{r['size'] / r['floor_s']:,.0f} rows/s ({r['floor_s']:.2f} s): ratio {r['ratio']:.3f} "
+              f"(target >= {TARGET}) {verdict(ok)}; vs 100k {r['ratio'] / base['ratio']:.2f} (target 0.8-1.2) "
+              f"{verdict(flat)}; peak {r['peak_mb']:.0f} MB")
+        if r["tenths_s"]:
+            print("  each tenth (s): " + " ".join(f"{x:.2f}" for x in r["tenths_s"]))
+        print(f"  made: {r['contacts']:,} contacts, {r['open_tasks']:,} open tasks, {r['linked']:,} engagements linked "
+              f"to a task{'' if healthy else '  SANITY CHECK FAILED'}")
+        figure("ingest", f"ingest {name} {label}", r["ingest_s"], "s", floor=r["floor_s"], ratio=r["ratio"],
+               target=f">= {TARGET}", ok=ok, batch=r["batch"], tenths_s=[round(x, 3) for x in r["tenths_s"]])
+        figure("ingest", f"ingest {name} {label} ratio vs 100k", r["ratio"] / base["ratio"], "x", target="0.8-1.2", ok=flat)
+        if r["size"] >= 1_000_000:
+            mem_ok = r["peak_mb"] < MEMORY_MB
+            print(f"  peak memory {r['peak_mb']:.0f} MB (target < {MEMORY_MB}) {verdict(mem_ok)}")
+            figure("ingest", f"ingest {name} {label} peak memory", float(r["peak_mb"]), "MB", target=f"< {MEMORY_MB}", ok=mem_ok)
+            ok_all &= mem_ok
+        ok_all &= ok and flat and healthy
+    return ok_all
+
+
+def postgres_url() -> tuple[str | None, object]:
+    """A server for the PostgreSQL runs: SOCIALSELL_BENCH_POSTGRES, else a throwaway one."""
+    url = os.environ.get("SOCIALSELL_BENCH_POSTGRES")
+    if url:
+        return url, None
+    sys.path.insert(0, str(ROOT))
+    from tests.pgserver import PostgresServer
+
+    try:
+        server = PostgresServer()
+        server.start()
+    except Exception as e:
+        print(f"PostgreSQL: NOT MEASURED (no server: {e})")
+        return None, None
+    return server.url("postgres"), server
+
+
+def fresh_database(server_url: str, size: int) -> str:
+    import psycopg
+
+    name = f"bench_ingest_{size}_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(server_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return server_url.rsplit("/", 1)[0] + "/" + name
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rows", type=int, default=20_000, help="engagements to ingest")
-    ap.add_argument("--people", type=int, default=4_000, help="distinct people they come from")
-    ap.add_argument("--batch", type=int, default=500, help="engagements per ingest() transaction, as a poll")
-    ap.add_argument("--profile", action="store_true", help="profile the ingest run (cProfile, top 25 by own time)")
-    ap.add_argument("--phases", action="store_true", help="time the main steps of ingest() (wraps its helpers)")
+    ap.add_argument("--sizes", default="10000,100000", help="engagements per run, comma-separated (people: size/5)")
+    ap.add_argument("--million", action="store_true", help="add the 1M run (about 10 minutes per database)")
+    ap.add_argument("--batch", type=int, default=5000, help="engagements per ingest() transaction (one poll)")
+    ap.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    ap.add_argument("--profile", action="store_true", help="cProfile one 100k SQLite run (top 30 by own time)")
+    ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--floor", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--db", default="sqlite", help=argparse.SUPPRESS)
     args = ap.parse_args()
-
-    with tempfile.TemporaryDirectory(prefix="socialsell-bench-") as tmp:
-        folder = Path(tmp) / "ws"
-        app = make_workspace(folder)
-        add_published_posts(app)
-        engagements = make_engagements(args.rows, args.people)
-        rows = floor_rows(engagements)
-
-        # the floor is short (a few hundred ms): median of 3 fresh databases
-        floor_secs = statistics.median(run_floor(Path(tmp) / f"floor{i}.db", rows) for i in range(3))
-        floor_rate = len(rows) / floor_secs
-
-        spent = wrap_phases() if args.phases else None
-        profiler = cProfile.Profile() if args.profile else None
-        if profiler:
-            profiler.enable()
-        secs, counts = timed(lambda: run_ingest(app, engagements, args.batch))
-        if profiler:
-            profiler.disable()
-        rate = args.rows / secs
-        ratio = rate / floor_rate
-
-        from sqlalchemy import func, select
-
-        from socialsell.db import schema as t
-
-        with app.db.read() as conn:
-            def count(table, *where):
-                return conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
-
-            stored = count(t.engagements)
-            n_contacts, n_handles = count(t.contacts), count(t.handles)
-            n_open = count(t.tasks, t.tasks.c.status == "open")
-            owners = dict(conn.execute(select(t.tasks.c.owner, func.count()).group_by(t.tasks.c.owner)).all())
-            linked = count(t.engagements, t.engagements.c.task_id.is_not(None))
-        app.close()
-
-    print(f"{args.rows} engagements from {args.people} people, batches of {args.batch}")
-    print(f"floor  sqlite3 executemany, one transaction: {floor_rate:,.0f} rows/s ({floor_secs * 1000:.0f} ms, median of 3)")
-    print(f"ingest() as the poller:                    {rate:,.0f} rows/s ({secs * 1000:.0f} ms)")
-    print(f"ratio {ratio:.3f} (target >= {TARGET}) {verdict(ratio >= TARGET)}")
-    print(f"sanity: {stored} engagements stored ({counts['new']} new), {n_contacts} contacts, {n_handles} handles, "
-          f"{n_open} open tasks ({counts['tasks_created']} created; by owner {owners}), {linked} engagements linked to a task")
-    ok_sanity = stored == args.rows and 0 < n_contacts == n_handles <= args.people and n_open > 0
-    if not ok_sanity:
-        print("sanity check FAILED: not every engagement was stored, or no task was opened")
-    if spent is not None:
-        print("where the ingest time goes (--phases):")
-        for label, phase_secs in spent.items():
-            print(f"  {label:48s} {phase_secs * 1000:8.0f} ms  {phase_secs / secs:5.1%}")
-    if profiler:
-        pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(25)
-    return 0 if ratio >= TARGET and ok_sanity else 1
+    if args.floor:
+        print(json.dumps(one_floor(args.floor, args.db)))
+        return 0
+    if args.one:
+        print(json.dumps(one_size(args.one, args.db, args.batch, args.profile)))
+        return 0
+    if args.profile:
+        measure(100_000, "sqlite", args.batch, profile=True)
+        return 0
+    sizes = [int(s) for s in args.sizes.split(",")] + ([1_000_000] if args.million else [])
+    print(f"ingest, batches of {args.batch:,} (one poll each), people = size/5, load {os.getloadavg()[0]:.1f}")
+    ok = report("sqlite", [measure(size, "sqlite", args.batch) for size in sizes])
+    if not args.no_postgres:
+        url, server = postgres_url()
+        if url:
+            try:
+                ok &= report("postgres", [measure(size, fresh_database(url, size), args.batch) for size in sizes])
+            finally:
+                if server is not None:
+                    server.stop()
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -160,6 +160,17 @@ class App:
         conn.execute(insert(t.events).values(at=self.now(), kind=kind, subject=subject, actor=self.actor, detail=detail))
         log.info(kind, extra={"event": kind, "subject": subject, **({"detail": detail} if detail else {})})
 
+    def record_many(self, conn: Connection, kind: str, events: list[tuple[str | None, dict[str, Any] | None]],
+                    at: datetime | None = None) -> None:
+        """:meth:`record` for many events of one kind (``(subject, detail)`` each) in one
+        executemany, logged as one line with their count: ingest records a task per new follow-up."""
+        if not events:
+            return
+        at = at or self.now()
+        conn.execute(insert(t.events), [{"at": at, "kind": kind, "subject": subject, "actor": self.actor, "detail": detail}
+                                        for subject, detail in events])
+        log.info(kind, extra={"event": kind, "count": len(events)})
+
     def close(self) -> None:
         for ch in self._channels.values():
             ch.close()

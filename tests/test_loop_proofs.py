@@ -127,8 +127,8 @@ HARNESS = textwrap.dedent('''
     channel.fetch_engagements = fetch
     written = set()
     if mode == "crash":
-        def after_execute(conn, clause, *args):
-            sql = str(clause).lstrip().upper()
+        def after_execute(conn, cursor, statement, *args):  # Core and driver-level SQL alike
+            sql = statement.lstrip().upper()
             for table in ("ENGAGEMENTS", "CURSORS", "TASKS"):
                 if sql.startswith(f"INSERT INTO {table}"):
                     written.add(table.lower())
@@ -140,7 +140,7 @@ HARNESS = textwrap.dedent('''
                 sys.stderr.flush()
                 os._exit(9)
 
-        event.listen(app.db.engine, "after_execute", after_execute)
+        event.listen(app.db.engine, "after_cursor_execute", after_execute)
         event.listen(app.db.engine, "commit", commit)
     report = poll_account(app, "sandbox", Worker(app).id)
     print(json.dumps({"fetched": report.fetched, "new": report.new, "tasks": report.tasks_created,

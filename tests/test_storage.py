@@ -187,3 +187,25 @@ def test_0006_adds_the_listening_tables_and_downgrades(db_url, workspace):
     names = set(inspect(db.engine).get_table_names())
     assert not listening & names and "crm_outbox" in names
     db.dispose()
+
+
+def test_0004_adds_the_kept_score_and_downgrades(db_url, workspace):
+    """0003 -> 0004 adds contacts.score_points (0 for existing contacts) and scored_at (NULL: kept
+    from the history at the next touch); going back to 0003 removes exactly them."""
+    from alembic import command
+
+    from socialsell.db.migrate import upgrade
+
+    url = db_url or f"sqlite:///{workspace.parent / 'old4.db'}"
+    db = Database(url, migrate=False)
+    upgrade(db, "0003")
+    with db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO contacts (id, stage, score, first_seen_at, last_seen_at, updated_at) "
+                          "VALUES (1, 'engaged', 7.5, :t, :t, :t)"), {"t": NOW.replace(tzinfo=None)})
+    upgrade(db, "0004")
+    with db.read() as conn:
+        assert conn.execute(select(t.contacts.c.score, t.contacts.c.score_points, t.contacts.c.scored_at)).one() == (7.5, 0.0, None)
+    command.downgrade(alembic_config(db), "0003")
+    columns = {c["name"] for c in inspect(db.engine).get_columns("contacts")}
+    assert "score_points" not in columns and "scored_at" not in columns and "score" in columns
+    db.dispose()

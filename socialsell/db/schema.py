@@ -348,7 +348,11 @@ def _contacts() -> Table: return Table(
     Column("stage", String(20), nullable=False, server_default="engaged"),
     Column("owner", String(100)),
     Column("score", Float, nullable=False, server_default="0"),
-    Column("score_explained", JSON),  # [[reason, points], ...]
+    Column("score_explained", JSON),  # [[reason, points], ...] (before 0004; now computed on read)
+    # incremental score (0004): engagement points decayed to scored_at; NULL scored_at: not yet
+    # kept incrementally (the first touch computes it from the history once)
+    Column("score_points", Float, nullable=False, server_default="0"),
+    Column("scored_at", UTCDateTime),
     Column("merged_into", ForeignKey("contacts.id")),
     Column("origin", String(400)),  # "channel:handle" where we first met them
     Column("first_seen_at", UTCDateTime, nullable=False),

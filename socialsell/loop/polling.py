@@ -109,7 +109,7 @@ def poll_account(app: App, account: str, worker: str, now: datetime | None = Non
         if fetched is None:
             return report
         result = _commit(app, account, account_id, lease, *fetched, report, now)
-    report.new = len(result.new)
+    report.new = len(result.stored)
     report.tasks_created = len(result.tasks_created)
     log.info("poll", extra={"event": "poll.done", "account": account, "requests": report.requests,
                             "fetched": report.fetched, "new": report.new, "tasks": report.tasks_created})

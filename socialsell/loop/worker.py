@@ -102,9 +102,9 @@ def job_content(ctx: JobContext) -> Any:
     from socialsell.loop import leases
     from socialsell.marketing.recurring import schedule_next_occurrences
 
-    if not leases.acquire(ctx.app.db, "job:content", ctx.worker, ctx.now, 600):
-        return {"skipped": "another worker is on it"}
-    try:
+    with leases.held(ctx.app.db, "job:content", ctx.worker, ctx.now, 600) as ours:
+        if not ours:
+            return {"skipped": "another worker is on it"}
         result: dict[str, Any] = {"recurring": schedule_next_occurrences(ctx.app, ctx.now)}
         marketing = ctx.app.settings.marketing
         if marketing.evergreen_autofill:
@@ -112,8 +112,6 @@ def job_content(ctx: JobContext) -> Any:
 
             result["evergreen"] = fill_empty_slots(ctx.app, ctx.now, marketing.evergreen_days)
         return result
-    finally:
-        leases.release(ctx.app.db, "job:content", ctx.worker)
 
 
 def make_poll_job(account: str) -> Callable[[JobContext], Any]:

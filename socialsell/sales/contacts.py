@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from datetime import datetime as _dt
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, case, delete, func, insert, select, update
 
 from socialsell.db import schema as t
 from socialsell.db.pages import Page, fetch_page, page_of_dicts
 from socialsell.errors import NotFound, UsageError
 from socialsell.sales.finder import find_contact
-from socialsell.sales.scoring import stage_for
+from socialsell.sales.scoring import KeptPoints, LeadRules, contact_score, stage_for
 from socialsell.team import role_of
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -55,6 +56,45 @@ def handles_of(conn, contact_ids: Iterable[int]) -> dict[int, list[dict[str, Any
         for cid, channel, handle, url in conn.execute(q):
             handles.setdefault(cid, []).append({"channel": channel, "handle": handle, "profile_url": url})
     return handles
+def contact_histories(conn, contact_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
+    """Every counted engagement of these contacts, newest first, in one query per chunk."""
+    E = t.engagements
+    ids = list(contact_ids)
+    out: dict[int, list[dict[str, Any]]] = {}
+    for i in range(0, len(ids), 900):
+        for r in conn.execute(
+            select(E.c.contact_id, E.c.kind, E.c.text, E.c.points, E.c.occurred_at, E.c.raw)
+            .where(and_(E.c.contact_id.in_(ids[i:i + 900]), E.c.ignored.is_(None)))
+            .order_by(E.c.contact_id, E.c.occurred_at.desc(), E.c.id.desc())
+        ).mappings():
+            row = dict(r)
+            row["reasons"] = (row.pop("raw") or {}).get("reasons", [])
+            out.setdefault(row.pop("contact_id"), []).append(row)
+    return out
+
+
+def profile_of(conn, contact_ids: Iterable[int]) -> dict[int, tuple[int | None, bool]]:
+    """``{contact: (followers, verified)}`` across the contact's handles (the most followers;
+    verified on any channel): what the profile-fit lines count."""
+    H = t.handles
+    ids = list(contact_ids)
+    out: dict[int, tuple[int | None, bool]] = {}
+    for i in range(0, len(ids), 900):
+        out.update((cid, (f, bool(v))) for cid, f, v in conn.execute(
+            select(H.c.contact_id, func.max(H.c.followers), func.max(case((H.c.verified, 1), else_=0)))
+            .where(H.c.contact_id.in_(ids[i:i + 900])).group_by(H.c.contact_id)))
+    return out
+
+
+def full_score(conn, contact: dict[str, Any], rules: LeadRules, now: datetime) -> dict[str, Any]:
+    """One contact's score from its whole history (after a merge or an unmerge, whose histories
+    change wholesale): the columns to write, ``score_points`` and ``scored_at`` included, and
+    the explanation."""
+    history = contact_histories(conn, [contact["id"]]).get(contact["id"], [])
+    followers, verified = profile_of(conn, [contact["id"]]).get(contact["id"], (None, False))
+    score, explained = contact_score({**contact, "followers": followers, "verified": verified}, history, rules, now)
+    kept = KeptPoints(0.0, now).plus(((e["points"] or 0.0, e["occurred_at"]) for e in history), now, rules.half_life_days)
+    return {"score": score, "score_points": kept.points, "scored_at": now, "explained": explained}
 
 
 def contact_detail(app: App, contact_id: int) -> dict[str, Any]:
@@ -84,6 +124,9 @@ def contact_detail(app: App, contact_id: int) -> dict[str, Any]:
         c["tasks"] = [dict(r) for r in conn.execute(
             select(t.tasks.c.id, t.tasks.c.status, t.tasks.c.owner, t.tasks.c.outcome, t.tasks.c.amount, t.tasks.c.created_at)
             .where(t.tasks.c.contact_id == contact_id).order_by(t.tasks.c.created_at.desc())).mappings()]
+        # decayed to now, line by line (the stored score is as of the last engagement or rescore)
+        scored = full_score(conn, c, app.settings.leads, app.now())
+        c["score"], c["score_explained"] = scored["score"], scored["explained"]
     c["merge_suggestions"] = suggest_merges(app, contact_id)
     return c
 
@@ -204,9 +247,6 @@ def merge_contacts(app: App, keep_id: int, other_id: int) -> dict[str, Any]:
     engagements; the other task is dismissed with outcome ``merged``. Two contacts with
     different owners need the lead (``[team] lead``, or a member with role lead).
     """
-    # imported here: ingest costs ~80 ms at import (-X importtime: the engagement tables and
-    # its record types), which `tasks` and `contacts` (this module) must not pay; merging needs it
-    from socialsell.sales.ingest import rescore
 
     plan = merge_plan(app, keep_id, other_id)
     if plan["needs_lead"] and role_of(app.workspace, app.actor) != "lead":
@@ -260,10 +300,11 @@ def merge_contacts(app: App, keep_id: int, other_id: int) -> dict[str, Any]:
         fill = {k: keep[k] or other[k] for k in ("headline", "company", "location", "email", "owner")}
         merged = {**keep, **fill, "stage": stage}
         rules = app.settings.leads
-        score, explained = rescore(app, conn, merged, rules, now)
+        scored = full_score(conn, merged, rules, now)
+        score = scored["score"]
         stage = stage_for(score, rules, stage)
         conn.execute(update(C).where(C.c.id == keep_id).values(
-            **fill, stage=stage, score=score, score_explained=explained,
+            **fill, stage=stage, score=score, score_points=scored["score_points"], scored_at=now,
             first_seen_at=min(keep["first_seen_at"], other["first_seen_at"]),
             last_seen_at=max(keep["last_seen_at"], other["last_seen_at"]), updated_at=now))
         conn.execute(update(T).where(and_(T.c.contact_id == keep_id, T.c.status.in_(("open", "snoozed"))))
@@ -286,10 +327,6 @@ def unmerge_contact(app: App, merged_id: int) -> dict[str, Any]:
     """Undo the last merge of ``merged_id``: its handles (and every engagement from them, later
     ones included), tasks, notes and deals go back, its dismissed task reopens, the kept task and
     contact get their fields back, and both are rescored."""
-    # imported here: ingest costs ~80 ms at import (-X importtime: the engagement tables and
-    # its record types), which `tasks` and `contacts` (this module) must not pay; merging needs it
-    from socialsell.sales.ingest import rescore
-
     C, T, M, E = t.contacts, t.tasks, t.contact_merges, t.engagements
     now = app.now()
     with app.db.write() as conn:
@@ -336,10 +373,12 @@ def unmerge_contact(app: App, merged_id: int) -> dict[str, Any]:
         for cid, fields in ((keep_id, mv["keep_before"]), (merged_id, {})):
             row = dict(conn.execute(select(C).where(C.c.id == cid)).mappings().one())
             row.update(fields)
-            score, explained = rescore(app, conn, row, rules, now)
+            scored = full_score(conn, row, rules, now)
+            score = scored["score"]
             stage = stage_for(score, rules, row["stage"])
             conn.execute(update(C).where(C.c.id == cid).values(**{**fields, "stage": stage}, score=score,
-                                                                score_explained=explained, updated_at=now))
+                                                                score_points=scored["score_points"], scored_at=now,
+                                                                updated_at=now))
             conn.execute(update(T).where(and_(T.c.contact_id == cid, T.c.status.in_(("open", "snoozed")))).values(score=score))
             out[cid] = score
         conn.execute(update(M).where(M.c.id == m["id"]).values(undone_by=app.actor, undone_at=now))

@@ -1,74 +1,78 @@
 """Engagements in, contacts and follow-up tasks out, in the caller's transaction.
 
-The poller calls :func:`ingest` inside the same transaction that advances the channel's
-cursor, so a crash loses nothing and duplicates nothing. Every step is a bulk statement
-over the whole batch (one ``SELECT ... IN``, one executemany), never a round trip per row:
+The poller (socialsell/loop/polling.py) calls :func:`ingest` inside the transaction that
+advances the channel's cursor, fenced by its lease, so a crash loses nothing and duplicates
+nothing (docs/architecture.md, invariant 2). Each engagement travels as one :class:`Incoming`
+record through these steps, each a bulk statement over the whole batch (one ``SELECT ... IN``
+per chunk, one executemany of ready tuples), never a round trip per row nor a re-read of a
+contact's history:
 
-1. drop engagements seen before (same account, external id, kind);
-2. drop people who never become follow-ups (our own accounts, ``[leads.ignore]``): their
-   engagements are stored with the reason in ``ignored`` and no contact;
-3. find or create each person's handle and contact (a handle merged away points to the
-   survivor, because ``contact merge`` moves handles);
-4. store the engagements (``ON CONFLICT DO NOTHING``: a row another worker stored first is
-   skipped, so each engagement is counted once);
-5. rescore the touched contacts and open or update their one open task (invariant 3; a
-   second worker racing for the same contact loses on the partial unique index and attaches
-   to the winner's task instead).
+1. :func:`drop_seen`: drop engagements seen before (same account, external id, kind);
+2. :func:`mark_ignored`: people who never become follow-ups (our own accounts, ``[leads.ignore]``)
+   are stored with the reason in ``ignored`` and no contact;
+3. :func:`find_or_create_people`: each person's handle and contact, the handle's profile
+   refreshed where the network says something new;
+4. :func:`load_contacts`: the touched contacts as stored (a contact merged away gives its
+   survivor) with their open task, locked on PostgreSQL until the commit;
+5. :func:`score`: each engagement's points (``score_lines``, plugins included) and each
+   contact's score, its kept points carried to now plus the new ones (docs/sales.md, "How a
+   score is kept"), and its stage;
+6. :func:`open_or_raise_tasks`: open or raise each contact's one open task (invariant 3; the
+   policy is socialsell/sales/tasks.py); a second worker racing for the same contact loses on
+   the partial unique index and attaches to the winner's task;
+7. :func:`store_engagements`: the engagement rows, each already carrying its contact and task
+   (``ON CONFLICT DO NOTHING``: a row another worker stored first is skipped, counted once);
+8. :func:`write_changes`: contacts and tasks, only the columns that changed; the event log.
+
+The event hooks are fired by :meth:`IngestResult.fire_hooks` after the commit, never before.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import (
-    DateTime,
-    Table,
-    and_,
-    bindparam,
-    column,
-    delete,
-    func,
-    insert,
-    select,
-    text,
-    update,
-)
-from sqlalchemy import table as table_clause
+from sqlalchemy import and_, delete, select
 from sqlalchemy.engine import Connection
 
 from socialsell.db import schema as t
+from socialsell.db.bulk import StoredValues, insert_many, select_in, update_many
 from socialsell.plugins.channel import Engagement, Person
 from socialsell.plugins.views import ContactView, EngagementView, TaskView
-from socialsell.sales import routing
-from socialsell.sales.scoring import LeadRules, contact_score, has_intent, score_lines, stage_for
+from socialsell.sales import routing, tasks
+from socialsell.sales.contacts import contact_histories
+from socialsell.sales.scoring import (
+    KeptPoints,
+    LeadRules,
+    has_intent,
+    icp_lines,
+    score_lines,
+    score_of,
+    stage_for,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
 
-CHUNK = 500  # ids per IN (...) list: well below SQLite's and PostgreSQL's parameter limits
-OPEN_TASK = text("status IN ('open', 'snoozed')")  # the predicate of uq_tasks_one_open
+CHUNK = 900  # ids per IN (...) list: well below SQLite's and PostgreSQL's parameter limits
 
-
-@dataclass
-class IngestResult:
-    new: list[dict[str, Any]] = field(default_factory=list)  # engagements stored
-    duplicates: int = 0
-    ignored: int = 0
-    tasks_created: list[dict[str, Any]] = field(default_factory=list)
-    tasks_updated: list[int] = field(default_factory=list)
-    contacts: dict[int, dict[str, Any]] = field(default_factory=dict)
-
-    def fire_hooks(self, app: App) -> None:
-        """Event hooks, called after the transaction committed, with documented views (not rows)."""
-        for e in self.new:
-            contact = ContactView(self.contacts.get(e["contact_id"], {}))
-            app.hook.engagement_ingested(engagement=EngagementView(e), contact=contact)
-        for task in self.tasks_created:
-            contact = ContactView(self.contacts.get(task["contact_id"], {}))
-            app.hook.task_created(task=TaskView(task), contact=contact)
+#: the engagement columns ingest writes, in the order of :meth:`Incoming.row`
+ENGAGEMENT_COLUMNS = ("account_id", "external_id", "kind", "contact_id", "handle_id", "delivery_id", "task_id",
+                      "text", "url", "post_remote_id", "in_reply_to", "occurred_at", "ingested_at", "points",
+                      "ignored", "raw")
+#: what the network says about a person, refreshed on every sighting (a value it no longer
+#: gives is kept, not erased)
+PROFILE_FIELDS = ("name", "profile_url", "headline", "followers", "verified", "bio", "location", "company", "kind")
+#: the contact columns ingest reads (not ``score_explained``: computed on read since 0004)
+CONTACT_COLUMNS = ("id", "display_name", "headline", "company", "location", "email", "stage", "owner", "score",
+                   "score_points", "scored_at", "merged_into", "first_seen_at", "last_seen_at")
+#: the open task's columns ingest reads: what raising it may change
+TASK_READ = ("id", "contact_id", "owner", "status", "priority", "score", "intent", "reason", "due_at", "snoozed_until",
+             "last_engagement_at", "sla_due_at", "first_response_at")
+OPEN_TASK_CONFLICT = "(contact_id) WHERE status IN ('open', 'snoozed')"  # uq_tasks_one_open
 
 
 def norm_handle(handle: str) -> str:
@@ -81,57 +85,12 @@ def bare_handle(handle: str) -> str:
     return norm_handle(handle).lstrip("@")
 
 
-def _chunks(values: Iterable[Any]) -> Iterable[list[Any]]:
-    values = list(values)
-    for i in range(0, len(values), CHUNK):
-        yield values[i:i + CHUNK]
-
-
-def _plain(table: Table):
-    """``table`` for bulk writes: the same columns, but times bound as given (see :class:`_Times`).
-
-    :class:`~socialsell.db.schema.UTCDateTime` runs two processors per value on every row of an
-    executemany; the hot writes convert each distinct time once instead.
-    """
-    return table_clause(table.name, *[
-        column(c.name, None if isinstance(c.type, t.UTCDateTime) else c.type) for c in table.columns])
-
-
-#: the tables the hot path writes, with times bound as already-converted values
-engagements_bulk, contacts_bulk, tasks_bulk, events_bulk = (_plain(x) for x in (t.engagements, t.contacts, t.tasks, t.events))
-
-
-class _Times:
-    """Aware datetimes to what the driver stores for a ``UTCDateTime`` column, each distinct value once."""
-
-    def __init__(self, conn: Connection) -> None:
-        self._utc = t.UTCDateTime().process_bind_param
-        self._impl = DateTime().bind_processor(conn.dialect)  # SQLite: text; PostgreSQL: none
-        self._dialect = conn.dialect
-        self._seen: dict[datetime, Any] = {}
-
-    def __call__(self, value: datetime | None) -> Any:
-        if value is None:
-            return None
-        out = self._seen.get(value)
-        if out is None:
-            out = self._utc(value, self._dialect)
-            if self._impl is not None:
-                out = self._impl(out)
-            self._seen[value] = out
-        return out
-
-    def rows(self, rows: list[dict[str, Any]], *keys: str) -> list[dict[str, Any]]:
-        """Copies of ``rows`` with the times under ``keys`` converted."""
-        return [{**r, **{k: self(r[k]) for k in keys}} for r in rows]
-
-
-def ignore_reason(person: Person, rules: LeadRules, own: set[str]) -> str | None:
-    """Why this person never becomes a follow-up, or None."""
+def ignore_reason(person: Person, rules: LeadRules, own: set[str], ignored: set[str] | None = None) -> str | None:
+    """Why this person never becomes a follow-up, or None (``own`` and ``ignored``: bare handles)."""
     h = bare_handle(person.handle)
     if h in own:
         return "our own account"
-    if h in {bare_handle(x) for x in rules.ignore_handles}:
+    if h in (ignored if ignored is not None else {bare_handle(x) for x in rules.ignore_handles}):
         return "on the ignore list"
     headline = (person.headline or "").lower()
     if rules.ignore_keywords and any(k in headline for k in rules.ignore_keywords):
@@ -139,377 +98,435 @@ def ignore_reason(person: Person, rules: LeadRules, own: set[str]) -> str | None
     return None
 
 
-def ingest(app: App, conn: Connection, account: str, engagements: Sequence[Engagement], now: datetime | None = None) -> IngestResult:
+# --- the records carried through the steps ----------------------------------------------------
+
+
+@dataclass(eq=False)
+class Batch:
+    """What every step needs: the app, the transaction, the account and the time of the poll."""
+
+    app: App
+    conn: Connection
+    account: str
+    account_id: int
+    channel: str
+    rules: LeadRules
+    now: datetime
+    stored: StoredValues
+
+    @classmethod
+    def of(cls, app: App, conn: Connection, account: str, now: datetime) -> Batch:
+        return cls(app, conn, account, app.account_id(account), app.workspace.account(account).channel,
+                   app.settings.leads, now, StoredValues(conn))
+
+    def lock(self, table: str) -> str:
+        """What locks the rows a query reads until the commit, on PostgreSQL (SQLite's write
+        transaction already holds the one write lock): a contact's kept score is read, added to
+        and written by one worker at a time."""
+        return "" if self.stored.sqlite else f" FOR UPDATE OF {table}"
+
+    def values(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """``changes`` as the driver stores them (times converted)."""
+        return {k: self.stored.time(v) if isinstance(v, datetime) else v for k, v in changes.items()}
+
+
+@dataclass(eq=False, slots=True)
+class Incoming:
+    """One engagement on its way through ingest: what the channel said, then what each step adds."""
+
+    engagement: Engagement
+    handle: str  # normalised (:func:`norm_handle`)
+    ignored: str | None = None
+    contact_id: int | None = None
+    handle_id: int | None = None
+    delivery_id: int | None = None
+    task_id: int | None = None
+    points: float = 0.0
+    reasons: list[str] = field(default_factory=list)
+    id: int | None = None  # once stored
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.engagement.external_id, self.engagement.kind
+
+    def said(self) -> tasks.Said:
+        e = self.engagement
+        return tasks.Said(e.kind, e.text, self.points, e.occurred_at)
+
+    def payload(self, batch: Batch) -> dict[str, Any]:
+        """The engagement as hooks and routing see it (``score_engagement``, ``assign_owner``,
+        ``engagement_ingested``'s view)."""
+        e = self.engagement
+        return {"id": self.id, "account": batch.account, "channel": batch.channel, "kind": e.kind,
+                "external_id": e.external_id, "contact_id": self.contact_id, "task_id": self.task_id,
+                "handle": e.person.handle, "text": e.text, "url": e.url, "post_remote_id": e.post_remote_id,
+                "in_reply_to": e.in_reply_to, "occurred_at": e.occurred_at, "points": self.points,
+                "ignored": self.ignored}
+
+    def row(self, batch: Batch) -> tuple:
+        """The engagement row, in :data:`ENGAGEMENT_COLUMNS` order, as the driver stores it."""
+        e, s = self.engagement, batch.stored
+        return (batch.account_id, e.external_id, e.kind, self.contact_id, self.handle_id, self.delivery_id,
+                self.task_id, e.text, e.url, e.post_remote_id, e.in_reply_to, s.time(e.occurred_at),
+                s.time(batch.now), self.points, self.ignored, s.json({"reasons": self.reasons, **(e.raw or {})}))
+
+
+@dataclass(eq=False)
+class Touched:
+    """A contact this batch touches: as stored (``row``, what hooks see), its new engagements,
+    its open task, and what this batch changes on both."""
+
+    row: dict[str, Any]
+    new: list[Incoming] = field(default_factory=list)
+    task: dict[str, Any] | None = None  # its open task as stored
+    task_id: int | None = None
+    new_task: dict[str, Any] | None = None  # the task this batch opens
+    changes: dict[str, Any] = field(default_factory=dict)  # contact columns to write
+    task_changes: dict[str, Any] = field(default_factory=dict)  # open task columns to write
+
+    @property
+    def id(self) -> int:
+        return self.row["id"]
+
+
+@dataclass
+class IngestResult:
+    stored: list[Incoming] = field(default_factory=list)  # engagements stored by this batch
+    duplicates: int = 0
+    ignored: int = 0
+    tasks_created: list[dict[str, Any]] = field(default_factory=list)
+    tasks_updated: list[int] = field(default_factory=list)
+    contacts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    batch: Batch | None = None
+
+    @cached_property
+    def new(self) -> list[EngagementView]:
+        """The stored engagements as the ``engagement_ingested`` hook sees them."""
+        return [EngagementView(e.payload(self.batch)) for e in self.stored] if self.batch else []
+
+    def fire_hooks(self, app: App) -> None:
+        """Event hooks, called after the transaction committed, with documented views (not rows)."""
+        if app.hook.engagement_ingested.get_hookimpls():
+            for e in self.new:
+                app.hook.engagement_ingested(engagement=e, contact=ContactView(self.contacts.get(e["contact_id"], {})))
+        for task in self.tasks_created:
+            app.hook.task_created(task=TaskView(task), contact=ContactView(self.contacts.get(task["contact_id"], {})))
+
+
+def _chunks(values: Iterable[Any]) -> Iterator[list[Any]]:
+    values = list(values)
+    for i in range(0, len(values), CHUNK):
+        yield values[i:i + CHUNK]
+
+
+# --- the steps --------------------------------------------------------------------------------
+
+
+def ingest(app: App, conn: Connection, account: str, engagements: Sequence[Engagement],
+           now: datetime | None = None) -> IngestResult:
     """Store a batch of engagements from one account and turn people into follow-ups."""
-    now = now or app.now()
-    result = IngestResult()
-    if not engagements:
+    batch = Batch.of(app, conn, account, now or app.now())
+    result = IngestResult(batch=batch)
+    incoming, result.duplicates = drop_seen(batch, engagements)
+    if not incoming:
         return result
-    acc = app.workspace.account(account)
-    account_id = app.account_id(account)
-    rules = app.settings.leads
-    own = {bare_handle(h) for h in _own_handles(app, conn)}
-
-    # 1. which are new? one query per chunk of external ids
-    seen: set[tuple[str, str]] = set()
-    for ids in _chunks({e.external_id for e in engagements}):
-        seen.update((r[0], r[1]) for r in conn.execute(
-            select(t.engagements.c.external_id, t.engagements.c.kind).where(and_(
-                t.engagements.c.account_id == account_id, t.engagements.c.external_id.in_(ids)))))
-    fresh: dict[tuple[str, str], Engagement] = {}
-    for e in engagements:
-        k = (e.external_id, e.kind)
-        if k in seen or k in fresh:
-            result.duplicates += 1
-            continue
-        fresh[k] = e
-    if not fresh:
-        return result
-
-    # 2. who is ignored; the rest are people we may follow up
-    people: dict[str, Person] = {}
-    ignored_handles: dict[str, str] = {}
-    for e in fresh.values():
-        h = norm_handle(e.person.handle)
-        if h in people or h in ignored_handles:
-            continue
-        reason = ignore_reason(e.person, rules, own)
-        if reason:
-            ignored_handles[h] = reason
-        else:
-            people[h] = e.person
-
-    # 3. handles and contacts
-    handle_rows = _ensure_handles(app, conn, acc.channel, people, now)
-    contact_of = _resolve_merged(conn, {h: r["contact_id"] for h, r in handle_rows.items()})
-
-    remote_ids = {e.post_remote_id for e in fresh.values() if e.post_remote_id}
-    delivery_of: dict[str, int] = {}
-    for ids in _chunks(remote_ids):
-        delivery_of.update((r[0], r[1]) for r in conn.execute(
-            select(t.deliveries.c.remote_id, t.deliveries.c.id).where(and_(
-                t.deliveries.c.account_id == account_id, t.deliveries.c.remote_id.in_(ids)))))
-
-    created = {r["contact_id"]: r["created"] for r in handle_rows.values() if r.get("created")}
-    contacts: dict[int, dict[str, Any]] = dict(created)
-    for ids in _chunks(set(contact_of.values()) - set(created)):
-        contacts.update((r["id"], dict(r)) for r in conn.execute(select(t.contacts).where(t.contacts.c.id.in_(ids))).mappings())
-    for h, cid in contact_of.items():
-        followers = people[h].followers or 0
-        contacts[cid]["followers"] = max(contacts[cid].get("followers") or 0, followers) or None
-        contacts[cid]["verified"] = bool(contacts[cid].get("verified") or people[h].verified)
-    # their open tasks, read before the insert so engagements of people with a task are stored
-    # attached to it (only those opening a new task are attached afterwards)
-    open_tasks = _open_tasks(conn, set(contacts) - set(created))
-
-    # 4. the engagement rows, scored one by one (plugins' score_engagement included)
-    rows = []
-    for e in fresh.values():
-        h = norm_handle(e.person.handle)
-        ignored = ignored_handles.get(h)
-        cid = None if ignored else contact_of[h]
-        lines: list[tuple[str, float]] = []
-        if not ignored:
-            payload = {"kind": e.kind, "text": e.text, "channel": acc.channel, "account": account,
-                       "occurred_at": e.occurred_at, "url": e.url, "post_remote_id": e.post_remote_id,
-                       "handle": e.person.handle}
-            lines = score_lines(payload, contacts[cid], rules, app)
-        rows.append({
-            "account_id": account_id, "external_id": e.external_id, "kind": e.kind, "contact_id": cid,
-            "handle_id": None if ignored else handle_rows[h]["id"], "delivery_id": delivery_of.get(e.post_remote_id or ""),
-            "text": e.text, "url": e.url, "post_remote_id": e.post_remote_id, "in_reply_to": e.in_reply_to,
-            "occurred_at": e.occurred_at, "ingested_at": now, "points": round(sum(p for _, p in lines), 2),
-            "ignored": ignored, "raw": {"reasons": [r for r, _ in lines[1:]], **(e.raw or {})},
-        })
-    times = _Times(conn)
-    stored = _insert_engagements(app, conn, rows, times, {cid: task["id"] for cid, task in open_tasks.items()})
-    result.duplicates += len(rows) - len(stored)
-    result.ignored = sum(1 for r in stored if r["ignored"])
-    for row in stored:
-        result.new.append({**row, "channel": acc.channel, "account": account})
-
-    # 5. rescore touched contacts, open or update their one task
-    new_by_contact: dict[int, list[dict[str, Any]]] = {}
-    for r in stored:
-        if not r["ignored"]:
-            new_by_contact.setdefault(r["contact_id"], []).append({**r, "channel": acc.channel, "account": account})
-    if new_by_contact:
-        _update_contacts_and_tasks(app, conn, {cid: contacts[cid] for cid in new_by_contact}, new_by_contact, rules, now,
-                                   result, times, open_tasks, set(created))
-    result.contacts = contacts
+    people = mark_ignored(batch, incoming)
+    find_or_create_people(batch, incoming, people)
+    link_deliveries(batch, incoming)
+    touched = load_contacts(batch, incoming)
+    score(batch, touched)
+    open_or_raise_tasks(batch, touched, result)
+    store_engagements(batch, incoming, touched, result)
+    write_changes(batch, touched, result)
+    result.contacts = {c.id: c.row for c in touched.values()}
     return result
 
 
-def _ensure_handles(app: App, conn: Connection, channel: str, people: dict[str, Person], now: datetime) -> dict[str, dict[str, Any]]:
-    """``{handle: {"id", "contact_id"}}`` for every person, creating contacts for new ones (``"created"``)."""
-    H = t.handles
+def drop_seen(batch: Batch, engagements: Sequence[Engagement]) -> tuple[list[Incoming], int]:
+    """1. The engagements not stored before (nor twice in this batch), and how many were."""
+    seen: set[tuple[str, str]] = set()
+    for ids in _chunks({e.external_id for e in engagements}):
+        seen.update(select_in(batch.conn, "SELECT external_id, kind FROM engagements WHERE account_id = {p} "
+                                          "AND external_id IN ({in})", ids, batch.account_id))
+    incoming: list[Incoming] = []
+    for e in engagements:
+        key = (e.external_id, e.kind)
+        if key not in seen:
+            seen.add(key)
+            incoming.append(Incoming(e, norm_handle(e.person.handle)))
+    return incoming, len(engagements) - len(incoming)
+
+
+def mark_ignored(batch: Batch, incoming: list[Incoming]) -> dict[str, Person]:
+    """2. Mark engagements from people who never become follow-ups; the others' people by handle."""
+    own = {bare_handle(h) for h in _own_handles(batch)}
+    ignore_list = {bare_handle(h) for h in batch.rules.ignore_handles}
+    reasons: dict[str, str | None] = {}
+    people: dict[str, Person] = {}
+    for inc in incoming:
+        if inc.handle not in reasons:
+            reasons[inc.handle] = ignore_reason(inc.engagement.person, batch.rules, own, ignore_list)
+            if reasons[inc.handle] is None:
+                people[inc.handle] = inc.engagement.person
+        inc.ignored = reasons[inc.handle]
+    return people
+
+
+def _own_handles(batch: Batch) -> list[str]:
+    handles = list(batch.conn.execute(select(t.accounts.c.handle).where(t.accounts.c.handle.is_not(None))).scalars())
+    handles += [a.handle for a in batch.app.workspace.accounts.values() if a.handle]
+    return handles + batch.rules.own_handles
+
+
+def find_or_create_people(batch: Batch, incoming: list[Incoming], people: dict[str, Person]) -> None:
+    """3. Each person's handle and contact: known handles get what the network says anew, new
+    people get a contact and a handle (a contact merged away is resolved in step 4)."""
+    known = _lookup_handles(batch, people)
+    _refresh_profiles(batch, known, people)
+    new = sorted(h for h in people if h not in known)  # sorted: racing workers lock in one order
+    if new:
+        known.update(_create_people(batch, {h: people[h] for h in new}))
+    for inc in incoming:
+        if inc.ignored is None:
+            inc.handle_id, inc.contact_id = known[inc.handle]["id"], known[inc.handle]["contact_id"]
+
+
+def _lookup_handles(batch: Batch, handles: Iterable[str]) -> dict[str, dict[str, Any]]:
+    names = ("id", "handle", "contact_id", *PROFILE_FIELDS)
+    sql = f"SELECT {', '.join(names)} FROM handles WHERE channel = {{p}} AND handle IN ({{in}})"
     found: dict[str, dict[str, Any]] = {}
-
-    def lookup(handles: Iterable[str]) -> None:
-        for ids in _chunks(handles):
-            found.update((r.handle, {"id": r.id, "contact_id": r.contact_id}) for r in conn.execute(
-                select(H.c.id, H.c.handle, H.c.contact_id).where(and_(H.c.channel == channel, H.c.handle.in_(ids)))))
-
-    lookup(people)
-    _refresh_handles(conn, {found[h]["id"]: people[h] for h in people if h in found})
-    new = [h for h in people if h not in found]
-    if not new:
-        return found
-    # one executemany for the contacts, one for the handles; RETURNING the origin pairs them
-    # (row order of RETURNING is not guaranteed, and asking for it costs a statement per row)
-    origin_of = {f"{channel}:{h}": h for h in new}
-    stamp = _Times(conn)(now)
-    values = {h: {
-        "display_name": people[h].name or people[h].handle, "headline": people[h].headline,
-        "company": people[h].company, "location": people[h].location, "stage": "engaged", "origin": o,
-        "score": 0.0, "first_seen_at": stamp, "last_seen_at": stamp, "updated_at": stamp,
-    } for o, h in origin_of.items()}
-    contact_of = {origin_of[origin]: cid for cid, origin in conn.execute(
-        insert(contacts_bulk).returning(contacts_bulk.c.id, contacts_bulk.c.origin), list(values.values())).all()}
-    created = [contact_of[h] for h in new]
-    stmt = app.db.insert(H).on_conflict_do_nothing(index_elements=["channel", "handle"]).returning(H.c.handle)
-    inserted = set(conn.execute(stmt, [{
-        "contact_id": cid, "channel": channel, "handle": h, "remote_user_id": people[h].external_id,
-        "name": people[h].name, "profile_url": people[h].profile_url, "headline": people[h].headline,
-        "followers": people[h].followers, "verified": people[h].verified, "bio": people[h].bio,
-        "location": people[h].location, "company": people[h].company, "kind": people[h].kind,
-    } for h, cid in zip(new, created, strict=True)]).scalars().all())
-    orphans = [cid for h, cid in zip(new, created, strict=True) if h not in inserted]
-    if orphans:  # another worker created these people first: use theirs, drop ours
-        conn.execute(delete(t.contacts).where(t.contacts.c.id.in_(orphans)))
-    lookup(new)
-    at = now.astimezone(UTC)
-    for h in inserted:  # contacts this batch created (as a SELECT would return them): no history, no task yet
-        found[h]["created"] = {c.name: None for c in t.contacts.columns} | values[h] | {
-            "id": contact_of[h], "first_seen_at": at, "last_seen_at": at, "updated_at": at}
+    for ids in _chunks(handles):
+        for r in select_in(batch.conn, sql, ids, batch.channel):
+            found[r[1]] = row = dict(zip(names, r, strict=True))
+            row["verified"] = None if row["verified"] is None else bool(row["verified"])
     return found
 
 
-#: what the network says about a person, refreshed on every sighting (a value it no longer
-#: gives is kept, not erased)
-PROFILE_FIELDS = ("name", "profile_url", "headline", "followers", "verified", "bio", "location", "company", "kind")
+def _refresh_profiles(batch: Batch, known: dict[str, dict[str, Any]], people: dict[str, Person]) -> None:
+    """Write only the profile fields the network now says differently."""
+    changes = []
+    for h, stored in known.items():
+        p = people[h]
+        changed = {f: getattr(p, f) for f in PROFILE_FIELDS if getattr(p, f) is not None and getattr(p, f) != stored[f]}
+        if changed:
+            changes.append((stored["id"], changed))
+            stored.update(changed)
+    update_many(batch.conn, t.handles, changes)
 
 
-def _refresh_handles(conn: Connection, known: dict[int, Person]) -> None:
-    """Known handles get the latest profile data, in one executemany."""
-    H = t.handles
-    rows = [{"b_id": hid, **{f"b_{k}": getattr(p, k) for k in PROFILE_FIELDS}} for hid, p in known.items()
-            if any(getattr(p, k) is not None for k in PROFILE_FIELDS)]
-    if rows:
-        conn.execute(update(H).where(H.c.id == bindparam("b_id")).values(
-            **{k: func.coalesce(bindparam(f"b_{k}", type_=H.c[k].type), H.c[k]) for k in PROFILE_FIELDS}), rows)
+def _create_people(batch: Batch, people: dict[str, Person]) -> dict[str, dict[str, Any]]:
+    """A contact and a handle per new person. A person another worker created first keeps theirs
+    (the handle's unique key decides; our contact for them is dropped)."""
+    conn, now = batch.conn, batch.stored.time(batch.now)
+    origin_of = {f"{batch.channel}:{h}": h for h in people}
+    contact_of = {origin_of[o]: cid for cid, o in insert_many(
+        conn, t.contacts, ("display_name", "headline", "company", "location", "stage", "origin", "score",
+                           "score_points", "scored_at", "first_seen_at", "last_seen_at", "updated_at"),
+        [(p.name or p.handle, p.headline, p.company, p.location, "engaged", o, 0.0, 0.0, now, now, now, now)
+         for o, p in ((o, people[h]) for o, h in origin_of.items())],
+        returning=("id", "origin"))}
+    created = {h: {"id": hid, "contact_id": cid} for hid, h, cid in insert_many(
+        conn, t.handles, ("contact_id", "channel", "handle", "remote_user_id", *PROFILE_FIELDS),
+        [(contact_of[h], batch.channel, h, p.external_id, *(getattr(p, f) for f in PROFILE_FIELDS))
+         for h, p in people.items()],
+        on_conflict="(channel, handle)", returning=("id", "handle", "contact_id"))}
+    lost = [h for h in people if h not in created]
+    if lost:  # another worker created these people a moment ago: use theirs, drop ours
+        for ids in _chunks(contact_of[h] for h in lost):
+            conn.execute(delete(t.contacts).where(t.contacts.c.id.in_(ids)))
+        created.update(_lookup_handles(batch, lost))
+    return created
 
 
-def _open_tasks(conn: Connection, contact_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
-    """The open (or snoozed) task of each of these contacts that has one."""
-    T = t.tasks
-    out: dict[int, dict[str, Any]] = {}
-    for ids in _chunks(contact_ids):
-        out.update((r["contact_id"], dict(r)) for r in conn.execute(
-            select(T).where(and_(T.c.contact_id.in_(ids), T.c.status.in_(("open", "snoozed"))))).mappings())
-    return out
+def link_deliveries(batch: Batch, incoming: list[Incoming]) -> None:
+    """Which of our published posts each engagement reacts to."""
+    delivery_of: dict[str, int] = {}
+    for ids in _chunks({inc.engagement.post_remote_id for inc in incoming if inc.engagement.post_remote_id}):
+        delivery_of.update(select_in(batch.conn, "SELECT remote_id, id FROM deliveries WHERE account_id = {p} "
+                                                 "AND remote_id IN ({in})", ids, batch.account_id))
+    for inc in incoming:
+        inc.delivery_id = delivery_of.get(inc.engagement.post_remote_id or "")
 
 
-def _resolve_merged(conn: Connection, contact_of: dict[str, int]) -> dict[str, int]:
-    """Follow ``merged_into`` (normally handles already point at the survivor)."""
-    target: dict[int, int | None] = {}
-    pending = set(contact_of.values())
-    for _ in range(10):
-        if not pending:
-            break
-        step: dict[int, int | None] = {}
-        for ids in _chunks(pending):
-            step.update((r[0], r[1]) for r in conn.execute(
-                select(t.contacts.c.id, t.contacts.c.merged_into).where(t.contacts.c.id.in_(ids))))
-        target.update(step)
-        pending = {m for m in step.values() if m is not None and m not in target}
-
-    def final(cid: int) -> int:
-        for _ in range(10):
-            nxt = target.get(cid)
-            if nxt is None:
-                return cid
-            cid = nxt
-        return cid
-
-    return {h: final(cid) for h, cid in contact_of.items()}
+def load_contacts(batch: Batch, incoming: list[Incoming]) -> dict[int, Touched]:
+    """4. The contacts behind the batch as stored, with their profile across handles and open
+    task; an engagement from a contact merged away goes to its survivor."""
+    rows = _contact_rows(batch, {inc.contact_id for inc in incoming if inc.contact_id is not None})
+    touched: dict[int, Touched] = {}
+    for inc in incoming:
+        if inc.contact_id is not None:
+            inc.contact_id = _survivor(rows, inc.contact_id)
+            touched.setdefault(inc.contact_id, Touched(rows[inc.contact_id])).new.append(inc)
+    read_time = batch.stored.read_time
+    sql = (f"SELECT {', '.join(TASK_READ)} FROM tasks WHERE contact_id IN ({{in}}) AND status IN "
+           f"({', '.join(repr(s) for s in tasks.OPEN)}) ORDER BY contact_id{batch.lock('tasks')}")
+    for ids in _chunks(sorted(touched)):
+        for r in select_in(batch.conn, sql, ids):
+            task = dict(zip(TASK_READ, r, strict=True))
+            for k in ("due_at", "snoozed_until", "last_engagement_at", "sla_due_at", "first_response_at"):
+                task[k] = read_time(task[k])
+            c = touched[task["contact_id"]]
+            c.task, c.task_id = task, task["id"]
+    return touched
 
 
-def _insert_engagements(app: App, conn: Connection, rows: list[dict[str, Any]], times: _Times,
-                        task_of: dict[int, int]) -> list[dict[str, Any]]:
-    """One executemany; rows another worker stored first come back from nobody and are dropped."""
-    E = engagements_bulk
-    stmt = app.db.insert(E).on_conflict_do_nothing(index_elements=["account_id", "external_id", "kind"])\
-        .returning(E.c.id, E.c.external_id, E.c.kind)
-    by_key = {(r["external_id"], r["kind"]): r for r in rows}
-    params = times.rows(rows, "occurred_at", "ingested_at")
-    for p in params:
-        p["task_id"] = task_of.get(p["contact_id"])
-    return [{**by_key[(ext, kind)], "id": id_} for id_, ext, kind in conn.execute(stmt, params).all()]
+def _contact_rows(batch: Batch, wanted: set[int]) -> dict[int, dict[str, Any]]:
+    """``{id: contact}`` for these contacts and the survivors of those merged away."""
+    names, read_time = (*CONTACT_COLUMNS, "followers", "verified"), batch.stored.read_time
+    sql = (f"SELECT {', '.join('c.' + c for c in CONTACT_COLUMNS)}, "
+           "(SELECT max(h.followers) FROM handles h WHERE h.contact_id = c.id), "
+           "EXISTS (SELECT 1 FROM handles h WHERE h.contact_id = c.id AND h.verified) "
+           f"FROM contacts c WHERE c.id IN ({{in}}) ORDER BY c.id{batch.lock('c')}")
+    rows: dict[int, dict[str, Any]] = {}
+    while wanted:  # more than one round only when a contact was merged away
+        for ids in _chunks(sorted(wanted)):
+            for r in select_in(batch.conn, sql, ids):
+                row = rows[r[0]] = dict(zip(names, r, strict=True))
+                for k in ("scored_at", "first_seen_at", "last_seen_at"):
+                    row[k] = read_time(row[k])
+                row["verified"] = bool(row["verified"])
+        wanted = {r["merged_into"] for r in rows.values() if r["merged_into"] is not None} - rows.keys()
+    return rows
 
 
-def _own_handles(app: App, conn: Connection) -> list[str]:
-    handles = [h for (h,) in conn.execute(select(t.accounts.c.handle).where(t.accounts.c.handle.is_not(None)))]
-    handles += [a.handle for a in app.workspace.accounts.values() if a.handle]
-    handles += app.settings.leads.own_handles
-    return handles
+def _survivor(rows: dict[int, dict[str, Any]], contact_id: int) -> int:
+    seen = set()
+    while rows[contact_id]["merged_into"] is not None and contact_id not in seen:
+        seen.add(contact_id)
+        contact_id = rows[contact_id]["merged_into"]
+    return contact_id
 
 
-def contact_histories(conn: Connection, contact_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
-    """Every counted engagement of these contacts, newest first, in one query per chunk."""
-    E = t.engagements
-    out: dict[int, list[dict[str, Any]]] = {}
-    for ids in _chunks(contact_ids):
-        for r in conn.execute(
-            select(E.c.contact_id, E.c.kind, E.c.text, E.c.points, E.c.occurred_at, E.c.raw)
-            .where(and_(E.c.contact_id.in_(ids), E.c.ignored.is_(None)))
-            .order_by(E.c.contact_id, E.c.occurred_at.desc(), E.c.id.desc())
-        ).mappings():
-            row = dict(r)
-            row["reasons"] = (row.pop("raw") or {}).get("reasons", [])
-            out.setdefault(row.pop("contact_id"), []).append(row)
-    return out
+def score(batch: Batch, touched: dict[int, Touched]) -> None:
+    """5. Each engagement's points, then each contact's score and stage: its kept points carried
+    to now plus the new ones. A contact scored before revision 0004 has no kept points yet: its
+    history is read once, here, and kept from then on."""
+    app, rules, now = batch.app, batch.rules, batch.now
+    for c in touched.values():
+        for inc in c.new:
+            lines = score_lines(inc.payload(batch), c.row, rules, app)
+            inc.points = round(sum(p for _, p in lines), 2)
+            inc.reasons = [r for r, _ in lines[1:]]
+    unkept = [c.id for c in touched.values() if c.row["scored_at"] is None]
+    histories = contact_histories(batch.conn, unkept) if unkept else {}
+    qualify = bool(app.hook.qualify_lead.get_hookimpls())
+    if qualify:  # the hook is documented to see the whole history: read only when a plugin asks
+        histories = contact_histories(batch.conn, touched)
+    for c in touched.values():
+        earned = [(inc.points, inc.engagement.occurred_at) for inc in c.new]
+        if c.row["scored_at"] is None:
+            kept = KeptPoints(0.0, now).plus(((e["points"] or 0.0, e["occurred_at"]) for e in histories.get(c.id, [])),
+                                             now, rules.half_life_days)
+        else:
+            kept = KeptPoints(c.row["score_points"], c.row["scored_at"])
+        kept = kept.plus(earned, now, rules.half_life_days)
+        value = score_of(kept.points, icp_lines(c.row, rules))
+        stage = None
+        if qualify:
+            history = sorted([*histories.get(c.id, []), *({"kind": i.engagement.kind, "text": i.engagement.text,
+                                                           "points": i.points, "occurred_at": i.engagement.occurred_at,
+                                                           "reasons": i.reasons} for i in c.new)],
+                             key=lambda e: e["occurred_at"], reverse=True)
+            stage = app.hook.qualify_lead(contact=c.row, score=value, engagements=history)
+        stage = stage or stage_for(value, rules, c.row["stage"])
+        last_seen = max(max(at for _, at in earned), c.row["last_seen_at"])
+        c.changes = {"score_points": kept.points, "scored_at": now, "updated_at": now,
+                     **{k: v for k, v in (("score", value), ("stage", stage), ("last_seen_at", last_seen))
+                        if c.row[k] != v}}
+        c.row.update(c.changes)
 
 
-def rescore(app: App, conn: Connection, contact: dict[str, Any], rules: LeadRules, now: datetime) -> tuple[float, list]:
-    """One contact's score and its explanation, from its whole history."""
-    return contact_score(contact, contact_histories(conn, [contact["id"]]).get(contact["id"], []), rules, now)
-
-
-def _update_contacts_and_tasks(app: App, conn: Connection, contacts: dict[int, dict[str, Any]],
-                               new_by_contact: dict[int, list[dict[str, Any]]], rules: LeadRules,
-                               now: datetime, result: IngestResult, times: _Times,
-                               open_tasks: dict[int, dict[str, Any]], created: set[int]) -> None:
-    T = t.tasks
-    histories = contact_histories(conn, [cid for cid in contacts if cid not in created])
-    for cid in created & new_by_contact.keys():  # their whole history is this batch
-        histories[cid] = [{
-            "kind": r["kind"], "text": r["text"], "points": r["points"], "occurred_at": r["occurred_at"].astimezone(UTC),
-            "reasons": (r["raw"] or {}).get("reasons", []),
-        } for r in sorted(new_by_contact[cid], key=lambda r: (r["occurred_at"], r["id"]), reverse=True)]
-
-    contact_updates: list[dict[str, Any]] = []
-    task_updates: list[dict[str, Any]] = []
-    attach: list[dict[str, Any]] = []  # engagement id -> task id
-    new_tasks: list[dict[str, Any]] = []
+def open_or_raise_tasks(batch: Batch, touched: dict[int, Touched], result: IngestResult) -> None:
+    """6. Raise each open task; open one where the policy says so (socialsell/sales/tasks.py),
+    owned by routing's choice and due by the SLA."""
+    rules, now = batch.rules, batch.now
+    due = {intent: routing.due_time(batch.app, now, intent) for intent in (False, True)}  # the same for the batch
     load: dict[str, int] | None = None
-    for cid, new in new_by_contact.items():
-        contact = contacts[cid]
-        history = histories.get(cid, [])
-        score, explained = contact_score(contact, history, rules, now)
-        stage = app.hook.qualify_lead(contact=contact, score=score, engagements=history) \
-            or stage_for(score, rules, contact["stage"])
-        last = max(max(r["occurred_at"] for r in new), contact.get("last_seen_at") or now) if contact.get("last_seen_at") \
-            else max(r["occurred_at"] for r in new)
-        contact.update(score=score, score_explained=explained, stage=stage, last_seen_at=last)
-        contact_updates.append({"b_id": cid, "b_score": score, "b_explained": explained, "b_stage": stage,
-                                "b_last": last, "b_now": now, "b_owner": None})
-        intent_row = next((r for r in new if has_intent(r["text"], rules)), None)
-        task = open_tasks.get(cid)
-        if task is not None:
-            task_updates.append(_raise_task(app, task, new, intent_row, score, rules, now))
-            result.tasks_updated.append(task["id"])
+    opening: list[Touched] = []
+    for c in touched.values():
+        intent_said = next((inc for inc in c.new if has_intent(inc.engagement.text, rules)), None)
+        if c.task is not None:
+            c.task_changes = tasks.raise_task(c.task, [inc.said() for inc in c.new],
+                                              intent_said.said() if intent_said else None, c.row["score"], rules, now,
+                                              due[True])
+            result.tasks_updated.append(c.task["id"])
             continue
-        if stage == "disqualified" or (score < rules.task_threshold and not intent_row):
+        if not tasks.opens_task(c.row["score"], c.row["stage"], intent_said is not None, rules):
             continue
-        best = intent_row or max(new, key=lambda r: r["points"] or 0)
+        best = intent_said or max(c.new, key=lambda inc: inc.points)
         if load is None:
-            load = routing.open_task_load(conn)
-        owner = routing.choose_owner(app, conn, contact, best, load)
+            load = routing.open_task_load(batch.conn)
+        owner = routing.choose_owner(batch.app, batch.conn, c.row, best.payload(batch), load)
         if owner:
             load[owner] = load.get(owner, 0) + 1  # round-robin stays fair inside one batch
-        intent = intent_row is not None
-        due = routing.due_time(app, now, intent)  # the first-touch deadline, kept in sla_due_at
-        new_tasks.append({
-            "contact_id": cid, "owner": owner, "status": "open", "score": score, "intent": intent,
-            "priority": priority(score, intent, rules), "reason": _reason(best, rules),
-            "due_at": due, "sla_due_at": due, "first_engagement_id": best["id"],
-            "last_engagement_at": last, "created_at": now, "updated_at": now,
-        })
-
-    C = contacts_bulk
-    if task_updates:
-        conn.execute(update(tasks_bulk).where(tasks_bulk.c.id == bindparam("b_id")).values(
-            score=bindparam("b_score"), priority=bindparam("b_priority"), intent=bindparam("b_intent"),
-            reason=bindparam("b_reason"), due_at=bindparam("b_due"), status=bindparam("b_status"),
-            snoozed_until=bindparam("b_snoozed"), last_engagement_at=bindparam("b_last"),
-            sla_due_at=bindparam("b_sla_due"), updated_at=bindparam("b_now")),
-            times.rows(task_updates, "b_due", "b_sla_due", "b_snoozed", "b_last", "b_now"))
-    if new_tasks:
-        stmt = app.db.insert(tasks_bulk).on_conflict_do_nothing(index_elements=["contact_id"], index_where=OPEN_TASK)\
-            .returning(tasks_bulk.c.id, tasks_bulk.c.contact_id)
-        created = dict((cid, tid) for tid, cid in conn.execute(
-            stmt, times.rows(new_tasks, "due_at", "sla_due_at", "last_engagement_at", "created_at", "updated_at")).all())
-        lost = [v["contact_id"] for v in new_tasks if v["contact_id"] not in created]
-        if lost:  # another worker opened a task for this person a moment ago: attach to it
-            for ids in _chunks(lost):
-                for r in conn.execute(select(T.c.id, T.c.contact_id).where(and_(
-                        T.c.contact_id.in_(ids), T.c.status.in_(("open", "snoozed"))))):
-                    attach.extend({"b_id": e["id"], "b_task": r.id} for e in new_by_contact[r.contact_id])
-                    result.tasks_updated.append(r.id)
-        owner_of = {}
-        for v in new_tasks:
-            tid = created.get(v["contact_id"])
-            if tid is None:
-                continue
-            attach.extend({"b_id": e["id"], "b_task": tid} for e in new_by_contact[v["contact_id"]])
-            result.tasks_created.append({**v, "id": tid})
-            contact = contacts[v["contact_id"]]
-            if v["owner"] and not contact.get("owner"):
-                contact["owner"] = owner_of[v["contact_id"]] = v["owner"]
-        for u in contact_updates:
-            u["b_owner"] = owner_of.get(u["b_id"])
-        if result.tasks_created:
-            conn.execute(insert(events_bulk), [{
-                "at": times(now), "kind": "task.created", "subject": f"task:{v['id']}", "actor": app.actor,
-                "detail": {"contact": v["contact_id"], "owner": v["owner"]}} for v in result.tasks_created])
-    # each contact written once: score, stage, last seen and, with its first task, its owner
-    conn.execute(update(C).where(C.c.id == bindparam("b_id")).values(
-        score=bindparam("b_score"), score_explained=bindparam("b_explained", type_=C.c.score_explained.type),
-        stage=bindparam("b_stage"), last_seen_at=bindparam("b_last"), updated_at=bindparam("b_now"),
-        owner=func.coalesce(C.c.owner, bindparam("b_owner", type_=C.c.owner.type))),
-        times.rows(contact_updates, "b_last", "b_now"))
-    if attach:
-        E = t.engagements
-        conn.execute(update(E).where(E.c.id == bindparam("b_id")).values(task_id=bindparam("b_task")), attach)
+        intent = intent_said is not None
+        c.new_task = {
+            "contact_id": c.id, "owner": owner, "status": "open", "score": c.row["score"], "intent": intent,
+            "priority": tasks.priority(c.row["score"], intent, rules),
+            "reason": tasks.task_reason(best.engagement.kind, best.engagement.text, rules),
+            "due_at": due[intent], "sla_due_at": due[intent], "first": best,  # the first-touch deadline, kept
+            "last_engagement_at": c.row["last_seen_at"], "created_at": now, "updated_at": now,
+        }
+        opening.append(c)
+    _insert_tasks(batch, opening, result)
 
 
-def _raise_task(app: App, task: dict[str, Any], new: list[dict[str, Any]], intent_row: dict[str, Any] | None,
-                score: float, rules: LeadRules, now: datetime) -> dict[str, Any]:
-    """A later engagement attaches to the open task: new score, higher priority, earlier due time."""
-    intent = bool(intent_row) or task["intent"]
-    values = {
-        "b_id": task["id"], "b_score": score, "b_priority": min(task["priority"], priority(score, intent, rules)),
-        "b_intent": intent, "b_reason": task["reason"], "b_due": task["due_at"], "b_status": task["status"],
-        "b_snoozed": task["snoozed_until"], "b_last": max(r["occurred_at"] for r in new), "b_now": now,
-        "b_sla_due": task["sla_due_at"],
-    }
-    said = max((r for r in new if r["text"]), key=lambda r: r["points"] or 0, default=None)
-    if said is not None and not task["intent"]:  # what they said last explains the task best
-        values["b_reason"] = _reason(said, rules)
-    if intent_row and not task["intent"]:
-        sooner = routing.due_time(app, now, True)
-        values.update(b_reason=_reason(intent_row, rules), b_due=min(task["due_at"], sooner))
-        if task["first_response_at"] is None and task["sla_due_at"] is not None:  # not touched yet: the SLA tightens
-            values["b_sla_due"] = min(task["sla_due_at"], sooner)
-    if task["status"] == "snoozed":  # they spoke again: wake it up
-        values.update(b_status="open", b_snoozed=None)
-    return values
+TASK_COLUMNS = ("contact_id", "owner", "status", "score", "intent", "priority", "reason", "due_at", "sla_due_at",
+                "last_engagement_at", "created_at", "updated_at")
 
 
-def priority(score: float, intent: bool, rules: LeadRules) -> int:
-    """1 (act now) .. 4 (when there is time)."""
-    if intent or score >= rules.qualified_threshold:
-        return 1
-    if score >= rules.lead_threshold:
-        return 2
-    if score >= rules.task_threshold:
-        return 3
-    return 4
+def _insert_tasks(batch: Batch, opening: list[Touched], result: IngestResult) -> None:
+    """The new tasks in one executemany. A contact whose task another worker opened a moment
+    ago (the partial unique index ``uq_tasks_one_open`` refused ours) attaches to that one."""
+    if not opening:
+        return
+    conn, T = batch.conn, t.tasks
+    rows = [batch.values(c.new_task) for c in opening]
+    opened = dict((cid, tid) for tid, cid in insert_many(
+        conn, T, TASK_COLUMNS, [tuple(row[k] for k in TASK_COLUMNS) for row in rows],
+        on_conflict=OPEN_TASK_CONFLICT, returning=("id", "contact_id")))
+    lost = [c for c in opening if c.id not in opened]
+    for ids in _chunks(c.id for c in lost):
+        opened.update((cid, tid) for tid, cid in conn.execute(select(T.c.id, T.c.contact_id).where(and_(
+            T.c.contact_id.in_(ids), T.c.status.in_(tasks.OPEN)))).all())
+    for c in opening:
+        c.task_id = opened[c.id]
+        if c in lost:
+            c.new_task = None
+            result.tasks_updated.append(c.task_id)
+            continue
+        owner = c.new_task["owner"]
+        if owner and not c.row["owner"]:
+            c.changes["owner"] = c.row["owner"] = owner
+        result.tasks_created.append({**{k: v for k, v in c.new_task.items() if k != "first"}, "id": c.task_id})
 
 
-def _reason(row: dict[str, Any], rules: LeadRules) -> str:
-    kw = has_intent(row.get("text"), rules)
-    text = (row.get("text") or "").replace("\n", " ")
-    snippet = f': "{text[:80]}{"..." if len(text) > 80 else ""}"' if text else ""
-    return (f"{row['kind']} with intent ({kw})" if kw else row["kind"]) + snippet
+def store_engagements(batch: Batch, incoming: list[Incoming], touched: dict[int, Touched], result: IngestResult) -> None:
+    """7. The engagement rows in one executemany, each with its contact and its contact's one
+    task (invariant 3), set here and nowhere else. Under the poll's lease no other worker stores
+    this account's engagements, so a row skipped on conflict is a duplicate in this batch's
+    account that slipped past step 1 only by a manual ``ingest`` running beside the poll."""
+    for c in touched.values():
+        for inc in c.new:
+            inc.task_id = c.task_id
+    stored = {(ext, kind): id_ for id_, ext, kind in insert_many(
+        batch.conn, t.engagements, ENGAGEMENT_COLUMNS, [inc.row(batch) for inc in incoming],
+        on_conflict="(account_id, external_id, kind)", returning=("id", "external_id", "kind"))}
+    for inc in incoming:
+        inc.id = stored.get(inc.key)
+    result.stored = [inc for inc in incoming if inc.id is not None]
+    result.duplicates += len(incoming) - len(result.stored)
+    result.ignored = sum(1 for inc in result.stored if inc.ignored)
+
+
+def write_changes(batch: Batch, touched: dict[int, Touched], result: IngestResult) -> None:
+    """8. What changed on each contact and open task, only those columns; the first engagement
+    of each new task (its id exists only now); ``task.created`` in the event log."""
+    conn = batch.conn
+    update_many(conn, t.contacts, ((c.id, batch.values(c.changes)) for c in touched.values()), keep=("owner",))
+    update_many(conn, t.tasks, [(c.task_id, batch.values(c.task_changes)) for c in touched.values() if c.task_changes]
+                + [(c.task_id, {"first_engagement_id": c.new_task["first"].id}) for c in touched.values() if c.new_task])
+    for task in result.tasks_created:
+        task["first_engagement_id"] = touched[task["contact_id"]].new_task["first"].id
+    batch.app.record_many(conn, "task.created", [(f"task:{task['id']}", {"contact": task["contact_id"], "owner": task["owner"]})
+                                                 for task in result.tasks_created], at=batch.now)

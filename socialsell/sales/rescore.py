@@ -1,9 +1,10 @@
 """Scores decay with time, not only when someone engages again.
 
-Ingest scores a contact when they engage; :func:`rescore_open_followups` (the loop's
-``rescore`` job) recomputes the recency-decayed score of everyone with an open follow-up, so
-last month's keen lead sinks below this week's as days pass. Lifecycle stages are not moved
-back by time alone: that is a rep's call (``task done``, ``contact merge``...).
+Ingest scores a contact when they engage; :func:`rescore_open_followups` (the loop's hourly
+``rescore`` job) carries the kept points of everyone with an open follow-up to now (decay is
+one factor per contact, docs/sales.md "How a score is kept": no history is read), so last
+month's keen lead sinks below this week's as days pass. Lifecycle stages are not moved back by
+time alone: that is a rep's call (``task done``, ``contact merge``...).
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, bindparam, case, func, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy.engine import Connection
 
 from socialsell.db import schema as t
 from socialsell.loop import leases
-from socialsell.sales.ingest import contact_histories, priority
-from socialsell.sales.scoring import contact_score
+from socialsell.sales.contacts import contact_histories, profile_of
+from socialsell.sales.scoring import KeptPoints, icp_lines, score_of
+from socialsell.sales.tasks import OPEN, priority
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
@@ -24,42 +27,66 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def rescore_open_followups(app: App, worker: str, now: datetime | None = None) -> dict[str, Any]:
     now = now or app.now()
-    if not leases.acquire(app.db, "job:rescore", worker, now, 900):
-        return {"skipped": "another worker is rescoring"}
-    try:
-        rules = app.settings.leads
-        T, C, H = t.tasks, t.contacts, t.handles
-        with app.db.read() as conn:
-            rows = [dict(r) for r in conn.execute(
-                select(C, T.c.id.label("task_id"), T.c.intent.label("task_intent"), T.c.score.label("task_score"),
-                       T.c.priority.label("task_priority"))
-                .join(T, T.c.contact_id == C.c.id).where(T.c.status.in_(("open", "snoozed")))
-            ).mappings()]
-            ids = [r["id"] for r in rows]
-            histories = contact_histories(conn, ids)
-            people = {cid: (f, v) for cid, f, v in conn.execute(
-                select(H.c.contact_id, func.max(H.c.followers), func.max(case((H.c.verified, 1), else_=0)))
-                .where(H.c.contact_id.in_(ids)).group_by(H.c.contact_id)
-            ).all()} if ids else {}
-        contacts, tasks = [], []
-        for r in rows:
-            r["followers"], verified = people.get(r["id"], (None, 0))
-            r["verified"] = bool(verified)
-            score, explained = contact_score(r, histories.get(r["id"], []), rules, now)
-            new_priority = priority(score, bool(r["task_intent"]), rules)
-            if score == r["score"] and new_priority == r["task_priority"]:
-                continue
-            contacts.append({"b_id": r["id"], "b_score": score, "b_explained": explained})
-            tasks.append({"b_id": r["task_id"], "b_score": score, "b_priority": new_priority})
-        if contacts:
-            with app.db.write() as conn:
-                conn.execute(update(C).where(C.c.id == bindparam("b_id"))
-                             .values(score=bindparam("b_score"), score_explained=bindparam("b_explained")), contacts)
-                # executemany cannot take IN (...): its list is an "expanding" parameter, which
-                # SQLAlchemy refuses with several parameter sets; two equalities say the same
-                still_open = or_(T.c.status == "open", T.c.status == "snoozed")
-                conn.execute(update(T).where(and_(T.c.id == bindparam("b_id"), still_open))
-                             .values(score=bindparam("b_score"), priority=bindparam("b_priority")), tasks)
+    with leases.held(app.db, "job:rescore", worker, now, 900) as ours:
+        if not ours:
+            return {"skipped": "another worker is rescoring"}
+        # read and written in one transaction, the contacts locked on PostgreSQL as ingest locks
+        # them: a poll committing in between cannot have its new points overwritten
+        with app.db.write() as conn:
+            rows = _open_followups(conn)
+            contacts, tasks = _decayed(app, rows, now)
+            if contacts:
+                _write(conn, contacts, tasks)
         return {"rescored": len(contacts), "open": len(rows)}
-    finally:
-        leases.release(app.db, "job:rescore", worker)
+
+
+def _open_followups(conn: Connection) -> list[dict[str, Any]]:
+    """Contacts with an open (or snoozed) task: what their score is made of, and the task's."""
+    T, C = t.tasks, t.contacts
+    query = (select(C.c.id, C.c.headline, C.c.company, C.c.location, C.c.score, C.c.score_points, C.c.scored_at,
+                    T.c.id.label("task_id"), T.c.intent.label("task_intent"), T.c.priority.label("task_priority"))
+             .join(T, T.c.contact_id == C.c.id).where(T.c.status.in_(OPEN)).order_by(C.c.id))
+    if conn.dialect.name != "sqlite":
+        query = query.with_for_update(of=C)
+    rows = [dict(r) for r in conn.execute(query).mappings()]
+    profiles = profile_of(conn, [r["id"] for r in rows])
+    unkept = [r["id"] for r in rows if r["scored_at"] is None]  # scored before 0004: once from history
+    histories = contact_histories(conn, unkept) if unkept else {}
+    for r in rows:
+        r["followers"], r["verified"] = profiles.get(r["id"], (None, False))
+        if r["scored_at"] is None:
+            r["history"] = [(e["points"] or 0.0, e["occurred_at"]) for e in histories.get(r["id"], [])]
+    return rows
+
+
+def _decayed(app: App, rows: list[dict[str, Any]], now: datetime) -> tuple[list[dict], list[dict]]:
+    """The contacts and tasks whose score or priority moved."""
+    rules = app.settings.leads
+    contacts, tasks = [], []
+    for r in rows:
+        if r["scored_at"] is None:
+            kept = KeptPoints(0.0, now).plus(r["history"], now, rules.half_life_days)
+            keep = {"b_points": kept.points, "b_at": now}
+        else:
+            kept = KeptPoints(r["score_points"], r["scored_at"])
+            keep = {"b_points": r["score_points"], "b_at": r["scored_at"]}
+        score = score_of(kept.to(now, rules.half_life_days), icp_lines(r, rules))
+        new_priority = priority(score, bool(r["task_intent"]), rules)
+        if score == r["score"] and new_priority == r["task_priority"] and r["scored_at"] is not None:
+            continue
+        contacts.append({"b_id": r["id"], "b_score": score, **keep})
+        tasks.append({"b_id": r["task_id"], "b_score": score, "b_priority": new_priority})
+    return contacts, tasks
+
+
+def _write(conn: Connection, contacts: list[dict], tasks: list[dict]) -> None:
+    T, C = t.tasks, t.contacts
+    # the kept points stay as they were (decay is exact from any time) unless they were just
+    # computed from the history; the score moves
+    conn.execute(update(C).where(C.c.id == bindparam("b_id")).values(
+        score=bindparam("b_score"), score_points=bindparam("b_points"), scored_at=bindparam("b_at")), contacts)
+    # executemany cannot take IN (...): its list is an "expanding" parameter, which
+    # SQLAlchemy refuses with several parameter sets; two equalities say the same
+    still_open = or_(T.c.status == "open", T.c.status == "snoozed")
+    conn.execute(update(T).where(and_(T.c.id == bindparam("b_id"), still_open))
+                 .values(score=bindparam("b_score"), priority=bindparam("b_priority")), tasks)

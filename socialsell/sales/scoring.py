@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -78,30 +80,84 @@ def icp_lines(contact: dict[str, Any], rules: LeadRules) -> list[tuple[str, floa
     return lines
 
 
+def decay_factor(since: datetime, now: datetime, half_life_days: float) -> float:
+    """How much of a point from ``since`` is left at ``now``: it halves every ``half_life_days``.
+
+    Not clamped: carried backwards (``now`` before ``since``) it grows again, so a stored sum
+    moved to an earlier time and back ends where it started."""
+    if half_life_days <= 0:
+        return 1.0
+    return math.pow(0.5, (now - since).total_seconds() / 86400 / half_life_days)
+
+
 def decay(points: float, occurred_at: datetime, now: datetime, half_life_days: float) -> float:
-    age_days = max(0.0, (now - occurred_at).total_seconds() / 86400)
-    return points * math.pow(0.5, age_days / half_life_days) if half_life_days > 0 else points
+    """``points`` earned at ``occurred_at``, as they count at ``now`` (an engagement stamped in
+    the future counts in full until its time comes)."""
+    return points * decay_factor(min(occurred_at, now), now, half_life_days)
+
+
+@dataclass(frozen=True)
+class KeptPoints:
+    """A contact's engagement points as kept between engagements: their sum, each decayed to
+    ``at`` (the ``score_points`` and ``scored_at`` columns).
+
+    Decay is a common factor, so the sum decays like one number: carried to a later time it is
+    multiplied once, and a new engagement's points are added decayed from when it happened.
+    This equals decaying every engagement from its own time (:func:`contact_score`), within
+    float rounding, without reading the history again (docs/sales.md, "How a score is kept").
+    """
+
+    points: float
+    at: datetime
+
+    def to(self, now: datetime, half_life_days: float) -> float:
+        """The sum as it stands at ``now``."""
+        return self.points * decay_factor(self.at, now, half_life_days)
+
+    def plus(self, earned: Iterable[tuple[float, datetime]], now: datetime, half_life_days: float) -> KeptPoints:
+        """Carried to ``now`` with new ``(points, occurred_at)`` added."""
+        total = self.to(now, half_life_days)
+        for points, occurred_at in earned:
+            total += decay(points, occurred_at, now, half_life_days)
+        return KeptPoints(total, now)
+
+
+def score_of(kept: float, fit: list[tuple[str, float]]) -> float:
+    """The score: decayed engagement points plus profile fit, rounded to one decimal."""
+    return round((kept + sum(p for _, p in fit)) * 10) / 10  # as apportion() rounds
+
+
+def apportion(lines: list[tuple[str, float]]) -> tuple[float, list[tuple[str, float]]]:
+    """Round each line to one decimal so the lines add up to the rounded total exactly (largest
+    remainder): ``contact show`` prints lines that sum to the score it shows."""
+    total = round(sum(p for _, p in lines) * 10)
+    tenths = [math.floor(p * 10) for _, p in lines]
+    missing = total - sum(tenths)
+    by_remainder = sorted(range(len(lines)), key=lambda i: lines[i][1] * 10 - tenths[i], reverse=True)
+    for i in by_remainder[:max(0, missing)]:
+        tenths[i] += 1
+    return total / 10, [(reason, n / 10) for (reason, _), n in zip(lines, tenths, strict=True)]
 
 
 def contact_score(
     contact: dict[str, Any], engagements: list[dict[str, Any]], rules: LeadRules, now: datetime
 ) -> tuple[float, list[tuple[str, float]]]:
-    """A contact's score (recency-decayed engagement points plus profile fit) and its explanation.
+    """A contact's score (recency-decayed engagement points plus profile fit) and its explanation,
+    from its whole history: what ``contact show`` prints, and the reference the incremental
+    score (:class:`KeptPoints`) must equal.
 
-    Every line is rounded to one decimal and the score is the sum of the rounded lines, so the
-    explanation ``contact show`` prints always adds up to the score it shows.
+    The score is the exact sum rounded to one decimal; the lines are rounded so that they add
+    up to it (:func:`apportion`).
     """
-    explained: list[tuple[str, float]] = []
+    lines: list[tuple[str, float]] = []
     for e in engagements:
-        pts = round(decay(e.get("points") or 0.0, e["occurred_at"], now, rules.half_life_days), 1)
         age = (now - e["occurred_at"]).days
         label = f"{e['kind']} ({'today' if age < 1 else f'{age}d ago'})"
         if e.get("reasons"):
             label += ": " + "; ".join(e["reasons"])
-        explained.append((label, pts))
-    for reason, pts in icp_lines(contact, rules):
-        explained.append((reason, round(pts, 1)))
-    return round(sum(p for _, p in explained), 1), explained
+        lines.append((label, decay(e.get("points") or 0.0, e["occurred_at"], now, rules.half_life_days)))
+    lines.extend(icp_lines(contact, rules))
+    return apportion(lines)
 
 
 def stage_for(score: float, rules: LeadRules, current: str = "engaged") -> str:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, text, update
 from sqlalchemy.engine import Connection
 
 from socialsell.db import schema as t
@@ -37,16 +37,10 @@ from socialsell.plugins.channel import (
 )
 from socialsell.plugins.views import ContactView, TaskView
 from socialsell.sales import routing
-from socialsell.sales.ingest import (
-    OPEN_TASK,
-    IngestResult,
-    bare_handle,
-    contact_histories,
-    ignore_reason,
-    ingest,
-    priority,
-)
-from socialsell.sales.scoring import contact_score, has_intent, icp_lines, score_lines, stage_for
+from socialsell.sales.contacts import contact_histories, full_score
+from socialsell.sales.ingest import IngestResult, bare_handle, ignore_reason, ingest
+from socialsell.sales.scoring import has_intent, icp_lines, score_lines, stage_for
+from socialsell.sales.tasks import OPEN, priority
 from socialsell.settings import ListenQuery, ListenStream, check_term
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -54,7 +48,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 STATUSES = ("new", "promoted", "dismissed")
 INSIGHT_ABOUT = ("market", "competitor")
-OPEN = ("open", "snoozed")
+OPEN_TASK = text("status IN ('open', 'snoozed')")  # the predicate of uq_tasks_one_open
 S = t.signals
 
 
@@ -247,11 +241,14 @@ def promote_in(app: App, conn: Connection, signal_id: int, *, actor: str, now: d
         raw["reasons"] = [*raw.get("reasons", []), f"listening stream {sig['stream']!r}"]
         conn.execute(update(E).where(E.c.id == eng["id"]).values(points=round((eng["points"] or 0) + weight, 2), raw=raw))
     contact = dict(conn.execute(select(t.contacts).where(t.contacts.c.id == eng["contact_id"])).mappings().one())
+    # the weight changed an engagement's points: the kept score is summed again (sales.md, "How a score is kept")
+    scored = full_score(conn, contact, rules, now)
+    score, explained = scored["score"], scored["explained"]
     history = contact_histories(conn, [contact["id"]]).get(contact["id"], [])
-    score, explained = contact_score(contact, history, rules, now)
     stage = app.hook.qualify_lead(contact=contact, score=score, engagements=history) or stage_for(score, rules, contact["stage"])
     conn.execute(update(t.contacts).where(t.contacts.c.id == contact["id"]).values(
-        score=score, score_explained=explained, stage=stage, updated_at=now))
+        score=score, score_points=scored["score_points"], scored_at=now, score_explained=explained, stage=stage,
+        updated_at=now))
     contact.update(score=score, score_explained=explained, stage=stage)
     task, created = _task_for(app, conn, sig, dict(eng), contact, result, score, now)
     conn.execute(update(E).where(E.c.id == eng["id"]).values(task_id=task["id"]))
@@ -275,13 +272,16 @@ def _task_for(app: App, conn: Connection, sig: dict[str, Any], eng: dict[str, An
         if any(c["id"] == task["id"] for c in result.tasks_created) or not task["intent"]:
             values["reason"] = reason_of(sig)  # what listening heard explains the task best
         if intent and not task["intent"]:
-            values.update(intent=True, due_at=min(task["due_at"], routing.due_time(app, now, True)))
+            sooner = routing.due_time(app, now, True)
+            values.update(intent=True, due_at=min(task["due_at"], sooner))
+            if task["first_response_at"] is None and task["sla_due_at"] is not None:  # not touched yet: the SLA tightens
+                values["sla_due_at"] = min(task["sla_due_at"], sooner)
         conn.execute(update(T).where(T.c.id == task["id"]).values(**values))
         return {**dict(task), **values}, False
     owner = routing.choose_owner(app, conn, contact, {**eng, "channel": sig["channel"], "account": sig["account"]})
     values = {"contact_id": contact["id"], "owner": owner, "status": "open", "score": score, "intent": intent,
               "priority": priority(score, intent, rules), "reason": reason_of(sig),
-              "due_at": routing.due_time(app, now, intent), "first_engagement_id": eng["id"],
+              "due_at": (due := routing.due_time(app, now, intent)), "sla_due_at": due, "first_engagement_id": eng["id"],
               "last_engagement_at": sig["occurred_at"], "created_at": now, "updated_at": now}
     stmt = app.db.insert(T).on_conflict_do_nothing(index_elements=["contact_id"], index_where=OPEN_TASK)
     task_id = conn.execute(stmt.returning(T.c.id), [values]).scalar()

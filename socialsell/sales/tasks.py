@@ -8,6 +8,7 @@ next step, if it has one, and is never overdue nor escalated without one.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ from socialsell.marketing.guardrails import check_reply
 from socialsell.plugins.views import TaskView
 from socialsell.sales.contacts import contact_detail, handles_of
 from socialsell.sales.deals import open_deal_in, open_deals_of, win_deal_in
+from socialsell.sales.scoring import LeadRules, has_intent
 from socialsell.timeparse import format_local, parse_when
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -31,6 +33,73 @@ OUTCOMES = ("replied", "connected", "meeting", "opportunity", "won", "lost", "no
 OUTCOME_ALIASES = {"meeting_booked": "meeting", "not-interested": "not_interested", "meeting-booked": "meeting"}
 #: what `task log` records: contact made off the channel (or on it, by hand)
 TOUCHES = ("call", "email", "dm", "meeting")
+
+
+# --- follow-up policy: what opens a task, what raises it, how urgent it is ----------------------
+
+
+def priority(score: float, intent: bool, rules: LeadRules) -> int:
+    """1 (act now) .. 4 (when there is time): intent or a qualified score is 1."""
+    if intent or score >= rules.qualified_threshold:
+        return 1
+    if score >= rules.lead_threshold:
+        return 2
+    if score >= rules.task_threshold:
+        return 3
+    return 4
+
+
+def opens_task(score: float, stage: str, intent: bool, rules: LeadRules) -> bool:
+    """Whether a contact without an open task gets one: intent always does, else a score at
+    ``[leads] task_threshold``; a disqualified contact never does."""
+    return stage != "disqualified" and (intent or score >= rules.task_threshold)
+
+
+def task_reason(kind: str, text: str | None, rules: LeadRules) -> str:
+    """Why a task exists, one line: the engagement's kind, its intent keyword, what they said."""
+    kw = has_intent(text, rules)
+    said = (text or "").replace("\n", " ")
+    snippet = f': "{said[:80]}{"..." if len(said) > 80 else ""}"' if said else ""
+    return (f"{kind} with intent ({kw})" if kw else kind) + snippet
+
+
+@dataclass(frozen=True)
+class Said:
+    """An engagement as task policy sees it."""
+
+    kind: str
+    text: str | None
+    points: float
+    occurred_at: datetime
+
+
+def raise_task(task: dict[str, Any], new: list[Said], intent_said: Said | None, score: float, rules: LeadRules,
+               now: datetime, intent_due: datetime) -> dict[str, Any]:
+    """What later engagements change on the contact's open task (invariant 3): its score, a
+    priority never lower than before, intent and an earlier due time when they show intent, the
+    reason (what they said last explains the task best, unless it was opened for intent), a
+    snoozed task woken. Returns only the fields that change."""
+    intent = task["intent"] or intent_said is not None
+    values: dict[str, Any] = {
+        "score": score, "priority": min(task["priority"], priority(score, intent, rules)), "intent": intent,
+        "last_engagement_at": max(s.occurred_at for s in new),
+    }
+    if task["last_engagement_at"] is not None:
+        values["last_engagement_at"] = max(values["last_engagement_at"], task["last_engagement_at"])
+    said = max((s for s in new if s.text), key=lambda s: s.points, default=None)
+    if said is not None and not task["intent"]:
+        values["reason"] = task_reason(said.kind, said.text, rules)
+    if intent_said is not None and not task["intent"]:
+        values["reason"] = task_reason(intent_said.kind, intent_said.text, rules)
+        values["due_at"] = min(task["due_at"], intent_due)
+        if task["first_response_at"] is None and task["sla_due_at"] is not None:  # not touched yet: the SLA tightens
+            values["sla_due_at"] = min(task["sla_due_at"], intent_due)
+    if task["status"] == "snoozed":  # they spoke again: wake it up
+        values.update(status="open", snoozed_until=None)
+    changed = {k: v for k, v in values.items() if task[k] != v}
+    if changed:
+        changed["updated_at"] = now
+    return changed
 
 
 def overdue_clause(now: datetime):

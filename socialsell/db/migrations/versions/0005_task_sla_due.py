@@ -14,7 +14,7 @@ which only the workspace's settings know).
 (so its revenue is counted once); without an index each such query scans the deals.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 """
 
 import sqlalchemy as sa
@@ -23,7 +23,7 @@ from alembic import op
 import socialsell.db.schema
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
