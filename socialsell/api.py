@@ -48,8 +48,9 @@ from socialsell.plugins.views import (
     View,
 )
 from socialsell.redact import one_line, redact
+from socialsell.settings import Setting
 from socialsell.timeparse import format_local
-from socialsell.workspace import Account
+from socialsell.workspace import Account, PluginSettings
 
 __all__ = [
     # hooks
@@ -73,7 +74,9 @@ __all__ = [
     "Rejected",
     "DuplicateContent",
     "ReplyNotAllowed",
-    # accounts, secrets and tokens
+    # settings, accounts, secrets and tokens
+    "Setting",
+    "PluginSettings",
     "Account",
     "save_tokens",
     "load_tokens",

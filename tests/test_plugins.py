@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from socialsell import hookimpl
-from socialsell.errors import UsageError
+from socialsell.errors import ConfigError, UsageError
 from socialsell.plugins import hookspecs
 from socialsell.plugins.channel import Channel, Engagement, Person, Published
 from socialsell.plugins.manager import build_plugin_manager, channel_types, describe_plugins
@@ -212,6 +212,28 @@ def test_hook_register_commands_adds_cli_commands(workspace):
     assert result.output == "hi from a plugin\n"
     sandbox = CliRunner().invoke(build_cli(), ["sandbox", "--help"])  # the built-in plugin's command
     assert "engage" in sandbox.output
+
+
+def test_hook_register_settings_declares_a_checked_section(workspace, clock):
+    from socialsell.app import App
+
+    folder = workspace.parent / "plugs"
+    folder.mkdir()
+    (folder / "echoes.py").write_text(
+        "from socialsell.api import Setting, hookimpl\n"
+        "@hookimpl\ndef register_settings(register):\n"
+        "    register('echoes', [Setting('times', type=int, default=2), Setting('prefix', required=True)])\n"
+    )
+    workspace.write_text(workspace.read_text() + '\n[echoes]\nprefix = ">"\n')
+
+    def load() -> App:  # the section is named after the plugin, found in the plugins folder at load
+        return App.load(str(workspace), pm=build_plugin_manager(folder), plugins_dir=str(folder), clock=clock)
+
+    section = load().plugin_settings("echoes")
+    assert (section["prefix"], section["times"]) == (">", 2)
+    workspace.write_text(workspace.read_text() + "tims = 3\n")
+    with pytest.raises(ConfigError, match=r"\[echoes\] tims: unknown key \(did you mean times\?\)"):
+        load().plugin_settings("echoes")
 
 
 def test_hook_register_jobs_adds_a_job_to_the_loop(pm, make_app, clock):

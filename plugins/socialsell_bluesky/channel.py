@@ -32,6 +32,7 @@ from socialsell.api import (
     Rejected,
     RemotePost,
     ReplyNotAllowed,
+    Setting,
     load_tokens,
     save_tokens,
 )
@@ -81,6 +82,10 @@ def post_link(uri: str, handle_or_did: str | None = None) -> str:
 
 class BlueskyChannel(Channel):
     name = "bluesky"
+    settings = (
+        Setting("app_password", secret=True, help="an app password (Settings > App passwords), as a reference"),
+        Setting("service", type="url", help="the PDS to sign in to (default https://bsky.social)"),
+    )
     label = "Bluesky"
     max_length = bsky_text.MAX_GRAPHEMES
     supports = Capabilities(publish=True, engagements=True, reply=True, metrics=True)

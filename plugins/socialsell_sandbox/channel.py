@@ -32,6 +32,7 @@ from socialsell.api import (
     RateLimited,
     Rejected,
     RemotePost,
+    Setting,
     TransientError,
 )
 
@@ -47,6 +48,11 @@ class SandboxChannel(Channel):
     supports = Capabilities(publish=True, engagements=True, reply=True, metrics=True)
     default_poll_interval = 60
     timeout = 5.0
+    settings = (
+        Setting("seed", type=(str, int), default="socialsell", help="the simulated audience's random seed"),
+        Setting("audience", type=bool, default=True, help="false: nobody reacts to what is published"),
+        Setting("latency", type=float, default=0.0, low=0, high=60, help="seconds each simulated request takes"),
+    )
 
     def __init__(self, account):
         super().__init__(account)

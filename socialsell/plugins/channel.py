@@ -30,6 +30,7 @@ from socialsell.clock import utcnow
 from socialsell.redact import redact
 
 if TYPE_CHECKING:  # pragma: no cover
+    from socialsell.settings import Setting
     from socialsell.workspace import Account
 
 ENGAGEMENT_KINDS = ("reply", "comment", "mention", "quote", "repost", "like", "follow", "message")
@@ -231,6 +232,10 @@ class Channel(abc.ABC):
     default_poll_interval: ClassVar[int] = 300
     #: seconds every network request may take
     timeout: ClassVar[float] = 30.0
+    #: the keys an ``[[accounts]]`` table of this type may have besides the core's (``name``,
+    #: ``channel``, ``poll_interval``...), checked when plugins load: an unknown key is refused
+    #: with a did-you-mean. None (the default, as before settings were declared): any key passes
+    settings: ClassVar[Sequence[Setting] | None] = None
 
     def __init__(self, account: Account):
         self.account = account

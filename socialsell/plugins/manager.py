@@ -16,7 +16,7 @@ import functools
 import importlib.util
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +25,7 @@ import pluggy
 
 from socialsell.errors import UsageError
 from socialsell.plugins import hookspecs, trace
+from socialsell.settings import KNOWN_KEYS, Setting
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.plugins.channel import Channel
@@ -65,6 +66,33 @@ def build_plugin_manager(plugins_dir: str | os.PathLike[str] | None = None) -> p
 
 
 pm_dists: dict[tuple[int, str], tuple[str, str | None]] = {}
+
+
+def installed_plugin_names(plugins_dir: str | os.PathLike[str] | None = None) -> set[str]:
+    """The names plugins would register under (the entry points, the ``*.py`` files of the
+    plugins folder), found without importing any: a plugin's settings section is named so."""
+    names = {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    plugins_dir = plugins_dir or os.environ.get("SOCIALSELL_PLUGINS_DIR")
+    if plugins_dir and Path(plugins_dir).is_dir():
+        names |= {path.stem for path in Path(plugins_dir).glob("*.py")}
+    return names
+
+
+def declared_sections(pm: pluggy.PluginManager) -> dict[str, tuple[Setting, ...]]:
+    """The settings sections plugins declare (``register_settings``), by name."""
+    sections: dict[str, tuple[Setting, ...]] = {}
+
+    def register(section: str, settings: Iterable[Setting]) -> None:
+        if section in KNOWN_KEYS[""] or section in sections:
+            raise UsageError(f"declares a settings section [{section}], which "
+                             f"{'socialsell' if section in KNOWN_KEYS[''] else 'another plugin'} declares already")
+        settings = tuple(settings)
+        if not all(isinstance(s, Setting) for s in settings):
+            raise UsageError(f"declares [{section}] with something that is not a socialsell.api.Setting")
+        sections[section] = settings
+
+    call_each_plugin(pm, "register_settings", register=register)
+    return sections
 
 
 def load_plugins_dir(pm: pluggy.PluginManager, folder: Path) -> None:
