@@ -6,9 +6,11 @@ core knows has a type, a default and a range, and anything else is refused at lo
 typo, the key that was probably meant. Jobs and commands read typed values from the object and
 never the raw file, so a config that loads never makes a job fail later.
 
-An account's own keys (``client_id``, ``author``, ``seed``...) are its channel plugin's
-business: they are kept as given (secrets only as references) for the plugin to read.
-Every key is documented in docs/configuration.md (a test checks it).
+An account's own keys (``client_id``, ``author``, ``seed``...) and a plugin's own section
+(``[hubspot]``) are the plugin's: kept as given at load (secrets only as references, a section
+only under an installed plugin's name), then checked against what the plugin declares
+(:class:`Setting`, "what plugins declare" below) when plugins load. Every key is documented in
+docs/configuration.md (a test checks it; the plugins' keys by tests/test_declared_settings.py).
 
 Plain dataclasses and a small checker, not a validation library: loading runs on every
 command, including the read-only ones (``tasks``, ``post list``), whose budget for it is about
