@@ -22,6 +22,7 @@ from socialsell.db import schema as t
 from socialsell.db.engine import Database
 from socialsell.errors import UsageError
 from socialsell.plugins.views import DeliveryView
+from socialsell.redact import one_line
 from socialsell.settings import Settings
 from socialsell.workspace import PluginSettings, Workspace, load_workspace
 
@@ -103,6 +104,24 @@ class App:
     @property
     def hook(self) -> Any:
         return self.pm.hook
+
+    def fire(self, event: str, **kwargs: Any) -> None:
+        """Call an event hook (``post_published``, ``task_created``...) after a commit: each
+        plugin listening is called on its own, so one that raises neither keeps the others from
+        the event nor stops the caller (the loop goes on); the failure is logged naming the
+        plugin (docs/plugins.md, "Events"). ``SOCIALSELL_TRACE_PLUGINS`` shows each call."""
+        impls = getattr(self.hook, event).get_hookimpls()
+        if not impls:
+            getattr(self.hook, event)(**kwargs)  # a no-op, but the trace shows the event
+            return
+        for impl in impls:
+            only = self.pm.subset_hook_caller(event, remove_plugins=[i.plugin for i in impls if i is not impl])
+            try:
+                only(**kwargs)
+            except (Exception, SystemExit) as e:  # a plugin's bug, never the core's: named, then go on
+                log.error("plugin %s: %s failed (%s: %s); the other plugins and the loop go on", impl.plugin_name,
+                          event, type(e).__name__, one_line(str(e)),
+                          extra={"event": "plugin.failed", "plugin": impl.plugin_name, "hook": event})
 
     @property
     def db(self) -> Database:

@@ -471,3 +471,50 @@ def test_hook_register_report_sections_adds_a_section(workspace, clock):
     assert "NET PROMOTER SCORE" in everything.output and "THE SLA" in everything.output
     without = CliRunner().invoke(build_cli(clock=clock), [*base[2:], "--section", "nps"])
     assert without.exit_code == 2 and "unknown --section 'nps'" in without.output
+
+
+# --- a plugin failing in an event hook --------------------------------------------------------
+
+
+def test_a_plugin_raising_in_an_event_hook_is_named_in_the_log_and_the_loop_goes_on(pm, make_app, clock, recorder,
+                                                                                     caplog):
+    import logging
+
+    from socialsell.loop.worker import Worker, run_once
+    from socialsell.marketing.posts import create_post
+
+    class Broken:
+        @hookimpl
+        def post_published(self, post, delivery):
+            raise RuntimeError("webhook down")
+
+    pm.register(Broken(), name="broken")
+    try:
+        app = make_app()
+        app.channel("sandbox").audience = False
+        for text in ("First post", "Second post"):
+            create_post(app, accounts=["sandbox"], text=text, at=clock.now + timedelta(minutes=1))
+        clock.advance(minutes=2)
+        worker = Worker(app, id="w1")
+        with caplog.at_level(logging.ERROR, logger="socialsell"):
+            results = run_once(app, worker, clock.now)
+    finally:
+        pm.unregister(name="broken")
+    assert len(results["publish"].published) == 2  # the first failure stopped neither the batch...
+    assert len(recorder.named("post_published")) == 2  # ...nor the plugin listening beside it
+    failures = [r.getMessage() for r in caplog.records if getattr(r, "event", None) == "plugin.failed"]
+    assert failures == ["plugin broken: post_published failed (RuntimeError: webhook down); "
+                        "the other plugins and the loop go on"] * 2
+    snapshot = worker.snapshot()
+    assert all(snapshot[job]["last_error"] is None for job in ("publish", "poll:sandbox", "sla", "metrics"))
+
+
+def test_trace_plugins_shows_each_event_call_per_plugin(pm, make_app, clock, recorder, monkeypatch, capsys):
+    from socialsell.plugins import trace
+
+    monkeypatch.setenv("SOCIALSELL_TRACE_PLUGINS", "1")
+    trace.enable_if_asked(pm)  # the fixture's pm is this test's own
+    _publish_one(make_app(), clock)
+    err = capsys.readouterr().err
+    assert "[plugins] post_published(post=PostView(" in err and "-> recorder" in err
+    assert "[plugins] post_published returned []" in err

@@ -433,17 +433,17 @@ def _move(app: App, d: dict[str, Any], step: Step, report: PublishReport) -> boo
         log.warning("rate limited", extra={"event": "account.rate_limited", "account": d["account"],
                                            "until": step.rate_limited_until.isoformat(timespec="seconds")})
     if step.pause_account:
-        app.hook.account_paused(account=d["account"], reason=step.pause_account)
+        app.fire("account_paused", account=d["account"], reason=step.pause_account)
     if not moved:
         return False
     d["status"] = step.to
     _report(report, from_status, step.to, d["id"])
     if step.to == "published":
         post, delivery = _hook_payload(app, d["id"])
-        app.hook.post_published(post=post, delivery=delivery)
+        app.fire("post_published", post=post, delivery=delivery)
     elif step.to in FAILED:
         post, delivery = _hook_payload(app, d["id"])
-        app.hook.post_failed(post=post, delivery=delivery, reason=step.error)
+        app.fire("post_failed", post=post, delivery=delivery, reason=step.error)
     return True
 
 

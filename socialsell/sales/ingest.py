@@ -65,10 +65,10 @@ class IngestResult:
         """Event hooks, called after the transaction committed, with documented views (not rows)."""
         for e in self.new:
             contact = ContactView(self.contacts.get(e["contact_id"], {}))
-            app.hook.engagement_ingested(engagement=EngagementView(e), contact=contact)
+            app.fire("engagement_ingested", engagement=EngagementView(e), contact=contact)
         for task in self.tasks_created:
             contact = ContactView(self.contacts.get(task["contact_id"], {}))
-            app.hook.task_created(task=TaskView(task), contact=contact)
+            app.fire("task_created", task=TaskView(task), contact=contact)
 
 
 def norm_handle(handle: str) -> str:
