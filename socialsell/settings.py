@@ -35,7 +35,13 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from socialsell.errors import MISSING, ConfigError
-from socialsell.timeparse import BusinessHours, parse_business_hours, parse_slot_rule
+from socialsell.timeparse import (
+    BusinessHours,
+    duration_seconds,
+    parse_business_hours,
+    parse_hhmm,
+    parse_slot_rule,
+)
 
 CONFIG_NAME = "socialsell.toml"
 DB_NAME = "socialsell.db"
@@ -282,31 +288,7 @@ KNOWN_KEYS: dict[str, tuple[str, ...]] = {
 }
 
 
-# --- value parsers shared with the CLI -------------------------------------------------------
-
-
-def duration_seconds(value: Any) -> int:
-    """Seconds from ``300``, ``"90s"``, ``"5m"``, ``"2h"``, ``"1d"``, ``"1w"``. Raises ValueError."""
-    if isinstance(value, bool):
-        raise ValueError(value)
-    if isinstance(value, int | float):
-        seconds = float(value)
-    else:
-        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", str(value))
-        if not m:
-            raise ValueError(value)
-        seconds = float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": DAY, "w": 7 * DAY}[m.group(2)]
-    if not math.isfinite(seconds) or seconds < 1:
-        raise ValueError(value)
-    return int(seconds)
-
-
-def parse_hhmm(text: str) -> time:
-    """``"09:00"`` -> time(9, 0). Raises ValueError."""
-    m = re.fullmatch(r"(\d{1,2}):(\d{2})", text.strip())
-    if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
-        raise ValueError(f"a time like 09:00, not {text!r}")
-    return time(int(m.group(1)), int(m.group(2)))
+# --- value parsers (durations and times of day: socialsell/timeparse.py) ---------------------
 
 
 def is_secret_key(key: str) -> bool:

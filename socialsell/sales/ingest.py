@@ -43,7 +43,9 @@ from socialsell.db import schema as t
 from socialsell.plugins.channel import Engagement, Person
 from socialsell.plugins.views import ContactView, EngagementView, TaskView
 from socialsell.sales import routing
+from socialsell.sales.merges import MAX_MERGE_HOPS, follow_merges
 from socialsell.sales.scoring import LeadRules, contact_score, has_intent, score_lines, stage_for
+from socialsell.sales.tasks import OPEN
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
@@ -306,15 +308,16 @@ def _open_tasks(conn: Connection, contact_ids: Iterable[int]) -> dict[int, dict[
     out: dict[int, dict[str, Any]] = {}
     for ids in _chunks(contact_ids):
         out.update((r["contact_id"], dict(r)) for r in conn.execute(
-            select(T).where(and_(T.c.contact_id.in_(ids), T.c.status.in_(("open", "snoozed"))))).mappings())
+            select(T).where(and_(T.c.contact_id.in_(ids), T.c.status.in_(OPEN)))).mappings())
     return out
 
 
 def _resolve_merged(conn: Connection, contact_of: dict[str, int]) -> dict[str, int]:
-    """Follow ``merged_into`` (normally handles already point at the survivor)."""
+    """Follow ``merged_into`` (normally handles already point at the survivor), reading each hop
+    for all contacts at once (socialsell/sales/merges.py says why the walk is bounded)."""
     target: dict[int, int | None] = {}
     pending = set(contact_of.values())
-    for _ in range(10):
+    for _ in range(MAX_MERGE_HOPS):
         if not pending:
             break
         step: dict[int, int | None] = {}
@@ -324,15 +327,7 @@ def _resolve_merged(conn: Connection, contact_of: dict[str, int]) -> dict[str, i
         target.update(step)
         pending = {m for m in step.values() if m is not None and m not in target}
 
-    def final(cid: int) -> int:
-        for _ in range(10):
-            nxt = target.get(cid)
-            if nxt is None:
-                return cid
-            cid = nxt
-        return cid
-
-    return {h: final(cid) for h, cid in contact_of.items()}
+    return {h: follow_merges(target.get, cid) for h, cid in contact_of.items()}
 
 
 def _insert_engagements(app: App, conn: Connection, rows: list[dict[str, Any]], times: _Times,
@@ -442,7 +437,7 @@ def _update_contacts_and_tasks(app: App, conn: Connection, contacts: dict[int, d
         if lost:  # another worker opened a task for this person a moment ago: attach to it
             for ids in _chunks(lost):
                 for r in conn.execute(select(T.c.id, T.c.contact_id).where(and_(
-                        T.c.contact_id.in_(ids), T.c.status.in_(("open", "snoozed"))))):
+                        T.c.contact_id.in_(ids), T.c.status.in_(OPEN)))):
                     attach.extend({"b_id": e["id"], "b_task": r.id} for e in new_by_contact[r.contact_id])
                     result.tasks_updated.append(r.id)
         owner_of = {}

@@ -17,6 +17,7 @@ from socialsell.db import schema as t
 from socialsell.loop import leases
 from socialsell.sales.ingest import contact_histories, priority
 from socialsell.sales.scoring import contact_score
+from socialsell.sales.tasks import OPEN
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
@@ -33,7 +34,7 @@ def rescore_open_followups(app: App, worker: str, now: datetime | None = None) -
             rows = [dict(r) for r in conn.execute(
                 select(C, T.c.id.label("task_id"), T.c.intent.label("task_intent"), T.c.score.label("task_score"),
                        T.c.priority.label("task_priority"))
-                .join(T, T.c.contact_id == C.c.id).where(T.c.status.in_(("open", "snoozed")))
+                .join(T, T.c.contact_id == C.c.id).where(T.c.status.in_(OPEN))
             ).mappings()]
             ids = [r["id"] for r in rows]
             histories = contact_histories(conn, ids)
