@@ -26,6 +26,7 @@ from socialsell.plugins.channel import (
     CheckResult,
     DuplicateContent,
     Engagement,
+    MediaFile,
     Metrics,
     OurPost,
     Person,
@@ -66,6 +67,7 @@ __all__ = [
     "Engagement",
     "ENGAGEMENT_KINDS",
     "Metrics",
+    "MediaFile",
     # channel errors (docs/plugins.md: what the core does with each)
     "ChannelError",
     "TransientError",

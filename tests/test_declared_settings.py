@@ -167,3 +167,4 @@ def test_every_key_a_built_in_plugin_declares_is_documented(pm):
         doc = page.read_text() if page.exists() else configuration
         missing = [s.name for s in cls.settings or () if f"`{s.name}`" not in doc and f"{s.name} =" not in doc]
         assert not missing, f"{name}'s account keys {missing} are not documented in {page.name if page.exists() else 'configuration.md'}"
+

@@ -36,6 +36,7 @@ from sqlalchemy.engine import Connection
 
 from socialsell.db import schema as t
 from socialsell.marketing import guardrails
+from socialsell.marketing.media import media_files
 from socialsell.plugins.channel import (
     AuthError,
     ChannelError,
@@ -326,7 +327,7 @@ def _call(a: Attempt) -> Step:
     """Publish, and turn what the channel answered into the next step (``AFTER_ERROR``)."""
     a.channel.request_count = 0
     try:
-        result = a.channel.publish(a.delivery["text"], media=a.delivery.get("media") or ())
+        result = a.channel.publish(a.delivery["text"], media=media_files(a.delivery.get("media")))
     except Exception as e:  # noqa: BLE001 - every error maps to a step; a plugin bug too
         after = next(decide for kind, decide in AFTER_ERROR if isinstance(e, kind))
         return after(e, a)

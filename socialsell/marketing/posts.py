@@ -18,7 +18,8 @@ from sqlalchemy.engine import Connection
 
 from socialsell.db import schema as t
 from socialsell.errors import NotFound, UsageError
-from socialsell.marketing.media import check_media_for
+from socialsell.marketing.media import check_media_for, media_files, stored_media
+from socialsell.plugins.channel import MediaFile
 from socialsell.team import check_approver
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -144,7 +145,7 @@ class PostPlan:
     queue: bool
     campaign: dict[str, Any] | None
     draft: bool
-    media: list[str]
+    media: list[MediaFile]
     recurrence: dict[str, Any] | None
     evergreen: bool
 
@@ -160,7 +161,7 @@ def prepare_post(
     queue: bool = False,
     campaign: str | None = None,
     draft: bool = False,
-    media: Sequence[str] = (),
+    media: Sequence[str | dict[str, str]] = (),
     recurrence: dict[str, Any] | None = None,
     evergreen: bool = False,
 ) -> PostPlan:
@@ -181,9 +182,10 @@ def prepare_post(
     if not accounts:
         accounts = default_accounts(app, template, campaign_row)
     drafts = render_for_accounts(app, accounts, text=text, template=template, variables=variables, campaign=campaign_row)
-    if media:
+    files = media_files(media)
+    if files:
         for d in drafts:
-            check_media_for(app.channel(d.account), d.account, list(media))
+            check_media_for(app.channel(d.account), d.account, files)
     if queue:
         from socialsell.marketing.slots import slot_rules
 
@@ -192,7 +194,7 @@ def prepare_post(
                 raise UsageError(f"account {d.account!r} has no posting slots: add slots = [\"mon-fri 09:00, 12:30\"] "
                                  f"to it (or `socialsell slots --channel {d.account} --set ...`), or use --at")
     return PostPlan(drafts=drafts, text=text, template=template, variables=variables, at=at, queue=queue,
-                    campaign=campaign_row, draft=draft, media=list(media), recurrence=recurrence, evergreen=evergreen)
+                    campaign=campaign_row, draft=draft, media=files, recurrence=recurrence, evergreen=evergreen)
 
 
 def store_post(app: App, conn: Connection, plan: PostPlan) -> int:
@@ -211,7 +213,7 @@ def store_post(app: App, conn: Connection, plan: PostPlan) -> int:
         campaign_id=plan.campaign["id"] if plan.campaign else None,
         template=plan.template, variables=plan.variables or None,
         text=plan.text if plan.text is not None else plan.drafts[0].text,
-        media=plan.media or None, author=app.actor, recurrence=plan.recurrence, evergreen=plan.evergreen,
+        media=stored_media(plan.media), author=app.actor, recurrence=plan.recurrence, evergreen=plan.evergreen,
         created_at=now, updated_at=now,
     )).inserted_primary_key[0]
     for d in plan.drafts:

@@ -36,6 +36,22 @@ if TYPE_CHECKING:  # pragma: no cover
 ENGAGEMENT_KINDS = ("reply", "comment", "mention", "quote", "repost", "like", "follow", "message")
 
 
+class MediaFile(str):
+    """A file attached to a post, as ``publish(text, media=...)`` receives it: the file's path
+    (it *is* that path, a ``str``, so a channel written before alt text existed works unchanged)
+    and ``alt``, its alternative text for people who cannot see it ("" when none was given)."""
+
+    alt: str
+
+    def __new__(cls, path: str, alt: str = "") -> MediaFile:
+        file = super().__new__(cls, path)
+        file.alt = alt
+        return file
+
+    def __repr__(self) -> str:
+        return f"MediaFile({str(self)!r}, alt={self.alt!r})"
+
+
 # --- errors ---------------------------------------------------------------------------------
 
 
@@ -306,7 +322,8 @@ class Channel(abc.ABC):
 
     @abc.abstractmethod
     def publish(self, text: str, *, media: Sequence[str] = ()) -> Published:
-        """Publish ``text`` (already prepared and validated). Raise a :class:`ChannelError`."""
+        """Publish ``text`` (already prepared and validated). Raise a :class:`ChannelError`.
+        ``media``: :class:`MediaFile` paths (``.alt``: the alternative text, "" when none)."""
 
     def find_recent_posts(self, since: datetime) -> list[RemotePost]:
         """Our own posts created at or after ``since``, newest first.
