@@ -456,7 +456,7 @@ def test_hook_register_report_sections_adds_a_section(workspace, clock):
     folder.mkdir()
     (folder / "nps.py").write_text(
         "from socialsell import hookimpl\n"
-        "from socialsell.reports import Section, Table, row\n"
+        "from socialsell.api import Section, Table, row\n"
         "def compute(app, scope):\n"
         "    return Section('nps', 'Net promoter score', [Table('score', 'NPS by survey', ['survey', 'score', 'days'],\n"
         "        [row('nps', 'score', 'q4', survey='q4', score=41, days=round(scope.days))])])\n"
