@@ -52,6 +52,7 @@ class SandboxChannel(Channel):
         Setting("seed", type=(str, int), default="socialsell", help="the simulated audience's random seed"),
         Setting("audience", type=bool, default=True, help="false: nobody reacts to what is published"),
         Setting("latency", type=float, default=0.0, low=0, high=60, help="seconds each simulated request takes"),
+        Setting("token", secret=True, help="a secret it never needs: shows how secrets are kept out of output"),
     )
 
     def __init__(self, account):
