@@ -12,7 +12,6 @@ import logging
 import os
 from collections.abc import Callable
 from datetime import datetime
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select, update
@@ -23,8 +22,9 @@ from socialsell.db import schema as t
 from socialsell.db.engine import Database
 from socialsell.errors import UsageError
 from socialsell.plugins.views import DeliveryView
+from socialsell.redact import one_line
 from socialsell.settings import Settings
-from socialsell.workspace import Workspace, load_workspace
+from socialsell.workspace import PluginSettings, Workspace, load_workspace
 
 if TYPE_CHECKING:  # pragma: no cover
     import pluggy
@@ -53,10 +53,12 @@ class App:
         self.clock = clock or utcnow  # tests and the demo pass their own clock
         self._channels: dict[str, Channel] = {}
         self._account_ids: dict[str, int] | None = None
+        self._declared_checked = False
+        self._channel_types: dict[str, type[Channel]] | None = None
 
     @classmethod
     def load(cls, config: str | None = None, db_url: str | None = None, **kwargs: Any) -> App:
-        return cls(load_workspace(config, db_url), **kwargs)
+        return cls(load_workspace(config, db_url, kwargs.get("plugins_dir")), **kwargs)
 
     @property
     def settings(self) -> Settings:
@@ -68,15 +70,58 @@ class App:
 
     @property
     def pm(self) -> pluggy.PluginManager:
+        """The plugin manager, built at first use; the plugins' settings are checked then."""
         if self._pm is None:
             from socialsell.plugins.manager import build_plugin_manager
 
             self._pm = build_plugin_manager(self._plugins_dir)
+        if not self._declared_checked:
+            self._check_declared_settings(self._pm)
+            self._declared_checked = True
         return self._pm
+
+    def _check_declared_settings(self, pm: pluggy.PluginManager) -> None:
+        """The plugins' sections and the accounts' own keys against what plugins declare
+        (docs/configuration.md): a bad one is one ConfigError before any hook or job runs."""
+        from socialsell.plugins.manager import (
+            channel_types,
+            declared_sections,
+            installed_plugin_names,
+        )
+
+        self._channel_types = types = channel_types(pm)
+        self.workspace.apply_declared_settings(
+            declared_sections(pm), {name: cls.settings for name, cls in types.items()},
+            installed_plugin_names(self._plugins_dir) if self.workspace.settings.plugin_sections else (),
+        )
+
+    def plugin_settings(self, section: str) -> PluginSettings | None:
+        """A plugin's own ``[section]``, checked against its declaration (``register_settings``);
+        None when the file has no such section."""
+        self.pm  # noqa: B018 - loading the plugins checks their sections
+        return self.workspace.plugin_settings.get(section)
 
     @property
     def hook(self) -> Any:
         return self.pm.hook
+
+    def fire(self, event: str, **kwargs: Any) -> None:
+        """Call an event hook (``post_published``, ``task_created``...) after a commit: each
+        plugin listening is called on its own, so one that raises neither keeps the others from
+        the event nor stops the caller (the loop goes on); the failure is logged naming the
+        plugin (docs/plugins.md, "Events"). ``SOCIALSELL_TRACE_PLUGINS`` shows each call."""
+        impls = getattr(self.hook, event).get_hookimpls()
+        if not impls:
+            getattr(self.hook, event)(**kwargs)  # a no-op, but the trace shows the event
+            return
+        for impl in impls:
+            only = self.pm.subset_hook_caller(event, remove_plugins=[i.plugin for i in impls if i is not impl])
+            try:
+                only(**kwargs)
+            except (Exception, SystemExit) as e:  # a plugin's bug, never the core's: named, then go on
+                log.error("plugin %s: %s failed (%s: %s); the other plugins and the loop go on", impl.plugin_name,
+                          event, type(e).__name__, one_line(str(e)),
+                          extra={"event": "plugin.failed", "plugin": impl.plugin_name, "hook": event})
 
     @property
     def db(self) -> Database:
@@ -84,11 +129,12 @@ class App:
             self._db = Database(self.workspace.db_url)
         return self._db
 
-    @cached_property
+    @property
     def channel_types(self) -> dict[str, type[Channel]]:
-        from socialsell.plugins.manager import channel_types
-
-        return channel_types(self.pm)
+        """Channel types by name (``register_channels``, called once, when plugins load)."""
+        self.pm  # noqa: B018 - loading the plugins registers the channel types
+        assert self._channel_types is not None
+        return self._channel_types
 
     def channel(self, account_name: str) -> Channel:
         """The channel object for a configured account (built once, no network call)."""

@@ -6,9 +6,11 @@ core knows has a type, a default and a range, and anything else is refused at lo
 typo, the key that was probably meant. Jobs and commands read typed values from the object and
 never the raw file, so a config that loads never makes a job fail later.
 
-An account's own keys (``client_id``, ``author``, ``seed``...) are its channel plugin's
-business: they are kept as given (secrets only as references) for the plugin to read.
-Every key is documented in docs/configuration.md (a test checks it).
+An account's own keys (``client_id``, ``author``, ``seed``...) and a plugin's own section
+(``[hubspot]``) are the plugin's: kept as given at load (secrets only as references, a section
+only under an installed plugin's name), then checked against what the plugin declares
+(:class:`Setting`, "what plugins declare" below) when plugins load. Every key is documented in
+docs/configuration.md (a test checks it; the plugins' keys by tests/test_declared_settings.py).
 
 Plain dataclasses and a small checker, not a validation library: loading runs on every
 command, including the read-only ones (``tasks``, ``post list``), whose budget for it is about
@@ -33,7 +35,13 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from socialsell.errors import MISSING, ConfigError
-from socialsell.timeparse import BusinessHours, parse_business_hours, parse_slot_rule
+from socialsell.timeparse import (
+    BusinessHours,
+    duration_seconds,
+    parse_business_hours,
+    parse_hhmm,
+    parse_slot_rule,
+)
 
 CONFIG_NAME = "socialsell.toml"
 DB_NAME = "socialsell.db"
@@ -207,16 +215,6 @@ class NotifySettings:
 
 
 @dataclass
-class HubSpotSettings:
-    """``[hubspot]``: the built-in hubspot plugin's CRM sync (docs/crm.md). Absent: no sync."""
-
-    token: dict[str, str]  # a secret reference, resolved when a sync runs
-    host: str | None = None  # another server than https://api.hubapi.com (tests use a local one)
-    sync_seconds: int = 300  # how often the loop's job syncs
-    deals: bool = True  # read deals back
-
-
-@dataclass
 class MarketingSettings:
     """``[marketing]``."""
 
@@ -282,18 +280,20 @@ class Settings:
     notify: NotifySettings = field(default_factory=NotifySettings)
     marketing: MarketingSettings = field(default_factory=MarketingSettings)
     loop: LoopSettings = field(default_factory=LoopSettings)
-    hubspot: HubSpotSettings | None = None
     listen: list[ListenStream] = field(default_factory=list)
 
     def stream(self, name: str) -> ListenStream | None:
         return next((s for s in self.listen if s.name == name), None)
+    #: the sections the core does not know, as written: each belongs to the plugin that declares
+    #: it (``register_settings``) and is checked against that declaration when plugins load
+    plugin_sections: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 # Every key the core reads, by table, as written in the file (docs/configuration.md documents
 # each one; a test checks it). ``*`` tables take any key (a kind, a channel type).
 KNOWN_KEYS: dict[str, tuple[str, ...]] = {
     "": ("workspace", "accounts", "team", "routing", "sla", "leads", "guardrails", "notify", "marketing", "loop",
-         "hubspot", "listen"),
+         "listen"),
     "workspace": ("name", "timezone", "database", "require_approval"),
     "accounts": ("name", "channel", "poll_interval", "engagement_window_days", "slots", "handle", "owner"),
     "team": ("lead", "reps", "marketers", "approvers"),
@@ -316,38 +316,13 @@ KNOWN_KEYS: dict[str, tuple[str, ...]] = {
     "notify": ("email",),
     "notify.email": ("host", "port", "from", "starttls", "username", "password", "send_at", "timeout"),
     "marketing": ("evergreen_gap", "evergreen_autofill", "evergreen_days"),
-    "hubspot": ("token", "host", "sync_seconds", "deals"),
     "listen": ("name", "accounts", "query", "interval", "weight", "monthly_reads"),
     "listen.query": ("keywords", "phrases", "hashtags", "competitors", "exclude", "languages"),
     "loop": ("grace", "max_attempts", "backoff_base", "backoff_cap", "lease", "reconcile_after", "batch"),
 }
 
 
-# --- value parsers shared with the CLI -------------------------------------------------------
-
-
-def duration_seconds(value: Any) -> int:
-    """Seconds from ``300``, ``"90s"``, ``"5m"``, ``"2h"``, ``"1d"``, ``"1w"``. Raises ValueError."""
-    if isinstance(value, bool):
-        raise ValueError(value)
-    if isinstance(value, int | float):
-        seconds = float(value)
-    else:
-        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", str(value))
-        if not m:
-            raise ValueError(value)
-        seconds = float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": DAY, "w": 7 * DAY}[m.group(2)]
-    if not math.isfinite(seconds) or seconds < 1:
-        raise ValueError(value)
-    return int(seconds)
-
-
-def parse_hhmm(text: str) -> time:
-    """``"09:00"`` -> time(9, 0). Raises ValueError."""
-    m = re.fullmatch(r"(\d{1,2}):(\d{2})", text.strip())
-    if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
-        raise ValueError(f"a time like 09:00, not {text!r}")
-    return time(int(m.group(1)), int(m.group(2)))
+# --- value parsers (durations and times of day: socialsell/timeparse.py) ---------------------
 
 
 def is_secret_key(key: str) -> bool:
@@ -372,19 +347,15 @@ class _Table:
         if strict:
             self.refuse_unknown()
 
-    def refuse_unknown(self) -> None:
+    def refuse_unknown(self, *, plugins_may_declare: bool = False) -> None:
+        """Refuse a key the table does not know. With ``plugins_may_declare`` (the top level), a
+        table the core does not know is left for the plugins (:func:`check_plugin_section_names`)."""
         allowed = KNOWN_KEYS[self.known]
         if "*" in allowed:
             return
         for key in self.data:
-            if key not in allowed:
-                near = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
-                hint = f" (did you mean {near[0]}?)" if near else ""
-                if self.label:
-                    where, what = f"{self.label} {_name(key)}", "key"
-                else:
-                    where, what = f"[{_name(key)}]", "section"
-                raise ConfigError(self.path, where, f"unknown {what}{hint}; expected one of: {', '.join(allowed)}")
+            if key not in allowed and not (plugins_may_declare and isinstance(self.data[key], dict)):
+                raise unknown_key(self.path, self.label, key, allowed)
 
     def where(self, key: str) -> str:
         return f"{self.label} {key}" if self.label else key
@@ -436,6 +407,16 @@ def _name(text: str) -> str:
     """A key or name as written, quoted when it holds anything beyond letters, digits, - _ . @
     (a newline in a quoted TOML key must not break the one-line error)."""
     return text if re.fullmatch(r"[\w.@-]+", text, re.ASCII) else repr(text)
+
+
+def unknown_key(path: Path, label: str, key: str, allowed: Iterable[str]) -> ConfigError:
+    """``[loop] max_atempts: unknown key (did you mean max_attempts?); expected one of: ...``;
+    a section (``label`` empty) when at the top level."""
+    allowed = list(allowed)
+    near = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+    hint = f" (did you mean {near[0]}?)" if near else ""
+    where, what = (f"{label} {_name(key)}", "key") if label else (f"[{_name(key)}]", "section")
+    return ConfigError(path, where, f"unknown {what}{hint}; expected one of: {', '.join(allowed)}")
 
 
 def _error(path: Path, where: str, expected: str, got: Any = MISSING) -> ConfigError:
@@ -497,7 +478,8 @@ def _seconds(s: int) -> str:
 
 def parse_settings(path: Path, data: dict[str, Any]) -> Settings:
     """The typed settings from a parsed ``socialsell.toml``; one ConfigError on any problem."""
-    top = _Table(path, "", data, "")
+    top = _Table(path, "", data, "", strict=False)
+    top.refuse_unknown(plugins_may_declare=True)
     accounts = _accounts(path, data.get("accounts", []))
     sla = _sla(top.table("sla", "sla"))
     team = _team(top.table("team", "team"))
@@ -513,8 +495,8 @@ def parse_settings(path: Path, data: dict[str, Any]) -> Settings:
         notify=_notify(top.table("notify", "notify")),
         marketing=_marketing(top.table("marketing", "marketing")),
         loop=_loop(top.table("loop", "loop")),
-        hubspot=_hubspot(top.table("hubspot", "hubspot")) if "hubspot" in data else None,
         listen=_listen(path, data.get("listen", []), [a.name for a in accounts]),
+        plugin_sections=_plugin_sections(path, data),
     )
 
 
@@ -557,12 +539,7 @@ def _accounts(path: Path, value: Any) -> list[AccountSettings]:
         channel = t.get("channel", lambda v: _string(v) and v.strip(), 'the channel type, e.g. "x", "linkedin" or "sandbox"')
         if channel is None:
             raise t.fail("channel", 'the channel type, e.g. "x", "linkedin" or "sandbox"')
-        for key, v in raw.items():  # the plugin's own keys: secrets only by reference
-            if isinstance(v, dict) or is_secret_key(key):
-                if isinstance(v, str) and v:
-                    raise t.fail(key, 'a reference, not the secret itself: {env = "NAME"} or {keyring = "service/user"}')
-                if isinstance(v, dict) and not _is_reference(v):
-                    raise t.fail(key, SECRET_REFERENCE)  # the value is not shown: it may hold the secret
+        _refuse_raw_secrets(t)  # the plugin's own keys: checked when plugins load, secrets already now
         slots = t.get("slots", _slots, 'a list of slot rules like ["mon-fri 09:00, 12:30"]', [])
         out.append(AccountSettings(
             name=name, channel=channel,
@@ -591,6 +568,17 @@ def _check_owners(path: Path, accounts: list[AccountSettings], team: TeamSetting
             raise _error(path, f"[[accounts]] {a.name} owner",
                          f"a rep of [[team.reps]]{hint}: one of {names}", a.owner)
         a.owner = found
+
+
+def _refuse_raw_secrets(t: _Table) -> None:
+    """A plugin's key named like a secret, or holding a table, must be a secret reference: the
+    core's rule for every plugin key, checked at load before plugins (and their declarations) load."""
+    for key, v in t.data.items():
+        if isinstance(v, dict) or is_secret_key(key):
+            if isinstance(v, str) and v:
+                raise t.fail(key, 'a reference, not the secret itself: {env = "NAME"} or {keyring = "service/user"}')
+            if isinstance(v, dict) and not _is_reference(v):
+                raise t.fail(key, SECRET_REFERENCE)  # the value is not shown: it may hold the secret
 
 
 def _is_reference(v: dict[str, Any]) -> bool:
@@ -762,18 +750,13 @@ def _notify(t: _Table) -> NotifySettings:
     ))
 
 
-def _hubspot(t: _Table) -> HubSpotSettings:
-    token = t.data.get("token")
-    if isinstance(token, str) and token:
-        raise t.fail("token", 'a reference, not the token itself: {env = "HUBSPOT_TOKEN"}')
-    if not (isinstance(token, dict) and _is_reference(token)):
-        raise t.fail("token", SECRET_REFERENCE)  # the value is not shown: it may hold the secret
-    return HubSpotSettings(
-        token=dict(token),
-        host=t.get("host", _http_url, "an http(s) URL like https://api.hubapi.com"),
-        sync_seconds=t.integer("sync_seconds", 300, 10, DAY, "a whole number of seconds"),
-        deals=t.boolean("deals", True),
-    )
+def _plugin_sections(path: Path, data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The top-level tables the core does not know, as written (each is a plugin's); their
+    secrets must be references already (the rest is checked when plugins load)."""
+    sections = {key: value for key, value in data.items() if key not in KNOWN_KEYS[""] and isinstance(value, dict)}
+    for key, value in sections.items():
+        _refuse_raw_secrets(_Table(path, f"[{_name(key)}]", value, "", strict=False))
+    return sections
 
 
 def _http_url(v: Any) -> str:
@@ -896,3 +879,137 @@ def database_url(settings: Settings, root: Path, override: str | None = None) ->
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and url != "sqlite:///:memory:":
         return f"sqlite:///{root / url[len('sqlite:///'):]}"
     return url
+
+
+# --- what plugins declare ----------------------------------------------------------------------
+#
+# A plugin declares the keys of its own top-level section (the ``register_settings`` hook) and a
+# channel the keys of its accounts (``Channel.settings``); both are checked here, by the same
+# rules as the core's keys (docs/plugins.md, "Settings"). Plugins load only when a command needs
+# them, so this check runs then (socialsell/app.py, ``App.pm``); before that, at load, a section
+# named after no installed plugin is refused (:func:`check_plugin_section_names`).
+
+#: the types a declared setting may have: ``list`` is a list of strings, ``"duration"`` seconds
+#: written as 300 or "5m", ``"url"`` an http(s) URL
+SETTING_TYPES: tuple[Any, ...] = (str, int, float, bool, list, "duration", "url")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One key a plugin declares for its section or for the accounts of its channel type.
+
+    ``secret``: the value must be a reference (``{env = "NAME"}``...) and is kept as one until
+    read with ``setting(key)``. ``low``/``high`` bound a number or a duration (seconds).
+    ``default`` is used when the key is absent (None: absent means unset).
+    """
+
+    name: str
+    type: Any = str
+    required: bool = False
+    secret: bool = False
+    default: Any = None
+    low: float | None = None
+    high: float | None = None
+    help: str = ""
+
+    def __post_init__(self) -> None:
+        types = self.type if isinstance(self.type, tuple) else (self.type,)
+        if not types or not all(any(t is k or t == k for k in SETTING_TYPES) for t in types):
+            raise TypeError(f"setting {self.name!r}: type {self.type!r} is not one of str, int, float, bool, list, "
+                            '"duration", "url" (or a tuple of them)')
+        if self.secret and self.type is not str:
+            raise TypeError(f"setting {self.name!r}: a secret is a string (a reference to one)")
+
+    @property
+    def types(self) -> tuple[Any, ...]:
+        return self.type if isinstance(self.type, tuple) else (self.type,)
+
+    def expected(self) -> str:
+        """What a value must look like, for the error line."""
+        if self.secret:
+            return SECRET_REFERENCE
+        return " or ".join(self._expected(t) for t in self.types)
+
+    def _expected(self, kind: Any) -> str:
+        low = _n(self.low) if self.low is not None else None
+        high = _n(self.high) if self.high is not None else None
+        bounds = f" from {low} to {high}" if low and high else f" of at least {low}" if low else \
+            f" of at most {high}" if high else ""
+        if kind == "duration":
+            return f'a duration like 300, "5m", "2h" or "1d" (at most {_seconds(int(self.high or YEAR))})'
+        return {
+            str: "a non-empty string", int: f"a whole number{bounds}", float: f"a number{bounds}",
+            bool: "true or false", list: 'a list of strings like ["a", "b"]',
+            "url": "an http(s) URL like https://example.com",
+        }[kind]
+
+
+def check_declared(path: Path, label: str, data: dict[str, Any], declared: Iterable[Setting],
+                   also_allowed: Iterable[str] = ()) -> dict[str, Any]:
+    """``data`` checked against ``declared``: an unknown key (not declared, not in
+    ``also_allowed``) refused with a did-you-mean, a missing required key, a wrong type or a
+    secret written as a value refused with one ConfigError naming the file, ``label`` and the
+    key. Returns the checked values, defaults filled in, secrets still references."""
+    declared = list(declared)
+    names = [s.name for s in declared]
+    allowed = [*also_allowed, *names]
+    t = _Table(path, label, data, "", strict=False)
+    for key in t.data:
+        if key not in allowed:
+            raise unknown_key(path, label, key, allowed)
+    values = {k: v for k, v in t.data.items() if k not in names}
+    for s in declared:
+        if s.name not in t.data:
+            if s.required:
+                raise t.fail(s.name, f"{s.expected()} (required)")
+            if s.default is not None:
+                values[s.name] = s.default
+            continue
+        values[s.name] = _declared_value(t, s)
+    return values
+
+
+def _declared_value(t: _Table, s: Setting) -> Any:
+    value = t.data[s.name]
+    if s.secret:
+        if isinstance(value, str) and value:
+            raise t.fail(s.name, 'a reference, not the secret itself: {env = "NAME"} or {keyring = "service/user"}')
+        if not (isinstance(value, dict) and _is_reference(value)):
+            raise t.fail(s.name, SECRET_REFERENCE)  # the value is not shown: it may hold the secret
+        return dict(value)
+    if isinstance(value, dict):  # any setting may come from the environment ({env = "X_CLIENT_ID"})
+        if not _is_reference(value):
+            raise t.fail(s.name, SECRET_REFERENCE)
+        return dict(value)
+    low = s.low if s.low is not None else -(2**63)
+    high = s.high if s.high is not None else 2**63 - 1
+    checks: dict[Any, Callable[[Any], Any]] = {
+        str: _string, int: lambda v: _integer(v, int(low), int(high)), float: lambda v: _number(v, low, high),
+        bool: _boolean, list: _strings, "url": _http_url, "duration": lambda v: _duration(v, int(s.high or YEAR)),
+    }
+
+    def check(v: Any) -> Any:
+        for kind in s.types:
+            try:
+                return checks[kind](v)
+            except (ValueError, TypeError, OverflowError):
+                continue
+        raise ValueError(v)
+
+    return t.get(s.name, check, s.expected())
+
+
+def _duration(v: Any, high: int) -> int:
+    seconds = duration_seconds(v)
+    if seconds > high:
+        raise ValueError(v)
+    return seconds
+
+
+def check_plugin_section_names(path: Path, settings: Settings, installed: Iterable[str]) -> None:
+    """Refuse, at load, a section that is neither the core's nor named after an installed plugin
+    (``[sales]``, ``[hubspt]``), with a did-you-mean; its keys are checked when plugins load."""
+    installed = sorted(set(installed))
+    for name in settings.plugin_sections:
+        if name not in installed:
+            raise unknown_key(path, "", name, [*KNOWN_KEYS[""], *installed])

@@ -10,6 +10,7 @@ changes never shift a 09:00 post to 08:00 or 10:00.
 from __future__ import annotations
 
 import functools
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -69,18 +70,19 @@ def _parse_when(text: str, now: datetime, tz: ZoneInfo) -> datetime:
     local_now = now.astimezone(tz)
     if s == "now":
         return now.astimezone(UTC)
-    m = re.fullmatch(r"\+\s*(\d+)\s*(s|m|min|h|d|w)", s)
-    if m:
-        if len(m.group(1)) > 12 or int(m.group(1)) * _UNITS[m.group(2)] > MAX_AWAY.total_seconds():
+    ahead = _whole_duration(s[1:]) if s.startswith("+") else None
+    if ahead is not None:
+        number, unit = ahead
+        if len(number) > 12 or int(number) * _UNITS[unit] > MAX_AWAY.total_seconds():
             raise _too_far(text)
-        n, unit = int(m.group(1)), m.group(2)
+        n = int(number)
         if unit in ("d", "w"):  # calendar days keep the wall-clock time across DST
             days = n * (7 if unit == "w" else 1)
             return to_utc(local_now.replace(tzinfo=None) + timedelta(days=days), tz)
         return now.astimezone(UTC) + timedelta(seconds=n * _UNITS[unit])
     m = re.fullmatch(r"(today|tomorrow|[a-z]+)\s+(\d{1,2}:\d{2})", s)
     if m and (m.group(1) in ("today", "tomorrow") or m.group(1) in _DAY_ALIASES):
-        word, hhmm = m.group(1), _parse_time(m.group(2))
+        word, hhmm = m.group(1), parse_hhmm(m.group(2))
         today = local_now.date()
         if word == "today":
             day = today
@@ -106,11 +108,44 @@ def _parse_when(text: str, now: datetime, tz: ZoneInfo) -> datetime:
     return parsed.astimezone(UTC)
 
 
-def _parse_time(text: str) -> time:
+# --- the one reader of times of day and durations (the config, --at, --every, slots) ---------
+
+
+def parse_hhmm(text: str) -> time:
+    """``"09:00"`` -> time(9, 0): every time of day people write (config, slots, business hours,
+    ``tomorrow 09:00``). Raises ValueError."""
     m = re.fullmatch(r"(\d{1,2}):(\d{2})", text.strip())
     if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
         raise ValueError(f"cannot read the time of day {text!r}: use HH:MM, e.g. 09:00")
     return time(int(m.group(1)), int(m.group(2)))
+
+
+_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)?\s*")
+
+
+def read_duration(text: str) -> tuple[str, str]:
+    """``"90s"``, ``"5m"``, ``"1.5h"``, ``"2 w"`` -> (the number as written, the unit, "" when
+    none): every duration people write goes through here; each caller says which numbers and
+    units it takes. Raises ValueError."""
+    m = _DURATION.fullmatch(text.lower())
+    if not m:
+        raise ValueError(text)
+    return m.group(1), m.group(2) or ""
+
+
+def duration_seconds(value: object) -> int:
+    """Seconds from ``300``, ``"90s"``, ``"5m"``, ``"2h"``, ``"1d"``, ``"1w"`` (the config's
+    durations; at least one second). Raises ValueError."""
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        number, unit = read_duration(str(value))
+        seconds = float(number) * (_UNITS[unit] if unit else 1)
+    if not math.isfinite(seconds) or seconds < 1:
+        raise ValueError(value)
+    return int(seconds)
 
 
 def parse_days(text: str) -> list[int]:
@@ -161,7 +196,7 @@ def parse_slot_rule(text: str) -> WeeklyTimes:
     if not m:
         raise ValueError(f"cannot read the slot rule {text!r}: use e.g. \"mon-fri 09:00, 12:30\"")
     days = parse_days(m.group(1))
-    times = sorted({_parse_time(t) for t in m.group(2).split(",")})
+    times = sorted({parse_hhmm(t) for t in m.group(2).split(",")})
     return WeeklyTimes(tuple(days), tuple(times))
 
 
@@ -199,7 +234,7 @@ def parse_business_hours(text: str) -> BusinessHours:
         m = re.fullmatch(r"\s*([a-z,\- ]+?)\s+(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})\s*", rule.lower())
         if not m:
             raise ValueError(f"business hours like \"mon-fri 09:00-17:00\", not {rule.strip()!r}")
-        start, end = _parse_time(m.group(2)), _parse_time(m.group(3))
+        start, end = parse_hhmm(m.group(2)), parse_hhmm(m.group(3))
         if end <= start:
             raise ValueError(f"business hours must end after they start, not {rule.strip()!r}")
         for d in parse_days(m.group(1)):
@@ -240,12 +275,22 @@ def format_local(at: datetime | None, tz: ZoneInfo, fmt: str = "%a %d %b %H:%M")
 
 def parse_interval(text: str) -> tuple[int, str]:
     """``"7d"`` / ``"2w"`` / ``"12h"`` / ``"30m"`` -> (number, unit). Raises ValueError."""
-    m = re.fullmatch(r"\s*(\d+)\s*(m|min|h|d|w)\s*", str(text).lower())
-    if not m or int(m.group(1)[:12]) < 1:
+    found = _whole_duration(str(text))
+    if not found or found[1] == "s" or int(found[0][:12]) < 1:
         raise ValueError(f"cannot read the interval {str(text)[:60]!r}: use e.g. 7d, 2w, 12h")
-    if len(m.group(1)) > 12 or int(m.group(1)) * _UNITS[m.group(2)] > MAX_INTERVAL.total_seconds():
+    number, unit = found
+    if len(number) > 12 or int(number) * _UNITS[unit] > MAX_INTERVAL.total_seconds():
         raise ValueError(f"the interval {str(text).strip()[:60]!r} is too long: at most {MAX_INTERVAL.days} days")
-    return int(m.group(1)), m.group(2)
+    return int(number), unit
+
+
+def _whole_duration(text: str) -> tuple[str, str] | None:
+    """A whole number with a unit (``+2h``, ``--every 7d``), or None."""
+    try:
+        number, unit = read_duration(text)
+    except ValueError:
+        return None
+    return (number, unit) if unit and "." not in number else None
 
 
 def interval_seconds(text: str) -> int:

@@ -13,9 +13,11 @@ import os
 import shutil
 import tomllib
 import warnings
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,10 +25,14 @@ from socialsell.errors import ConfigError, UsageError
 from socialsell.redact import remember
 from socialsell.settings import (
     CONFIG_NAME,
+    KNOWN_KEYS,
     SECRET_REFERENCE,
     AccountSettings,
     Rep,
+    Setting,
     Settings,
+    check_declared,
+    check_plugin_section_names,
     database_url,
     parse_settings,
 )
@@ -63,6 +69,29 @@ class Account:
         return key in self.settings
 
 
+@dataclass(frozen=True)
+class PluginSettings:
+    """A plugin's own section of ``socialsell.toml``, checked against what the plugin declared
+    (``register_settings``): ``get(key)`` the checked value or its declared default,
+    ``setting(key)`` the same with a secret reference resolved (like :meth:`Account.setting`)."""
+
+    section: str
+    values: Mapping[str, Any]
+    workspace: Workspace = field(repr=False)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.values.get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.values
+
+    def setting(self, key: str, default: Any = None) -> Any:
+        return self.workspace.resolve_secret(self.values.get(key, default), f"{self.section}.{key}")
+
+
 @dataclass
 class Workspace:
     """A loaded workspace: the folder, its typed settings, its accounts and where its database is."""
@@ -72,6 +101,8 @@ class Workspace:
     settings: Settings
     accounts: dict[str, Account]
     db_url: str
+    #: the plugins' own sections, checked (:meth:`apply_declared_settings`), by name
+    plugin_settings: dict[str, PluginSettings] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -93,6 +124,24 @@ class Workspace:
             raise UsageError(
                 f"unknown channel account {name!r} (configured: {known}; add it under [[accounts]] in {self.config_path.name})"
             ) from None
+
+    def apply_declared_settings(self, sections: Mapping[str, Sequence[Setting]],
+                                channels: Mapping[str, Sequence[Setting] | None], installed: Iterable[str]) -> None:
+        """Check the plugins' sections and the accounts' own keys against what the plugins
+        declared (once their plugins have loaded): one ConfigError like any setting's. A section
+        of a plugin installed but not loaded (blocked, not allowed) is left alone."""
+        installed = set(installed)
+        for name, data in self.settings.plugin_sections.items():
+            if name in sections:
+                values = check_declared(self.config_path, f"[{name}]", data, sections[name])
+                self.plugin_settings[name] = PluginSettings(name, MappingProxyType(values), self)
+            elif name not in installed:
+                raise ConfigError(self.config_path, f"[{name}]", "unknown section: no installed plugin declares it")
+        for account in self.accounts.values():
+            declared = channels.get(account.channel)
+            if declared is not None:
+                account.settings = check_declared(self.config_path, f"[[accounts]] {account.name}", account.settings,
+                                                  declared, also_allowed=KNOWN_KEYS["accounts"])
 
     def rep(self, name: str) -> Rep | None:
         return next((r for r in self.team if r.name == name), None)
@@ -133,7 +182,8 @@ def find_config(path: str | os.PathLike[str] | None) -> Path:
     return Path.cwd() / CONFIG_NAME
 
 
-def load_workspace(config: str | os.PathLike[str] | None = None, db_url: str | None = None) -> Workspace:
+def load_workspace(config: str | os.PathLike[str] | None = None, db_url: str | None = None,
+                   plugins_dir: str | os.PathLike[str] | None = None) -> Workspace:
     """Read and check ``socialsell.toml`` whole. Raises :class:`ConfigError` on any problem."""
     path = find_config(config)
     if not path.exists():
@@ -146,12 +196,17 @@ def load_workspace(config: str | os.PathLike[str] | None = None, db_url: str | N
         raise ConfigError(path, None, f"not valid TOML ({e})") from None
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(path, None, f"cannot be read ({getattr(e, 'strerror', None) or e})") from None
-    return build_workspace(path, data, db_url)
+    return build_workspace(path, data, db_url, plugins_dir)
 
 
-def build_workspace(path: Path, data: dict[str, Any], db_url: str | None = None) -> Workspace:
+def build_workspace(path: Path, data: dict[str, Any], db_url: str | None = None,
+                    plugins_dir: str | os.PathLike[str] | None = None) -> Workspace:
     """A workspace from an already parsed config (``path`` names the file in errors)."""
     settings = parse_settings(path, data)
+    if settings.plugin_sections:  # only then: finding the plugins costs ~10 ms a read command need not pay
+        from socialsell.plugins.manager import installed_plugin_names  # noqa: PLC0415 - pluggy, importlib.metadata
+
+        check_plugin_section_names(path, settings, installed_plugin_names(plugins_dir))
     root = path.parent.resolve()
     workspace = Workspace(root=root, config_path=path, settings=settings, accounts={},
                           db_url=database_url(settings, root, db_url))

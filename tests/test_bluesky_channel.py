@@ -13,6 +13,7 @@ from socialsell_bluesky.channel import BlueskyChannel
 
 from socialsell.api import (
     AuthError,
+    MediaFile,
     RateLimited,
     Rejected,
     ReplyNotAllowed,
@@ -112,6 +113,19 @@ def test_images_go_with_the_post_and_oversized_ones_are_refused_before_sending(a
     with pytest.raises(Rejected, match="2000001 bytes; Bluesky takes images up to 2000000 bytes"):
         channel.publish("too big", media=[str(big)])
     assert len(fake.requests) == before
+
+
+def test_each_image_carries_its_alt_text_in_the_embed(account, fake, tmp_path):
+    first, second = tmp_path / "chart.png", tmp_path / "team.jpg"
+    first.write_bytes(b"\x89PNG\r\n\x1a\n" + b"1" * 100)
+    second.write_bytes(b"\xff\xd8\xff" + b"2" * 100)
+    channel = connect(account, fake)
+    channel.publish("two pictures", media=[MediaFile(str(first), "Bar chart: replies doubled in May"), str(second)])
+    assert calls(fake, "com.atproto.repo.uploadBlob") == 2
+    embed = fake.posts[-1]["record"]["embed"]
+    assert embed["$type"] == "app.bsky.embed.images"
+    assert [image["alt"] for image in embed["images"]] == ["Bar chart: replies doubled in May", ""]
+    assert all(image["image"]["ref"]["$link"] for image in embed["images"])  # the uploaded blobs
 
 
 def test_a_thread_is_a_reply_chain_found_again_as_written(account, fake):

@@ -469,3 +469,22 @@ def test_construction_is_checked_at_the_socket_level(echo_class, echo_account):
             check_construction(channel)
     finally:
         server.close()
+
+
+def test_the_pytest_plugin_gives_its_fixtures_with_no_import(pytester):
+    """Registered through the pytest11 entry point: a plugin's tests use the fixtures as they are."""
+    from importlib.metadata import entry_points
+
+    assert [ep.value for ep in entry_points(group="pytest11") if ep.name == "socialsell"] == \
+        ["socialsell.testing.pytest_plugin"]
+    pytester.makepyfile(test_fixtures='''
+        def test_fixtures(socialsell_account, socialsell_secret, socialsell_plugins, socialsell_channel_types):
+            ref = socialsell_secret("KIT_TOKEN", "t0k3n-kit")
+            account = socialsell_account(channel="sandbox", name="s1", token=ref, seed="7")
+            assert ref == {"env": "KIT_TOKEN"} and account.setting("token") == "t0k3n-kit"
+            assert (account.name, account.channel, account.settings["seed"]) == ("s1", "sandbox", "7")
+            assert socialsell_plugins.get_plugin("sandbox") is not None
+            assert {"sandbox", "x", "linkedin", "bluesky"} <= set(socialsell_channel_types)
+    ''')
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")  # a new process: the entry point loads it
+    result.assert_outcomes(passed=1)

@@ -428,19 +428,26 @@ def test_a_hubspot_deal_adopts_the_reps_own_deal_instead_of_counting_twice(make_
 
 
 @pytest.mark.parametrize(("section", "expected"), [
-    ('token = "pat-raw-token"', "[hubspot] token: expected a reference, not the token itself"),
+    ('token = "pat-raw-token"', "[hubspot] token: expected a reference, not the secret itself"),
     ('token = {vault = "x"}', "[hubspot] token: expected a secret reference"),
     ('token = {env = "NOT_SET_ANYWHERE"}', "nothing found at env NOT_SET_ANYWHERE"),
+    ('host = "https://api.hubapi.com"', "[hubspot] token: expected a secret reference"),
     ('token = {env = "HUBSPOT_TOKEN"}\nhost = "ftp://example.com"', "[hubspot] host: expected an http(s) URL"),
-    ('token = {env = "HUBSPOT_TOKEN"}\nsync_seconds = "often"', "[hubspot] sync_seconds: expected a whole number of seconds"),
+    ('token = {env = "HUBSPOT_TOKEN"}\nsync_seconds = "often"', "[hubspot] sync_seconds: expected a whole number from 10 to 86400"),
     ('token = {env = "HUBSPOT_TOKEN"}\ndeals = "yes"', "[hubspot] deals: expected true or false"),
+    ('token = {env = "HUBSPOT_TOKEN"}\nsync_second = 60', "[hubspot] sync_second: unknown key (did you mean sync_seconds?)"),
 ])
 def test_bad_hubspot_settings_are_one_line_exit_2_nothing_changed(cli, workspace, monkeypatch, section, expected):
-    """Checked with the whole file when any command loads it (socialsell/settings.py)."""
+    """Checked against the plugin's declaration (register_settings) whenever plugins load: every
+    command that runs plugin code, `run` before any job; a raw secret stops every command."""
     monkeypatch.setenv("HUBSPOT_TOKEN", CANARY)
     workspace.write_text(workspace.read_text() + f"\n[hubspot]\n{section}\n")
-    at_load = "expected" in expected  # a malformed section stops every command; a missing token only the sync
-    for args in (("crm", "sync"), ("crm", "sync", "--dry-run"), *([("tasks",)] if at_load else [])):
+    at_load = "expected" in expected or "unknown" in expected  # a missing token stops only the sync
+    raw_secret = "token = \"" in section or "vault" in section
+    commands = [("crm", "sync"), ("crm", "sync", "--dry-run")]
+    commands += [("run", "--once")] if at_load else []
+    commands += [("tasks",)] if raw_secret else []  # read commands load no plugin, but a raw secret is never let by
+    for args in commands:
         out = cli(*args)
         assert out.exit_code == 2 and out.output.startswith("Error: ") and out.output.count("\n") == 1, out.output
         assert expected in out.output and CANARY not in out.output and "pat-raw-token" not in out.output

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from socialsell import hookimpl
-from socialsell.errors import UsageError
+from socialsell.errors import ConfigError, UsageError
 from socialsell.plugins import hookspecs
 from socialsell.plugins.channel import Channel, Engagement, Person, Published
 from socialsell.plugins.manager import build_plugin_manager, channel_types, describe_plugins
@@ -212,6 +212,28 @@ def test_hook_register_commands_adds_cli_commands(workspace):
     assert result.output == "hi from a plugin\n"
     sandbox = CliRunner().invoke(build_cli(), ["sandbox", "--help"])  # the built-in plugin's command
     assert "engage" in sandbox.output
+
+
+def test_hook_register_settings_declares_a_checked_section(workspace, clock):
+    from socialsell.app import App
+
+    folder = workspace.parent / "plugs"
+    folder.mkdir()
+    (folder / "echoes.py").write_text(
+        "from socialsell.api import Setting, hookimpl\n"
+        "@hookimpl\ndef register_settings(register):\n"
+        "    register('echoes', [Setting('times', type=int, default=2), Setting('prefix', required=True)])\n"
+    )
+    workspace.write_text(workspace.read_text() + '\n[echoes]\nprefix = ">"\n')
+
+    def load() -> App:  # the section is named after the plugin, found in the plugins folder at load
+        return App.load(str(workspace), pm=build_plugin_manager(folder), plugins_dir=str(folder), clock=clock)
+
+    section = load().plugin_settings("echoes")
+    assert (section["prefix"], section["times"]) == (">", 2)
+    workspace.write_text(workspace.read_text() + "tims = 3\n")
+    with pytest.raises(ConfigError, match=r"\[echoes\] tims: unknown key \(did you mean times\?\)"):
+        load().plugin_settings("echoes")
 
 
 def test_hook_register_jobs_adds_a_job_to_the_loop(pm, make_app, clock):
@@ -434,7 +456,7 @@ def test_hook_register_report_sections_adds_a_section(workspace, clock):
     folder.mkdir()
     (folder / "nps.py").write_text(
         "from socialsell import hookimpl\n"
-        "from socialsell.reports import Section, Table, row\n"
+        "from socialsell.api import Section, Table, row\n"
         "def compute(app, scope):\n"
         "    return Section('nps', 'Net promoter score', [Table('score', 'NPS by survey', ['survey', 'score', 'days'],\n"
         "        [row('nps', 'score', 'q4', survey='q4', score=41, days=round(scope.days))])])\n"
@@ -449,3 +471,50 @@ def test_hook_register_report_sections_adds_a_section(workspace, clock):
     assert "NET PROMOTER SCORE" in everything.output and "THE SLA" in everything.output
     without = CliRunner().invoke(build_cli(clock=clock), [*base[2:], "--section", "nps"])
     assert without.exit_code == 2 and "unknown --section 'nps'" in without.output
+
+
+# --- a plugin failing in an event hook --------------------------------------------------------
+
+
+def test_a_plugin_raising_in_an_event_hook_is_named_in_the_log_and_the_loop_goes_on(pm, make_app, clock, recorder,
+                                                                                     caplog):
+    import logging
+
+    from socialsell.loop.worker import Worker, run_once
+    from socialsell.marketing.posts import create_post
+
+    class Broken:
+        @hookimpl
+        def post_published(self, post, delivery):
+            raise RuntimeError("webhook down")
+
+    pm.register(Broken(), name="broken")
+    try:
+        app = make_app()
+        app.channel("sandbox").audience = False
+        for text in ("First post", "Second post"):
+            create_post(app, accounts=["sandbox"], text=text, at=clock.now + timedelta(minutes=1))
+        clock.advance(minutes=2)
+        worker = Worker(app, id="w1")
+        with caplog.at_level(logging.ERROR, logger="socialsell"):
+            results = run_once(app, worker, clock.now)
+    finally:
+        pm.unregister(name="broken")
+    assert len(results["publish"].published) == 2  # the first failure stopped neither the batch...
+    assert len(recorder.named("post_published")) == 2  # ...nor the plugin listening beside it
+    failures = [r.getMessage() for r in caplog.records if getattr(r, "event", None) == "plugin.failed"]
+    assert failures == ["plugin broken: post_published failed (RuntimeError: webhook down); "
+                        "the other plugins and the loop go on"] * 2
+    snapshot = worker.snapshot()
+    assert all(snapshot[job]["last_error"] is None for job in ("publish", "poll:sandbox", "sla", "metrics"))
+
+
+def test_trace_plugins_shows_each_event_call_per_plugin(pm, make_app, clock, recorder, monkeypatch, capsys):
+    from socialsell.plugins import trace
+
+    monkeypatch.setenv("SOCIALSELL_TRACE_PLUGINS", "1")
+    trace.enable_if_asked(pm)  # the fixture's pm is this test's own
+    _publish_one(make_app(), clock)
+    err = capsys.readouterr().err
+    assert "[plugins] post_published(post=PostView(" in err and "-> recorder" in err
+    assert "[plugins] post_published returned []" in err

@@ -73,6 +73,14 @@ def test_once_installed_it_shows_in_socialsell_plugins(cli, tmp_path):
     assert listed.returncode == 0, listed.stderr
     plugin = next(p for p in json.loads(listed.stdout) if p["id"] == "mastodon")
     assert plugin["package"] == "socialsell-mastodon" and plugin["hooks"] == ["register_channels"]
+    # its tests, once installed: socialsell's pytest plugin gives the fixtures, and the test that
+    # looks the channel up through the entry point runs instead of skipping
+    tested = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "--rootdir", str(tmp_path),
+         str(tmp_path / "socialsell-mastodon" / "tests")],
+        cwd=tmp_path, env=_env(site), capture_output=True, text=True, timeout=300)
+    assert tested.returncode == 0, tested.stdout[-3000:] + tested.stderr[-2000:]
+    assert "not installed yet" not in tested.stdout and "1 skipped" in tested.stdout  # metrics: not read
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -34,6 +34,7 @@ from socialsell.api import (
     ReplyNotAllowed,
     SearchPage,
     SearchQuery,
+    Setting,
     SharedPost,
     load_tokens,
     save_tokens,
@@ -84,6 +85,10 @@ def post_link(uri: str, handle_or_did: str | None = None) -> str:
 
 class BlueskyChannel(Channel):
     name = "bluesky"
+    settings = (
+        Setting("app_password", secret=True, help="an app password (Settings > App passwords), as a reference"),
+        Setting("service", type="url", help="the PDS to sign in to (default https://bsky.social)"),
+    )
     label = "Bluesky"
     max_length = bsky_text.MAX_GRAPHEMES
     supports = Capabilities(publish=True, engagements=True, reply=True, metrics=True, search=True)
@@ -249,7 +254,8 @@ class BlueskyChannel(Channel):
                     features=[features[f.kind](f.value)])
                 for f in bsky_text.facets(text, resolve)]
 
-    def _images(self, media: Sequence[str]) -> list[bytes]:
+    def _images(self, media: Sequence[str]) -> list[tuple[bytes, str]]:
+        """Each file's bytes and its alt text (``MediaFile.alt``; "" for a plain path)."""
         if len(media) > MAX_IMAGES:
             raise Rejected(f"Bluesky takes at most {MAX_IMAGES} images in a post, not {len(media)}")
         images = []
@@ -257,7 +263,7 @@ class BlueskyChannel(Channel):
             data = Path(path).read_bytes()
             if len(data) > MAX_IMAGE_BYTES:
                 raise Rejected(f"{path} is {len(data)} bytes; Bluesky takes images up to {MAX_IMAGE_BYTES} bytes")
-            images.append(data)
+            images.append((data, getattr(path, "alt", "") or ""))
         return images
 
     def _create(self, text: str, *, media: Sequence[str] = (), reply_to: Any = None, embed: Any = None,
@@ -267,8 +273,9 @@ class BlueskyChannel(Channel):
 
         def send(client: Client) -> Any:
             facets = self._facets(client, text) or None
-            if images:  # alt text: socialsell's media are files without one, so it is empty
-                return client.send_images(text, images=images, image_alts=[""] * len(images), facets=facets,
+            if images:  # app.bsky.embed.images: each image's blob with its alt text
+                return client.send_images(text, images=[data for data, _ in images],
+                                          image_alts=[alt for _, alt in images], facets=facets,
                                           reply_to=reply_to, profile_identify=self._repo())
             return client.send_post(text, facets=facets, reply_to=reply_to, embed=embed, profile_identify=self._repo())
 

@@ -12,6 +12,13 @@ __version__ = "0.1.0"
 
 
 @hookimpl
+def register_settings(register):
+    from socialsell_hubspot.settings import SECTION, SETTINGS
+
+    register(SECTION, SETTINGS)
+
+
+@hookimpl
 def register_commands(cli):
     from socialsell_hubspot.commands import crm
 

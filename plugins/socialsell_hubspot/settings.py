@@ -1,5 +1,6 @@
-"""The ``[hubspot]`` section of ``socialsell.toml`` (parsed and checked with the rest of the file
-by socialsell/settings.py; documented in docs/configuration.md and docs/crm.md).
+"""The ``[hubspot]`` section of ``socialsell.toml``: declared here (:data:`SETTINGS`, through the
+``register_settings`` hook), checked by socialsell against the declaration when plugins load;
+documented in docs/configuration.md and docs/crm.md.
 
 ::
 
@@ -15,7 +16,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from socialsell.api import UsageError
+from socialsell.api import Setting, UsageError
+
+SECTION = "hubspot"
+DAY = 86400
+
+#: the keys of ``[hubspot]`` (register_settings): anything else is refused with a did-you-mean
+SETTINGS = (
+    Setting("token", required=True, secret=True, help="a private app's access token"),
+    Setting("host", type="url", help="another server than https://api.hubapi.com (tests use a local one)"),
+    Setting("sync_seconds", type=int, default=300, low=10, high=DAY, help="how often the loop's job syncs"),
+    Setting("deals", type=bool, default=True, help="read deals back"),
+)
 
 
 @dataclass(frozen=True)
@@ -33,18 +45,19 @@ class HubSpotConfig:
 
 def configured(app: Any) -> bool:
     """Whether the workspace has a ``[hubspot]`` section at all."""
-    return app.workspace.settings.hubspot is not None
+    return app.plugin_settings(SECTION) is not None
 
 
 def load_settings(app: Any) -> HubSpotConfig:
-    """The settings (checked when the workspace loaded, socialsell/settings.py), the token
+    """The settings (checked against :data:`SETTINGS` when plugins loaded), the token
     resolved; a clear :class:`UsageError` when there is no section or nothing at the reference."""
     where = app.workspace.config_path.name
-    section = app.workspace.settings.hubspot
+    section = app.plugin_settings(SECTION)
     if section is None:
         raise UsageError(f"no [hubspot] section in {where}: add one with token = {{env = \"HUBSPOT_TOKEN\"}} (docs/crm.md)")
-    token = app.workspace.resolve_secret(section.token, "hubspot.token")
+    token = section.setting("token")
     if not token:
-        source = ", ".join(f"{k} {v}" for k, v in section.token.items())
+        source = ", ".join(f"{k} {v}" for k, v in section["token"].items())
         raise UsageError(f"{where}: [hubspot] token: nothing found at {source} (set it, then run `socialsell crm sync`)")
-    return HubSpotConfig(token=str(token), host=section.host, sync_seconds=section.sync_seconds, deals=section.deals)
+    return HubSpotConfig(token=str(token), host=section.get("host"), sync_seconds=section["sync_seconds"],
+                         deals=section["deals"])

@@ -34,6 +34,7 @@ from socialsell.api import (
     ReplyNotAllowed,
     SearchPage,
     SearchQuery,
+    Setting,
     SharedPost,
     TransientError,
     UsageError,
@@ -79,6 +80,17 @@ class LinkedInChannel(Channel):
     """A LinkedIn company page (``author = "urn:li:organization:N"``) or member account."""
 
     name = "linkedin"
+    settings = (
+        Setting("author", help="who posts: urn:li:organization:N (a page) or urn:li:person:ID (a member)"),
+        Setting("organization_id", type=(str, int), help="the page's number, instead of author"),
+        Setting("client_id", help="the LinkedIn app's client id"),
+        Setting("client_secret", secret=True, help="the LinkedIn app's secret"),
+        Setting("access_token", secret=True, help="a token obtained elsewhere (never refreshed)"),
+        Setting("scopes", type=(list, str), help="scopes to request at connect, or granted to access_token"),
+        Setting("version", type=(str, int), help="the LinkedIn-Version header"),
+        Setting("redirect_port", type=int, low=0, high=65535, help="a fixed loopback port for connect"),
+        Setting("lookup_people", type=bool, help="false: skip the name and headline lookup"),
+    )
     label = "LinkedIn"
     max_length = 3000
     supports = Capabilities(publish=True, engagements=True, reply=True, metrics=True)

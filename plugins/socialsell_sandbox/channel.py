@@ -35,6 +35,7 @@ from socialsell.api import (
     RemotePost,
     SearchPage,
     SearchQuery,
+    Setting,
     SharedPost,
     TransientError,
 )
@@ -54,6 +55,12 @@ class SandboxChannel(Channel):
     default_poll_interval = 60
     timeout = 5.0
     share_modes = ("repost", "quote", "link")
+    settings = (
+        Setting("seed", type=(str, int), default="socialsell", help="the simulated audience's random seed"),
+        Setting("audience", type=bool, default=True, help="false: nobody reacts to what is published"),
+        Setting("latency", type=float, default=0.0, low=0, high=60, help="seconds each simulated request takes"),
+        Setting("token", secret=True, help="a secret it never needs: shows how secrets are kept out of output"),
+    )
 
     def __init__(self, account):
         super().__init__(account)

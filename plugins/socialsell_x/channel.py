@@ -36,6 +36,7 @@ from socialsell.api import (
     ReplyNotAllowed,
     SearchPage,
     SearchQuery,
+    Setting,
     SharedPost,
     TransientError,
     UsageError,
@@ -96,6 +97,17 @@ class XChannel(Channel):
     """An X account: posts and threads, images, engagements, replies and metrics over API v2."""
 
     name = "x"
+    settings = (
+        Setting("client_id", help="the app's OAuth 2.0 client id (connect)"),
+        Setting("client_secret", secret=True, help="its secret, for a confidential client"),
+        Setting("consumer_key", secret=True, help="OAuth 1.0a: the API key"),
+        Setting("consumer_secret", secret=True, help="OAuth 1.0a: the API key secret"),
+        Setting("access_token", secret=True, help="OAuth 1.0a: the access token"),
+        Setting("access_token_secret", secret=True, help="OAuth 1.0a: the access token secret"),
+        Setting("user_id", type=(str, int), help="the account's numeric id, to skip a lookup"),
+        Setting("callback_port", type=int, low=0, high=65535, help="the loopback port of the app's callback"),
+        Setting("poll_request_budget", type=int, low=1, high=10_000, help="the most requests one poll makes"),
+    )
     label = "X"
     max_length = MAX_WEIGHTED_LENGTH
     supports = Capabilities(publish=True, engagements=True, reply=True, metrics=True, search=True)

@@ -67,7 +67,9 @@ def post() -> None:
 @click.option("--queue", is_flag=True, help="Take the next free posting slot of each channel.")
 @click.option("--campaign", metavar="NAME", help="The campaign this post belongs to.")
 @click.option("--draft", is_flag=True, help="Keep it as a draft until `post approve`.")
-@click.option("--media", multiple=True, type=MEDIA_FILE, help="An image to attach.")
+@click.option("--media", multiple=True, type=MEDIA_FILE, help="An image to attach (repeatable).")
+@click.option("--alt", "alts", multiple=True, type=TEXT, metavar="TEXT",
+              help="The alternative text of the --media at the same place (repeatable).")
 @click.option("--repeat", "every", metavar="INTERVAL", help="Post again every INTERVAL (7d, 2w, 12h).")
 @click.option("--until", metavar="DATE", help="With --repeat: the last day of the series.")
 @click.option("--count", type=click.IntRange(1, 10_000), metavar="N", help="With --repeat: how many times in all.")
@@ -77,15 +79,18 @@ def post() -> None:
 @click.option("--suggested", metavar="COMMENT", type=TEXT, help="With --shareable: the comment reps are offered.")
 @json_option
 @pass_app
-def post_new(app, channels, text, template, variables, at, queue, campaign, draft, media, every, until, count,
-             evergreen, shareable, suggested, as_json) -> None:
+def post_new(app, channels, text, template, variables, at, queue, campaign, draft, media, alts, every, until,
+             count, evergreen, shareable, suggested, as_json) -> None:
     """Queue a post on one or more channel accounts.
 
     Without --channel, the campaign's channels (or the template's default channels) are used.
     """
+    from socialsell.marketing.media import with_alts
+
     recurrence = parse_recurrence(app, every, until, count)
+    files = with_alts(media, alts)
     post_id = create_post(app, accounts=list(channels), text=text, template=template, variables=parse_vars(variables),
-                          at=_when(app, at), queue=queue, campaign=campaign, draft=draft, media=media,
+                          at=_when(app, at), queue=queue, campaign=campaign, draft=draft, media=files,
                           recurrence=recurrence, evergreen=evergreen, shareable=shareable,
                           suggested_comment=suggested)
     p = get_post(app, post_id)

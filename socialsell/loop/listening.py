@@ -230,7 +230,7 @@ def _failed(app: App, stream: ListenStream, account: str, account_id: int, reser
     log.warning("listen failed", extra={"event": "listen.failed", "stream": stream.name, "account": account,
                                         "error": report.error})
     if isinstance(e, AuthError):
-        app.hook.account_paused(account=account, reason=str(e))
+        app.fire("account_paused", account=account, reason=str(e))
 
 
 def _commit(app: App, stream: ListenStream, account: str, account_id: int, lease: tuple[str, str, float],

@@ -72,7 +72,7 @@ def _poll_failed(app: App, account: str, account_id: int, e: ChannelError, repor
     log.warning("poll failed", extra={"event": "poll.failed", "account": account, "requests": report.requests,
                                       "error": report.error})
     if isinstance(e, AuthError):
-        app.hook.account_paused(account=account, reason=str(e))
+        app.fire("account_paused", account=account, reason=str(e))
 
 
 @dataclass(frozen=True)

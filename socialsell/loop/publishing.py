@@ -36,6 +36,7 @@ from sqlalchemy.engine import Connection
 
 from socialsell.db import schema as t
 from socialsell.marketing import guardrails
+from socialsell.marketing.media import media_files
 from socialsell.plugins.channel import (
     AuthError,
     ChannelError,
@@ -337,7 +338,7 @@ def _call(a: Attempt) -> Step:
         if d.get("share_mode"):  # a rep's share: a repost, a quote or a post with the link
             result = a.channel.share(SharedPost(d["share_target"], d["share_url"]), d["text"], mode=d["share_mode"])
         else:
-            result = a.channel.publish(d["text"], media=d.get("media") or ())
+            result = a.channel.publish(d["text"], media=media_files(d.get("media")))
     except Exception as e:  # noqa: BLE001 - every error maps to a step; a plugin bug too
         after = next(decide for kind, decide in AFTER_ERROR if isinstance(e, kind))
         return after(e, a)
@@ -444,17 +445,17 @@ def _move(app: App, d: dict[str, Any], step: Step, report: PublishReport) -> boo
         log.warning("rate limited", extra={"event": "account.rate_limited", "account": d["account"],
                                            "until": step.rate_limited_until.isoformat(timespec="seconds")})
     if step.pause_account:
-        app.hook.account_paused(account=d["account"], reason=step.pause_account)
+        app.fire("account_paused", account=d["account"], reason=step.pause_account)
     if not moved:
         return False
     d["status"] = step.to
     _report(report, from_status, step.to, d["id"])
     if step.to == "published":
         post, delivery = _hook_payload(app, d["id"])
-        app.hook.post_published(post=post, delivery=delivery)
+        app.fire("post_published", post=post, delivery=delivery)
     elif step.to in FAILED:
         post, delivery = _hook_payload(app, d["id"])
-        app.hook.post_failed(post=post, delivery=delivery, reason=step.error)
+        app.fire("post_failed", post=post, delivery=delivery, reason=step.error)
     return True
 
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, func, insert, select
+from sqlalchemy.engine import Connection
 
 from socialsell.db import schema as t
 from socialsell.db.pages import Page, fetch_page, page_of_dicts
@@ -23,7 +24,6 @@ from socialsell.timeparse import check_year, parse_date_end, to_utc
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
 
-C, P, D, M, E = t.campaigns, t.posts, t.deliveries, t.post_metrics, t.engagements
 
 
 def create_campaign(
@@ -63,9 +63,9 @@ def create_campaign(
         if not re.fullmatch(r"\w+", h):
             raise UsageError(f"--hashtag {h!r}: a hashtag is letters, digits and '_'")
     with app.db.write() as conn:
-        if conn.execute(select(C.c.id).where(C.c.name == name)).first():
+        if conn.execute(select(t.campaigns.c.id).where(t.campaigns.c.name == name)).first():
             raise UsageError(f"a campaign named {name!r} exists already (see `socialsell campaign show {name}`)")
-        campaign_id = conn.execute(insert(C).values(
+        campaign_id = conn.execute(insert(t.campaigns).values(
             name=name, goal=goal, persona=persona, starts_on=starts_on, ends_on=ends_on,
             channels=list(channels) if channels else None, budget=budget, utm_campaign=utm_name,
             required_hashtags=tags or None, disclaimer=disclaimer, shareable=shareable, created_at=app.now(),
@@ -77,9 +77,12 @@ def create_campaign(
 def list_campaigns(app: App, *, limit: int | None = None) -> Page:
     """Campaigns by start date, at most ``limit`` (None: all), each with its number of posts."""
     with app.db.read() as conn:
-        rows = page_of_dicts(fetch_page(conn, select(C).order_by(C.c.starts_on, C.c.id), limit), C.c.keys())
-        counts = dict(conn.execute(select(P.c.campaign_id, func.count()).where(P.c.campaign_id.in_([r["id"] for r in rows]))
-                                   .group_by(P.c.campaign_id)).all())
+        campaigns, posts = t.campaigns, t.posts
+        rows = page_of_dicts(fetch_page(conn, select(campaigns).order_by(campaigns.c.starts_on, campaigns.c.id), limit),
+                             campaigns.c.keys())
+        counts = dict(conn.execute(select(posts.c.campaign_id, func.count())
+                                   .where(posts.c.campaign_id.in_([r["id"] for r in rows]))
+                                   .group_by(posts.c.campaign_id)).all())
     for r in rows:
         r["posts"] = counts.get(r["id"], 0)
     return rows
@@ -87,8 +90,9 @@ def list_campaigns(app: App, *, limit: int | None = None) -> Page:
 
 def get_campaign(app: App, name: str, *, with_posts: bool = True) -> dict[str, Any]:
     """The campaign, its posts with per-channel status, and its reach and engagement figures."""
+    posts = t.posts
     with app.db.read() as conn:
-        row = conn.execute(select(C).where(C.c.name == name)).mappings().first()
+        row = conn.execute(select(t.campaigns).where(t.campaigns.c.name == name)).mappings().first()
         if row is None:
             raise NotFound(f"no campaign named {name!r} (see `socialsell campaign list`)")
         campaign = dict(row)
@@ -96,20 +100,13 @@ def get_campaign(app: App, name: str, *, with_posts: bool = True) -> dict[str, A
             return campaign
 
         post_rows = [dict(r) for r in conn.execute(
-            select(P.c.id, P.c.text, P.c.created_at).where(P.c.campaign_id == campaign["id"]).order_by(P.c.id)).mappings()]
+            select(posts.c.id, posts.c.text, posts.c.created_at)
+            .where(posts.c.campaign_id == campaign["id"]).order_by(posts.c.id)).mappings()]
         ids = [p["id"] for p in post_rows]
         deliveries = delivery_rows(conn, ids) if ids else []
         delivery_ids = [d["id"] for d in deliveries]
-        metrics: dict[int, dict[str, Any]] = {}
-        engaged: dict[int, int] = {}
-        if delivery_ids:
-            latest = (select(M.c.delivery_id, func.max(M.c.fetched_at).label("at"))
-                      .where(M.c.delivery_id.in_(delivery_ids)).group_by(M.c.delivery_id).subquery())
-            for m in conn.execute(select(M).join(latest, and_(M.c.delivery_id == latest.c.delivery_id,
-                                                              M.c.fetched_at == latest.c.at))).mappings():
-                metrics[m["delivery_id"]] = dict(m)
-            engaged = dict(conn.execute(select(E.c.delivery_id, func.count()).where(E.c.delivery_id.in_(delivery_ids))
-                                        .group_by(E.c.delivery_id)).all())
+        metrics = _latest_metrics(conn, delivery_ids) if delivery_ids else {}
+        engaged = _engagement_counts(conn, delivery_ids) if delivery_ids else {}
     by_post: dict[int, list[dict[str, Any]]] = {p["id"]: [] for p in post_rows}
     totals = {"reach": 0, "impressions": 0, "engagements": 0, "published": 0}
     for d in deliveries:
@@ -124,3 +121,21 @@ def get_campaign(app: App, name: str, *, with_posts: bool = True) -> dict[str, A
     campaign["posts"] = [{**p, "deliveries": by_post[p["id"]]} for p in post_rows]
     campaign["totals"] = totals
     return campaign
+
+
+def _latest_metrics(conn: Connection, delivery_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Each delivery's most recent metrics row."""
+    metrics = t.post_metrics
+    latest = (select(metrics.c.delivery_id, func.max(metrics.c.fetched_at).label("at"))
+              .where(metrics.c.delivery_id.in_(delivery_ids)).group_by(metrics.c.delivery_id).subquery())
+    rows = conn.execute(select(metrics).join(latest, and_(metrics.c.delivery_id == latest.c.delivery_id,
+                                                          metrics.c.fetched_at == latest.c.at))).mappings()
+    return {m["delivery_id"]: dict(m) for m in rows}
+
+
+def _engagement_counts(conn: Connection, delivery_ids: list[int]) -> dict[int, int]:
+    """How many engagements each delivery drew."""
+    engagements = t.engagements
+    return dict(conn.execute(select(engagements.c.delivery_id, func.count())
+                             .where(engagements.c.delivery_id.in_(delivery_ids))
+                             .group_by(engagements.c.delivery_id)).all())

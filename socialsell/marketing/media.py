@@ -14,12 +14,44 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from socialsell.errors import UsageError
+from socialsell.plugins.channel import MediaFile
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.plugins.channel import Channel
 
 #: no channel takes a bigger file (LinkedIn videos go up to 200 MB)
 MAX_MEDIA_BYTES = 200 * 1024 * 1024
+#: the longest alternative text (``--alt``); X takes 1000 characters, Bluesky more
+MAX_ALT_LENGTH = 1000
+
+
+def with_alts(paths: Sequence[str], alts: Sequence[str]) -> list[MediaFile]:
+    """``post new --media A --media B --alt "for A"``: each ``--alt`` goes with the ``--media``
+    at the same place; a file without one has none. Raises UsageError."""
+    if len(alts) > len(paths):
+        raise UsageError(f"{len(alts)} --alt for {len(paths)} --media: give one --alt per file, in the same order")
+    for alt in alts:
+        if len(alt) > MAX_ALT_LENGTH:
+            raise UsageError(f"--alt: {len(alt)} characters is over {MAX_ALT_LENGTH}; describe the image in fewer words")
+    return [MediaFile(path, alts[i].strip() if i < len(alts) else "") for i, path in enumerate(paths)]
+
+
+def media_files(value: Sequence[str | dict[str, str]] | None) -> list[MediaFile]:
+    """The files of a post as stored (``posts.media``: a path, or ``{"path", "alt"}`` when it
+    has alternative text) or as given, as the channels receive them."""
+    files = []
+    for item in value or ():
+        if isinstance(item, dict):
+            files.append(MediaFile(str(item["path"]), str(item.get("alt") or "")))
+        else:
+            files.append(item if isinstance(item, MediaFile) else MediaFile(str(item)))
+    return files
+
+
+def stored_media(files: Sequence[MediaFile]) -> list[str | dict[str, str]] | None:
+    """What ``posts.media`` holds: a path alone when there is no alt text (as before alt text
+    existed, so older rows read the same), else ``{"path": ..., "alt": ...}``."""
+    return [{"path": str(f), "alt": f.alt} if f.alt else str(f) for f in files] or None
 
 
 def sniff_type(head: bytes) -> str | None:

@@ -20,9 +20,10 @@ from socialsell.db import schema as t
 from socialsell.db.pages import Page, fetch_page, page_of_dicts
 from socialsell.errors import NotFound, UsageError
 from socialsell.marketing import guardrails
-from socialsell.marketing.media import check_media_for
+from socialsell.marketing.media import check_media_for, media_files, stored_media
 from socialsell.marketing.slots import next_free_slot, slot_rules
 from socialsell.marketing.templates import find_template, render
+from socialsell.plugins.channel import MediaFile
 from socialsell.team import check_approver
 from socialsell.timeparse import format_local, parse_date_end, parse_interval
 
@@ -153,7 +154,7 @@ class PostPlan:
     queue: bool
     campaign: dict[str, Any] | None
     draft: bool
-    media: list[str]
+    media: list[MediaFile]
     recurrence: dict[str, Any] | None
     evergreen: bool
     shareable: bool = False  # reps may share it from their own accounts (docs/advocacy.md)
@@ -171,7 +172,7 @@ def prepare_post(
     queue: bool = False,
     campaign: str | None = None,
     draft: bool = False,
-    media: Sequence[str] = (),
+    media: Sequence[str | dict[str, str]] = (),
     recurrence: dict[str, Any] | None = None,
     evergreen: bool = False,
     shareable: bool | None = None,
@@ -192,9 +193,10 @@ def prepare_post(
     if not accounts:
         accounts = default_accounts(app, template, campaign_row)
     drafts = render_for_accounts(app, accounts, text=text, template=template, variables=variables, campaign=campaign_row)
-    if media:
+    files = media_files(media)
+    if files:
         for d in drafts:
-            check_media_for(app.channel(d.account), d.account, list(media))
+            check_media_for(app.channel(d.account), d.account, files)
     if queue:
         for d in drafts:
             if not slot_rules(app, d.account):
@@ -208,7 +210,7 @@ def prepare_post(
         if not shareable:
             raise UsageError("--suggested is the comment reps share the post with: add --shareable")
     return PostPlan(drafts=drafts, text=text, template=template, variables=variables, at=at, queue=queue,
-                    campaign=campaign_row, draft=draft, media=list(media), recurrence=recurrence, evergreen=evergreen,
+                    campaign=campaign_row, draft=draft, media=files, recurrence=recurrence, evergreen=evergreen,
                     shareable=shareable, suggested_comment=suggested_comment or None)
 
 
@@ -226,7 +228,7 @@ def store_post(app: App, conn: Connection, plan: PostPlan) -> int:
         campaign_id=plan.campaign["id"] if plan.campaign else None,
         template=plan.template, variables=plan.variables or None,
         text=plan.text if plan.text is not None else plan.drafts[0].text,
-        media=plan.media or None, author=app.actor, recurrence=plan.recurrence, evergreen=plan.evergreen,
+        media=stored_media(plan.media), author=app.actor, recurrence=plan.recurrence, evergreen=plan.evergreen,
         shareable=plan.shareable, suggested_comment=plan.suggested_comment,
         created_at=now, updated_at=now,
     )).inserted_primary_key[0]

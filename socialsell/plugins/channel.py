@@ -31,6 +31,7 @@ from socialsell.clock import utcnow
 from socialsell.redact import redact
 
 if TYPE_CHECKING:  # pragma: no cover
+    from socialsell.settings import Setting
     from socialsell.workspace import Account
 
 ENGAGEMENT_KINDS = ("reply", "comment", "mention", "quote", "repost", "like", "follow", "message")
@@ -40,6 +41,22 @@ SHARE_MODES = ("repost", "quote", "link")
 #: the kind of an engagement made from a listening match (a public post found by a search, not a
 #: reaction to us): never returned by ``fetch_engagements``, handed to :meth:`Channel.reply`
 SIGNAL_KIND = "signal"
+
+
+class MediaFile(str):
+    """A file attached to a post, as ``publish(text, media=...)`` receives it: the file's path
+    (it *is* that path, a ``str``, so a channel written before alt text existed works unchanged)
+    and ``alt``, its alternative text for people who cannot see it ("" when none was given)."""
+
+    alt: str
+
+    def __new__(cls, path: str, alt: str = "") -> MediaFile:
+        file = super().__new__(cls, path)
+        file.alt = alt
+        return file
+
+    def __repr__(self) -> str:
+        return f"MediaFile({str(self)!r}, alt={self.alt!r})"
 
 
 # --- errors ---------------------------------------------------------------------------------
@@ -347,6 +364,10 @@ class Channel(abc.ABC):
     #: sharing a brand post; ``link`` (a new post with the link, through :meth:`publish`) works
     #: on every network, ``repost`` and ``quote`` need :meth:`share`
     share_modes: ClassVar[tuple[str, ...]] = ("link",)
+    #: the keys an ``[[accounts]]`` table of this type may have besides the core's (``name``,
+    #: ``channel``, ``poll_interval``...), checked when plugins load: an unknown key is refused
+    #: with a did-you-mean. None (the default, as before settings were declared): any key passes
+    settings: ClassVar[Sequence[Setting] | None] = None
 
     def __init__(self, account: Account):
         self.account = account
@@ -417,7 +438,8 @@ class Channel(abc.ABC):
 
     @abc.abstractmethod
     def publish(self, text: str, *, media: Sequence[str] = ()) -> Published:
-        """Publish ``text`` (already prepared and validated). Raise a :class:`ChannelError`."""
+        """Publish ``text`` (already prepared and validated). Raise a :class:`ChannelError`.
+        ``media``: :class:`MediaFile` paths (``.alt``: the alternative text, "" when none)."""
 
     def share(self, target: SharedPost, text: str, *, mode: str) -> Published:
         """Share ``target`` from this account in ``mode`` (one of :attr:`share_modes`).

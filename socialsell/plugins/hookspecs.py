@@ -69,6 +69,19 @@ def register_jobs(register: Callable[..., None]) -> None:
 
 
 @hookspec
+def register_settings(register: Callable[..., None]) -> None:
+    """Declare the plugin's own section of ``socialsell.toml``.
+
+    :param register: call ``register(section, settings)``: ``section`` is the table's name,
+        the plugin's entry-point name (``[hubspot]`` for the hubspot plugin); ``settings`` a list
+        of :class:`socialsell.api.Setting`. The section is then checked like the core's (an
+        unknown key refused with a did-you-mean, types, required keys, secrets as references)
+        and read with ``app.plugin_settings(section)``. A channel declares its accounts' keys
+        with ``Channel.settings`` instead.
+    """
+
+
+@hookspec
 def register_report_sections(register: Callable[..., None]) -> None:
     """Add a section to ``socialsell report`` (docs/reports.md).
 

@@ -16,7 +16,7 @@ import functools
 import importlib.util
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +25,7 @@ import pluggy
 
 from socialsell.errors import UsageError
 from socialsell.plugins import hookspecs, trace
+from socialsell.settings import KNOWN_KEYS, Setting
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.plugins.channel import Channel
@@ -43,16 +44,9 @@ def build_plugin_manager(plugins_dir: str | os.PathLike[str] | None = None) -> p
     """A fresh plugin manager with every allowed plugin registered and checked."""
     pm = pluggy.PluginManager("socialsell")
     pm.add_hookspecs(hookspecs)
-    allow = _names("SOCIALSELL_LOAD_PLUGINS")
     for name in _names("SOCIALSELL_BLOCK_PLUGINS") or ():
         pm.set_blocked(name)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if (allow is not None and ep.name not in allow) or pm.is_blocked(ep.name) or pm.has_plugin(ep.name):
-            continue
-        module = _load(f"plugin {ep.name} ({ep.value})", ep.load)
-        _register(pm, module, ep.name)
-        dist = ep.dist
-        pm_dists[id(pm), ep.name] = (dist.name, dist.version) if dist else (ep.name, None)
+    _load_entry_points(pm, _names("SOCIALSELL_LOAD_PLUGINS"))
     plugins_dir = plugins_dir or os.environ.get("SOCIALSELL_PLUGINS_DIR")
     if plugins_dir:
         load_plugins_dir(pm, Path(plugins_dir))
@@ -64,7 +58,53 @@ def build_plugin_manager(plugins_dir: str | os.PathLike[str] | None = None) -> p
     return pm
 
 
-pm_dists: dict[tuple[int, str], tuple[str, str | None]] = {}
+def _load_entry_points(pm: pluggy.PluginManager, allow: set[str] | None) -> None:
+    """Register the entry points (those in ``allow`` when given) with pluggy's own loader, which
+    records each one's distribution for ``list_plugin_distinfo`` (``socialsell plugins``). Each
+    module is imported first on its own, so a plugin that cannot load is named (:func:`_load`)."""
+    skipped = set()
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if allow is not None and ep.name not in allow:
+            skipped.add(ep.name)
+        elif not (pm.is_blocked(ep.name) or pm.has_plugin(ep.name)):
+            _load(f"plugin {ep.name} ({ep.value})", ep.load)
+    skipped -= {name for name in skipped if pm.is_blocked(name)}
+    for name in skipped:  # not allowed: kept out of pluggy's loader for this call only
+        pm.set_blocked(name)
+    try:
+        pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+    except (ValueError, pluggy.PluginValidationError) as e:  # the same module twice; a bad hookimpl
+        raise UsageError(f"a plugin cannot be registered: {e}") from None
+    finally:
+        for name in skipped:
+            pm.unblock(name)
+
+
+def installed_plugin_names(plugins_dir: str | os.PathLike[str] | None = None) -> set[str]:
+    """The names plugins would register under (the entry points, the ``*.py`` files of the
+    plugins folder), found without importing any: a plugin's settings section is named so."""
+    names = {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    plugins_dir = plugins_dir or os.environ.get("SOCIALSELL_PLUGINS_DIR")
+    if plugins_dir and Path(plugins_dir).is_dir():
+        names |= {path.stem for path in Path(plugins_dir).glob("*.py")}
+    return names
+
+
+def declared_sections(pm: pluggy.PluginManager) -> dict[str, tuple[Setting, ...]]:
+    """The settings sections plugins declare (``register_settings``), by name."""
+    sections: dict[str, tuple[Setting, ...]] = {}
+
+    def register(section: str, settings: Iterable[Setting]) -> None:
+        if section in KNOWN_KEYS[""] or section in sections:
+            raise UsageError(f"declares a settings section [{section}], which "
+                             f"{'socialsell' if section in KNOWN_KEYS[''] else 'another plugin'} declares already")
+        settings = tuple(settings)
+        if not all(isinstance(s, Setting) for s in settings):
+            raise UsageError(f"declares [{section}] with something that is not a socialsell.api.Setting")
+        sections[section] = settings
+
+    call_each_plugin(pm, "register_settings", register=register)
+    return sections
 
 
 def load_plugins_dir(pm: pluggy.PluginManager, folder: Path) -> None:
@@ -84,7 +124,6 @@ def load_plugins_dir(pm: pluggy.PluginManager, folder: Path) -> None:
             sys.modules.pop(name, None)
             raise
         _register(pm, module, path.stem)
-        pm_dists[id(pm), path.stem] = (str(path), None)
 
 
 def _load(what: str, load: Callable[[], Any]) -> Any:
@@ -139,17 +178,18 @@ def _culprit(pm: pluggy.PluginManager, hook: str, error: BaseException) -> str:
 
 def describe_plugins(pm: pluggy.PluginManager) -> list[dict[str, Any]]:
     """Each plugin, the hooks it implements and its version (``socialsell plugins --json``)."""
+    dists = {id(plugin): dist for plugin, dist in pm.list_plugin_distinfo()}
     rows = []
     for name, plugin in sorted(pm.list_name_plugin(), key=lambda item: item[0]):
         if plugin is None:
             continue
         hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or [])
-        dist, version = pm_dists.get((id(pm), name), (None, None))
+        dist = dists.get(id(plugin))  # None: from --plugins-dir, or registered in-process
         rows.append({
             "id": name,
             "name": name,
-            "package": dist or getattr(plugin, "__name__", name),
-            "version": version or getattr(plugin, "__version__", None),
+            "package": dist.project_name if dist else getattr(plugin, "__file__", None) or getattr(plugin, "__name__", name),
+            "version": (dist.version if dist else None) or getattr(plugin, "__version__", None),
             "hooks": hooks,
         })
     return rows

@@ -17,6 +17,7 @@ from sqlalchemy import and_, case, func, insert, select, update
 from socialsell.db import schema as t
 from socialsell.db.pages import Page, fetch_page, page_of_dicts
 from socialsell.errors import NotFound, UsageError
+from socialsell.sales.merges import MAX_MERGE_HOPS, survivor_id
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
@@ -45,15 +46,14 @@ def _check_amount(amount: float | None) -> None:
 
 
 def _survivor(conn, contact_id: int) -> dict[str, Any]:
-    C = t.contacts
-    for _ in range(10):
-        row = conn.execute(select(C).where(C.c.id == contact_id)).mappings().first()
-        if row is None:
-            raise NotFound(f"no contact with id {contact_id} (see `socialsell contacts`)")
-        if row["merged_into"] is None:
-            return dict(row)
-        contact_id = row["merged_into"]
-    raise NotFound(f"contact {contact_id}: merge chain too long")
+    """The contact a deal goes to: the one ``contact_id`` was merged into, in the end."""
+    survivor = survivor_id(conn, contact_id)
+    row = conn.execute(select(t.contacts).where(t.contacts.c.id == survivor)).mappings().first()
+    if row is None:
+        raise NotFound(f"no contact with id {survivor} (see `socialsell contacts`)")
+    if row["merged_into"] is not None:
+        raise NotFound(f"contact {contact_id}: merge chain longer than {MAX_MERGE_HOPS}")
+    return dict(row)
 
 
 def _attribution(conn, contact_id: int, until: datetime) -> list[dict[str, Any]]:

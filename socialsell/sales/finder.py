@@ -15,6 +15,7 @@ from sqlalchemy import and_, select
 
 from socialsell.db import schema as t
 from socialsell.errors import NotFound, UsageError
+from socialsell.sales.tasks import OPEN
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
@@ -111,7 +112,7 @@ def find_task(app: App, ref: str) -> int:
     contact_id = find_contact(app, text)
     T = t.tasks
     with app.db.read() as conn:
-        row = conn.execute(select(T.c.id).where(and_(T.c.contact_id == contact_id, T.c.status.in_(("open", "snoozed"))))
+        row = conn.execute(select(T.c.id).where(and_(T.c.contact_id == contact_id, T.c.status.in_(OPEN)))
                            .order_by(T.c.id.desc()).limit(1)).first() \
             or conn.execute(select(T.c.id).where(T.c.contact_id == contact_id).order_by(T.c.id.desc()).limit(1)).first()
     if row is None:

@@ -101,5 +101,5 @@ def leave_team(app: App, name: str, *, to: str | None = None) -> Handover:
             done.to[heir] = done.to.get(heir, 0) + 1
         app.record(conn, "team.left", f"rep:{rep}", done.as_dict())
     for account in done.accounts:  # after the commit, like every event hook
-        app.hook.account_paused(account=account, reason=f"{rep} left the team")
+        app.fire("account_paused", account=account, reason=f"{rep} left the team")
     return done

@@ -44,6 +44,7 @@ from socialsell.plugins.channel import Engagement, Person
 from socialsell.plugins.views import ContactView, EngagementView, TaskView
 from socialsell.sales import routing, tasks
 from socialsell.sales.contacts import contact_histories
+from socialsell.sales.merges import follow_merges
 from socialsell.sales.scoring import (
     KeptPoints,
     LeadRules,
@@ -208,9 +209,9 @@ class IngestResult:
         """Event hooks, called after the transaction committed, with documented views (not rows)."""
         if app.hook.engagement_ingested.get_hookimpls():
             for e in self.new:
-                app.hook.engagement_ingested(engagement=e, contact=ContactView(self.contacts.get(e["contact_id"], {})))
+                app.fire("engagement_ingested", engagement=e, contact=ContactView(self.contacts.get(e["contact_id"], {})))
         for task in self.tasks_created:
-            app.hook.task_created(task=TaskView(task), contact=ContactView(self.contacts.get(task["contact_id"], {})))
+            app.fire("task_created", task=TaskView(task), contact=ContactView(self.contacts.get(task["contact_id"], {})))
 
 
 def _chunks(values: Iterable[Any]) -> Iterator[list[Any]]:
@@ -390,11 +391,8 @@ def _contact_rows(batch: Batch, wanted: set[int]) -> dict[int, dict[str, Any]]:
 
 
 def _survivor(rows: dict[int, dict[str, Any]], contact_id: int) -> int:
-    seen = set()
-    while rows[contact_id]["merged_into"] is not None and contact_id not in seen:
-        seen.add(contact_id)
-        contact_id = rows[contact_id]["merged_into"]
-    return contact_id
+    """Where a chain of merges ends, over the rows already read (socialsell/sales/merges.py)."""
+    return follow_merges(lambda cid: rows[cid]["merged_into"], contact_id)
 
 
 def score(batch: Batch, touched: dict[int, Touched]) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from socialsell.db import schema as t
+from socialsell.sales.tasks import OPEN
 from socialsell.timeparse import add_business_time
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -27,7 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
 def open_task_load(conn: Connection) -> dict[str, int]:
     """Open (and snoozed) tasks per owner."""
     return {owner: n for owner, n in conn.execute(
-        select(t.tasks.c.owner, func.count()).where(t.tasks.c.status.in_(("open", "snoozed"))).group_by(t.tasks.c.owner)
+        select(t.tasks.c.owner, func.count()).where(t.tasks.c.status.in_(OPEN)).group_by(t.tasks.c.owner)
     ).all() if owner}
 
 

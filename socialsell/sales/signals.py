@@ -142,7 +142,7 @@ def fire_hooks(app: App, hooks: list[Any]) -> None:
     for result, task, contact in hooks:
         result.fire_hooks(app)
         if task is not None:
-            app.hook.task_created(task=TaskView(task), contact=ContactView(contact))
+            app.fire("task_created", task=TaskView(task), contact=ContactView(contact))
 
 
 def own_handles(app: App, conn: Connection) -> set[str]:

@@ -45,5 +45,5 @@ def check_sla(app: App, now: datetime | None = None) -> dict[str, Any]:
             except IntegrityError:  # another worker fired it first
                 continue
             fired.append((task["id"], level))
-            app.hook.sla_breached(task=TaskView(task), level=level)
+            app.fire("sla_breached", task=TaskView(task), level=level)
     return {"woken": woken, "breaches": fired}

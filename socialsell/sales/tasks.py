@@ -308,7 +308,7 @@ def close_task(app: App, task_id: int, outcome: str, amount: float | None = None
         next_task = _open_next_step(app, conn, task, "meeting", meeting_at, now) if meeting_at is not None else None
         task.update(status=status, outcome=outcome, amount=amount, closed_at=now,
                     deal_id=deal["id"] if deal else None, next_task_id=next_task)
-    app.hook.task_closed(task=TaskView(task), outcome=outcome, amount=amount)
+    app.fire("task_closed", task=TaskView(task), outcome=outcome, amount=amount)
     return task
 
 
