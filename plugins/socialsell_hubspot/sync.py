@@ -23,6 +23,16 @@ from socialsell.sales import crm
 from socialsell.sales.crm import OutboxRow
 from socialsell.sales.deals import _attribution, sync_contact_stage
 
+from .client import (
+    AuthFailed,
+    Conflict,
+    HubSpot,
+    MissingProperty,
+    NotFound,
+    RateLimited,
+    Refused,
+    Transient,
+)
 from .settings import load_settings
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -155,7 +165,6 @@ class Pass:
     # -- contacts ----------------------------------------------------------------------------
 
     def _send_contact(self, row: OutboxRow) -> None:
-        from .client import Conflict, NotFound
 
         with self.app.db.read() as conn:
             contact, handles = _contact(conn, row.local_id)
@@ -200,7 +209,6 @@ class Pass:
     # -- tasks and notes ---------------------------------------------------------------------
 
     def _send_engagement(self, row: OutboxRow) -> None:
-        from .client import NotFound
 
         with self.app.db.read() as conn:
             if row.kind == "task":
@@ -372,7 +380,6 @@ def sync(app: App, now: datetime, *, holder: str = "cli", resume: bool = False) 
     ``resume`` (the ``crm sync`` command) lifts a pause left by a refused token; the loop's job
     never does, so a bad token costs one refused call, not one per pass.
     """
-    from .client import AuthFailed, HubSpot, MissingProperty, RateLimited, Refused, Transient
 
     settings = load_settings(app)
     result = SyncResult()

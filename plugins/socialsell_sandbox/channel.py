@@ -35,6 +35,7 @@ from socialsell.api import (
     Setting,
     TransientError,
 )
+from socialsell_sandbox.audience import reactions
 
 BEFORE_SEND = ("rate_limit", "server_error", "timeout_before_send", "auth", "reject")
 POLL_FAULTS = ("rate_limit", "server_error", "auth")
@@ -166,7 +167,6 @@ class SandboxChannel(Channel):
                            url=self.post_url(p["id"])) for p in reversed(posts)]
 
     def fetch_engagements(self, cursor: str | None, posts: Sequence[OurPost]) -> tuple[list[Engagement], str | None]:
-        from socialsell_sandbox.audience import reactions
 
         self.request_count += 1
         now = self.clock()
@@ -220,7 +220,6 @@ class SandboxChannel(Channel):
         return Published(remote_id=remote_id, url=self.post_url(remote_id), published_at=now)
 
     def fetch_metrics(self, remote_ids: Sequence[str]) -> list[Metrics]:
-        from socialsell_sandbox.audience import reactions
 
         self.request_count += 1
         now = self.clock()

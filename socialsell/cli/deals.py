@@ -5,6 +5,15 @@ from __future__ import annotations
 import click
 
 from socialsell.cli.common import json_option, parse_id, pass_app, print_json, print_table
+from socialsell.sales.deals import (
+    get_deal,
+    list_deals,
+    lose_deal,
+    move_deal,
+    open_deal,
+    parse_close,
+    win_deal,
+)
 from socialsell.team import rep_tz
 from socialsell.timeparse import format_local
 
@@ -37,8 +46,7 @@ def deal() -> None:
 @pass_app
 def deal_new(app, contact_ref, amount, close, stage, title, currency, as_json) -> None:
     """Open a deal with CONTACT (an id); its posts and campaign are fixed now."""
-    from socialsell.sales.contacts import resolve_contact
-    from socialsell.sales.deals import open_deal, parse_close
+    from socialsell.sales.contacts import resolve_contact  # noqa: PLC0415 - `socialsell deal list` (a read command) does not load socialsell.sales.contacts; kept off its path
 
     d = open_deal(app, resolve_contact(app, contact_ref), amount=amount, close=parse_close(close),
                   stage=stage.lower(), title=title, currency=currency)
@@ -59,7 +67,6 @@ def deal_new(app, contact_ref, amount, close, stage, title, currency, as_json) -
 @pass_app
 def deal_list(app, scope, owner, stage, open_only, as_json) -> None:
     """Deals, open ones first (by expected close), then closed ones."""
-    from socialsell.sales.deals import list_deals
 
     rows = list_deals(app, owner=owner, all_owners=(scope == "all" and not owner),
                       stage=stage.lower() if stage else None, include_closed=not open_only)
@@ -82,7 +89,6 @@ def deal_list(app, scope, owner, stage, open_only, as_json) -> None:
 @pass_app
 def deal_show(app, deal_id, as_json) -> None:
     """A deal: contact, value, stage, and the posts that started and moved it."""
-    from socialsell.sales.deals import get_deal
 
     d = get_deal(app, parse_id(deal_id, "deal"))
     if as_json:
@@ -115,7 +121,6 @@ def deal_show(app, deal_id, as_json) -> None:
 @pass_app
 def deal_move(app, deal_id, stage, force) -> None:
     """Move an open deal to another open stage."""
-    from socialsell.sales.deals import move_deal
 
     d = move_deal(app, parse_id(deal_id, "deal"), stage.lower(), force=force)
     click.echo(f"deal {d['id']} moved to {d['stage']}")
@@ -128,7 +133,6 @@ def deal_move(app, deal_id, stage, force) -> None:
 @pass_app
 def deal_won(app, deal_id, amount, force) -> None:
     """Close a deal as won; the contact becomes a customer."""
-    from socialsell.sales.deals import win_deal
 
     d = win_deal(app, parse_id(deal_id, "deal"), amount, force=force)
     click.echo(f"deal {d['id']} won: {_money(d['amount'], d['currency'])}")
@@ -141,7 +145,6 @@ def deal_won(app, deal_id, amount, force) -> None:
 @pass_app
 def deal_lost(app, deal_id, reason, force) -> None:
     """Close a deal as lost, with the reason."""
-    from socialsell.sales.deals import lose_deal
 
     d = lose_deal(app, parse_id(deal_id, "deal"), reason, force=force)
     click.echo(f"deal {d['id']} lost: {d['lost_reason']}")

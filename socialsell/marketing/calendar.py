@@ -14,6 +14,7 @@ from sqlalchemy import and_, or_, select
 
 from socialsell.db import schema as t
 from socialsell.marketing.posts import UNSENT, account_paused
+from socialsell.marketing.slots import slot_rules
 from socialsell.timeparse import to_utc, upcoming_slots
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -22,7 +23,6 @@ if TYPE_CHECKING:  # pragma: no cover
 def calendar(app: App, *, account: str | None = None, days: int = 14) -> tuple[list[dict[str, Any]], dict[str, list[datetime]]]:
     """Deliveries from the start of today (local) to ``days`` ahead, any status but cancelled,
     plus unscheduled unsent ones; and each account's free slots in that period."""
-    from socialsell.marketing.slots import slot_rules
 
     tz = app.workspace.timezone
     now = app.now()

@@ -18,9 +18,11 @@ from sqlalchemy.engine import Connection
 
 from socialsell.db import schema as t
 from socialsell.errors import NotFound, UsageError
+from socialsell.marketing import guardrails
 from socialsell.marketing.media import check_media_for, media_files, stored_media
 from socialsell.plugins.channel import MediaFile
 from socialsell.team import check_approver
+from socialsell.timeparse import format_local, parse_date_end, parse_interval
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
@@ -51,8 +53,7 @@ def render_for_accounts(
 
     Raises UsageError naming the account and the first problem; nothing is half-done.
     """
-    from socialsell.marketing import guardrails
-    from socialsell.marketing.templates import find_template, render
+    from socialsell.marketing.templates import find_template, render  # noqa: PLC0415 - `socialsell campaign list` (a read command) does not load socialsell.marketing.templates; kept off its path
 
     if not accounts:
         raise UsageError("name at least one channel account with --channel")
@@ -92,7 +93,7 @@ def check_characters(text: str, account: str) -> None:
 def default_accounts(app: App, template: str | None, campaign: dict[str, Any] | None) -> list[str]:
     """Accounts for a post that names none: the campaign's channels, else the template's
     ``channels`` (account names or channel types), else an error."""
-    from socialsell.marketing.templates import find_template
+    from socialsell.marketing.templates import find_template  # noqa: PLC0415 - `socialsell campaign list` (a read command) does not load socialsell.marketing.templates; kept off its path
 
     wanted: list[str] = list(campaign.get("channels") or []) if campaign else []
     if not wanted and template:
@@ -105,7 +106,6 @@ def default_accounts(app: App, template: str | None, campaign: dict[str, Any] | 
 
 def parse_recurrence(app: App, every: str | None, until: str | None, count: int | None) -> dict[str, Any] | None:
     """``--repeat 7d [--until DATE | --count N]`` as stored in ``posts.recurrence``."""
-    from socialsell.timeparse import parse_date_end, parse_interval
 
     if every is None:
         if until is not None or count is not None:
@@ -175,7 +175,7 @@ def prepare_post(
     if recurrence and at is None and not queue:
         raise UsageError("a repeating post needs its first time: add --at WHEN or --queue")
     if template and campaign is None:
-        from socialsell.marketing.templates import find_template
+        from socialsell.marketing.templates import find_template  # noqa: PLC0415 - `socialsell campaign list` (a read command) does not load socialsell.marketing.templates; kept off its path
 
         campaign = find_template(template, app.workspace.root).meta.get("campaign")
     campaign_row = _campaign(app, campaign) if campaign else None
@@ -187,7 +187,7 @@ def prepare_post(
         for d in drafts:
             check_media_for(app.channel(d.account), d.account, files)
     if queue:
-        from socialsell.marketing.slots import slot_rules
+        from socialsell.marketing.slots import slot_rules  # noqa: PLC0415 - `socialsell campaign list` (a read command) does not load socialsell.marketing.slots; kept off its path
 
         for d in drafts:
             if not slot_rules(app, d.account):
@@ -206,7 +206,7 @@ def store_post(app: App, conn: Connection, plan: PostPlan) -> int:
     for d in plan.drafts:
         dues[d.account] = plan.at
         if plan.queue:
-            from socialsell.marketing.slots import next_free_slot
+            from socialsell.marketing.slots import next_free_slot  # noqa: PLC0415 - `socialsell campaign list` (a read command) does not load socialsell.marketing.slots; kept off its path
 
             dues[d.account] = next_free_slot(app, conn, d.account, after=now)
     post_id = conn.execute(insert(t.posts).values(
@@ -241,7 +241,6 @@ def create_post(app: App, **kwargs: Any) -> int:
 
 
 def _local(app: App, at: datetime) -> str:
-    from socialsell.timeparse import format_local
 
     return f"{format_local(at, app.workspace.timezone, '%a %Y-%m-%d %H:%M')} ({app.workspace.timezone.key})"
 

@@ -7,8 +7,9 @@ import math
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, select
 
+from socialsell.db import schema as t
 from socialsell.reports.commitments import Commitments, load_commitments
 from socialsell.reports.model import Section, Table, ratio, row
 from socialsell.reports.queries import (
@@ -153,7 +154,6 @@ def sla_section(app: App, scope: Scope) -> Section:
 
 
 def _cadence(conn: Any, scope: Scope, agreed: Commitments) -> dict[str, dict[int, int]]:
-    from socialsell.db import schema as t
 
     inner = (select(t.accounts.c.name.label("account"), scope.week_of(D.c.published_at).label("week"))
              .select_from(D.join(P, P.c.id == D.c.post_id).join(t.accounts, t.accounts.c.id == D.c.account_id))
@@ -187,7 +187,6 @@ def _leads(conn: Any, scope: Scope, now: Any, moved: list[dict[str, Any]]) -> di
 
 
 def _flag(condition: Any) -> Any:
-    from sqlalchemy import case
 
     return case((condition, 1), else_=0)
 

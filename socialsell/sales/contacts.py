@@ -12,6 +12,7 @@ from socialsell.errors import NotFound, UsageError
 from socialsell.sales.finder import find_contact
 from socialsell.sales.merges import survivor_id
 from socialsell.sales.tasks import OPEN
+from socialsell.team import role_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
@@ -178,9 +179,8 @@ def merge_contacts(app: App, keep_id: int, other_id: int) -> dict[str, Any]:
     engagements; the other task is dismissed with outcome ``merged``. Two contacts with
     different owners need the lead (``[team] lead``, or a member with role lead).
     """
-    from socialsell.sales.ingest import rescore
-    from socialsell.sales.scoring import stage_for
-    from socialsell.team import role_of
+    from socialsell.sales.ingest import rescore  # noqa: PLC0415 - `socialsell contact show ID` (a read command) does not load socialsell.sales.ingest; kept off its path
+    from socialsell.sales.scoring import stage_for  # noqa: PLC0415 - `socialsell contact show ID` (a read command) does not load socialsell.sales.scoring; kept off its path
 
     plan = merge_plan(app, keep_id, other_id)
     if plan["needs_lead"] and role_of(app.workspace, app.actor) != "lead":
@@ -260,8 +260,8 @@ def unmerge_contact(app: App, merged_id: int) -> dict[str, Any]:
     """Undo the last merge of ``merged_id``: its handles (and every engagement from them, later
     ones included), tasks, notes and deals go back, its dismissed task reopens, the kept task and
     contact get their fields back, and both are rescored."""
-    from socialsell.sales.ingest import rescore
-    from socialsell.sales.scoring import stage_for
+    from socialsell.sales.ingest import rescore  # noqa: PLC0415 - `socialsell contact show ID` (a read command) does not load socialsell.sales.ingest; kept off its path
+    from socialsell.sales.scoring import stage_for  # noqa: PLC0415 - `socialsell contact show ID` (a read command) does not load socialsell.sales.scoring; kept off its path
 
     C, T, M, E = t.contacts, t.tasks, t.contact_merges, t.engagements
     now = app.now()

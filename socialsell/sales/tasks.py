@@ -16,8 +16,10 @@ from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 from socialsell.db import schema as t
 from socialsell.errors import NotFound, UsageError
 from socialsell.marketing.guardrails import check_reply
+from socialsell.plugins.channel import Engagement, Person, ReplyNotAllowed
 from socialsell.plugins.views import TaskView
 from socialsell.sales.deals import open_deal_in, open_deals_of, win_deal_in
+from socialsell.timeparse import format_local, parse_when
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
@@ -106,7 +108,7 @@ def _task(conn, task_id: int) -> dict[str, Any]:
 
 def get_task(app: App, task_id: int) -> dict[str, Any]:
     """Everything a rep needs: who, what they said, on which post and campaign, history, score."""
-    from socialsell.sales.contacts import contact_detail
+    from socialsell.sales.contacts import contact_detail  # noqa: PLC0415 - an import cycle: contacts imports tasks (through finder)
 
     with app.db.read() as conn:
         task = _task(conn, task_id)
@@ -263,7 +265,6 @@ def _move_stage(conn, contact_id: int, outcome: str, now: datetime) -> None:
 def _open_next_step(app: App, conn, task: dict[str, Any], step: str, due: datetime, now: datetime) -> int:
     """The follow-up after an outcome: a new open task for the same contact and owner, due at
     the next step, already responded to (its SLA was met by the task it follows)."""
-    from socialsell.timeparse import format_local
 
     when = format_local(due, app.workspace.timezone, "%a %d %b %H:%M")
     new_id = conn.execute(insert(t.tasks).values(
@@ -320,7 +321,6 @@ def reply_to_task(app: App, task_id: int, text: str, *, force: bool = False, aga
 
     Checked like a post before anything is sent (banned words, the channel's validation); a
     second reply to the same task needs ``again`` (the rep said so)."""
-    from socialsell.plugins.channel import Engagement, Person, ReplyNotAllowed
 
     if not text.strip():
         raise UsageError("the reply is empty")
@@ -421,7 +421,6 @@ def log_touch(app: App, task_id: int, kind: str, text: str, *, next_step: str | 
 
 def parse_snooze(text: str, now: datetime, tz) -> datetime:
     """``2h``, ``3d``, ``1w`` or any ``--at`` form."""
-    from socialsell.timeparse import parse_when
 
     m = re.fullmatch(r"\s*(\d+)\s*(m|h|d|w)\s*", text.lower())
     try:
