@@ -165,7 +165,6 @@ class Pass:
     # -- contacts ----------------------------------------------------------------------------
 
     def _send_contact(self, row: OutboxRow) -> None:
-
         with self.app.db.read() as conn:
             contact, handles = _contact(conn, row.local_id)
         props = contact_properties(contact, handles)
@@ -209,7 +208,6 @@ class Pass:
     # -- tasks and notes ---------------------------------------------------------------------
 
     def _send_engagement(self, row: OutboxRow) -> None:
-
         with self.app.db.read() as conn:
             if row.kind == "task":
                 obj = dict(conn.execute(select(t.tasks).where(t.tasks.c.id == row.local_id)).mappings().one())

@@ -35,7 +35,6 @@ from socialsell.api import (
     Setting,
     TransientError,
 )
-from socialsell_sandbox.audience import reactions
 
 BEFORE_SEND = ("rate_limit", "server_error", "timeout_before_send", "auth", "reject")
 POLL_FAULTS = ("rate_limit", "server_error", "auth")
@@ -167,6 +166,7 @@ class SandboxChannel(Channel):
                            url=self.post_url(p["id"])) for p in reversed(posts)]
 
     def fetch_engagements(self, cursor: str | None, posts: Sequence[OurPost]) -> tuple[list[Engagement], str | None]:
+        from socialsell_sandbox.audience import reactions  # noqa: PLC0415 - the simulated audience loads at first use, like a network library (its lazy_modules in tests/test_contract.py)
 
         self.request_count += 1
         now = self.clock()
@@ -220,6 +220,7 @@ class SandboxChannel(Channel):
         return Published(remote_id=remote_id, url=self.post_url(remote_id), published_at=now)
 
     def fetch_metrics(self, remote_ids: Sequence[str]) -> list[Metrics]:
+        from socialsell_sandbox.audience import reactions  # noqa: PLC0415 - the simulated audience loads at first use (see fetch_engagements)
 
         self.request_count += 1
         now = self.clock()

@@ -63,7 +63,6 @@ class SocialsellCLI(click.Group):
 
     def load_module(self, name: str) -> None:
         if name not in self._modules:
-
             self._modules.add(name)
             importlib.import_module(f"socialsell.cli.{name}").register(self)
 

@@ -43,7 +43,6 @@ class State:
     @property
     def app(self) -> App:
         if self._app is None:
-
             # the App loads plugins itself when it first needs a channel or a hook
             app = App.load(self.config, self.db_url, pm=self.cli.loaded_pm, actor=self.actor,
                            plugins_dir=self.plugins_dir, clock=self.cli.clock)

@@ -100,7 +100,6 @@ def post_list(app, status, channel, as_json, as_csv) -> None:
         print_json(rows)
         return
     if as_csv:
-
         from socialsell.marketing.importer import export_rows, write_csv  # noqa: PLC0415 - `socialsell post list` (a read command) does not load socialsell.marketing.importer; kept off its path
 
         write_csv(export_rows(rows), sys.stdout)

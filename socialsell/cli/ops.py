@@ -246,7 +246,6 @@ def channels_resume(app, name: str) -> None:
 
 
 def _resume(app, name: str) -> None:
-
     channel = app.channel(name)  # an unknown name is a UsageError (exit 2)
     missing = channel.missing_credentials()
     if missing:

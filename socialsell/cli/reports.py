@@ -12,8 +12,6 @@ from socialsell.cli.common import _json_default, pass_app
 from socialsell.errors import UsageError
 from socialsell.reports import SECTIONS, build_report, build_scope, plugin_sections
 from socialsell.reports.render_data import render_csv, report_rows
-from socialsell.reports.render_html import render_html
-from socialsell.reports.render_text import render_text
 
 FORMATS = ("table", "json", "csv", "html")
 
@@ -63,13 +61,14 @@ def report(app, since, until, campaign, channel, owner, model, section, fmt, out
 def render(sections, scope, fmt: str, title: str = "socialsell report") -> str:
     """The report in one format; each renderer is imported only when used (json needs no rich or matplotlib)."""
     if fmt == "json":
-
         return json.dumps(report_rows(sections, scope), ensure_ascii=False, default=_json_default)
     if fmt == "csv":
-
         return render_csv(sections, scope)
     if fmt == "html":
+        from socialsell.reports.render_html import render_html  # noqa: PLC0415 - matplotlib, only the HTML report needs it
 
         return render_html(sections, scope, title=title)
+
+    from socialsell.reports.render_text import render_text  # noqa: PLC0415 - rich, only the text report needs it (tests/test_reports.py: --format json loads neither)
 
     return render_text(sections, scope)

@@ -96,7 +96,6 @@ class Worker:
 
 
 def job_publish(ctx: JobContext) -> Any:
-
     report = publish_due(ctx.app, ctx.worker)
     if report.published:  # a recurring post went out: queue its next occurrence now
 
@@ -114,7 +113,6 @@ def job_content(ctx: JobContext) -> Any:
         result: dict[str, Any] = {"recurring": schedule_next_occurrences(ctx.app, ctx.now)}
         marketing = ctx.app.settings.marketing
         if marketing.evergreen_autofill:
-
             result["evergreen"] = fill_empty_slots(ctx.app, ctx.now, marketing.evergreen_days)
         return result
     finally:
@@ -123,29 +121,24 @@ def job_content(ctx: JobContext) -> Any:
 
 def make_poll_job(account: str) -> Callable[[JobContext], Any]:
     def job_poll(ctx: JobContext) -> Any:
-
         return poll_account(ctx.app, account, ctx.worker)
 
     return job_poll
 
 
 def job_sla(ctx: JobContext) -> Any:
-
     return check_sla(ctx.app, ctx.now)
 
 
 def job_rescore(ctx: JobContext) -> Any:
-
     return rescore_open_followups(ctx.app, ctx.worker, ctx.now)
 
 
 def job_metrics(ctx: JobContext) -> Any:
-
     return refresh_metrics(ctx.app, ctx.worker, ctx.now)
 
 
 def job_digest(ctx: JobContext) -> Any:
-
     return send_digests(ctx.app, ctx.worker, ctx.now)
 
 

@@ -135,7 +135,6 @@ def plan_row(app: App, row: dict[str, str]) -> PostPlan:
         except UsageError as e:
             raise RowError("campaign", str(e)) from None
     if template:
-
         try:
             find_template(template, app.workspace.root)
         except UsageError as e:

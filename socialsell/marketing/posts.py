@@ -241,7 +241,6 @@ def create_post(app: App, **kwargs: Any) -> int:
 
 
 def _local(app: App, at: datetime) -> str:
-
     return f"{format_local(at, app.workspace.timezone, '%a %Y-%m-%d %H:%M')} ({app.workspace.timezone.key})"
 
 

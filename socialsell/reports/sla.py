@@ -154,7 +154,6 @@ def sla_section(app: App, scope: Scope) -> Section:
 
 
 def _cadence(conn: Any, scope: Scope, agreed: Commitments) -> dict[str, dict[int, int]]:
-
     inner = (select(t.accounts.c.name.label("account"), scope.week_of(D.c.published_at).label("week"))
              .select_from(D.join(P, P.c.id == D.c.post_id).join(t.accounts, t.accounts.c.id == D.c.account_id))
              .where(D.c.status == "published", scope.in_period(D.c.published_at), *delivery_conditions(scope))
@@ -187,7 +186,6 @@ def _leads(conn: Any, scope: Scope, now: Any, moved: list[dict[str, Any]]) -> di
 
 
 def _flag(condition: Any) -> Any:
-
     return case((condition, 1), else_=0)
 
 
