@@ -74,8 +74,8 @@ def _keyring():
     if os.environ.get("SOCIALSELL_NO_KEYRING"):
         return None
     try:
-        import keyring
-        from keyring.backends import fail
+        import keyring  # noqa: PLC0415 - a network library, imported at first use (docs/plugins.md)
+        from keyring.backends import fail  # noqa: PLC0415 - a network library, imported at first use (docs/plugins.md)
 
         backend = keyring.get_keyring()
         if isinstance(backend, fail.Keyring) or "null" in type(backend).__module__.lower():

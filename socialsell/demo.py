@@ -22,6 +22,20 @@ from sqlalchemy import and_, func, select
 from socialsell.app import App
 from socialsell.db import schema as t
 from socialsell.loop.worker import Worker, build_jobs, run_job
+from socialsell.marketing.posts import create_post, get_post
+from socialsell.reports import build_report, build_scope
+from socialsell.reports.render_html import render_html
+from socialsell.reports.render_text import render_text
+from socialsell.sales.deals import list_deals, win_deal
+from socialsell.sales.tasks import (
+    add_note,
+    close_task,
+    get_task,
+    list_tasks,
+    log_touch,
+    reply_to_task,
+    set_next_step,
+)
 from socialsell.timeparse import format_ago, format_local, local_date_time
 from socialsell.workspace import init_workspace
 
@@ -103,16 +117,6 @@ def _reps_work(app: App, now: datetime) -> list[tuple[str, str, str]]:
     """Each rep works their list as from `socialsell work`: answers the newest follow-ups (the
     reply stops the SLA clock) and sets a next step, books meetings with the keen ones, opens a
     deal after a meeting, and wins deals a few days later with no new social engagement."""
-    from socialsell.sales.deals import list_deals, win_deal
-    from socialsell.sales.tasks import (
-        add_note,
-        close_task,
-        get_task,
-        list_tasks,
-        log_touch,
-        reply_to_task,
-        set_next_step,
-    )
 
     tz = app.workspace.timezone
     done = []
@@ -256,7 +260,6 @@ def run_demo(directory: Path | None, *, days: int = 7, pm: Any = None, echo: Cal
 
     echo(f"socialsell demo: a simulated week for 'Acme' in {folder}\n")
     echo("1. The marketer queues a week of posts from the shipped templates into the posting slots:")
-    from socialsell.marketing.posts import create_post, get_post
 
     advocacy: Advocacy | None = None
     for template, variables in POSTS:
@@ -377,9 +380,6 @@ def run_demo(directory: Path | None, *, days: int = 7, pm: Any = None, echo: Cal
         echo("   and the report's feedback section shows it under \"What listening heard\".")
 
     echo("\n5. `socialsell report`: did each side keep the SLA, which posts brought revenue, what customers said")
-    from socialsell.reports import build_report, build_scope
-    from socialsell.reports.render_html import render_html
-    from socialsell.reports.render_text import render_text
 
     scope = build_scope(app, since=format_local(start, tz, "%Y-%m-%d"))
     sections = build_report(app, scope)

@@ -9,6 +9,6 @@ from socialsell.api import hookimpl
 
 @hookimpl
 def register_channels(register):
-    from socialsell_bluesky.channel import BlueskyChannel
+    from socialsell_bluesky.channel import BlueskyChannel  # noqa: PLC0415 - the plugin's modules load when the hook runs, not with every command (docs/plugins.md)
 
     register("bluesky", BlueskyChannel)

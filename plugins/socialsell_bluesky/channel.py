@@ -149,8 +149,8 @@ class BlueskyChannel(Channel):
         self.request_count += 1
 
     def _new_client(self) -> Client:
-        from atproto import Client
-        from atproto_client.request import Request
+        from atproto import Client  # noqa: PLC0415 - a network library, imported at first use (docs/plugins.md)
+        from atproto_client.request import Request  # noqa: PLC0415 - a network library, imported at first use (docs/plugins.md)
 
         request = Request(timeout=self.timeout, transport=self.transport, event_hooks={"request": [self._count_request]})
         client = Client(base_url=str(self.account.setting("service") or "https://bsky.social"), request=request)
@@ -158,7 +158,7 @@ class BlueskyChannel(Channel):
         return client
 
     def _session_changed(self, event: Any, session: Any) -> None:
-        from atproto import SessionEvent
+        from atproto import SessionEvent  # noqa: PLC0415 - a network library, imported at first use (docs/plugins.md)
 
         self._did, self._handle = session.did, session.handle
         if event in (SessionEvent.CREATE, SessionEvent.REFRESH):  # refresh tokens rotate: keep the newest
@@ -234,7 +234,7 @@ class BlueskyChannel(Channel):
     # -- publishing ------------------------------------------------------------------------------
 
     def _facets(self, client: Client, text: str) -> list[Any]:
-        from atproto import models
+        from atproto import models  # noqa: PLC0415 - a network library, imported at first use (docs/plugins.md)
 
         def resolve(handle: str) -> str | None:
             try:
@@ -283,7 +283,7 @@ class BlueskyChannel(Channel):
 
     def publish(self, text: str, *, media: Sequence[str] = ()) -> Published:
         """Post ``text`` (a reply chain when it is a ``---`` thread), images on the first post."""
-        from atproto import models
+        from atproto import models  # noqa: PLC0415 - a network library, imported at first use (docs/plugins.md)
 
         parts = [part for part in bsky_text.thread_parts(text) if part]
         if not parts:
@@ -454,7 +454,7 @@ class BlueskyChannel(Channel):
         if engagement.kind in ("like", "repost", "follow") or not engagement.raw.get("cid"):
             raise ReplyNotAllowed(f"a Bluesky {engagement.kind} has no post to answer: write to them instead",
                                   url=engagement.person.profile_url or engagement.url)
-        from atproto import models
+        from atproto import models  # noqa: PLC0415 - a network library, imported at first use (docs/plugins.md)
 
         parent = models.ComAtprotoRepoStrongRef.Main(uri=engagement.raw["uri"], cid=engagement.raw["cid"])
         root_ref = engagement.raw.get("root") or engagement.raw

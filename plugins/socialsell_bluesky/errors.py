@@ -38,7 +38,7 @@ def xrpc_error(exc: BaseException) -> tuple[int | None, str | None, str]:
 
 def session_expired(exc: BaseException) -> bool:
     """The stored session stopped working (the app password may still be good)."""
-    from atproto_client import exceptions as x
+    from atproto_client import exceptions as x  # noqa: PLC0415 - a network library, imported at first use (docs/plugins.md)
 
     status, name, _ = xrpc_error(exc)
     return isinstance(exc, x.UnauthorizedError | x.BadRequestError) and (status == 401 or name in EXPIRED_SESSION)
@@ -46,8 +46,8 @@ def session_expired(exc: BaseException) -> bool:
 
 def error_for(exc: BaseException, doing: str, *, write: bool, account: str, secrets: list[Any]) -> ChannelError | None:
     """The socialsell error for ``exc`` raised while ``doing``; None when it is not a network error."""
-    import httpx
-    from atproto_client import exceptions as x
+    import httpx  # noqa: PLC0415 - a network library, imported at first use (docs/plugins.md)
+    from atproto_client import exceptions as x  # noqa: PLC0415 - a network library, imported at first use (docs/plugins.md)
 
     if isinstance(exc, ChannelError):
         return exc

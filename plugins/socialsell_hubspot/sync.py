@@ -17,6 +17,16 @@ from typing import TYPE_CHECKING, Any
 
 from socialsell.api import CrmDeal, CrmOutbox, CrmRecord, OutboxRow
 
+from .client import (
+    AuthFailed,
+    Conflict,
+    HubSpot,
+    MissingProperty,
+    NotFound,
+    RateLimited,
+    Refused,
+    Transient,
+)
 from .settings import load_settings
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -11,6 +11,6 @@ __version__ = "0.1.0"
 
 @hookimpl
 def register_channels(register):
-    from socialsell_linkedin.channel import LinkedInChannel
+    from socialsell_linkedin.channel import LinkedInChannel  # noqa: PLC0415 - the plugin's modules load when the hook runs, not with every command (docs/plugins.md)
 
     register("linkedin", LinkedInChannel)

@@ -403,7 +403,7 @@ class LinkedInChannel(Channel):
         return str(image)
 
     def _upload_bytes(self, url: str, file: Path) -> None:
-        import requests
+        import requests  # noqa: PLC0415 - a network library, imported at first use (docs/plugins.md)
 
         content_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
         self.request_count += 1

@@ -64,8 +64,8 @@ class RestClient:
         on_unauthorized: Callable[[], bool] | None = None,
         on_request: Callable[[], None] | None = None,
     ):
-        from linkedin_v2.linkedin import LinkedInApplication, LinkedInAuthentication
-        from linkedin_v2.models import AccessToken
+        from linkedin_v2.linkedin import LinkedInApplication, LinkedInAuthentication  # noqa: PLC0415 - a network library, imported at first use (docs/plugins.md)
+        from linkedin_v2.models import AccessToken  # noqa: PLC0415 - a network library, imported at first use (docs/plugins.md)
 
         authentication = LinkedInAuthentication("", "", "")
         # None: the library's ``oauth2_access_token`` query parameter is dropped by requests
@@ -96,7 +96,7 @@ class RestClient:
         (Rest.li needs ``List(...)`` and ``(key:value)`` unencoded around encoded URNs).
         Raises the :mod:`socialsell.plugins.channel` error for anything else.
         """
-        import requests
+        import requests  # noqa: PLC0415 - a network library, imported at first use (docs/plugins.md)
 
         if not url.startswith("https://"):
             url = f"{REST}/{url.lstrip('/')}"
@@ -191,8 +191,8 @@ def _never_sent(exc: BaseException) -> bool:
     """True when the connection failed before any byte of the request could reach LinkedIn:
     the name did not resolve, the connection was refused or timed out, TLS or the proxy failed.
     A connection reset or closed after the request went out is not: it may have been applied."""
-    import requests
-    from urllib3.exceptions import (
+    import requests  # noqa: PLC0415 - a network library, imported at first use (docs/plugins.md)
+    from urllib3.exceptions import (  # noqa: PLC0415 - a network library, imported at first use (docs/plugins.md)
         ConnectTimeoutError,
         MaxRetryError,
         NameResolutionError,

@@ -52,7 +52,7 @@ def tokens_from_response(body: dict[str, Any], *, now: float | None = None, prev
 
 def exchange(form: dict[str, str], *, timeout: float, what: str) -> dict[str, Any]:
     """POST ``form`` to the token endpoint; the JSON answer, or an :class:`AuthError`."""
-    import requests
+    import requests  # noqa: PLC0415 - a network library, imported at first use (docs/plugins.md)
 
     hide = [form.get("client_secret"), form.get("code"), form.get("refresh_token")]
     try:
@@ -81,7 +81,7 @@ def authorize(
     open_browser: bool = True,
 ) -> dict[str, Any]:
     """Run the authorization-code flow on a loopback redirect; return the token response."""
-    from linkedin_v2.linkedin import LinkedInAuthentication
+    from linkedin_v2.linkedin import LinkedInAuthentication  # noqa: PLC0415 - a network library, imported at first use (docs/plugins.md)
 
     state = secrets_module.token_urlsafe(24)
     # a foreign state ends the wait with an error: LinkedIn's flow does not linger after one
@@ -94,7 +94,7 @@ def authorize(
         echo(f"Redirect URL (must be listed in your LinkedIn app's Auth settings): {redirect_uri}")
         echo(f"Open this URL to authorize socialsell on LinkedIn: {url}")
         if open_browser:
-            import webbrowser
+            import webbrowser  # noqa: PLC0415 - a network library, imported at first use (docs/plugins.md)
 
             webbrowser.open(url)
         result = receiver.wait(timeout)

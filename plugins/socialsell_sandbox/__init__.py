@@ -13,13 +13,13 @@ __version__ = "0.1.0"
 
 @hookimpl
 def register_channels(register):
-    from socialsell_sandbox.channel import SandboxChannel
+    from socialsell_sandbox.channel import SandboxChannel  # noqa: PLC0415 - the plugin's modules load when the hook runs, not with every command (docs/plugins.md)
 
     register("sandbox", SandboxChannel)
 
 
 @hookimpl
 def register_commands(cli):
-    from socialsell_sandbox.commands import sandbox
+    from socialsell_sandbox.commands import sandbox  # noqa: PLC0415 - the plugin's modules load when the hook runs, not with every command (docs/plugins.md)
 
     cli.add_command(sandbox)

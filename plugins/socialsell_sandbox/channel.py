@@ -198,7 +198,7 @@ class SandboxChannel(Channel):
                            url=self.post_url(p["id"]), shares=p.get("shares")) for p in reversed(posts)]
 
     def fetch_engagements(self, cursor: str | None, posts: Sequence[OurPost]) -> tuple[list[Engagement], str | None]:
-        from socialsell_sandbox.audience import reactions
+        from socialsell_sandbox.audience import reactions  # noqa: PLC0415 - the simulated audience loads at first use, like a network library (its lazy_modules in tests/test_contract.py)
 
         self.request_count += 1
         now = self.clock()
@@ -299,7 +299,7 @@ class SandboxChannel(Channel):
         return Published(remote_id=remote_id, url=self.post_url(remote_id), published_at=now)
 
     def fetch_metrics(self, remote_ids: Sequence[str]) -> list[Metrics]:
-        from socialsell_sandbox.audience import reactions
+        from socialsell_sandbox.audience import reactions  # noqa: PLC0415 - the simulated audience loads at first use (see fetch_engagements)
 
         self.request_count += 1
         now = self.clock()

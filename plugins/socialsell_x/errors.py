@@ -98,8 +98,8 @@ def error_for_status(
 
 def error_for_exception(exc: BaseException, *, write: bool, secrets: Iterable[str | None], doing: str) -> ChannelError:
     """The channel error for an exception raised by tweepy or requests during one call."""
-    import requests
-    import tweepy
+    import requests  # noqa: PLC0415 - a network library, imported at first use (docs/plugins.md)
+    import tweepy  # noqa: PLC0415 - a network library, imported at first use (docs/plugins.md)
 
     if isinstance(exc, ChannelError):
         return exc
@@ -125,8 +125,8 @@ def error_for_exception(exc: BaseException, *, write: bool, secrets: Iterable[st
 
 def _never_sent(exc: BaseException) -> bool:
     """True when the connection failed before any byte of the request could reach X."""
-    import requests
-    from urllib3.exceptions import (
+    import requests  # noqa: PLC0415 - a network library, imported at first use (docs/plugins.md)
+    from urllib3.exceptions import (  # noqa: PLC0415 - a network library, imported at first use (docs/plugins.md)
         ConnectTimeoutError,
         MaxRetryError,
         NameResolutionError,

@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from socialsell.app import App
 from socialsell.cli.inputs import check_id
 from socialsell.errors import SocialsellError, UsageError
+from socialsell.plugins.channel import ChannelError, ReplyNotAllowed
 from socialsell.redact import one_line
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -42,13 +44,11 @@ class State:
     @property
     def app(self) -> App:
         if self._app is None:
-            from socialsell.app import App
-
             # the App loads plugins itself when it first needs a channel or a hook
             app = App.load(self.config, self.db_url, pm=self.cli.loaded_pm, actor=self.actor,
                            plugins_dir=self.plugins_dir, clock=self.cli.clock)
             if self.actor is not None:  # --as / SOCIALSELL_USER: a team member, or exit 2 naming the team
-                from socialsell.team import resolve_actor
+                from socialsell.team import resolve_actor  # noqa: PLC0415 - `socialsell campaign list` (a read command) does not load socialsell.team; kept off its path
 
                 app.actor = resolve_actor(app.workspace, self.actor)
             self._app = app
@@ -71,9 +71,6 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except BrokenPipeError:
             quiet_broken_pipe()
         except Exception as e:
-            # imported here, not above: read-only commands should not pay for the channel module
-            from socialsell.plugins.channel import ChannelError, ReplyNotAllowed
-
             if isinstance(e, ReplyNotAllowed):
                 fail(f"{e}" + (f" - reply by hand: {e.url}" if e.url else ""), 1)
             if isinstance(e, ChannelError):

@@ -3,12 +3,15 @@ CSV or one self-contained HTML file (docs/reports.md)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 
-from socialsell.cli.common import pass_app
+from socialsell.cli.common import _json_default, pass_app
 from socialsell.errors import UsageError
+from socialsell.reports import SECTIONS, build_report, build_scope, plugin_sections
+from socialsell.reports.render_data import render_csv, report_rows
 
 FORMATS = ("table", "json", "csv", "html")
 
@@ -32,7 +35,6 @@ def register(cli: click.Group) -> None:
 @pass_app
 def report(app, since, until, campaign, channel, owner, model, section, fmt, output) -> None:
     """Both sides of the SLA, reach to revenue, and what customers said."""
-    from socialsell.reports import SECTIONS, build_report, build_scope, plugin_sections
 
     if fmt not in FORMATS:
         raise UsageError(f"--format {fmt!r}: one of {', '.join(FORMATS)}")
@@ -59,20 +61,14 @@ def report(app, since, until, campaign, channel, owner, model, section, fmt, out
 def render(sections, scope, fmt: str, title: str = "socialsell report") -> str:
     """The report in one format; each renderer is imported only when used (json needs no rich or matplotlib)."""
     if fmt == "json":
-        import json
-
-        from socialsell.cli.common import _json_default
-        from socialsell.reports.render_data import report_rows
-
         return json.dumps(report_rows(sections, scope), ensure_ascii=False, default=_json_default)
     if fmt == "csv":
-        from socialsell.reports.render_data import render_csv
-
         return render_csv(sections, scope)
     if fmt == "html":
-        from socialsell.reports.render_html import render_html
+        from socialsell.reports.render_html import render_html  # noqa: PLC0415 - matplotlib, only the HTML report needs it
 
         return render_html(sections, scope, title=title)
-    from socialsell.reports.render_text import render_text
+
+    from socialsell.reports.render_text import render_text  # noqa: PLC0415 - rich, only the text report needs it (tests/test_reports.py: --format json loads neither)
 
     return render_text(sections, scope)

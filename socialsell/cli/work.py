@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sys
 from datetime import datetime
 
@@ -11,6 +12,16 @@ from socialsell.cli.common import pass_app
 from socialsell.cli.inputs import AMOUNT
 from socialsell.cli.sales import responded
 from socialsell.errors import SocialsellError, UsageError
+from socialsell.plugins.channel import ChannelError, ReplyNotAllowed
+from socialsell.sales.tasks import (
+    add_note,
+    close_task,
+    get_task,
+    list_tasks,
+    parse_snooze,
+    reply_to_task,
+    snooze_task,
+)
 from socialsell.team import rep_tz
 from socialsell.timeparse import format_ago, format_local, parse_when
 
@@ -26,8 +37,6 @@ def _key() -> str:
     """One key press. From a real pipe (`printf 'd\\nwon\\n' | socialsell work`) a key is the
     first character of a line, and the end of the input quits: there is no terminal to read
     single keys from (click.getchar would open /dev/tty and fail)."""
-    import io
-    import sys
 
     try:
         piped = not sys.stdin.isatty() and sys.stdin.fileno() >= 0
@@ -101,16 +110,6 @@ def work(app) -> None:
     k skip to the next             o open the link              n add a note
     q quit
     """
-    from socialsell.plugins.channel import ChannelError, ReplyNotAllowed
-    from socialsell.sales.tasks import (
-        add_note,
-        close_task,
-        get_task,
-        list_tasks,
-        parse_snooze,
-        reply_to_task,
-        snooze_task,
-    )
 
     rows = list_tasks(app, owner=app.actor)
     if not rows:

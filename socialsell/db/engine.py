@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import OperationalError
 
+from socialsell.db.schema import use_postgresql_options
 from socialsell.errors import ConfigError, RuntimeFailure
 from socialsell.redact import redact_url
 
@@ -55,7 +56,6 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("postgres"):
         if url.startswith("postgresql://") or url.startswith("postgres://"):
             url = "postgresql+psycopg://" + url.split("://", 1)[1]
-        from socialsell.db.schema import use_postgresql_options
 
         use_postgresql_options()
         try:
@@ -98,7 +98,7 @@ class Database:
                 raise ConfigError("database", None, f"cannot open {redact_url(url)}: its folder does not exist") from None
             raise RuntimeFailure(f"cannot open the database {redact_url(url)}: {reason}") from None
         if migrate:
-            from socialsell.db.migrate import ensure_schema
+            from socialsell.db.migrate import ensure_schema  # noqa: PLC0415 - `socialsell templates list` (a read command) does not load socialsell.db.migrate; kept off its path
 
             ensure_schema(self)
 
@@ -112,9 +112,9 @@ class Database:
         # imported here: the PostgreSQL dialect costs ~130 ms at import (measured with -X
         # importtime), which a SQLite read command must not pay
         if self.is_sqlite:
-            from sqlalchemy.dialects.sqlite import insert
+            from sqlalchemy.dialects.sqlite import insert  # noqa: PLC0415 - the dialect's insert, picked per database (both are named insert)
         else:
-            from sqlalchemy.dialects.postgresql import insert
+            from sqlalchemy.dialects.postgresql import insert  # noqa: PLC0415 - the dialect's insert, picked per database (both are named insert)
         return insert(table)
 
     @contextmanager

@@ -29,7 +29,7 @@ def current_revision(db: Database) -> str | None:
 
 
 def alembic_config(db: Database):
-    from alembic.config import Config
+    from alembic.config import Config  # noqa: PLC0415 - alembic, only creating or upgrading the database needs it
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
@@ -44,6 +44,6 @@ def ensure_schema(db: Database) -> None:
 
 
 def upgrade(db: Database, revision: str = "head") -> None:
-    from alembic import command
+    from alembic import command  # noqa: PLC0415 - alembic, only creating or upgrading the database needs it
 
     command.upgrade(alembic_config(db), revision)

@@ -35,6 +35,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from socialsell.db import schema as t
+from socialsell.loop.leases import dead_holders
 from socialsell.marketing import guardrails
 from socialsell.marketing.media import media_files
 from socialsell.plugins.channel import (
@@ -98,7 +99,6 @@ def _claimable(now: datetime, dead: list[str]):
 
 def _dead_holders(app: App, now: datetime) -> list[str]:
     """Workers on this machine that hold unexpired claims but no longer exist (kill -9)."""
-    from socialsell.loop.leases import dead_holders
 
     with app.db.read() as conn:
         holders = [h for (h,) in conn.execute(select(D.c.claimed_by).distinct().where(and_(

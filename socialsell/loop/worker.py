@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import threading
 import time
@@ -21,7 +22,16 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from socialsell.db import schema as t
+from socialsell.loop import leases
+from socialsell.loop.metrics import refresh_metrics
+from socialsell.loop.polling import poll_account
+from socialsell.loop.publishing import next_due_at, publish_due, release_all
+from socialsell.marketing.evergreen import fill_empty_slots
+from socialsell.marketing.recurring import schedule_next_occurrences
 from socialsell.plugins.jobs import JobContext
+from socialsell.sales.notify import send_digests
+from socialsell.sales.rescore import rescore_open_followups
+from socialsell.sales.sla import check_sla
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
@@ -86,11 +96,8 @@ class Worker:
 
 
 def job_publish(ctx: JobContext) -> Any:
-    from socialsell.loop.publishing import publish_due
-
     report = publish_due(ctx.app, ctx.worker)
     if report.published:  # a recurring post went out: queue its next occurrence now
-        from socialsell.marketing.recurring import schedule_next_occurrences
 
         schedule_next_occurrences(ctx.app, ctx.now)
     return report
@@ -99,8 +106,6 @@ def job_publish(ctx: JobContext) -> Any:
 def job_content(ctx: JobContext) -> Any:
     """Recurring posts' next occurrences, and (``[marketing] evergreen_autofill``) the
     evergreen pool into empty slots. One worker at a time."""
-    from socialsell.loop import leases
-    from socialsell.marketing.recurring import schedule_next_occurrences
 
     with leases.held(ctx.app.db, "job:content", ctx.worker, ctx.now, 600) as ours:
         if not ours:
@@ -108,16 +113,12 @@ def job_content(ctx: JobContext) -> Any:
         result: dict[str, Any] = {"recurring": schedule_next_occurrences(ctx.app, ctx.now)}
         marketing = ctx.app.settings.marketing
         if marketing.evergreen_autofill:
-            from socialsell.marketing.evergreen import fill_empty_slots
-
             result["evergreen"] = fill_empty_slots(ctx.app, ctx.now, marketing.evergreen_days)
         return result
 
 
 def make_poll_job(account: str) -> Callable[[JobContext], Any]:
     def job_poll(ctx: JobContext) -> Any:
-        from socialsell.loop.polling import poll_account
-
         return poll_account(ctx.app, account, ctx.worker)
 
     return job_poll
@@ -133,26 +134,18 @@ def make_listen_job(stream: str) -> Callable[[JobContext], Any]:
 
 
 def job_sla(ctx: JobContext) -> Any:
-    from socialsell.sales.sla import check_sla
-
     return check_sla(ctx.app, ctx.now)
 
 
 def job_rescore(ctx: JobContext) -> Any:
-    from socialsell.sales.rescore import rescore_open_followups
-
     return rescore_open_followups(ctx.app, ctx.worker, ctx.now)
 
 
 def job_metrics(ctx: JobContext) -> Any:
-    from socialsell.loop.metrics import refresh_metrics
-
     return refresh_metrics(ctx.app, ctx.worker, ctx.now)
 
 
 def job_digest(ctx: JobContext) -> Any:
-    from socialsell.sales.notify import send_digests
-
     return send_digests(ctx.app, ctx.worker, ctx.now)
 
 
@@ -234,13 +227,9 @@ def run_forever(app: App, worker: Worker | None = None, stop: threading.Event | 
     (read from the database at least every second), so posts go out within about a second and
     edits, cancellations and new posts apply without a restart. On the way out, running jobs
     finish, then this worker's claims and leases are released and its row marked stopped."""
-    import signal
 
-    from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
-    from apscheduler.schedulers.background import BackgroundScheduler
-
-    from socialsell.loop import leases
-    from socialsell.loop.publishing import next_due_at, release_all
+    from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED  # noqa: PLC0415 - APScheduler, only `socialsell run` needs it
+    from apscheduler.schedulers.background import BackgroundScheduler  # noqa: PLC0415 - APScheduler, only `socialsell run` needs it
 
     worker = worker or Worker(app)
     stop = stop or threading.Event()

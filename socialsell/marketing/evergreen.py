@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, func, insert, select
 
 from socialsell.db import schema as t
+from socialsell.marketing import guardrails
 from socialsell.marketing.posts import initial_status
+from socialsell.marketing.slots import empty_slots
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
@@ -32,8 +34,6 @@ def evergreen_gap(app: App) -> timedelta:
 def fill_empty_slots(app: App, now: datetime | None = None, days: int = 7, *, account: str | None = None) -> list[dict[str, Any]]:
     """Fill each account's empty slots in the next ``days`` from the evergreen pool.
     Returns what was queued: ``[{"id": post_id, "account", "due_at", "text", "source": post_id}]``."""
-    from socialsell.marketing import guardrails
-    from socialsell.marketing.slots import empty_slots
 
     now = now or app.now()
     gap = evergreen_gap(app)

@@ -30,6 +30,9 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from socialsell.errors import UsageError
+from socialsell.marketing.posts import _campaign, prepare_post, store_post
+from socialsell.marketing.templates import find_template
+from socialsell.timeparse import parse_when
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
@@ -101,8 +104,6 @@ def read_rows(path: Path) -> list[dict[str, str]]:
 
 def plan_row(app: App, row: dict[str, str]) -> PostPlan:
     """Check one row as ``post new`` would; RowError names the column at fault."""
-    from socialsell.marketing.posts import _campaign, prepare_post
-    from socialsell.timeparse import parse_when
 
     accounts = [a.strip() for a in row.get("channel", "").split(";") if a.strip()]
     for a in accounts:
@@ -134,8 +135,6 @@ def plan_row(app: App, row: dict[str, str]) -> PostPlan:
         except UsageError as e:
             raise RowError("campaign", str(e)) from None
     if template:
-        from socialsell.marketing.templates import find_template
-
         try:
             find_template(template, app.workspace.root)
         except UsageError as e:
@@ -161,7 +160,6 @@ def import_posts(
 ) -> ImportResult:
     """Check every row, then store the valid ones in one transaction (all, or none unless
     ``skip_invalid``). ``progress(n)`` is called as rows are checked and stored."""
-    from socialsell.marketing.posts import store_post
 
     rows = read_rows(path)
     result = ImportResult(rows=len(rows))

@@ -52,7 +52,7 @@ def edit_slots(app: App, account: str, *, set_to: Sequence[str] | None = None, a
     times (``"12:30"``) from every rule. Every rule is parsed first: a bad one changes nothing.
     Returns the new rules.
     """
-    import tomlkit
+    import tomlkit  # noqa: PLC0415 - `socialsell campaign list` (a read command) does not load tomlkit; kept off its path
 
     app.workspace.account(account)
     current = list(app.workspace.account(account).slots)

@@ -9,6 +9,7 @@ imports rich or the plotting library.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -52,7 +53,6 @@ def plugin_sections(pm: pluggy.PluginManager) -> dict[str, Compute]:
 def build_report(app: App, scope: Scope, extra: dict[str, Compute] | None = None) -> list[Section]:
     """Every section the scope asks for (all of them, built-in then ``extra``, unless
     ``scope.section`` names one)."""
-    import importlib
 
     extra = extra or {}
     names = [scope.section] if scope.section else [*SECTIONS, *extra]

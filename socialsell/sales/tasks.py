@@ -18,6 +18,7 @@ from socialsell.db import schema as t
 from socialsell.db.pages import Page, fetch_page
 from socialsell.errors import NotFound, UsageError
 from socialsell.marketing.guardrails import check_reply
+from socialsell.plugins.channel import Engagement, Person, ReplyNotAllowed
 from socialsell.plugins.views import TaskView
 from socialsell.sales.contacts import contact_detail, handles_of
 from socialsell.sales.deals import open_deal_in, open_deals_of, win_deal_in

@@ -51,6 +51,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from socialsell.loop.publishing import (
+    same_post_text_key,  # the very comparison the core's reconcile makes
+)
 from socialsell.plugins.channel import (
     ENGAGEMENT_KINDS,
     SHARE_MODES,
@@ -125,7 +128,7 @@ DEFAULT_CHECK_TIMEOUT = 30.0
 def __getattr__(name: str) -> Any:
     # ChannelContract needs pytest; the plain checks must import without it (a plain install has none)
     if name == "ChannelContract":
-        from socialsell.testing.contract import ChannelContract
+        from socialsell.testing.contract import ChannelContract  # noqa: PLC0415 - needs pytest, which a plain install lacks
 
         return ChannelContract
     raise AttributeError(f"module 'socialsell.testing' has no attribute {name!r}")
@@ -510,9 +513,6 @@ def check_publish(channel: Channel) -> None:
 def check_find_recent_posts(channel: Channel, now: Clock = _utcnow) -> None:
     """A published post is listed by ``find_recent_posts`` with its text, so the core can
     reconcile an unknown outcome (invariant 1) instead of posting twice."""
-    # the very comparison the core's reconcile makes
-    from socialsell.loop.publishing import same_post_text_key
-
     since = now() - timedelta(minutes=2)
     text, published = _publish(channel)
     doing = f"find_recent_posts({since.isoformat()})"
@@ -643,7 +643,6 @@ def check_timeout_after_send(channel: Channel, network: Any, secrets: Sequence[s
         delivered = None
     else:
         delivered = _check_published(channel, result, doing)
-    from socialsell.loop.publishing import same_post_text_key
 
     try:
         recent = channel.find_recent_posts(since)
