@@ -22,11 +22,13 @@ from sqlalchemy import and_, func, select
 from socialsell.app import App
 from socialsell.db import schema as t
 from socialsell.loop.worker import Worker, build_jobs, run_job
+from socialsell.marketing.advocacy import share_post
 from socialsell.marketing.posts import create_post, get_post
 from socialsell.reports import build_report, build_scope
 from socialsell.reports.render_html import render_html
 from socialsell.reports.render_text import render_text
 from socialsell.sales.deals import list_deals, win_deal
+from socialsell.sales.signals import list_signals, tag
 from socialsell.sales.tasks import (
     add_note,
     close_task,
@@ -172,8 +174,6 @@ class Advocacy:
         self.lines: list[str] = []
 
     def step(self, now: datetime) -> None:
-        from socialsell.marketing.advocacy import share_post
-        from socialsell.marketing.posts import get_post
 
         if self.replied:
             return
@@ -207,7 +207,6 @@ def _examples(worked: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
 def _listening(app: App, now: datetime, echo: Callable[[str], None]) -> None:
     """What the stream found: a stranger's buying question on a rep's list with the reason, the
     signals waiting for triage."""
-    from socialsell.sales.signals import list_signals
 
     with app.db.read() as conn:
         found = conn.execute(select(func.count()).select_from(t.signals)).scalar()
@@ -233,7 +232,6 @@ def _listening(app: App, now: datetime, echo: Callable[[str], None]) -> None:
 
 def _marketer_triage(app: App) -> dict[str, Any] | None:
     """The marketer reads what listening heard about the competitor and tags it for the report."""
-    from socialsell.sales.signals import list_signals, tag
 
     found, _ = list_signals(app, status=None, limit=0)
     complaint = next((s for s in found if (s["term"] or "").startswith("@") and not s["insight"]), None)
@@ -319,8 +317,6 @@ def run_demo(directory: Path | None, *, days: int = 7, pm: Any = None, echo: Cal
          f"({', '.join(f'{n} {k}' for k, n in kinds.most_common())}); {ignored} ignored (bots, competitors)")
     echo(f"   {contacts} contacts: " + ", ".join(f"{n} {s}" for s, n in stages.most_common()))
 
-    from socialsell.sales.deals import list_deals
-    from socialsell.sales.tasks import get_task, list_tasks
 
     _listening(app, clock.now, echo)
 

@@ -28,7 +28,7 @@ def terms_of(query: SearchQuery) -> list[tuple[str, str]]:
 
 
 def search(channel: BlueskyChannel, query: SearchQuery, cursor: str | None, limit: int) -> SearchPage:
-    from socialsell_bluesky.channel import APP, _get, _time, post_link
+    from socialsell_bluesky.channel import APP, _get, _time, post_link  # noqa: PLC0415 - import cycle: channel.py imports this module
 
     terms = terms_of(query)
     state: dict[str, Any] = json.loads(cursor) if cursor else {}

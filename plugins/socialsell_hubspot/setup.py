@@ -27,7 +27,7 @@ PROPERTIES = [
 
 def setup(app: Any, now: datetime, *, dry_run: bool) -> list[dict[str, Any]]:
     """One row per property: ``exists``, ``created`` or (dry run) ``missing: would create``."""
-    from .client import HubSpot, HubSpotError
+    from .client import HubSpot, HubSpotError  # noqa: PLC0415 - network client (hubspot-api-client), loaded only to talk to HubSpot
 
     settings = load_settings(app)
     hs = HubSpot(settings.token, settings.host, now, app.workspace.timezone)

@@ -30,7 +30,7 @@ from .client import (
 from .settings import load_settings
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .client import HubSpot
+    from .client import HubSpot  # noqa: PLC0415 - network client (hubspot-api-client), loaded only to talk to HubSpot
 
 CRM = "hubspot"
 LEASE_SECONDS = 600
@@ -175,7 +175,6 @@ class Pass:
     # -- contacts ----------------------------------------------------------------------------
 
     def _send_contact(self, row: OutboxRow, record: CrmRecord) -> None:
-        from .client import Conflict, NotFound
 
         props = contact_properties(record)
         owner = self.owner_id(record.owner_email)
@@ -214,7 +213,6 @@ class Pass:
     # -- tasks and notes ---------------------------------------------------------------------
 
     def _send_engagement(self, row: OutboxRow, record: CrmRecord) -> None:
-        from .client import NotFound
 
         contact_hs = record.contact_external_id
         if contact_hs is None:  # its contact is not in HubSpot yet: next pass
@@ -350,7 +348,6 @@ def _blocked(state: dict[str, Any], now: datetime) -> str | None:
 
 
 def _send_due(outbox: CrmOutbox, work: Pass, now: datetime, result: SyncResult, kinds: tuple[str, ...] | None = None) -> None:
-    from .client import AuthFailed, MissingProperty, RateLimited, Refused, Transient
 
     rows = outbox.due(now, kinds=kinds) if kinds else outbox.due(now)
     for row in rows:
@@ -374,7 +371,7 @@ def sync(app: Any, now: datetime, *, holder: str = "cli", resume: bool = False) 
     ``resume`` (the ``crm sync`` command) lifts a pause left by a refused token; the loop's job
     never does, so a bad token costs one refused call, not one per pass.
     """
-    from .client import AuthFailed, HubSpot, MissingProperty, RateLimited, Transient
+    from .client import HubSpot  # noqa: PLC0415 - network client (hubspot-api-client), loaded only to talk to HubSpot
 
     settings = load_settings(app)
     outbox = CrmOutbox(app, CRM)

@@ -505,12 +505,12 @@ class XChannel(Channel):
         return poll(self, cursor, posts)
 
     def query_problems(self, query: SearchQuery) -> list[str]:
-        from socialsell_x.search import query_problems
+        from socialsell_x.search import query_problems  # noqa: PLC0415 - import cycle: search.py reads channel.py's helpers
 
         return query_problems(query)
 
     def search(self, query: SearchQuery, cursor: str | None, *, limit: int) -> SearchPage:
-        from socialsell_x.search import search
+        from socialsell_x.search import search  # noqa: PLC0415 - import cycle: search.py reads channel.py's helpers
 
         return search(self, query, cursor, limit)
 

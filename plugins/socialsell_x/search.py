@@ -55,8 +55,8 @@ def query_problems(query: SearchQuery) -> list[str]:
 
 
 def search(channel: XChannel, query: SearchQuery, cursor: str | None, limit: int) -> SearchPage:
-    from socialsell_x.channel import parse_time, tweet_url
-    from socialsell_x.engagements import person_from
+    from socialsell_x.channel import parse_time, tweet_url  # noqa: PLC0415 - import cycle: channel.py imports this module
+    from socialsell_x.engagements import person_from  # noqa: PLC0415 - import cycle: engagements.py imports channel.py
 
     state: dict[str, Any] = json.loads(cursor) if cursor else {}
     identity = channel._known_identity()

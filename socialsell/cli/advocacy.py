@@ -8,6 +8,9 @@ import click
 from socialsell.cli.common import channel_option, json_option, pass_app, print_json, print_table
 from socialsell.cli.inputs import TEXT, IdType
 from socialsell.errors import UsageError
+from socialsell.marketing.advocacy import acting_rep, share_post, shareable_posts
+from socialsell.marketing.posts import get_post
+from socialsell.sales.handover import leave_team
 from socialsell.timeparse import format_local, parse_when
 
 
@@ -31,7 +34,6 @@ def share(app, post_id, text, at, channels, limit, as_json) -> None:
     You are the rep named by --as (or SOCIALSELL_USER). The share goes out through the loop
     like any post: a repost, a quote with your text, or a post with the link, as the network allows.
     """
-    from socialsell.marketing.advocacy import acting_rep, share_post, shareable_posts
 
     if post_id is None:
         if text is not None or at is not None or channels:
@@ -55,7 +57,6 @@ def share(app, post_id, text, at, channels, limit, as_json) -> None:
         except ValueError as e:
             raise UsageError(f"--at: {e}") from None
     ids = share_post(app, post_id, text=text, at=when, accounts=list(channels) or None)
-    from socialsell.marketing.posts import get_post
 
     rows = [d for d in get_post(app, post_id)["deliveries"] if d["id"] in ids]
     if as_json:
@@ -78,7 +79,6 @@ def team() -> None:
 @pass_app
 def team_leave(app, name, to, as_json) -> None:
     """A rep leaves: pause their own accounts and hand over their contacts, open tasks and deals."""
-    from socialsell.sales.handover import leave_team
 
     done = leave_team(app, name, to=to)
     if as_json:

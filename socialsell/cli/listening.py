@@ -18,6 +18,16 @@ from socialsell.cli.common import (
     print_table,
 )
 from socialsell.errors import UsageError
+from socialsell.loop.listening import try_query
+from socialsell.sales.signals import (
+    dismiss,
+    get_signal,
+    list_signals,
+    parse_query_text,
+    promote,
+    reply,
+    tag,
+)
 from socialsell.timeparse import format_local
 
 DEFAULT_LIMIT = 50
@@ -58,7 +68,6 @@ def _said_cut(shown: int, total: int) -> None:
 @pass_app
 def signals(app, stream, status, limit, as_json) -> None:
     """What listening found below the task threshold, strongest first: promote, dismiss or tag each."""
-    from socialsell.sales.signals import list_signals
 
     n = _limit(limit)
     rows, total = list_signals(app, stream=stream, status=None if status == "all" else status, limit=n or None)
@@ -85,7 +94,6 @@ def signal() -> None:
 @pass_app
 def signal_show(app, signal_id, as_json) -> None:
     """What they said, where, which stream and term matched, and the score line by line."""
-    from socialsell.sales.signals import get_signal
 
     s = get_signal(app, parse_id(signal_id, "signal"))
     if as_json:
@@ -111,7 +119,6 @@ def signal_show(app, signal_id, as_json) -> None:
 @pass_app
 def signal_promote(app, signal_id) -> None:
     """Make it a follow-up task now, whatever its score."""
-    from socialsell.sales.signals import promote
 
     r = promote(app, parse_id(signal_id, "signal"))
     click.echo(f"signal {r['signal']} -> task {r['task']}" + ("" if r["created"] else " (the person's open follow-up)"))
@@ -122,7 +129,6 @@ def signal_promote(app, signal_id) -> None:
 @pass_app
 def signal_dismiss(app, signal_id) -> None:
     """Not worth a follow-up: it leaves the list (an insight tagged on it stays in the report)."""
-    from socialsell.sales.signals import dismiss
 
     dismiss(app, parse_id(signal_id, "signal"))
     click.echo(f"signal {signal_id} dismissed")
@@ -136,7 +142,6 @@ def signal_dismiss(app, signal_id) -> None:
 @pass_app
 def signal_tag(app, signal_id, insight, about) -> None:
     """Record a market or competitor insight; the report's feedback section shows it."""
-    from socialsell.sales.signals import tag
 
     r = tag(app, parse_id(signal_id, "signal"), insight, about)
     click.echo(f"signal {r['signal']}: {r['about']} insight {r['insight']!r}")
@@ -152,7 +157,6 @@ def signal_reply(app, signal_id, text, again) -> None:
 
     Only where the network allows it; once per person and thread unless you confirm (--again,
     or yes at the prompt)."""
-    from socialsell.sales.signals import reply
 
     sid = parse_id(signal_id, "signal")
     try:
@@ -180,8 +184,6 @@ def listen_test(app, query, channel, limit, as_json) -> None:
     """Show what QUERY would match on a channel now, storing nothing.
 
     QUERY is written as on X: words, "a phrase", #hashtag, @competitor, -exclusion, lang:en."""
-    from socialsell.loop.listening import try_query
-    from socialsell.sales.signals import parse_query_text
 
     try:
         n = int(limit)

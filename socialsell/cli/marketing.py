@@ -22,6 +22,7 @@ from socialsell.errors import UsageError
 from socialsell.loop.failures import accounts_blocked
 from socialsell.marketing.calendar import calendar
 from socialsell.marketing.importer import export_rows, write_csv
+from socialsell.marketing.media import with_alts
 from socialsell.marketing.posts import (
     approve_post,
     cancel_post,
@@ -85,7 +86,6 @@ def post_new(app, channels, text, template, variables, at, queue, campaign, draf
 
     Without --channel, the campaign's channels (or the template's default channels) are used.
     """
-    from socialsell.marketing.media import with_alts
 
     recurrence = parse_recurrence(app, every, until, count)
     files = with_alts(media, alts)
@@ -219,7 +219,7 @@ def queue(app, channel, days, fill_evergreen, as_json) -> None:
     if fill_evergreen:
         # imported here: evergreen builds the engagement tables at import (~60 ms with -X
         # importtime, shared machine), which `queue` without --fill-evergreen must not pay
-        from socialsell.marketing.evergreen import fill_empty_slots
+        from socialsell.marketing.evergreen import fill_empty_slots  # noqa: PLC0415 - evergreen costs ~60 ms (-X importtime); only queue --fill-evergreen needs it
 
         added = fill_empty_slots(app, app.now(), days, account=channel)
         if not as_json:

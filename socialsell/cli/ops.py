@@ -17,7 +17,9 @@ from socialsell.cli.common import (
     print_json,
     print_table,
 )
-from socialsell.errors import UsageError
+from socialsell.errors import RuntimeFailure, UsageError
+from socialsell.loop.status import collect_status
+from socialsell.plugins.channel import Channel
 from socialsell.redact import one_line
 from socialsell.timeparse import format_local
 from socialsell.workspace import init_workspace, local_timezone
@@ -80,7 +82,7 @@ def run(app, once: bool, log_json: bool, verbose: bool) -> None:
 
     setup_logging(json_lines=log_json, level=logging.DEBUG if verbose else logging.INFO)
     if app.settings.listen:  # a stream on a channel that cannot search is refused before anything runs
-        from socialsell.loop.listening import stream_problems
+        from socialsell.loop.listening import stream_problems  # noqa: PLC0415 - listening's loop module only for a config with [[listen]]
 
         problems = [p for stream in app.settings.listen for p in stream_problems(app, stream)]
         if problems:
@@ -101,7 +103,7 @@ def run(app, once: bool, log_json: bool, verbose: bool) -> None:
                     what = rep.skipped or rep.error or (f"{rep.stored} new signals, {rep.promoted} follow-ups, "
                                                         f"{rep.reads} reads, {rep.requests} requests")
                     click.echo(one_line(f"{job_id} on {rep.account}: {what}"))
-        from socialsell.loop.failures import pass_failures
+        from socialsell.loop.failures import pass_failures  # noqa: PLC0415 - the loop's failure report only for run --once
 
         failures = pass_failures(app, worker, results, app.now())
         for line in failures:  # never silent: one line each, and the exit status says it
@@ -263,7 +265,6 @@ def channels_resume(app, name: str) -> None:
 
 
 def _resume(app, name: str) -> None:
-    from socialsell.errors import RuntimeFailure
 
     channel = app.channel(name)  # an unknown name is a UsageError (exit 2)
     missing = channel.missing_credentials()

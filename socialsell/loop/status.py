@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from socialsell.db import schema as t
+from socialsell.loop.leases import holder_is_dead
 from socialsell.loop.listening import streams_status
 from socialsell.redact import redact_url
 from socialsell.sales.crm import all_states as crm_states
@@ -32,7 +33,6 @@ def collect_status(app: App) -> dict[str, Any]:
         overdue = conn.execute(select(func.count()).where(t.tasks.c.status == "open", t.tasks.c.due_at < now)).scalar()
         crms = crm_states(conn)
         listening = streams_status(app, conn, now) if app.settings.listen else []
-    from socialsell.loop.leases import holder_is_dead
 
     for w in workers:
         w["alive"] = (w["stopped_at"] is None and now - w["heartbeat_at"] < timedelta(seconds=ALIVE_SECONDS)

@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from socialsell.db import schema as t
 from socialsell.loop import leases
+from socialsell.loop.listening import listen
 from socialsell.loop.metrics import refresh_metrics
 from socialsell.loop.polling import poll_account
 from socialsell.loop.publishing import next_due_at, publish_due, release_all
@@ -126,7 +127,6 @@ def make_poll_job(account: str) -> Callable[[JobContext], Any]:
 
 def make_listen_job(stream: str) -> Callable[[JobContext], Any]:
     def job_listen(ctx: JobContext) -> Any:
-        from socialsell.loop.listening import listen
 
         return listen(ctx.app, stream, ctx.worker, ctx.now)
 

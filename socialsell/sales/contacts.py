@@ -12,10 +12,12 @@ from sqlalchemy import and_, case, delete, func, insert, select, update
 from socialsell.db import schema as t
 from socialsell.db.pages import Page, fetch_page, page_of_dicts
 from socialsell.errors import NotFound, UsageError
-from socialsell.sales.finder import find_contact
+from socialsell.sales import (
+    finder,  # the module: finder imports tasks, which imports this one
+    tasks,  # the module: tasks imports this one (an import cycle)
+)
 from socialsell.sales.merges import survivor_id
 from socialsell.sales.scoring import KeptPoints, LeadRules, contact_score, stage_for
-from socialsell.sales.tasks import OPEN
 from socialsell.team import role_of
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -135,7 +137,7 @@ def contact_detail(app: App, contact_id: int) -> dict[str, Any]:
 
 def resolve_contact(app: App, ref: str) -> int:
     """A contact from what a rep types: an id, @handle, name or company (socialsell/sales/finder.py)."""
-    return find_contact(app, ref)
+    return finder.find_contact(app, ref)
 
 
 # --- merging ----------------------------------------------------------------------------------
@@ -222,7 +224,7 @@ def merge_plan(app: App, keep_id: int, other_id: int) -> dict[str, Any]:
                 "id": cid, "name": c["display_name"], "owner": c["owner"], "stage": c["stage"],
                 "handles": [f"{ch}:{h}" for ch, h in conn.execute(select(H.c.channel, H.c.handle).where(H.c.contact_id == cid))],
                 "open_tasks": [dict(r) for r in conn.execute(select(T.c.id, T.c.status, T.c.owner, T.c.due_at).where(
-                    and_(T.c.contact_id == cid, T.c.status.in_(OPEN)))).mappings()],
+                    and_(T.c.contact_id == cid, T.c.status.in_(tasks.OPEN)))).mappings()],
                 "open_deals": [dict(r) for r in conn.execute(select(D.c.id, D.c.title, D.c.stage, D.c.amount).where(
                     and_(D.c.contact_id == cid, D.c.stage.in_(("discovery", "proposal", "negotiation"))))).mappings()],
             })
@@ -253,7 +255,7 @@ def merge_contacts(app: App, keep_id: int, other_id: int) -> dict[str, Any]:
             raise UsageError("one of the contacts was merged meanwhile: look again (`socialsell contact show`)")
         keep, other = pair[keep_id], pair[other_id]
         open_tasks = {r["contact_id"]: dict(r) for r in conn.execute(select(T).where(and_(
-            T.c.contact_id.in_((keep_id, other_id)), T.c.status.in_(OPEN)))).mappings()}
+            T.c.contact_id.in_((keep_id, other_id)), T.c.status.in_(tasks.OPEN)))).mappings()}
         kept_task = open_tasks.get(keep_id)
         gone_task = open_tasks.get(other_id)
         ids = {name: [i for (i,) in conn.execute(select(table.c.id).where(table.c.contact_id == other_id))]
@@ -300,7 +302,7 @@ def merge_contacts(app: App, keep_id: int, other_id: int) -> dict[str, Any]:
             **fill, stage=stage, score=score, score_points=scored["score_points"], scored_at=now,
             first_seen_at=min(keep["first_seen_at"], other["first_seen_at"]),
             last_seen_at=max(keep["last_seen_at"], other["last_seen_at"]), updated_at=now))
-        conn.execute(update(T).where(and_(T.c.contact_id == keep_id, T.c.status.in_(OPEN)))
+        conn.execute(update(T).where(and_(T.c.contact_id == keep_id, T.c.status.in_(tasks.OPEN)))
                      .values(score=score))
         conn.execute(update(C).where(C.c.id == other_id).values(merged_into=keep_id, updated_at=now))
         moved["note"] = conn.execute(insert(t.notes).values(
@@ -334,7 +336,7 @@ def unmerge_contact(app: App, merged_id: int) -> dict[str, Any]:
         if current != keep_id:
             raise UsageError(f"contact {merged_id} is now merged into {current}: unmerge that first")
         if mv.get("kept_task") and conn.execute(select(T.c.id).where(and_(
-                T.c.contact_id == merged_id, T.c.status.in_(OPEN)))).first():
+                T.c.contact_id == merged_id, T.c.status.in_(tasks.OPEN)))).first():
             raise UsageError(f"contact {merged_id} has an open task again: close it first")
         conn.execute(update(C).where(C.c.id == merged_id).values(merged_into=None, updated_at=now))
         if mv["redirected"]:
@@ -354,7 +356,7 @@ def unmerge_contact(app: App, merged_id: int) -> dict[str, Any]:
             conn.execute(update(T).where(T.c.id == g["id"]).values(
                 status=g["status"], snoozed_until=_dt.fromisoformat(g["snoozed_until"]) if g["snoozed_until"] else None,
                 outcome=None, closed_by=None, closed_at=None, updated_at=now))
-            still_open = conn.execute(select(T.c.status).where(T.c.id == k["id"])).scalar() in OPEN
+            still_open = conn.execute(select(T.c.status).where(T.c.id == k["id"])).scalar() in tasks.OPEN
             if still_open:
                 conn.execute(update(T).where(T.c.id == k["id"]).values(
                     priority=k["priority"], intent=k["intent"], owner=k["owner"], due_at=_dt.fromisoformat(k["due_at"]),

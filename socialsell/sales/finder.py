@@ -15,7 +15,9 @@ from sqlalchemy import and_, select
 
 from socialsell.db import schema as t
 from socialsell.errors import NotFound, UsageError
-from socialsell.sales.tasks import OPEN
+from socialsell.sales import (
+    tasks,  # the module, not its names: tasks imports contacts, which imports this
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
@@ -90,7 +92,7 @@ def find_contact(app: App, ref: str) -> int:
                 choices[(i, n)] = fold(value)
     # imported here: rapidfuzz costs ~10 ms at import (-X importtime, bench/bench_read.py), and
     # `tasks` and `contacts` import this module (through sales.contacts) but never match by name
-    from rapidfuzz import fuzz, process, utils
+    from rapidfuzz import fuzz, process, utils  # noqa: PLC0415 - rapidfuzz only to match a name (tests/test_startup.py keeps it off tasks and contacts)
 
     best: dict[int, float] = {}
     for _, score, (cid, _n) in process.extract(query, choices, scorer=fuzz.WRatio, processor=utils.default_process,
@@ -112,7 +114,7 @@ def find_task(app: App, ref: str) -> int:
     contact_id = find_contact(app, text)
     T = t.tasks
     with app.db.read() as conn:
-        row = conn.execute(select(T.c.id).where(and_(T.c.contact_id == contact_id, T.c.status.in_(OPEN)))
+        row = conn.execute(select(T.c.id).where(and_(T.c.contact_id == contact_id, T.c.status.in_(tasks.OPEN)))
                            .order_by(T.c.id.desc()).limit(1)).first() \
             or conn.execute(select(T.c.id).where(T.c.contact_id == contact_id).order_by(T.c.id.desc()).limit(1)).first()
     if row is None:

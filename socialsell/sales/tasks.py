@@ -20,7 +20,7 @@ from socialsell.errors import NotFound, UsageError
 from socialsell.marketing.guardrails import check_reply
 from socialsell.plugins.channel import Engagement, Person, ReplyNotAllowed
 from socialsell.plugins.views import TaskView
-from socialsell.sales.contacts import contact_detail, handles_of
+from socialsell.sales import contacts  # the module: contacts imports this one (an import cycle)
 from socialsell.sales.deals import open_deal_in, open_deals_of, win_deal_in
 from socialsell.sales.scoring import LeadRules, has_intent
 from socialsell.timeparse import format_local, parse_when
@@ -146,7 +146,7 @@ def list_tasks(app: App, *, owner: str | None = None, all_owners: bool = False, 
         # counted on the tasks alone (every task has its contact): the owner/status index
         # answers it in 0.2 ms where counting the join costs as much as the page (2,500 tasks)
         raw = fetch_page(conn, q, limit, count=select(T.c.id).where(*which))
-        handles = handles_of(conn, {r[10] for r in raw})
+        handles = contacts.handles_of(conn, {r[10] for r in raw})
     rows = Page((), raw.total)
     for (id_, owner_, status, prio, score, reason, intent, due, snoozed, created, cid, name, headline, company,
          stage, responded, responded_kind, next_step, next_due) in raw:
@@ -185,7 +185,7 @@ def get_task(app: App, task_id: int) -> dict[str, Any]:
             .where(_engagements_of(conn, task))
             .order_by(t.engagements.c.occurred_at.desc())
         ).mappings()]
-    task["contact"] = contact_detail(app, task["contact_id"])
+    task["contact"] = contacts.contact_detail(app, task["contact_id"])
     task["overdue"] = is_overdue(task, app.now())
     task["opener"] = suggested_opener(task)
     return task
@@ -386,7 +386,6 @@ def reply_to_task(app: App, task_id: int, text: str, *, force: bool = False, aga
     second reply to the same task needs ``again`` (the rep said so)."""
     # imported here: the channel module costs ~10 ms at import (-X importtime), which the read
     # commands (`tasks`, `task show`) must not pay; only a reply needs it
-    from socialsell.plugins.channel import Engagement, Person, ReplyNotAllowed
 
     if not text.strip():
         raise UsageError("the reply is empty")
