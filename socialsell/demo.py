@@ -241,7 +241,8 @@ def _marketer_triage(app: App) -> dict[str, Any] | None:
     return tag(app, complaint["id"], "competitor: slow support and pricing, their customers look for alternatives")
 
 
-def run_demo(directory: Path | None, *, days: int = 7, pm: Any = None, echo: Callable[[str], None] = print) -> Path:
+def run_demo(directory: Path | None, *, days: int = 7, pm: Any = None, echo: Callable[[str], None] = print,
+             now: datetime | None = None) -> Path:
     started = time.monotonic()
     folder = directory or Path(tempfile.mkdtemp(prefix="socialsell-demo-"))
     config = init_workspace(folder, name="Acme demo", timezone="Europe/Berlin", force=True)
@@ -250,7 +251,7 @@ def run_demo(directory: Path | None, *, days: int = 7, pm: Any = None, echo: Cal
     with config.open("a", encoding="utf-8") as f:  # listening (docs/listening.md): a stream on the sandbox
         f.write(LISTEN)
     # the simulated week ends now, so `socialsell tasks` afterwards shows what the demo printed
-    wall = datetime.now(UTC) - timedelta(days=days)
+    wall = (now or datetime.now(UTC)) - timedelta(days=days)  # SOCIALSELL_NOW pins it (tests, docs)
     start = wall.replace(minute=wall.minute - wall.minute % 30, second=0, microsecond=0)
     clock = SimulatedClock(start)
     app = App.load(str(config), pm=pm, actor="morgan", clock=clock)  # the sandbox follows this clock

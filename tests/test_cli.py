@@ -148,8 +148,13 @@ def test_read_only_commands_never_import_network_libraries_or_the_scheduler(work
         assert "HEAVY=\n" in result.stderr, f"{args}: {result.stderr}"
 
 
+#: the demo's week ends at the real time unless SOCIALSELL_NOW pins it: pinned here, so what it
+#: shows (which deals are still open, what is overdue) never depends on the day or hour it runs
+DEMO_NOW = {"SOCIALSELL_NOW": "2026-06-10T15:00Z"}
+
+
 def test_demo_runs_end_to_end_in_under_a_minute(tmp_path):
-    result = run("demo", "--dir", str(tmp_path / "demo"), timeout=60)
+    result = run("demo", "--dir", str(tmp_path / "demo"), env=DEMO_NOW, timeout=60)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "published 7 posts" in out and "follow-up list" in out and "socialsell --as alice tasks" in out
@@ -163,13 +168,28 @@ def test_demo_runs_end_to_end_in_under_a_minute(tmp_path):
     assert "went to alice's list (the relationship is hers)" in out
     assert "reach, the brand's posts beside each rep's shares: brand " in out and "ADVOCACY" in out
     assert '<figure class="chart"' in (tmp_path / "demo" / "report.html").read_text()
-    tasks = run("--config", str(tmp_path / "demo"), "--as", "alice", "tasks", "--json")
+    tasks = run("--config", str(tmp_path / "demo"), "--as", "alice", "tasks", "--json", env=DEMO_NOW)
     rows = json.loads(tasks.stdout)
     assert rows and all(r["owner"] == "alice" for r in rows)
     assert all(r["contact"]["handles"] for r in rows)
     assert not all(r["overdue"] for r in rows) and any(r["next_step"] for r in rows)
-    deals = json.loads(run("--config", str(tmp_path / "demo"), "deal", "list", "--all", "--json").stdout)
+    deals = json.loads(run("--config", str(tmp_path / "demo"), "deal", "list", "--all", "--json", env=DEMO_NOW).stdout)
     assert {"won"} < {d["stage"] for d in deals}  # one won, and others still open
+
+
+@pytest.mark.parametrize("value", ["tomorrow", "2026-06-10T15:00", "2026-13-01T00:00Z"])
+def test_socialsell_now_must_be_an_iso_time_with_its_zone(workspace, value):
+    result = run("--config", str(workspace), "tasks", env={"SOCIALSELL_NOW": value})
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "SOCIALSELL_NOW: expected an ISO time" in result.stderr
+
+
+def test_socialsell_now_fixes_the_time_of_every_command(workspace):
+    """A task created under SOCIALSELL_NOW carries that time (the App's clock, not the wall clock)."""
+    env = {"SOCIALSELL_NOW": "2026-06-10T15:00:00+02:00"}
+    made = run("--config", str(workspace), "post", "new", "--channel", "sandbox", "--text", "hello", "--draft", "--json", env=env)
+    assert made.returncode == 0, made.stderr
+    (post,) = json.loads(made.stdout)  # the --json contract: a list
+    assert post["created_at"].startswith("2026-06-10T13:00:00")
 
 
 def test_version_and_help(cli):

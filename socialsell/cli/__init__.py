@@ -19,6 +19,7 @@ import click
 from socialsell import __version__
 from socialsell.cli.common import State, fail, one_line, quiet_broken_pipe
 from socialsell.cli.inputs import usage_error_line
+from socialsell.clock import frozen
 from socialsell.errors import SocialsellError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -171,7 +172,8 @@ def _argv_plugins_dir(argv: list[str]) -> str | None:
 def main(argv: list[str] | None = None) -> Any:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        cli = build_cli(_argv_plugins_dir(argv) or os.environ.get("SOCIALSELL_PLUGINS_DIR"))
+        cli = build_cli(_argv_plugins_dir(argv) or os.environ.get("SOCIALSELL_PLUGINS_DIR"),
+                        clock=frozen(os.environ.get("SOCIALSELL_NOW")))
         return cli.main(args=argv, prog_name="socialsell", standalone_mode=True)
     except SocialsellError as e:
         fail(str(e), e.exit_code)

@@ -67,7 +67,7 @@ def demo(state: State, directory: Path | None, days: int) -> None:
     """Run socialsell end to end on the sandbox channel over simulated time, then report."""
     from socialsell.demo import run_demo  # noqa: PLC0415 - `socialsell status` (a read command) does not load socialsell.demo; kept off its path
 
-    run_demo(directory, days=days, pm=state.pm, echo=click.echo)
+    run_demo(directory, days=days, pm=state.pm, echo=click.echo, now=state.cli.clock() if state.cli.clock else None)
 
 
 @click.command()
