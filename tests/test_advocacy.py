@@ -472,6 +472,33 @@ def test_nobody_else_replies_from_a_reps_own_account(cli, reps, app, clock):
         assert [p["text"] for p in s["posts"] if p.get("reply_to")] == ["Happy to help"]
 
 
+def test_a_person_who_also_wrote_to_the_brand_is_answered_there_by_another_rep(cli, reps, app, clock):
+    """Found by the demo: dana replied to the brand's post, then to alice's share; bob, whose
+    follow-up it is now, answers on the brand's account (the newest engagement he may speak on)."""
+    post_id = _published_shareable(app, clock)
+    assert cli("share", str(post_id), "--text", "My take", actor="alice").exit_code == 0
+    publish_due(app, "w", clock.now)
+    deliveries = get_post(app, post_id)["deliveries"]
+    brand = next(d for d in deliveries if d["account"] == "sandbox")
+    share = next(d for d in deliveries if d["account"] == "alice-sandbox")
+    app.channel("sandbox").inject(post_id=brand["remote_id"], kind="reply", handle="@dana", text="pricing?")
+    clock.advance(minutes=1)
+    poll_account(app, "sandbox", "w")
+    app.channel("alice-sandbox").inject(post_id=share["remote_id"], kind="reply", handle="@dana", text="for 20 seats?")
+    clock.advance(minutes=1)
+    poll_account(app, "alice-sandbox", "w")
+    with app.db.read() as conn:
+        task_id, owner = conn.execute(select(t.tasks.c.id, t.tasks.c.owner)).one()
+    if owner != "bob":
+        assert cli("task", "assign", str(task_id), "bob", actor=owner).exit_code == 0
+    r = cli("task", "reply", str(task_id), "Happy to help", actor="bob")
+    assert r.exit_code == 0, r.output
+    with app.channel("sandbox").state(write=False) as s:
+        assert [p["text"] for p in s["posts"] if p.get("reply_to")] == ["Happy to help"]
+    with app.channel("alice-sandbox").state(write=False) as s:
+        assert not [p for p in s["posts"] if p.get("reply_to")]
+
+
 def test_a_recurring_shareable_post_repeats_on_the_brand_accounts_only(cli, reps, app, clock):
     from socialsell.marketing.posts import parse_recurrence
     from socialsell.marketing.recurring import schedule_next_occurrences
