@@ -70,6 +70,12 @@ def median_ms(argv: Sequence[str], runs: int, warmup: int = 1, env: dict[str, st
 def interleaved_medians(commands: dict[str, Sequence[str]], runs: int, warmup: int = 1,
                         env: dict[str, str] | None = None) -> dict[str, float]:
     """Median per command, running the commands round-robin so drift hits them all alike."""
+    return {name: statistics.median(s) for name, s in _rounds(commands, runs, warmup, env).items()}
+
+
+def _rounds(commands: dict[str, Sequence[str]], runs: int, warmup: int,
+            env: dict[str, str] | None) -> dict[str, list[float]]:
+    """Each command's times (ms) over ``runs`` rounds, every command once a round, after ``warmup`` runs each."""
     for argv in commands.values():
         for _ in range(warmup):
             run_ms(argv, env)
@@ -77,7 +83,7 @@ def interleaved_medians(commands: dict[str, Sequence[str]], runs: int, warmup: i
     for _ in range(runs):
         for name, argv in commands.items():
             samples[name].append(run_ms(argv, env))
-    return {name: statistics.median(s) for name, s in samples.items()}
+    return samples
 
 
 def paired_ratios(commands: dict[str, Sequence[str]], runs: int, floor: str = "floor", warmup: int = 1,
@@ -86,13 +92,7 @@ def paired_ratios(commands: dict[str, Sequence[str]], runs: int, floor: str = "f
     the commands: each ratio is taken within one round, so a burst of load on a shared machine
     moves both sides of it (paired samples), and the median of the rounds' ratios is reported.
     The floor's own entry is (median ms, 1.0)."""
-    for argv in commands.values():
-        for _ in range(warmup):
-            run_ms(argv, env)
-    samples: dict[str, list[float]] = {name: [] for name in commands}
-    for _ in range(runs):
-        for name, argv in commands.items():
-            samples[name].append(run_ms(argv, env))
+    samples = _rounds(commands, runs, warmup, env)
     base = samples[floor]
     return {name: (statistics.median(s), statistics.median(x / f for x, f in zip(s, base, strict=True)))
             for name, s in samples.items()}

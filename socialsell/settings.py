@@ -27,7 +27,7 @@ import difflib
 import math
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -523,16 +523,25 @@ def _list_of_tables(path: Path, label: str, value: Any, expected: str) -> list[A
     return value
 
 
+def _named_tables(path: Path, section: str, value: Any, keys: str, *, array: str | None = None,
+                  longest: int | None = None) -> Iterator[tuple[dict[str, Any], str]]:
+    """Each table of an array of tables (``[[accounts]]``, ``[[listen]]``) with its checked name:
+    letters, digits, '-', '_' or '.', at most ``longest`` characters."""
+    tail = "*" if longest is None else f"{{0,{longest - 1}}}"
+    for i, raw in enumerate(_list_of_tables(path, section, value, f"an array of tables: [[{section}]] with {array or keys}")):
+        label = f"[[{section}]] #{i + 1}"
+        if not isinstance(raw, dict):
+            raise _error(path, label, f"a table with {keys}", raw)
+        name = raw.get("name")
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]" + tail, name):
+            raise _error(path, f"{label} name", "a name of letters, digits, '-', '_' or '.'",
+                         name if "name" in raw else MISSING)
+        yield raw, name
+
+
 def _accounts(path: Path, value: Any) -> list[AccountSettings]:
     out: list[AccountSettings] = []
-    for i, raw in enumerate(_list_of_tables(path, "accounts", value, "an array of tables: [[accounts]] with name and channel")):
-        label = f"[[accounts]] #{i + 1}"
-        if not isinstance(raw, dict):
-            raise _error(path, label, "a table with name and channel", raw)
-        name = raw.get("name")
-        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
-            raise _error(path, f"{label} name", "a name of letters, digits, '-', '_' or '.'",
-                              name if "name" in raw else MISSING)
+    for raw, name in _named_tables(path, "accounts", value, "name and channel"):
         t = _Table(path, f"[[accounts]] {name}", raw, "accounts", strict=False)
         if any(a.name == name for a in out):
             raise _error(path, t.label, "a unique name (it is used twice)")
@@ -802,14 +811,7 @@ def check_term(kind: str, value: Any) -> str:
 
 def _listen(path: Path, value: Any, accounts: list[str]) -> list[ListenStream]:
     streams: list[ListenStream] = []
-    for i, raw in enumerate(_list_of_tables(path, "listen", value, "an array of tables: [[listen]] with a name")):
-        label = f"[[listen]] #{i + 1}"
-        if not isinstance(raw, dict):
-            raise _error(path, label, "a table with name, accounts and query", raw)
-        name = raw.get("name")
-        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", name):
-            raise _error(path, f"{label} name", "a name of letters, digits, '-', '_' or '.'",
-                         name if "name" in raw else MISSING)
+    for raw, name in _named_tables(path, "listen", value, "name, accounts and query", array="a name", longest=100):
         t = _Table(path, f"[[listen]] {name}", raw, "listen")
         if any(s.name == name for s in streams):
             raise _error(path, t.label, "a unique name (it is used twice)")
