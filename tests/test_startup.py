@@ -54,3 +54,14 @@ def test_tasks_does_not_import_rapidfuzz(workspace):
             "print('rapidfuzz' in sys.modules)")
     assert _run(code, "--config", str(workspace), "--as", "alice", "tasks", "--json").strip() == "False"
     assert _run(code, "--config", str(workspace), "contacts", "--json").strip() == "False"
+
+
+def test_the_read_lists_do_not_import_the_channel_module(workspace):
+    """The channel module costs ~10 ms (-X importtime); the read lists need none of it. A module-top
+    import in cli/common, cli/inputs (through marketing.media) or sales/tasks would bring it back."""
+    code = ("import sys, io, contextlib\nfrom socialsell.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    try:\n        main(sys.argv[1:])\n    except SystemExit as e:\n        assert not e.code, e.code\n"
+            "print('socialsell.plugins.channel' in sys.modules)")
+    for argv in (["--as", "alice", "tasks", "--json"], ["contacts", "--json"], ["deal", "list", "--json"]):
+        assert _run(code, "--config", str(workspace), *argv).strip() == "False", argv

@@ -17,7 +17,6 @@ import click
 from socialsell.app import App
 from socialsell.cli.inputs import check_id
 from socialsell.errors import SocialsellError, UsageError
-from socialsell.plugins.channel import ChannelError, ReplyNotAllowed
 from socialsell.redact import one_line
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -71,6 +70,10 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except BrokenPipeError:
             quiet_broken_pipe()
         except Exception as e:
+            # the channel module costs ~10 ms at import (-X importtime), which no read command
+            # should pay to handle an error it cannot raise
+            from socialsell.plugins.channel import ChannelError, ReplyNotAllowed  # noqa: PLC0415
+
             if isinstance(e, ReplyNotAllowed):
                 fail(f"{e}" + (f" - reply by hand: {e.url}" if e.url else ""), 1)
             if isinstance(e, ChannelError):

@@ -15,7 +15,6 @@ from typing import Any
 import click
 
 from socialsell.errors import UsageError
-from socialsell.marketing.media import check_media_file
 
 #: ids are 64-bit signed integers in every database socialsell supports
 MAX_ID = 2**63 - 1
@@ -89,6 +88,10 @@ class MediaFileType(click.ParamType):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
         try:
+            # marketing.media imports the channel module (~10 ms, -X importtime), which every read
+            # command would pay through this module; only a --media value needs it
+            from socialsell.marketing.media import check_media_file  # noqa: PLC0415
+
             check_media_file(str(value))
         except UsageError as e:
             self.fail(str(e).removeprefix("--media "), param, ctx)

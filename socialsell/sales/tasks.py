@@ -18,7 +18,6 @@ from socialsell.db import schema as t
 from socialsell.db.pages import Page, fetch_page
 from socialsell.errors import NotFound, UsageError
 from socialsell.marketing.guardrails import check_reply
-from socialsell.plugins.channel import Engagement, Person, ReplyNotAllowed
 from socialsell.plugins.views import TaskView
 from socialsell.sales import contacts  # the module: contacts imports this one (an import cycle)
 from socialsell.sales.deals import open_deal_in, open_deals_of, win_deal_in
@@ -384,6 +383,10 @@ def reply_to_task(app: App, task_id: int, text: str, *, force: bool = False, aga
 
     Checked like a post before anything is sent (banned words, the channel's validation); a
     second reply to the same task needs ``again`` (the rep said so)."""
+    # the channel module costs ~10 ms at import (-X importtime), which the read commands (`tasks`,
+    # `task show`) must not pay; only a reply needs it
+    from socialsell.plugins.channel import Engagement, Person, ReplyNotAllowed  # noqa: PLC0415
+
     if not text.strip():
         raise UsageError("the reply is empty")
     with app.db.read() as conn:
