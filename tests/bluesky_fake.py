@@ -28,6 +28,7 @@ def jwt(sub: str, seconds: int, scope: str = "com.atproto.appPass") -> str:
 
 
 def now_iso() -> str:
+    """The fake server's own time for records it stamps (a PDS's clock, not socialsell's)."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
@@ -117,6 +118,7 @@ class FakeBluesky:
         fault = self.faults[0] if self.faults else None
         if fault == "rate_limit":
             self.faults.pop(0)
+            # ratelimit-reset is epoch seconds on the server's clock, as Bluesky sends it
             reset = self.last_reset = int(time.time()) + 120
             return httpx.Response(429, json={"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"},
                                   headers={"ratelimit-limit": "3000", "ratelimit-remaining": "0", "ratelimit-reset": str(reset)})

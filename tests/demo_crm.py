@@ -5,7 +5,10 @@ HubSpot is faked at the HTTP layer only (tests/hubspot_fake.py): every `socialse
 below is the real CLI, with the real hubspot-api-client, pointed at the fake by `[hubspot] host`.
 It checks what it shows and exits 1 when something is off, so a test runs it as it is.
 
-    python -m tests.demo_crm [--dir DIR] [--days N]
+    python -m tests.demo_crm [--dir DIR] [--days N] [--now ISO]
+
+``--now`` pins the time (SOCIALSELL_NOW for every command, the fake HubSpot's clock, the deal's
+close date), so the test gets the same run whatever the hour; without it the demo ends now.
 """
 
 from __future__ import annotations
@@ -29,11 +32,15 @@ from .hubspot_fake import serve
 TOKEN = "pat-demo-0000-fake-hubspot"  # the fake's; a real token never goes in a file (docs/crm.md)
 
 
+#: the environment every command runs with (SOCIALSELL_NOW added by --now)
+ENV = {"HUBSPOT_TOKEN": TOKEN, "COLUMNS": "120"}
+
+
 def _run(config: Path, *args: str) -> str:
     command = [sys.executable, "-m", "socialsell", "--config", str(config), *args]
     print(f"\n$ socialsell {' '.join(args)}", flush=True)
     done = subprocess.run(command, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "HUBSPOT_TOKEN": TOKEN, "COLUMNS": "120"})
+                          env={**os.environ, **ENV})
     print(done.stdout.rstrip())
     if done.returncode != 0:
         print(done.stderr.rstrip(), file=sys.stderr)
@@ -51,17 +58,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dir", type=Path, default=None)
     parser.add_argument("--days", type=int, default=3)
+    parser.add_argument("--now", default=None, help="an ISO time with its zone: the run's fixed time")
     args = parser.parse_args(argv)
+    clock = None
+    if args.now:
+        ENV["SOCIALSELL_NOW"] = args.now
+        fixed = datetime.fromisoformat(args.now.replace("Z", "+00:00")).astimezone(UTC)
+        clock = lambda: fixed  # noqa: E731 - the fake HubSpot's clock, the same fixed time
     folder = args.dir or Path(tempfile.mkdtemp(prefix="socialsell-demo-crm-"))
     _run(folder / "socialsell.toml", "demo", "--dir", str(folder), "--days", str(args.days))
     config = folder / "socialsell.toml"
-    with serve(TOKEN) as (fake, url):
+    with serve(TOKEN, clock) as (fake, url):
         fake.without_custom_properties()  # a new HubSpot account: `crm setup` creates them
         with open(config, "a") as f:
             f.write(f'\n[hubspot]\ntoken = {{env = "HUBSPOT_TOKEN"}}\nhost = "{url}"  # a local fake HubSpot\n')
         _run(config, "crm", "setup")
         _run(config, "crm", "sync")
-        app = App.load(str(config), actor="morgan")
+        app = App.load(str(config), actor="morgan", **({"clock": clock} if clock else {}))
         try:
             with app.db.read() as conn:
                 leads = conn.execute(select(t.tasks.c.contact_id).distinct()).scalars().all()
@@ -85,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
                     .order_by(E.c.contact_id).limit(1)).scalar()
             hs_contact = next(i for i, o in fake.objects["contacts"].items()
                               if o["properties"]["socialsell_contact_id"] == str(contact))
-            closed = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+            closed = ((clock or (lambda: datetime.now(UTC)))() - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
             deal = fake.add("deals", {"dealname": "Demo: 20 seats", "amount": "9000", "dealstage": "closedwon",
                                       "hs_is_closed_won": "true", "closedate": closed})
             fake.associate("contacts", hs_contact, "deals", deal)

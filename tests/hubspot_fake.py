@@ -61,6 +61,9 @@ def _bad(message: str) -> tuple[int, dict[str, Any]]:
 class FakeHubSpot:
     def __init__(self, token: str, clock=None) -> None:
         self.token = token
+        # HubSpot's own clock (createdate, hs_lastmodifieddate): a server's time is not ours, so the
+        # fake keeps its own unless a test or `demo_crm --now` pins it; socialsell never compares
+        # it with its clock except through the search cursor, which starts 10 minutes early
         self.clock = clock or (lambda: datetime.now(UTC))
         self.objects: dict[str, dict[str, dict[str, Any]]] = {"contacts": {}, "tasks": {}, "notes": {}, "deals": {}}
         self.associations: dict[tuple[str, str, str], list[str]] = {}  # (from type, id, to type) -> ids
@@ -323,7 +326,7 @@ def _handler(fake: FakeHubSpot, clock) -> type[BaseHTTPRequestHandler]:
             body = json.loads(raw) if raw else {}
             auth = self.headers.get("Authorization", "")
             fake.requests.append({"method": self.command, "path": url.path, "body": body, "auth": auth,
-                                  "at": clock() if clock else datetime.now(UTC)})
+                                  "at": fake.clock()})
             headers: dict[str, str] = {}
             fault = fake._fault(self.command, url.path)
             if fault:
