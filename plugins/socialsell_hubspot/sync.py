@@ -131,7 +131,7 @@ def task_properties(record: CrmRecord, owner_id: str | None) -> dict[str, str]:
         "hs_task_body": body.strip(),
         "hs_task_status": "COMPLETED" if task.status in ("done", "dismissed") else "NOT_STARTED",
         "hs_task_priority": PRIORITY.get(task.priority, "MEDIUM"),
-        "hs_task_type": "TODO",
+        "hs_task_type": "TODO",  # HubSpot's task type for a to-do (its enum: TODO, CALL, EMAIL)
         "hs_timestamp": _ms(record.due_at or task.due_at),
         "socialsell_key": record.key,
     }
