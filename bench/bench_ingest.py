@@ -150,6 +150,77 @@ def run_floor(size: int, people: int, db: str, tmp: Path) -> float:
     return secs
 
 
+def run_writes_only(size: int, people: int, db: str, batch: int, tmp: Path) -> float:
+    """Seconds of only the writes ingest's data model needs, with no reads and no Python logic:
+    per batch (one transaction, as :func:`run_ingest`), the engagement rows, one UPDATE of each
+    touched contact (its kept score, when, the score, last seen) and one of its open task (score,
+    last engagement), then the commit; on the product's own schema and connection (its pragmas
+    and foreign keys). The people, their handles and their open tasks exist beforehand (set up,
+    not timed). No ingest that writes what ingest writes can beat this: its ratio to the floor
+    is the ceiling of ingest's."""
+    from socialsell.app import App
+    from socialsell.db import schema as t
+    from socialsell.workspace import init_workspace
+
+    init_workspace(tmp / "ws", name="bench")
+    app = App.load(str(tmp / "ws"), None if db == "sqlite" else db, actor="alice", clock=lambda: NOW)
+    account_id = app.account_id(ACCOUNT)
+    sqlite = db == "sqlite"
+    stamp = (lambda d: d.strftime("%Y-%m-%d %H:%M:%S.%f")) if sqlite else (lambda d: d.replace(tzinfo=None))
+    now, mark = stamp(NOW), "?" if sqlite else "%s"
+    raw = app.db.engine.raw_connection()  # the product's connection, its connect-time pragmas applied
+    try:
+        cur = raw.cursor()
+
+        def run(sql: str, rows: list[tuple]) -> None:
+            cur.executemany(sql.replace("?", mark), rows)
+
+        def begin() -> None:  # the product's SQLite connections begin explicitly (socialsell/db/engine.py)
+            if sqlite:
+                cur.execute("BEGIN IMMEDIATE")
+
+        def commit() -> None:
+            cur.execute("COMMIT") if sqlite else raw.commit()
+
+        begin()
+
+        run("INSERT INTO contacts (id, display_name, stage, score, score_points, scored_at, first_seen_at, last_seen_at, "
+            "updated_at, origin) VALUES (?, ?, 'engaged', 1, 1, ?, ?, ?, ?, ?)",
+            [(p + 1, f"Person {p}", now, now, now, now, f"sandbox:@person{p}") for p in range(people)])
+        run("INSERT INTO handles (id, contact_id, channel, handle, name) VALUES (?, ?, 'sandbox', ?, ?)",
+            [(p + 1, p + 1, f"@person{p}", f"Person {p}") for p in range(people)])
+        run("INSERT INTO tasks (id, contact_id, owner, status, priority, score, reason, intent, due_at, sla_due_at, "
+            "last_engagement_at, created_at, updated_at) VALUES (?, ?, 'alice', 'open', 3, 1, 'like', false, ?, ?, ?, ?, ?)",
+            [(p + 1, p + 1, now, now, now, now, now) for p in range(people)])
+        raw.commit()
+        cols = [c.name for c in t.engagements.columns if c.name != "id"]
+        insert = (f"INSERT INTO engagements ({', '.join(cols)}) VALUES "
+                  f"({', '.join('?::json' if c == 'raw' and not sqlite else '?' for c in cols)})")
+        source = engagements(size, people)
+        secs = 0.0
+        while chunk := list(itertools.islice(source, batch)):
+            rows, touched = [], {}
+            for e in chunk:
+                p = int(e.person.handle.removeprefix("@person")) + 1
+                at = stamp(e.occurred_at)
+                rows.append((account_id, e.external_id, e.kind, p, p, None, p, e.text, e.url, e.post_remote_id,
+                             e.in_reply_to, at, now, 1.0, None, json.dumps({"reasons": [], **e.raw})))
+                touched[p] = max(touched.get(p, at), at)
+            start = time.perf_counter()
+            begin()
+            run(insert, rows)
+            run("UPDATE contacts SET score_points = ?, scored_at = ?, score = ?, last_seen_at = ?, updated_at = ? WHERE id = ?",
+                [(2.5, now, 3.5, seen, now, p) for p, seen in touched.items()])
+            run("UPDATE tasks SET score = ?, last_engagement_at = ?, updated_at = ? WHERE id = ?",
+                [(3.5, seen, now, p) for p, seen in touched.items()])
+            commit()
+            secs += time.perf_counter() - start
+    finally:
+        raw.close()
+        app.close()
+    return secs
+
+
 def add_published_posts(app) -> None:
     """Our published posts, so engagements link to deliveries as in real use."""
     from socialsell.db import schema as t
@@ -205,6 +276,12 @@ def one_floor(size: int, db: str) -> dict:
     return {"floor_s": statistics.median(floors)}
 
 
+def one_writes(size: int, db: str, batch: int) -> dict:
+    """The writes-only ceiling for one size (:func:`run_writes_only`), in its own process."""
+    with tempfile.TemporaryDirectory(prefix="socialsell-bench-") as tmp_name:
+        return {"writes_s": run_writes_only(size, max(1, size // 5), db, batch, Path(tmp_name))}
+
+
 def one_size(size: int, db: str, batch: int, profile: bool) -> dict:
     """Measure ingest for one size on one database; returns the figures as a dict (printed as JSON)."""
     from socialsell.app import App
@@ -244,12 +321,14 @@ def child(*args: str, show_stderr: bool = False) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def measure(size: int, db: str, batch: int, profile: bool = False) -> dict:
-    """One size: the floor, then ingest, each in a fresh process (ingest's peak memory is its own)."""
+def measure(size: int, db: str, batch: int, profile: bool = False, writes_db: str | None = None) -> dict:
+    """One size: the floor, then ingest, each in a fresh process (ingest's peak memory is its own),
+    then the writes-only ceiling (on ``writes_db``, a database of its own; None: not measured)."""
     floor = child("--floor", str(size), "--db", db)["floor_s"]
     run = child("--one", str(size), "--db", db, "--batch", str(batch), *(["--profile"] if profile else []),
                 show_stderr=profile)
-    return {**run, "floor_s": floor, "ratio": floor / run["ingest_s"]}
+    writes = child("--writes", str(size), "--db", writes_db, "--batch", str(batch))["writes_s"] if writes_db else None
+    return {**run, "floor_s": floor, "ratio": floor / run["ingest_s"], "writes_s": writes}
 
 
 def report(name: str, runs: list[dict]) -> bool:
@@ -267,6 +346,13 @@ def report(name: str, runs: list[dict]) -> bool:
               f"{verdict(flat)}; peak {r['peak_mb']:.0f} MB")
         if r["tenths_s"]:
             print("  each tenth (s): " + " ".join(f"{x:.2f}" for x in r["tenths_s"]))
+        if r.get("writes_s"):
+            ceiling = r["floor_s"] / r["writes_s"]
+            print(f"  ceiling: the writes alone (engagements, each touched contact and its task, a commit per batch; no reads, "
+                  f"no logic) take {r['writes_s']:.2f} s, ratio {ceiling:.3f}: ingest does {r['writes_s'] / r['ingest_s']:.0%} "
+                  "of its time in them")
+            figure("ingest", f"ingest {name} {label} ceiling (writes only)", r["writes_s"], "s", floor=r["floor_s"],
+                   ratio=ceiling, note="the best ratio any ingest writing these rows could reach")
         print(f"  made: {r['contacts']:,} contacts, {r['open_tasks']:,} open tasks, {r['linked']:,} engagements linked "
               f"to a task{'' if healthy else '  SANITY CHECK FAILED'}")
         figure("ingest", f"ingest {name} {label}", r["ingest_s"], "s", floor=r["floor_s"], ratio=r["ratio"],
@@ -316,10 +402,14 @@ def main() -> int:
     ap.add_argument("--profile", action="store_true", help="cProfile one 100k SQLite run (top 30 by own time)")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--floor", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--writes", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--db", default="sqlite", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.floor:
         print(json.dumps(one_floor(args.floor, args.db)))
+        return 0
+    if args.writes:
+        print(json.dumps(one_writes(args.writes, args.db, args.batch)))
         return 0
     if args.one:
         print(json.dumps(one_size(args.one, args.db, args.batch, args.profile)))
@@ -329,12 +419,13 @@ def main() -> int:
         return 0
     sizes = [int(s) for s in args.sizes.split(",")] + ([1_000_000] if args.million else [])
     print(f"ingest, batches of {args.batch:,} (one poll each), people = size/5, load {os.getloadavg()[0]:.1f}")
-    ok = report("sqlite", [measure(size, "sqlite", args.batch) for size in sizes])
+    ok = report("sqlite", [measure(size, "sqlite", args.batch, writes_db="sqlite") for size in sizes])
     if not args.no_postgres:
         url, server = postgres_url()
         if url:
             try:
-                ok &= report("postgres", [measure(size, fresh_database(url, size), args.batch) for size in sizes])
+                ok &= report("postgres", [measure(size, fresh_database(url, size), args.batch,
+                                                  writes_db=fresh_database(url, size)) for size in sizes])
             finally:
                 if server is not None:
                     server.stop()

@@ -144,6 +144,7 @@ class Incoming:
     task_id: int | None = None
     points: float = 0.0
     reasons: list[str] = field(default_factory=list)
+    intent: str | None = None  # the intent keyword in its text (step 5)
     id: int | None = None  # once stored
 
     @property
@@ -356,8 +357,12 @@ def load_contacts(batch: Batch, incoming: list[Incoming]) -> dict[int, Touched]:
     touched: dict[int, Touched] = {}
     for inc in incoming:
         if inc.contact_id is not None:
-            inc.contact_id = _survivor(rows, inc.contact_id)
-            touched.setdefault(inc.contact_id, Touched(rows[inc.contact_id])).new.append(inc)
+            if rows[inc.contact_id]["merged_into"] is not None:
+                inc.contact_id = _survivor(rows, inc.contact_id)
+            c = touched.get(inc.contact_id)
+            if c is None:
+                c = touched[inc.contact_id] = Touched(rows[inc.contact_id])
+            c.new.append(inc)
     read_time = batch.stored.read_time
     sql = (f"SELECT {', '.join(TASK_READ)} FROM tasks WHERE contact_id IN ({{in}}) AND status IN "
            f"({', '.join(repr(s) for s in tasks.OPEN)}) ORDER BY contact_id{batch.lock('tasks')}")
@@ -400,9 +405,13 @@ def score(batch: Batch, touched: dict[int, Touched]) -> None:
     to now plus the new ones. A contact scored before revision 0004 has no kept points yet: its
     history is read once, here, and kept from then on."""
     app, rules, now = batch.app, batch.rules, batch.now
+    plugins = bool(app.hook.score_engagement.get_hookimpls())  # else no payload to build for them
     for c in touched.values():
         for inc in c.new:
-            lines = score_lines(inc.payload(batch), c.row, rules, app)
+            e = inc.engagement
+            inc.intent = has_intent(e.text, rules)
+            seen = inc.payload(batch) if plugins else {"kind": e.kind, "channel": batch.channel, "text": e.text}
+            lines = score_lines(seen, c.row, rules, app if plugins else None, intent=inc.intent)
             inc.points = round(sum(p for _, p in lines), 2)
             inc.reasons = [r for r, _ in lines[1:]]
     unkept = [c.id for c in touched.values() if c.row["scored_at"] is None]
@@ -442,7 +451,7 @@ def open_or_raise_tasks(batch: Batch, touched: dict[int, Touched], result: Inges
     load: dict[str, int] | None = None
     opening: list[Touched] = []
     for c in touched.values():
-        intent_said = next((inc for inc in c.new if has_intent(inc.engagement.text, rules)), None)
+        intent_said = next((inc for inc in c.new if inc.intent), None)
         if c.task is not None:
             c.task_changes = tasks.raise_task(c.task, [inc.said() for inc in c.new],
                                               intent_said.said() if intent_said else None, c.row["score"], rules, now,

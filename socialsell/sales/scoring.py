@@ -44,12 +44,17 @@ def has_intent(text: str | None, rules: LeadRules) -> str | None:
     return None
 
 
-def score_lines(engagement: dict[str, Any], contact: dict[str, Any], rules: LeadRules, app: App | None = None) -> list[tuple[str, float]]:
-    """Why one engagement is worth what it is: ``[(reason, points), ...]``."""
+_FIND = object()  # score_lines: find the intent keyword in the text
+
+
+def score_lines(engagement: dict[str, Any], contact: dict[str, Any], rules: LeadRules, app: App | None = None,
+                intent: str | None | object = _FIND) -> list[tuple[str, float]]:
+    """Why one engagement is worth what it is: ``[(reason, points), ...]``. ``intent``: its
+    keyword (:func:`has_intent`) when the caller found it already; ``app``: ask the plugins too."""
     kind = engagement["kind"]
     lines: list[tuple[str, float]] = [(f"{kind} on {engagement.get('channel', 'a channel')}", rules.weights.get(kind, 1.0))]
     text = engagement.get("text")
-    kw = has_intent(text, rules)
+    kw = has_intent(text, rules) if intent is _FIND else intent
     if kw:
         lines.append((f"intent: mentions {kw!r}", rules.intent_points))
     elif text and "?" in text:
