@@ -105,3 +105,34 @@ def test_run_once_decays_several_scores_and_fails_loudly_when_a_job_fails(worksp
     failed = cli("--plugins-dir", str(plugins), "run", "--once")
     assert failed.exit_code == 1
     assert "Error: job crm-sync failed: RuntimeError: crm down" in failed.output
+
+
+def _task_version(app, task_id):
+    from sqlalchemy import select
+
+    from socialsell.db import schema as t
+
+    with app.db.read() as conn:
+        return conn.execute(select(t.tasks.c.updated_at, t.tasks.c.priority).where(t.tasks.c.id == task_id)).one()
+
+
+def test_a_priority_moved_by_decay_is_a_change_a_score_alone_is_not(db_url, make_app, clock):
+    """A CRM sends a task again when its updated_at moves (docs/crm.md): a priority that decay
+    moves must reach it; a score sinking by a tenth each hour must not resend every task hourly."""
+    app = make_app(db_url)
+    publish_quietly(app, clock)
+    app.channel("sandbox").inject(post_id="p1", kind="comment", handle="@old", text="Following this, looks great",
+                                  at=clock.now)
+    poll_account(app, "sandbox", "w", clock.now)
+    (task,) = list_tasks(app, all_owners=True)
+    opened = _task_version(app, task["id"])
+    assert opened.priority == 3
+
+    clock.advance(days=1)  # the score sinks a little, the priority stays
+    assert rescore_open_followups(app, "w", clock.now)["rescored"] == 1
+    assert _task_version(app, task["id"]) == opened
+
+    clock.advance(days=27)  # below the task threshold: priority 4
+    assert rescore_open_followups(app, "w", clock.now)["rescored"] == 1
+    moved = _task_version(app, task["id"])
+    assert moved.priority == 4 and moved.updated_at == clock.now

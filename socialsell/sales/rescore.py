@@ -36,7 +36,7 @@ def rescore_open_followups(app: App, worker: str, now: datetime | None = None) -
             rows = _open_followups(conn)
             contacts, tasks = _decayed(app, rows, now)
             if contacts:
-                _write(conn, contacts, tasks)
+                _write(conn, contacts, tasks, now)
         return {"rescored": len(contacts), "open": len(rows)}
 
 
@@ -75,11 +75,12 @@ def _decayed(app: App, rows: list[dict[str, Any]], now: datetime) -> tuple[list[
         if score == r["score"] and new_priority == r["task_priority"] and r["scored_at"] is not None:
             continue
         contacts.append({"b_id": r["id"], "b_score": score, **keep})
-        tasks.append({"b_id": r["task_id"], "b_score": score, "b_priority": new_priority})
+        tasks.append({"b_id": r["task_id"], "b_score": score, "b_priority": new_priority,
+                      "b_moved": new_priority != r["task_priority"]})
     return contacts, tasks
 
 
-def _write(conn: Connection, contacts: list[dict], tasks: list[dict]) -> None:
+def _write(conn: Connection, contacts: list[dict], tasks: list[dict], now: datetime) -> None:
     T, C = t.tasks, t.contacts
     # the kept points stay as they were (decay is exact from any time) unless they were just
     # computed from the history; the score moves
@@ -88,5 +89,14 @@ def _write(conn: Connection, contacts: list[dict], tasks: list[dict]) -> None:
     # executemany cannot take IN (...): its list is an "expanding" parameter, which
     # SQLAlchemy refuses with several parameter sets; two equalities say the same
     still_open = or_(T.c.status == "open", T.c.status == "snoozed")
-    conn.execute(update(T).where(and_(T.c.id == bindparam("b_id"), still_open))
-                 .values(score=bindparam("b_score"), priority=bindparam("b_priority")), tasks)
+    by_id = and_(T.c.id == bindparam("b_id"), still_open)
+    # a priority that moved is a change of the task others see (a CRM sends its version, its
+    # updated_at: docs/crm.md); a score decaying by a tenth each hour is not, or every open
+    # follow-up would be sent again every hour
+    moved = [task for task in tasks if task["b_moved"]]
+    decayed = [task for task in tasks if not task["b_moved"]]
+    if moved:
+        conn.execute(update(T).where(by_id).values(score=bindparam("b_score"), priority=bindparam("b_priority"),
+                                                   updated_at=now), moved)
+    if decayed:
+        conn.execute(update(T).where(by_id).values(score=bindparam("b_score")), decayed)
