@@ -310,6 +310,7 @@ def share_post_as(app, rep, post_id, **kwargs):
 
 def test_team_leave_pauses_the_reps_accounts_and_hands_over_in_one_command(cli, reps, app, clock):
     _alices_work(app, reps, clock)
+    clock.advance(minutes=5)
     r = cli("team", "leave", "alice", "--to", "bob", "--json", actor="morgan")
     assert r.exit_code == 0, r.output
     [done] = json.loads(r.output)
@@ -320,6 +321,9 @@ def test_team_leave_pauses_the_reps_accounts_and_hands_over_in_one_command(cli, 
         assert set(conn.execute(select(t.tasks.c.owner)).scalars()) == {"bob"}
         assert set(conn.execute(select(t.deals.c.owner)).scalars()) == {"bob"}
         assert set(conn.execute(select(t.contacts.c.owner)).scalars()) == {"bob"}
+        # every row handed over is a change a CRM sends again (docs/crm.md: its updated_at)
+        for table in (t.tasks, t.deals, t.contacts):
+            assert set(conn.execute(select(table.c.updated_at)).scalars()) == {clock.now}, table.name
     clock.advance(hours=2)
     assert not publish_due(app, "w", clock.now).published  # her waiting share never goes out
     assert "alice-sandbox" in cli("status", actor="morgan").output

@@ -96,7 +96,7 @@ def leave_team(app: App, name: str, *, to: str | None = None) -> Handover:
                                                              DL.c.stage.in_(OPEN_STAGES)))
                                        .values(owner=heir, updated_at=app.now())).rowcount
             conn.execute(update(C).where(and_(C.c.id == cid, or_(C.c.owner == rep, C.c.owner.is_(None))))
-                         .values(owner=heir))
+                         .values(owner=heir, updated_at=app.now()))  # a change like any other (docs/crm.md)
             done.contacts += 1
             done.to[heir] = done.to.get(heir, 0) + 1
         app.record(conn, "team.left", f"rep:{rep}", done.as_dict())
