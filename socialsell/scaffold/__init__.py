@@ -22,7 +22,7 @@ KINDS = {
     "scorer": "a scorer: add points to a contact's lead score",
     "router": "a router: choose the rep who owns a new follow-up",
     "notifier": "a notifier: tell people about new and overdue follow-ups",
-    "crm": "a CRM sync: copy contacts, tasks and outcomes to a CRM",
+    "crm": "a CRM sync: send contacts, their tasks and notes to a CRM through the outbox",
 }
 NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 

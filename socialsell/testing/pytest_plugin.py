@@ -68,3 +68,68 @@ def socialsell_channel_types(socialsell_plugins: pluggy.PluginManager) -> dict[s
     from socialsell.plugins.manager import channel_types  # noqa: PLC0415 - see the module docstring
 
     return channel_types(socialsell_plugins)
+
+
+class TestClock:
+    """A clock a test moves by hand: ``clock()`` (what the App reads) and ``clock.now`` are the
+    same aware UTC time, ``clock.advance(minutes=5)`` moves it."""
+
+    __test__ = False  # not a test class, whatever its name
+
+    def __init__(self, now: Any) -> None:
+        self.now = now
+
+    def __call__(self) -> Any:
+        return self.now
+
+    def advance(self, **delta: float) -> Any:
+        from datetime import timedelta  # noqa: PLC0415 - see the module docstring
+
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def socialsell_app(tmp_path: Path) -> Iterator[Any]:
+    """An ``App`` on a fresh workspace under ``tmp_path`` (SQLite, the ``sandbox`` account, the
+    team of ``socialsell init``), on a test clock (``socialsell_app.clock``: a
+    :class:`TestClock` starting 2026-06-01 12:00 UTC): what a job or a hook of yours receives."""
+    from datetime import UTC, datetime  # noqa: PLC0415 - see the module docstring
+
+    from socialsell.app import App  # noqa: PLC0415 - see the module docstring
+    from socialsell.workspace import init_workspace  # noqa: PLC0415 - see the module docstring
+
+    folder = init_workspace(tmp_path / "workspace", name="plugin-test")
+    clock = TestClock(datetime(2026, 6, 1, 12, 0, tzinfo=UTC))
+    app = App.load(str(folder), None, actor="alice", clock=clock)  # app.clock is this clock
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+@pytest.fixture
+def socialsell_engage(socialsell_app: Any) -> Callable[..., int]:
+    """``socialsell_engage("@dana", "can I get a demo?", name="Dana Diaz")``: that person mentions
+    the sandbox account and a poll takes it in, exactly as ``socialsell run`` does: a contact and
+    their follow-up task exist afterwards. Returns the contact's id."""
+    from sqlalchemy import select  # noqa: PLC0415 - see the module docstring
+
+    from socialsell.db import schema as t  # noqa: PLC0415 - see the module docstring
+    from socialsell.loop.polling import poll_account  # noqa: PLC0415 - see the module docstring
+    from socialsell.sales.ingest import norm_handle  # noqa: PLC0415 - see the module docstring
+
+    def engage(handle: str, text: str | None = "can I get a demo?", *, kind: str = "mention",
+               name: str | None = None, headline: str | None = None) -> int:
+        app = socialsell_app
+        app.channel("sandbox").inject(post_id=None, kind=kind, handle=handle, text=text, name=name,
+                                      headline=headline, at=app.clock.now)
+        report = poll_account(app, "sandbox", "plugin-test", app.clock.now)
+        if report.error or not report.new:
+            raise AssertionError(f"the sandbox poll stored no engagement from {handle}: {report}")
+        H = t.handles
+        with app.db.read() as conn:
+            return conn.execute(select(H.c.contact_id).where(H.c.channel == "sandbox",
+                                                             H.c.handle == norm_handle(handle))).scalar_one()
+
+    return engage
