@@ -35,7 +35,7 @@ def post(text: str) -> bool:
     url = os.environ.get(URL_ENV)
     if not url:
         return False
-    import requests  # imported at first use, so read-only commands never pay for it
+    import requests  # noqa: PLC0415 - imported at first use, so read-only commands never pay for it
 
     try:
         response = requests.post(url, json={"text": text}, timeout=TIMEOUT)
