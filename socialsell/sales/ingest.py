@@ -33,6 +33,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, delete, select
@@ -128,7 +129,8 @@ class Batch:
 
     def values(self, changes: dict[str, Any]) -> dict[str, Any]:
         """``changes`` as the driver stores them (times converted)."""
-        return {k: self.stored.time(v) if isinstance(v, datetime) else v for k, v in changes.items()}
+        time = self.stored.time
+        return {k: time(v) if isinstance(v, datetime) else v for k, v in changes.items()}
 
 
 @dataclass(eq=False, slots=True)
@@ -307,9 +309,12 @@ def _lookup_handles(batch: Batch, handles: Iterable[str]) -> dict[str, dict[str,
 def _refresh_profiles(batch: Batch, known: dict[str, dict[str, Any]], people: dict[str, Person]) -> None:
     """Write only the profile fields the network now says differently."""
     changes = []
+    said = attrgetter(*PROFILE_FIELDS)
     for h, stored in known.items():
-        p = people[h]
-        changed = {f: getattr(p, f) for f in PROFILE_FIELDS if getattr(p, f) is not None and getattr(p, f) != stored[f]}
+        now_said = said(people[h])
+        if now_said == tuple(stored[f] for f in PROFILE_FIELDS):  # most sightings: nothing new
+            continue
+        changed = {f: v for f, v in zip(PROFILE_FIELDS, now_said, strict=True) if v is not None and v != stored[f]}
         if changed:
             changes.append((stored["id"], changed))
             stored.update(changed)
