@@ -36,6 +36,7 @@ from socialsell.testing import (
     check_old_cursor_replays,
     check_publish,
     check_reply,
+    check_share,
     check_timeout_after_send,
     check_validate,
     make_account,
@@ -237,6 +238,15 @@ class CountsBackwards:
         return [Metrics(remote_id=rid, impressions=10, likes=-1) for rid in remote_ids]
 
 
+class RepostsWithoutATrace:
+    share_modes = ("repost", "link")
+
+    def share(self, target, text, *, mode):
+        if mode == "repost":  # goes out, but find_recent_posts cannot tell it shares the post
+            return self.publish(f"RT {target.remote_id}")
+        return super().share(target, text, mode=mode)
+
+
 BROKEN = [
     (RepeatsEngagements, lambda ch, net, sec: check_engagement_arrives_once(ch, net), "gave .* again"),
     (KeepsPositionInTheObject, lambda ch, net, sec: check_old_cursor_replays(ch, net), "would be lost"),
@@ -252,6 +262,7 @@ BROKEN = [
     (AcceptsAnyLength, lambda ch, net, sec: check_validate(ch), "empty text must be refused"),
     (RefusesReplyWithoutLink, lambda ch, net, sec: check_reply(ch, net), "url=None"),
     (CountsBackwards, lambda ch, net, sec: check_metrics(ch), "likes=-1"),
+    (RepostsWithoutATrace, lambda ch, net, sec: check_share(ch), "would share it twice"),
 ]
 
 
@@ -327,7 +338,7 @@ def test_a_plugin_author_sees_what_their_channel_did_wrong(pytester):
                 return channel.networks.setdefault(channel.account.name, echo.EchoNetwork())
         """))
     result = pytester.runpytest("-rfs")
-    result.assert_outcomes(passed=10, failed=3, skipped=1)
+    result.assert_outcomes(passed=11, failed=3, skipped=1)
     result.stdout.fnmatch_lines([
         "E * AssertionError: LeakyChannel(account) imported [[]'heavylib'[]]; import network libraries at first use*",
         "E * AssertionError: *gave [[]('e2', 'comment')[]] again; the new cursor must cover everything returned with it",
@@ -367,8 +378,8 @@ def test_checks_without_a_network_skip_with_the_reason(pytester):
         "SKIPPED *network.engage(*) is not implemented: this emulator cannot fake people",
     ])
     # no network: 3 engagement checks + 4 error checks skip; faults only: 3 engagement checks skip;
-    # metrics skip in both (the example does not read them)
-    result.assert_outcomes(passed=6 + 10, skipped=8 + 4)
+    # metrics skip in both (the example does not read them); sharing needs no network
+    result.assert_outcomes(passed=7 + 11, skipped=8 + 4)
 
 
 # --- likes and reposts, the time limit, the socket-level offline check ----------------------
@@ -432,7 +443,7 @@ def test_a_check_that_hangs_on_a_rate_limit_fails_after_its_time_limit(pytester)
                 return channel.networks.setdefault(channel.account.name, echo.EchoNetwork())
         """))
     result = pytester.runpytest("-rf", "-k", "test_rate_limit_raises or test_publish_returns")
-    result.assert_outcomes(passed=1, failed=1, deselected=12)
+    result.assert_outcomes(passed=1, failed=1, deselected=13)
     result.stdout.fnmatch_lines([
         "E *CheckTimedOut: TestPatientChannel.test_rate_limit_raises_rate_limited did not finish within 0.5 s. "
         "The likely cause: a client library waiting out a rate limit*",

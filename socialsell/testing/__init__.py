@@ -70,6 +70,7 @@ from socialsell.plugins.channel import (
     Rejected,
     RemotePost,
     ReplyNotAllowed,
+    SharedPost,
     TransientError,
 )
 from socialsell.settings import is_secret_key
@@ -96,6 +97,7 @@ __all__ = [
     "check_validate",
     "check_publish",
     "check_find_recent_posts",
+    "check_share",
     "check_first_fetch",
     "check_engagement_arrives_once",
     "check_old_cursor_replays",
@@ -537,6 +539,41 @@ def check_find_recent_posts(channel: Channel, now: Clock = _utcnow) -> None:
     for p in recent:
         assert p.created_at is None or _aware(p.created_at), (
             f"{_name(channel)}.{doing} returned created_at={p.created_at!r} for {p.remote_id!r}: None or aware"
+        )
+
+
+def check_share(channel: Channel, now: Clock = _utcnow) -> None:
+    """Each of ``share_modes`` shares a post this account published and returns ``Published``;
+    a repost or a quote is then listed by ``find_recent_posts`` with ``shares`` naming the post it
+    shares, so the core can reconcile a share whose outcome is unknown instead of sharing twice
+    (docs/advocacy.md)."""
+    modes = tuple(channel.share_modes)
+    unknown = [m for m in modes if m not in SHARE_MODES]
+    assert not unknown, f"{_name(channel)}.share_modes lists {unknown}: the modes are {', '.join(SHARE_MODES)}"
+    assert modes, f"{_name(channel)}.share_modes is empty: keep the default ('link',), which shares through publish"
+    for mode in modes:
+        since = now() - timedelta(minutes=2)
+        _, brand = _publish(channel, f"shared {mode}")
+        target = SharedPost(remote_id=brand.remote_id, url=brand.url or f"https://example.com/{brand.remote_id}")
+        words = "" if mode == "repost" else channel.prepare(
+            _unique_text("share") + (f" {target.url}" if mode == "link" else ""))
+        doing = f"share(<post {brand.remote_id!r}>, text, mode={mode!r})"
+        shared = _check_published(channel, _call(channel, doing, lambda t=target, w=words, m=mode: channel.share(t, w, mode=m)),
+                                  doing)
+        assert shared.remote_id != brand.remote_id or mode == "repost", (
+            f"{_name(channel)}.{doing} returned the shared post's own id {brand.remote_id!r}; a {mode} is a new post")
+        if mode == "link":
+            continue  # a new post like any other: check_find_recent_posts covers it
+        listing = f"find_recent_posts({since.isoformat()})"
+        try:
+            recent = _call(channel, listing, lambda s=since: channel.find_recent_posts(s))
+        except Rejected as e:
+            _skip(f"{_name(channel)} cannot list recent posts ({e}): a {mode} with an unknown outcome goes to "
+                  "needs_attention instead of being reconciled")
+        assert any(p.shares == brand.remote_id for p in recent), (
+            f"{_name(channel)}.{listing} lists no post with shares={brand.remote_id!r} after a {mode} of it "
+            f"(listed: {[(p.remote_id, p.shares) for p in recent][:10]}); after a crash or a timeout the core "
+            "could not tell that the share went out, and would share it twice"
         )
 
 

@@ -30,6 +30,7 @@ from socialsell.testing import (
     check_old_cursor_replays,
     check_publish,
     check_reply,
+    check_share,
     check_timeout_after_send,
     check_validate,
     time_limit,
@@ -95,6 +96,9 @@ class ChannelContract:
 
     def test_published_post_is_found_by_find_recent_posts(self, channel: Channel, contract_clock: Clock) -> None:
         check_find_recent_posts(channel, contract_clock)
+
+    def test_share_in_each_mode_is_found_again(self, channel: Channel, contract_clock: Clock) -> None:
+        check_share(channel, contract_clock)
 
     # 4. engagements
     def test_first_fetch_returns_engagements_and_a_text_cursor(self, channel: Channel, contract_clock: Clock) -> None:
