@@ -43,6 +43,9 @@ class FakeBluesky:
         self.others: list[dict[str, Any]] = []  # other accounts' posts (a brand post a rep shares)
         self.reposts: list[dict[str, Any]] = []  # our repost records, oldest first
         self.notifications: list[dict[str, Any]] = []  # oldest first
+        self.public: list[dict[str, Any]] = []  # anyone's public posts, for search; newest first
+        self.searches: list[dict[str, Any]] = []  # the parameters of each searchPosts call
+        self.served = 0  # posts searchPosts returned
         self.people = {"dana.bsky.social": "did:plc:dana0000000000000000000"}
         self.faults: list[str] = []
         self.requests: list[httpx.Request] = []
@@ -71,6 +74,17 @@ class FakeBluesky:
         did = self.people.setdefault(handle, f"did:plc:{handle.split('.')[0][:12]:0<24}")
         return {"did": did, "handle": handle, "displayName": handle.split(".")[0].title(), "description": "Ops lead",
                 "labels": [], "viewer": {}}
+
+    def say(self, handle: str, text: str, at: datetime | None = None, lang: str = "en") -> str:
+        """Someone posts in public (what a listening stream searches); the post's URI."""
+        author = self._person(handle)
+        uri = f"at://{author['did']}/app.bsky.feed.post/{self._rkey()}"
+        stamp = at.strftime("%Y-%m-%dT%H:%M:%S.000Z") if at else now_iso()
+        self.public.insert(0, {"uri": uri, "cid": f"bafyrei{self._rkey()}", "author": author, "indexedAt": stamp,
+                               "record": {"$type": "app.bsky.feed.post", "text": text, "createdAt": stamp, "langs": [lang]},
+                               "labels": []})
+        self.public.sort(key=lambda p: p["indexedAt"], reverse=True)
+        return uri
 
     def engage(self, remote_id: str | None, kind: str, handle: str, text: str | None) -> str:
         """Someone reacts to our post ``remote_id`` (an at:// URI); the notification's URI."""
@@ -111,6 +125,21 @@ class FakeBluesky:
         return uri
 
     # -- the HTTP side ---------------------------------------------------------------------------
+
+    def x_app_bsky_feed_searchPosts(self, body, params, request):
+        """Post search: newest first, ``since`` inclusive, ``lang``, ``limit``, an offset cursor."""
+        self.searches.append(params)
+        q = params["q"].strip('"').lower()
+        pool = [p for p in self.public if q in p["record"]["text"].lower()
+                and (not params.get("lang") or params["lang"] in p["record"]["langs"])
+                and (not params.get("since") or p["indexedAt"] >= params["since"].replace("+00:00", ".000Z"))]
+        start, limit = int(params.get("cursor") or 0), int(params.get("limit") or 25)
+        page = pool[start:start + limit]
+        self.served += len(page)
+        answer: dict = {"posts": page}
+        if start + limit < len(pool):
+            answer["cursor"] = str(start + limit)
+        return httpx.Response(200, json=answer)
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)

@@ -63,6 +63,9 @@ class SandboxNetwork:
     def fail_next(self, kind: str) -> None:
         self.channel.queue_fault(kind)  # the sandbox fails its next publish
 
+    def say(self, handle: str, text: str) -> str:
+        return self.channel.say(handle=handle, text=text)  # `socialsell sandbox say`
+
 
 class TestSandboxChannel(ChannelContract):
     lazy_modules = ("socialsell_sandbox.audience",)
@@ -338,7 +341,7 @@ def test_a_plugin_author_sees_what_their_channel_did_wrong(pytester):
                 return channel.networks.setdefault(channel.account.name, echo.EchoNetwork())
         """))
     result = pytester.runpytest("-rfs")
-    result.assert_outcomes(passed=11, failed=3, skipped=1)
+    result.assert_outcomes(passed=11, failed=3, skipped=2)
     result.stdout.fnmatch_lines([
         "E * AssertionError: LeakyChannel(account) imported [[]'heavylib'[]]; import network libraries at first use*",
         "E * AssertionError: *gave [[]('e2', 'comment')[]] again; the new cursor must cover everything returned with it",
@@ -378,8 +381,8 @@ def test_checks_without_a_network_skip_with_the_reason(pytester):
         "SKIPPED *network.engage(*) is not implemented: this emulator cannot fake people",
     ])
     # no network: 3 engagement checks + 4 error checks skip; faults only: 3 engagement checks skip;
-    # metrics skip in both (the example does not read them); sharing needs no network
-    result.assert_outcomes(passed=7 + 11, skipped=8 + 4)
+    # metrics and search skip in both (the example does neither); sharing needs no network
+    result.assert_outcomes(passed=7 + 11, skipped=9 + 5)
 
 
 # --- likes and reposts, the time limit, the socket-level offline check ----------------------
@@ -443,7 +446,7 @@ def test_a_check_that_hangs_on_a_rate_limit_fails_after_its_time_limit(pytester)
                 return channel.networks.setdefault(channel.account.name, echo.EchoNetwork())
         """))
     result = pytester.runpytest("-rf", "-k", "test_rate_limit_raises or test_publish_returns")
-    result.assert_outcomes(passed=1, failed=1, deselected=13)
+    result.assert_outcomes(passed=1, failed=1, deselected=14)
     result.stdout.fnmatch_lines([
         "E *CheckTimedOut: TestPatientChannel.test_rate_limit_raises_rate_limited did not finish within 0.5 s. "
         "The likely cause: a client library waiting out a rate limit*",

@@ -8,7 +8,6 @@ import re
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 import responses
 from sqlalchemy import select
@@ -222,45 +221,10 @@ def test_x_answers_a_signal_only_where_the_post_mentions_us(workspace, x_env, fa
 # --- Bluesky ------------------------------------------------------------------------------------
 
 
-class SearchingBluesky(FakeBluesky):
-    """The fake PDS with ``app.bsky.feed.searchPosts``: newest first, ``since`` inclusive, ``lang``,
-    ``limit``, an offset cursor; counts the posts it serves."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.public: list[dict] = []  # newest first
-        self.searches: list[dict] = []
-        self.served = 0
-
-    def say(self, handle: str, text: str, at: datetime, lang: str = "en") -> str:
-        author = self._person(handle)
-        uri = f"at://{author['did']}/app.bsky.feed.post/{self._rkey()}"
-        stamp = at.strftime("%Y-%m-%dT%H:%M:%S.000Z")
-        self.public.insert(0, {"uri": uri, "cid": f"bafyrei{self._rkey()}", "author": author, "indexedAt": stamp,
-                               "record": {"$type": "app.bsky.feed.post", "text": text, "createdAt": stamp, "langs": [lang]},
-                               "labels": []})
-        self.public.sort(key=lambda p: p["indexedAt"], reverse=True)
-        return uri
-
-    def x_app_bsky_feed_searchPosts(self, body, params, request):
-        self.searches.append(params)
-        q = params["q"].strip('"').lower()
-        pool = [p for p in self.public if q in p["record"]["text"].lower()
-                and (not params.get("lang") or params["lang"] in p["record"]["langs"])
-                and (not params.get("since") or p["indexedAt"] >= params["since"].replace("+00:00", ".000Z"))]
-        start, limit = int(params.get("cursor") or 0), int(params.get("limit") or 25)
-        page = pool[start:start + limit]
-        self.served += len(page)
-        answer: dict = {"posts": page}
-        if start + limit < len(pool):
-            answer["cursor"] = str(start + limit)
-        return httpx.Response(200, json=answer)
-
-
 @pytest.fixture
 def bsky(workspace, monkeypatch, make_app):
     monkeypatch.setenv("BSKY_APP_PASSWORD", APP_PASSWORD)
-    fake = SearchingBluesky()
+    fake = FakeBluesky()
     workspace.write_text(workspace.read_text() + BSKY_ACCOUNT + stream("acme-bsky", 40))
     app = make_app()
     app.channel("acme-bsky").transport = fake.transport

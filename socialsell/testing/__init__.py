@@ -62,6 +62,7 @@ from socialsell.plugins.channel import (
     Channel,
     ChannelError,
     Engagement,
+    Found,
     Metrics,
     OurPost,
     Person,
@@ -70,6 +71,8 @@ from socialsell.plugins.channel import (
     Rejected,
     RemotePost,
     ReplyNotAllowed,
+    SearchPage,
+    SearchQuery,
     SharedPost,
     TransientError,
 )
@@ -98,6 +101,7 @@ __all__ = [
     "check_publish",
     "check_find_recent_posts",
     "check_share",
+    "check_search",
     "check_first_fetch",
     "check_engagement_arrives_once",
     "check_old_cursor_replays",
@@ -575,6 +579,46 @@ def check_share(channel: Channel, now: Clock = _utcnow) -> None:
             f"(listed: {[(p.remote_id, p.shares) for p in recent][:10]}); after a crash or a timeout the core "
             "could not tell that the share went out, and would share it twice"
         )
+
+
+def _search(channel: Channel, query: SearchQuery, cursor: str | None, limit: int) -> SearchPage:
+    doing = f"search(<{' '.join(query.terms())}>, {cursor!r}, limit={limit})"
+    page = _call(channel, doing, lambda: channel.search(query, cursor, limit=limit))
+    who = f"{_name(channel)}.{doing} returned"
+    assert isinstance(page, SearchPage), f"{who} {page!r}; a socialsell.api.SearchPage"
+    assert page.cursor is None or isinstance(page.cursor, str), (
+        f"{who} the cursor {page.cursor!r}; the core stores it as text with the matches: a str or None")
+    assert isinstance(page.reads, int) and not isinstance(page.reads, bool) and page.reads >= 0, (
+        f"{who} reads={page.reads!r}; what the network bills the page as, an int >= 0 (the budget counts it)")
+    assert len(page.found) <= limit, f"{who} {len(page.found)} posts for limit={limit}: the budget asked for no more"
+    for f in page.found:
+        assert isinstance(f, Found), f"{who} {f!r}; every item must be a socialsell.api.Found"
+        assert isinstance(f.external_id, str) and f.external_id, f"{who} a Found without its external_id"
+        assert isinstance(f.person, Person) and f.person.handle, f"{who} a Found without its person's handle"
+        assert _aware(f.occurred_at), f"{who} occurred_at={f.occurred_at!r}: an aware datetime"
+    return page
+
+
+def check_search(channel: Channel, network: Any) -> None:
+    """A public post someone makes is found by a search for a word in it, well-formed; a post
+    made after it is found from the cursor that search returned (nothing falls between two
+    runs of a stream; one found again is fine: the core stores each post once)."""
+    if not channel.capabilities().search:
+        _skip(f"{_name(channel)} does not search (capabilities().search is False)")
+    word = f"kit{uuid.uuid4().hex[:8]}"
+    query = SearchQuery(keywords=(word,))
+    limit = max(channel.search_page_min, min(channel.search_page_max, 10))
+    first = _act(network, "say", DEFAULT_ENGAGEMENT_HANDLE, f"Has anyone tried {word} for social selling?")
+    page = _search(channel, query, None, limit)
+    ours = [f for f in page.found if word in f.text.lower() and _same_handle(f.person.handle, DEFAULT_ENGAGEMENT_HANDLE)]
+    assert ours, (
+        f"{_name(channel)}.search for {word!r} did not find the post network.say made ({first!r}; found: "
+        f"{[f.text for f in page.found][:5]}); a listening stream would never see it")
+    second = _act(network, "say", DEFAULT_ENGAGEMENT_HANDLE, f"Still looking at {word}, any advice?")
+    later = _search(channel, query, page.cursor, limit)
+    assert any("still looking" in f.text.lower() for f in later.found), (
+        f"{_name(channel)}.search from the cursor {page.cursor!r} did not find the post made after it "
+        f"({second!r}; found: {[f.text for f in later.found][:5]}); the next run of a stream would lose it")
 
 
 def check_first_fetch(channel: Channel, now: Clock = _utcnow) -> None:

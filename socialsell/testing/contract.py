@@ -30,6 +30,7 @@ from socialsell.testing import (
     check_old_cursor_replays,
     check_publish,
     check_reply,
+    check_search,
     check_share,
     check_timeout_after_send,
     check_validate,
@@ -129,6 +130,10 @@ class ChannelContract:
     def test_reply_publishes_or_links(self, channel: Channel, network: Any, contract_clock: Clock) -> None:
         check_reply(channel, network, contract_clock, self.engagement_kind, self.engagement_handle, self.engagement_text)
 
-    # 7. metrics
+    # 7. listening
+    def test_search_finds_a_public_post_and_reads_on_from_its_cursor(self, channel: Channel, network: Any) -> None:
+        check_search(channel, network)
+
+    # 8. metrics
     def test_metrics_are_counts(self, channel: Channel) -> None:
         check_metrics(channel)
