@@ -68,22 +68,11 @@ def pm():
 
 @pytest.fixture
 def clock():
-    """A controllable clock: ``clock.now`` is what the App sees; ``clock.advance(minutes=5)``."""
+    """A controllable clock: ``clock.now`` is what the App sees; ``clock.advance(minutes=5)``
+    (the one plugin authors get with ``socialsell_app``)."""
+    from socialsell.testing.pytest_plugin import TestClock
 
-    class Clock:
-        def __init__(self) -> None:
-            self.now = TEST_CLOCK_START
-
-        def __call__(self) -> datetime:
-            return self.now
-
-        def advance(self, **kwargs: float) -> datetime:
-            from datetime import timedelta
-
-            self.now += timedelta(**kwargs)
-            return self.now
-
-    return Clock()
+    return TestClock(TEST_CLOCK_START)
 
 
 @pytest.fixture
