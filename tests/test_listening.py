@@ -272,8 +272,8 @@ def test_signals_lists_promotes_dismisses_and_tags(listening, cli, make_app, clo
 
 @pytest.mark.parametrize("args, message", [
     (["signals", "--stream", "sellers"], "--stream: no listening stream 'sellers' (streams: buyers)"),
-    (["signals", "--limit", "-1"], "--limit must be a whole number from 0"),
-    (["signals", "--limit", "many"], "--limit must be a whole number from 0"),
+    (["signals", "--limit", "-1"], "--limit': must be a whole number, 0 for all, not '-1'"),
+    (["signals", "--limit", "many"], "--limit': must be a whole number, 0 for all, not 'many'"),
     (["signal", "promote", "999"], "no signal with id 999"),
     (["signal", "promote", "abc"], "signal"),
     (["signal", "dismiss", "99999999999999999999999"], "signal"),

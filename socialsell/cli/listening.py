@@ -12,6 +12,8 @@ import click
 from socialsell.cli.common import (
     channel_option,
     json_option,
+    limit_option,
+    note_cut,
     parse_id,
     pass_app,
     print_json,
@@ -30,33 +32,10 @@ from socialsell.sales.signals import (
 )
 from socialsell.timeparse import format_local
 
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 1_000_000
-
 
 def register(cli: click.Group) -> None:
     for command in (signals, signal, listen):
         cli.add_command(command)
-
-
-def limit_option(func):
-    return click.option("--limit", default=str(DEFAULT_LIMIT), show_default=True, metavar="N",
-                        help="How many to show (0: all).")(func)
-
-
-def _limit(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise UsageError(f"--limit must be a whole number from 0 to {MAX_LIMIT:,} (0: all), not {value!r}") from None
-    if not 0 <= n <= MAX_LIMIT:
-        raise UsageError(f"--limit must be a whole number from 0 to {MAX_LIMIT:,} (0: all), not {value!r}")
-    return n
-
-
-def _said_cut(shown: int, total: int) -> None:
-    if shown < total:
-        click.echo(f"showing {shown:,} of {total:,}; --limit 0 for all", err=True)
 
 
 @click.command()
@@ -69,8 +48,7 @@ def _said_cut(shown: int, total: int) -> None:
 def signals(app, stream, status, limit, as_json) -> None:
     """What listening found below the task threshold, strongest first: promote, dismiss or tag each."""
 
-    n = _limit(limit)
-    rows, total = list_signals(app, stream=stream, status=None if status == "all" else status, limit=n or None)
+    rows, total = list_signals(app, stream=stream, status=None if status == "all" else status, limit=limit)
     if as_json:
         print_json(rows)
     else:
@@ -80,7 +58,7 @@ def signals(app, stream, status, limit, as_json) -> None:
                       format_local(r["occurred_at"], tz, "%d %b %H:%M"), " ".join((r["text"] or "").split())[:70])
                      for r in rows], title=f"signals ({status})", one_line=True,
                     empty="no signals waiting" if status == "new" else "no signals")
-    _said_cut(len(rows), total)
+    note_cut(len(rows), total)
 
 
 @click.group()
