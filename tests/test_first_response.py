@@ -89,6 +89,22 @@ def test_a_next_step_before_the_first_touch_does_not_move_the_sla_deadline(cli, 
     assert f"sla.breach.first_touch.{dana}" in rows  # the report names the same breach
 
 
+def test_task_show_and_tasks_json_give_the_first_touch_deadline(cli, app, clock, seeded):  # noqa: F811
+    """``sla_due_at`` beside the due time: after a next step the two differ, and the deadline is
+    the one the SLA job and the report judge by."""
+    dana = seeded["dana"]
+    assert cli("task", "next", str(dana), "call her", "--at", "+3d").exit_code == 0
+    deadline = get_task(app, dana)["sla_due_at"]
+    [listed] = [x for x in json.loads(cli("tasks", "--json").output) if x["id"] == dana]
+    [shown] = json.loads(cli("task", "show", str(dana), "--json").output)
+    for task in (listed, shown):
+        assert task["sla_due_at"] == deadline.isoformat() != task["due_at"], task
+    local = deadline.astimezone(app.workspace.timezone).strftime("%a %d %b %H:%M")
+    assert f"first-touch deadline: {local}\n" in cli("task", "show", str(dana)).output
+    assert cli("task", "log", str(dana), "call", "Spoke with Dana").exit_code == 0
+    assert f"first-touch deadline: {local} (met)" in cli("task", "show", str(dana)).output
+
+
 def test_an_outcome_is_a_first_response(cli, app, seeded):  # noqa: F811
     assert cli("task", "done", str(seeded["repost"]), "--outcome", "connected").exit_code == 0
     assert get_task(app, seeded["repost"])["first_response_kind"] == "outcome"
