@@ -28,7 +28,7 @@ def register(cli: click.Group) -> None:
 
 @click.command()
 @click.option("--since", metavar="D", help="Start: 2026-11-01, today, yesterday, 7d (ago). Default: four weeks back.")
-@click.option("--until", metavar="D", help="End: a date (through that day) or a time. Default: now.")
+@click.option("--until", metavar="D", help="End: a date (through that day) or a time (up to it). Default: today, through its end.")
 @click.option("--campaign", metavar="NAME", help="Only this campaign's posts and the leads they opened.")
 @click.option("--channel", "-c", metavar="NAME", help="Only this channel account.")
 @click.option("--owner", metavar="NAME", help="Only this rep's follow-ups.")
