@@ -291,13 +291,17 @@ def test_report_html_is_self_contained(cli, app, history, tmp_path):
 
 
 def test_report_json_does_not_import_the_plotting_library(workspace):
+    """Nor rich, a network library, the channel modules (the report builds no channel: the
+    accounts' keys are checked when one is) or the sales modules (docs/reports.md, "Speed")."""
     import subprocess
     import sys
 
     code = ("import sys; from socialsell.cli import main\n"
             "try:\n    main(['--config', sys.argv[1], 'report', '--format', 'json'])\n"
             "except SystemExit:\n    pass\n"
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'rich', 'tweepy', 'apscheduler')))")
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'rich', 'tweepy', 'apscheduler')\n"
+            "             or m == 'socialsell.plugins.channel' or m.endswith('.channel') and m.startswith('socialsell_')\n"
+            "             or m.startswith('socialsell.sales')))")
     out = subprocess.run([sys.executable, "-c", code, str(workspace)], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stderr
 
@@ -605,3 +609,24 @@ def test_days_to_won_are_counted_from_the_first_touch(app, clock, history, db_ur
         conn.execute(update(DP).where(DP.c.deal_id == deal).values(first_touch_at=first - timedelta(days=2, hours=12)))
     rows = figures(app, "attribution")
     assert rows[f"attribution.deal.deal:{deal}"]["days_to_won"] == round(2.5 + 30 / 1440, 1)
+
+
+def test_the_collector_is_paused_while_a_report_is_built_and_restored_after(app, history):
+    import gc
+
+    from socialsell.reports import collector_paused
+
+    seen = []
+    for enabled in (True, False):
+        (gc.enable if enabled else gc.disable)()
+        try:
+            with collector_paused():
+                seen.append(gc.isenabled())
+                figures(app)
+            assert gc.isenabled() is enabled
+        finally:
+            gc.enable()
+    assert seen == [False, False]
+    with pytest.raises(RuntimeError), collector_paused():
+        raise RuntimeError("a section failed")
+    assert gc.isenabled()

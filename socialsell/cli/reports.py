@@ -15,6 +15,7 @@ from socialsell.reports import (
     build_report,
     build_scope,
     collector_paused,
+    no_last_collection,
     plugin_sections,
 )
 from socialsell.reports.render_data import render_csv, report_rows
@@ -44,7 +45,8 @@ def report(app, since, until, campaign, channel, owner, model, section, fmt, out
 
     if fmt not in FORMATS:
         raise UsageError(f"--format {fmt!r}: one of {', '.join(FORMATS)}")
-    with collector_paused():  # speed: see collector_paused
+    no_last_collection()  # speed (docs/reports.md "Speed"): see no_last_collection and collector_paused
+    with collector_paused():
         # plugins are loaded only when their sections can be asked for (not for a built-in --section)
         extra = plugin_sections(app.pm) if section is None or section not in SECTIONS else {}
         if section is not None and section not in SECTIONS and section not in extra:
