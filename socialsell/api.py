@@ -25,37 +25,8 @@ from socialsell.cli.common import (
     print_table,
 )
 from socialsell.clock import utcnow
-from socialsell.credentials import delete_tokens, keyring_get, load_tokens, save_tokens, token_file
 from socialsell.errors import ConfigError, UsageError
-from socialsell.plugins.channel import (
-    ENGAGEMENT_KINDS,
-    SHARE_MODES,
-    SIGNAL_KIND,
-    AuthError,
-    Capabilities,
-    Channel,
-    ChannelError,
-    CheckResult,
-    DuplicateContent,
-    Engagement,
-    Found,
-    MediaFile,
-    Metrics,
-    OurPost,
-    Person,
-    Published,
-    RateLimited,
-    Rejected,
-    RemotePost,
-    ReplyNotAllowed,
-    SearchPage,
-    SearchQuery,
-    SharedPost,
-    TransientError,
-)
 from socialsell.plugins.hookspecs import hookimpl
-from socialsell.plugins.jobs import JobContext
-from socialsell.plugins.oauth import LoopbackReceiver
 from socialsell.plugins.views import (
     ContactView,
     DeliveryView,
@@ -70,6 +41,39 @@ from socialsell.timeparse import format_local
 from socialsell.workspace import Account, PluginSettings
 
 if TYPE_CHECKING:  # pragma: no cover - imported at first use (__getattr__ below)
+    from socialsell.credentials import (
+        delete_tokens,
+        keyring_get,
+        load_tokens,
+        save_tokens,
+        token_file,
+    )
+    from socialsell.plugins.channel import (
+        ENGAGEMENT_KINDS,
+        SHARE_MODES,
+        SIGNAL_KIND,
+        AuthError,
+        Capabilities,
+        Channel,
+        ChannelError,
+        CheckResult,
+        DuplicateContent,
+        Engagement,
+        Found,
+        MediaFile,
+        Metrics,
+        OurPost,
+        Person,
+        Published,
+        RateLimited,
+        Rejected,
+        RemotePost,
+        ReplyNotAllowed,
+        SearchPage,
+        SearchQuery,
+        SharedPost,
+        TransientError,
+    )
     from socialsell.plugins.crm import (
         CrmDeal,
         CrmOutbox,
@@ -78,6 +82,8 @@ if TYPE_CHECKING:  # pragma: no cover - imported at first use (__getattr__ below
         OutboxRow,
         outbox_key,
     )
+    from socialsell.plugins.jobs import JobContext
+    from socialsell.plugins.oauth import LoopbackReceiver
     from socialsell.reports.model import Section, Table, row
     from socialsell.reports.scope import Scope
 
@@ -169,9 +175,24 @@ _REPORT_NAMES = {"Section": "socialsell.reports.model", "Table": "socialsell.rep
 _CRM_NAMES = dict.fromkeys(("CrmDeal", "CrmOutbox", "CrmRecord", "HandleView", "OutboxRow", "outbox_key"),
                            "socialsell.plugins.crm")
 
+#: the channel interface, its values and errors, tokens and jobs, imported at first use: every
+#: plugin's package imports this module for ``hookimpl`` when plugins load, and these modules add
+#: about 10 ms there (``-X importtime``: the channel's dataclasses, the loopback receiver's html),
+#: which a command that builds no channel (``socialsell report``) never needs; a plugin's channel
+#: module imports them when its channel type registers (App.channel_types)
+_CHANNEL_NAMES = {
+    **dict.fromkeys(("ENGAGEMENT_KINDS", "SHARE_MODES", "SIGNAL_KIND", "AuthError", "Capabilities", "Channel",
+                     "ChannelError", "CheckResult", "DuplicateContent", "Engagement", "Found", "MediaFile", "Metrics",
+                     "OurPost", "Person", "Published", "RateLimited", "Rejected", "RemotePost", "ReplyNotAllowed",
+                     "SearchPage", "SearchQuery", "SharedPost", "TransientError"), "socialsell.plugins.channel"),
+    **dict.fromkeys(("delete_tokens", "keyring_get", "load_tokens", "save_tokens", "token_file"), "socialsell.credentials"),
+    "JobContext": "socialsell.plugins.jobs",
+    "LoopbackReceiver": "socialsell.plugins.oauth",
+}
+
 
 def __getattr__(name: str) -> Any:
-    module = _REPORT_NAMES.get(name) or _CRM_NAMES.get(name)
+    module = _REPORT_NAMES.get(name) or _CRM_NAMES.get(name) or _CHANNEL_NAMES.get(name)
     if module:
         import importlib  # noqa: PLC0415 - with the lazy names above
 

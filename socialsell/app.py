@@ -53,7 +53,7 @@ class App:
         self.clock = clock or utcnow  # tests and the demo pass their own clock
         self._channels: dict[str, Channel] = {}
         self._account_ids: dict[str, int] | None = None
-        self._declared_checked = False
+        self._sections_checked = False
         self._channel_types: dict[str, type[Channel]] | None = None
 
     @classmethod
@@ -70,28 +70,26 @@ class App:
 
     @property
     def pm(self) -> pluggy.PluginManager:
-        """The plugin manager, built at first use; the plugins' settings are checked then."""
+        """The plugin manager, built at first use; the plugins' sections are checked then."""
         if self._pm is None:
             from socialsell.plugins.manager import build_plugin_manager  # noqa: PLC0415 - `socialsell campaign list` (a read command) does not load socialsell.plugins.manager; kept off its path
 
             self._pm = build_plugin_manager(self._plugins_dir)
-        if not self._declared_checked:
-            self._check_declared_settings(self._pm)
-            self._declared_checked = True
+        if not self._sections_checked:
+            self._check_plugin_sections(self._pm)
+            self._sections_checked = True
         return self._pm
 
-    def _check_declared_settings(self, pm: pluggy.PluginManager) -> None:
-        """The plugins' sections and the accounts' own keys against what plugins declare
-        (docs/configuration.md): a bad one is one ConfigError before any hook or job runs."""
+    def _check_plugin_sections(self, pm: pluggy.PluginManager) -> None:
+        """The plugins' sections against what they declare (docs/configuration.md): a bad one
+        is one ConfigError before any hook or job runs."""
         from socialsell.plugins.manager import (  # noqa: PLC0415 - `socialsell campaign list` (a read command) does not load socialsell.plugins.manager; kept off its path
-            channel_types,
             declared_sections,
             installed_plugin_names,
         )
 
-        self._channel_types = types = channel_types(pm)
-        self.workspace.apply_declared_settings(
-            declared_sections(pm), {name: cls.settings for name, cls in types.items()},
+        self.workspace.apply_declared_sections(
+            declared_sections(pm),
             installed_plugin_names(self._plugins_dir) if self.workspace.settings.plugin_sections else (),
         )
 
@@ -131,9 +129,18 @@ class App:
 
     @property
     def channel_types(self) -> dict[str, type[Channel]]:
-        """Channel types by name (``register_channels``, called once, when plugins load)."""
-        self.pm  # noqa: B018 - loading the plugins registers the channel types
-        assert self._channel_types is not None
+        """Channel types by name (``register_channels``, called once, at first need: building a
+        channel, the loop, ``channels``, ``status``). The accounts' own keys are checked then
+        against what their channel declares: a bad one is one ConfigError before any channel is
+        built. Registering imports every channel module (about 45 ms), which a command that
+        builds no channel, as ``report`` that loads the plugins for their report sections, never
+        pays (docs/reports.md, "Speed")."""
+        if self._channel_types is None:
+            from socialsell.plugins.manager import channel_types  # noqa: PLC0415 - `socialsell campaign list` (a read command) does not load socialsell.plugins.manager; kept off its path
+
+            types = channel_types(self.pm)
+            self.workspace.apply_account_settings({name: cls.settings for name, cls in types.items()})
+            self._channel_types = types
         return self._channel_types
 
     def channel(self, account_name: str) -> Channel:

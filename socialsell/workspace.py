@@ -101,7 +101,7 @@ class Workspace:
     settings: Settings
     accounts: dict[str, Account]
     db_url: str
-    #: the plugins' own sections, checked (:meth:`apply_declared_settings`), by name
+    #: the plugins' own sections, checked (:meth:`apply_declared_sections`), by name
     plugin_settings: dict[str, PluginSettings] = field(default_factory=dict)
 
     @property
@@ -125,11 +125,9 @@ class Workspace:
                 f"unknown channel account {name!r} (configured: {known}; add it under [[accounts]] in {self.config_path.name})"
             ) from None
 
-    def apply_declared_settings(self, sections: Mapping[str, Sequence[Setting]],
-                                channels: Mapping[str, Sequence[Setting] | None], installed: Iterable[str]) -> None:
-        """Check the plugins' sections and the accounts' own keys against what the plugins
-        declared (once their plugins have loaded): one ConfigError like any setting's. A section
-        of a plugin installed but not loaded (blocked, not allowed) is left alone."""
+    def apply_declared_sections(self, sections: Mapping[str, Sequence[Setting]], installed: Iterable[str]) -> None:
+        """The plugins' own sections against their declarations (``register_settings``), once
+        the plugins have loaded: one ConfigError like any setting's. A section of a plugin installed but not loaded (blocked, not allowed) is left alone."""
         installed = set(installed)
         for name, data in self.settings.plugin_sections.items():
             if name in sections:
@@ -137,6 +135,10 @@ class Workspace:
                 self.plugin_settings[name] = PluginSettings(name, MappingProxyType(values), self)
             elif name not in installed:
                 raise ConfigError(self.config_path, f"[{name}]", "unknown section: no installed plugin declares it")
+
+    def apply_account_settings(self, channels: Mapping[str, Sequence[Setting] | None]) -> None:
+        """The accounts' own keys against what their channel type declares (``Channel.settings``),
+        once the channel types are registered."""
         for account in self.accounts.values():
             declared = channels.get(account.channel)
             if declared is not None:

@@ -383,7 +383,6 @@ def _shared_and_won(cli, app, clock):
     assert task["owner"] == "alice"
     deal = open_deal(app, task["contact_id"], amount=1200, task_id=task["id"])
     win_deal(app, deal["id"])
-    clock.advance(minutes=1)  # the report's period ends now, exclusive
     return post_id
 
 
@@ -406,6 +405,20 @@ def test_the_report_credits_each_reps_shares_beside_the_brand(cli, reps, app, cl
     html = cli("report", "--section", "advocacy", "--format", "html", actor="morgan").output
     assert "Brand and reps side by side" in html and 'data-id="advocacy.source.alice"' in html
     assert html.count("<svg") + html.count("<img") >= 1  # the chart of reach, brand beside reps
+
+
+def test_the_marketing_section_counts_the_brands_posts_and_the_reps_shares_apart(cli, reps, app, clock):
+    """Brand reach and frequency are the brand's deliveries: alice's share (her network's reach,
+    her lead) is one row apart, "shared by reps", never summed into the brand's figures."""
+    _shared_and_won(cli, app, clock)
+    rows = {row["id"]: row for row in json.loads(cli("report", "--format", "json", actor="morgan").output)}
+    advocacy = rows["advocacy.source.brand"], rows["advocacy.source.alice"]
+    brand, shared = rows["marketing.total.all"], rows["marketing.total.shared_by_reps"]
+    for key in ("posts", "reach", "impressions", "engagements", "leads"):
+        assert (brand[key], shared[key]) == (advocacy[0][key], advocacy[1][key]), key
+    assert (brand["leads"], shared["leads"], shared["engagements"]) == (0, 1, 1)
+    assert isinstance(brand["frequency"], float)  # one brand delivery: its own frequency, not n/a
+    assert [r["channel"] for r in rows.values() if r["id"].startswith("marketing.channel.")] == ["sandbox"]
 
 
 def test_a_reps_account_is_polled_within_its_own_rate_limit(cli, reps, app, clock):

@@ -103,6 +103,22 @@ def test_an_account_key_its_channel_does_not_declare_is_refused(workspace, cli, 
         assert expected in out.output, out.output
 
 
+def test_the_account_keys_are_checked_when_the_channels_load_even_after_the_plugins(workspace, cli, make_app):
+    """The accounts' keys are checked when the channel types register (their first use), not
+    when the plugins load: ``report`` loads the plugins for their report sections but builds no
+    channel, so it reads the database whatever an account's keys; a command that then builds a
+    channel still gets the one error, before the channel is built."""
+    text = workspace.read_text().replace('channel = "sandbox"\n', 'channel = "sandbox"\nsed = 7\n', 1)
+    workspace.write_text(text)
+    assert cli("report", "--format", "json").exit_code == 0
+    app = make_app()
+    app.pm  # noqa: B018 - the plugins load (their sections are checked)...
+    with pytest.raises(ConfigError, match=r"\[\[accounts\]\] sandbox sed: unknown key \(did you mean seed\?\)"):
+        app.channel("sandbox")  # ...the account's keys when its channel is first built
+    with pytest.raises(ConfigError, match="sandbox sed"):
+        app.channel_types  # noqa: B018 - and again on a second try: never half-checked
+
+
 def test_bluesky_declares_its_keys(workspace, cli, monkeypatch):
     monkeypatch.setenv("BSKY_APP_PASSWORD", "xxxx-xxxx-xxxx-xxxx")
     workspace.write_text(workspace.read_text() + '\n[[accounts]]\nname = "acme-bsky"\nchannel = "bluesky"\n'

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 
@@ -69,6 +70,39 @@ def test_a_logged_call_with_a_next_step_makes_the_task_due_then(cli, app, clock,
     clock.advance(hours=3)
     assert (dana, "overdue") in check_sla(app, clock.now)["breaches"]
     assert get_task(app, dana)["first_response_kind"] == "call"  # the first response stays the first
+
+
+def test_a_next_step_before_the_first_touch_does_not_move_the_sla_deadline(cli, app, clock, seeded):  # noqa: F811
+    """``task next`` on a follow-up nobody has answered moves its due time, not its first-touch
+    deadline (``sla_due_at``): the SLA job flags and escalates it by that deadline, as the
+    report's SLA section judges it."""
+    dana = seeded["dana"]
+    deadline = get_task(app, dana)["sla_due_at"]
+    assert cli("task", "next", str(dana), "call her after the board meeting", "--at", "+3d").exit_code == 0
+    task = get_task(app, dana)
+    assert task["first_response_at"] is None and task["sla_due_at"] == deadline < task["due_at"]
+    clock.now = deadline + timedelta(hours=app.settings.sla.escalate_after_hours, minutes=1)
+    assert clock.now < task["due_at"]  # by its due time it is not late yet; by the SLA it is
+    fired = check_sla(app, clock.now)["breaches"]
+    assert (dana, "overdue") in fired and (dana, "escalated") in fired
+    rows = {r["id"]: r for r in json.loads(cli("report", "--format", "json", "--since", "7d", actor="morgan").output)}
+    assert f"sla.breach.first_touch.{dana}" in rows  # the report names the same breach
+
+
+def test_task_show_and_tasks_json_give_the_first_touch_deadline(cli, app, clock, seeded):  # noqa: F811
+    """``sla_due_at`` beside the due time: after a next step the two differ, and the deadline is
+    the one the SLA job and the report judge by."""
+    dana = seeded["dana"]
+    assert cli("task", "next", str(dana), "call her", "--at", "+3d").exit_code == 0
+    deadline = get_task(app, dana)["sla_due_at"]
+    [listed] = [x for x in json.loads(cli("tasks", "--json").output) if x["id"] == dana]
+    [shown] = json.loads(cli("task", "show", str(dana), "--json").output)
+    for task in (listed, shown):
+        assert task["sla_due_at"] == deadline.isoformat() != task["due_at"], task
+    local = deadline.astimezone(app.workspace.timezone).strftime("%a %d %b %H:%M")
+    assert f"first-touch deadline: {local}\n" in cli("task", "show", str(dana)).output
+    assert cli("task", "log", str(dana), "call", "Spoke with Dana").exit_code == 0
+    assert f"first-touch deadline: {local} (met)" in cli("task", "show", str(dana)).output
 
 
 def test_an_outcome_is_a_first_response(cli, app, seeded):  # noqa: F811

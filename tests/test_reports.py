@@ -172,6 +172,43 @@ def dana_deal(app) -> int:
         return conn.execute(select(t.deals.c.id).where(t.deals.c.source == "socialsell")).scalar_one()
 
 
+def _won_crm_deal(app, clock, ids, closed_at, name: str) -> None:
+    from sqlalchemy import update
+
+    from socialsell.db import schema as t
+
+    deal = add_crm_deal(app, clock, ids)
+    with app.db.write() as conn:
+        conn.execute(update(t.deals).where(t.deals.c.id == deal).values(closed_at=closed_at, title=name,
+                                                                         external_id=f"hs-{name}"))
+
+
+def test_the_period_is_half_open_on_local_days_in_every_section(app, clock, history):
+    """[since, the day after --until) in the workspace time zone, for every section; without
+    --until, through today: a deal won at this very moment is in the report run now."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    berlin = ZoneInfo("Europe/Berlin")
+    end_of_day = datetime(2026, 11, 29, 23, 59, 59, tzinfo=berlin)
+    next_day = datetime(2026, 11, 30, 0, 0, tzinfo=berlin)
+    _won_crm_deal(app, clock, history, end_of_day, "last-second")
+    _won_crm_deal(app, clock, history, next_day, "next-day")
+    rows = figures(app)  # --until 2026-11-29
+    team, deals = rows["sales.rep.team"], [r for r in rows.values() if r["table"] == "deal"]
+    assert (team["won"], team["revenue"]) == (2, 12000.0)  # dana's 9,000 and the last second's 3,000
+    assert sorted(r["amount"] for r in deals) == [3000.0, 9000.0]
+    assert rows["advocacy.source.brand"]["revenue"] == 9000.0  # the CRM deals opened no follow-up
+
+    _won_crm_deal(app, clock, history, clock.now, "just-now")  # the clock's now: Monday 14:00
+    scope = build_scope(app, since="2026-11-23")
+    assert scope.until == datetime(2026, 11, 24, 0, 0, tzinfo=berlin)  # as --until today
+    rows = {r["id"]: r for r in report_rows(build_report(app, scope), scope)}
+    assert rows["sales.rep.team"]["won"] == 2 and rows["sales.rep.team"]["revenue"] == 12000.0
+    assert sum(r["amount"] for r in rows.values() if r["table"] == "deal") == 12000.0
+    assert rows["sla.commitment.first_touch"]["actual"] == 0.667  # judged at now, not at the period's end
+
+
 def test_a_follow_up_won_before_deals_existed_still_counts_once(app, clock, history):
     """History from before the deals table: a follow-up closed as won with no deal is a deal of
     its own (task:N), credited to its buyer's engagements up to the win."""
@@ -254,13 +291,17 @@ def test_report_html_is_self_contained(cli, app, history, tmp_path):
 
 
 def test_report_json_does_not_import_the_plotting_library(workspace):
+    """Nor rich, a network library, the channel modules (the report builds no channel: the
+    accounts' keys are checked when one is) or the sales modules (docs/reports.md, "Speed")."""
     import subprocess
     import sys
 
     code = ("import sys; from socialsell.cli import main\n"
             "try:\n    main(['--config', sys.argv[1], 'report', '--format', 'json'])\n"
             "except SystemExit:\n    pass\n"
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'rich', 'tweepy', 'apscheduler')))")
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'rich', 'tweepy', 'apscheduler')\n"
+            "             or m == 'socialsell.plugins.channel' or m.endswith('.channel') and m.startswith('socialsell_')\n"
+            "             or m.startswith('socialsell.sales')))")
     out = subprocess.run([sys.executable, "-c", code, str(workspace)], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stderr
 
@@ -568,3 +609,24 @@ def test_days_to_won_are_counted_from_the_first_touch(app, clock, history, db_ur
         conn.execute(update(DP).where(DP.c.deal_id == deal).values(first_touch_at=first - timedelta(days=2, hours=12)))
     rows = figures(app, "attribution")
     assert rows[f"attribution.deal.deal:{deal}"]["days_to_won"] == round(2.5 + 30 / 1440, 1)
+
+
+def test_the_collector_is_paused_while_a_report_is_built_and_restored_after(app, history):
+    import gc
+
+    from socialsell.reports import collector_paused
+
+    seen = []
+    for enabled in (True, False):
+        (gc.enable if enabled else gc.disable)()
+        try:
+            with collector_paused():
+                seen.append(gc.isenabled())
+                figures(app)
+            assert gc.isenabled() is enabled
+        finally:
+            gc.enable()
+    assert seen == [False, False]
+    with pytest.raises(RuntimeError), collector_paused():
+        raise RuntimeError("a section failed")
+    assert gc.isenabled()

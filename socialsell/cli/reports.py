@@ -10,7 +10,14 @@ import click
 
 from socialsell.cli.common import _json_default, pass_app
 from socialsell.errors import UsageError
-from socialsell.reports import SECTIONS, build_report, build_scope, plugin_sections
+from socialsell.reports import (
+    SECTIONS,
+    build_report,
+    build_scope,
+    collector_paused,
+    no_last_collection,
+    plugin_sections,
+)
 from socialsell.reports.render_data import render_csv, report_rows
 
 FORMATS = ("table", "json", "csv", "html")
@@ -22,7 +29,7 @@ def register(cli: click.Group) -> None:
 
 @click.command()
 @click.option("--since", metavar="D", help="Start: 2026-11-01, today, yesterday, 7d (ago). Default: four weeks back.")
-@click.option("--until", metavar="D", help="End: a date (through that day) or a time. Default: now.")
+@click.option("--until", metavar="D", help="End: a date (through that day) or a time (up to it). Default: today, through its end.")
 @click.option("--campaign", metavar="NAME", help="Only this campaign's posts and the leads they opened.")
 @click.option("--channel", "-c", metavar="NAME", help="Only this channel account.")
 @click.option("--owner", metavar="NAME", help="Only this rep's follow-ups.")
@@ -38,16 +45,18 @@ def report(app, since, until, campaign, channel, owner, model, section, fmt, out
 
     if fmt not in FORMATS:
         raise UsageError(f"--format {fmt!r}: one of {', '.join(FORMATS)}")
-    # plugins are loaded only when their sections can be asked for (not for a built-in --section)
-    extra = plugin_sections(app.pm) if section is None or section not in SECTIONS else {}
-    if section is not None and section not in SECTIONS and section not in extra:
-        raise UsageError(f"unknown --section {section!r} (one of {', '.join([*SECTIONS, *extra])})")
-    if output is not None and not output.parent.is_dir():
-        raise UsageError(f"--output {output}: the folder {output.parent} does not exist")
-    scope = build_scope(app, since=since, until=until, campaign=campaign, channel=channel, owner=owner, model=model,
-                        section=section)
-    sections = build_report(app, scope, extra)
-    text = render(sections, scope, fmt, title=f"{app.workspace.name}: socialsell report")
+    no_last_collection()  # speed (docs/reports.md "Speed"): see no_last_collection and collector_paused
+    with collector_paused():
+        # plugins are loaded only when their sections can be asked for (not for a built-in --section)
+        extra = plugin_sections(app.pm) if section is None or section not in SECTIONS else {}
+        if section is not None and section not in SECTIONS and section not in extra:
+            raise UsageError(f"unknown --section {section!r} (one of {', '.join([*SECTIONS, *extra])})")
+        if output is not None and not output.parent.is_dir():
+            raise UsageError(f"--output {output}: the folder {output.parent} does not exist")
+        scope = build_scope(app, since=since, until=until, campaign=campaign, channel=channel, owner=owner,
+                            model=model, section=section)
+        sections = build_report(app, scope, extra)
+        text = render(sections, scope, fmt, title=f"{app.workspace.name}: socialsell report")
     if output is None:
         click.echo(text, nl=not text.endswith("\n"))
         return

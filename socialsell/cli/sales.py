@@ -77,6 +77,16 @@ def _due(task, app, fmt: str | None = None) -> str:
     return ("OVERDUE " if task["overdue"] else "") + when
 
 
+def _first_touch_deadline(task, tz) -> str:
+    """The SLA's first-touch deadline (``sla_due_at``: a next step does not move it), and once
+    touched whether the touch met it (docs/sales.md, "The first response stops the clock")."""
+    when = format_local(task["sla_due_at"], tz, "%a %d %b %H:%M")
+    touched = task.get("first_response_at")
+    if touched is None:
+        return when
+    return f"{when} ({'met' if touched <= task['sla_due_at'] else 'missed'})"
+
+
 def _handle_line(h: dict) -> str:
     """``  x: @dana  https://x.com/dana  1,240 followers, verified, Berlin, Northwind``"""
     facts = [f"{h['followers']:,} followers" if h.get("followers") is not None else None,
@@ -148,6 +158,8 @@ def task_show(app, task_id, as_json) -> None:
     c = tk["contact"]
     click.echo(f"task {tk['id']}  [{tk['status']}]  owner {tk['owner'] or '-'}  priority {tk['priority']}  "
                f"due {_due(tk, app, '%a %d %b %H:%M')}")
+    if tk.get("sla_due_at"):
+        click.echo(f"first-touch deadline: {_first_touch_deadline(tk, tz)}")
     if tk.get("first_response_at"):
         click.echo(f"first response: {responded(tk, app.now())}")
     if tk.get("next_step"):

@@ -151,7 +151,7 @@ def job_digest(ctx: JobContext) -> Any:
 
 def build_jobs(app: App) -> list[Job]:
     """The jobs for this workspace, each with a stable id."""
-    app.pm  # noqa: B018 - loading the plugins checks their settings: a bad one stops here, before any job
+    app.channel_types  # noqa: B018 - loading the plugins and their channels checks the plugins' sections and the accounts' keys: a bad one stops here, before any job
     jobs = [Job("publish", job_publish, 30, "publish due posts (also woken at the next due time)")]
     for name, account in app.workspace.accounts.items():
         try:

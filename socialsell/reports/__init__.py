@@ -9,8 +9,11 @@ imports rich or the plotting library.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import gc
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from socialsell.errors import UsageError
@@ -34,7 +37,8 @@ SECTIONS = {
     "advocacy": "socialsell.reports.advocacy:advocacy_section",
 }
 
-__all__ = ["MODELS", "SECTIONS", "Scope", "Section", "Table", "build_report", "build_scope", "plugin_sections", "row"]
+__all__ = ["MODELS", "SECTIONS", "Scope", "Section", "Table", "build_report", "build_scope", "collector_paused",
+           "no_last_collection", "plugin_sections", "row"]
 
 
 def plugin_sections(pm: pluggy.PluginManager) -> dict[str, Compute]:
@@ -64,3 +68,35 @@ def build_report(app: App, scope: Scope, extra: dict[str, Compute] | None = None
         module, func = SECTIONS[name].split(":")
         out.append(getattr(importlib.import_module(module), func)(app, scope))
     return out
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while a report is built, back as it was after.
+
+    A report allocates many short-lived objects (SQL statements and their compiled forms, rows,
+    tables built at first use) that reference counting frees; the collector, triggered by the
+    count of allocations, would scan every object alive, the modules' included, over and over: a
+    third of the Python-side time of ``report --format json`` on the benchmark workspace (about
+    20 ms, docs/reports.md "Speed"). Whatever cycles the report leaves are collected at the next
+    collection after it."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def no_last_collection() -> None:
+    """Spare the process the cycle collector's last full pass when it exits.
+
+    When the interpreter exits, after ``atexit``, it runs one full collection over every object
+    still alive; after a report those are hundreds of thousands (the modules, SQLAlchemy's tables
+    and compiled statements), about 80 ms on the benchmark workspace, for memory the operating
+    system takes back anyway (docs/reports.md, "Speed"). ``gc.freeze()`` at exit moves them out
+    of that pass. Registered once however often a report runs in one process (tests run the CLI
+    in-process): only the exit is concerned, never a collection while the process works."""
+    atexit.unregister(gc.freeze)
+    atexit.register(gc.freeze)

@@ -4,8 +4,8 @@ the brand's own posts (docs/advocacy.md, docs/reports.md).
 Each published delivery counts for the brand, or for the rep whose share it is (the ``shares``
 table): its latest reach and impressions, its engagements, the leads it opened (a follow-up
 whose first engagement was on it) and the revenue of the deals won from those follow-ups in the
-period. The per-delivery figures are the marketing section's (one SQL query); the revenue is
-one more grouped query.
+period. The per-delivery figures, and whose share each is, are the marketing section's (one SQL
+query, read once per report); the revenue is one more grouped query.
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, func, select
 
-from socialsell.db import schema as t
-from socialsell.reports.marketing import delivery_figures, totals
+from socialsell.reports.marketing import published, totals
 from socialsell.reports.model import Section, Table, row
 from socialsell.reports.queries import DL, E, T
 from socialsell.reports.scope import Scope
@@ -24,7 +23,6 @@ from socialsell.reports.scope import Scope
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
 
-S = t.shares
 BRAND = "brand"
 FIGURES = ["posts", "reach", "impressions", "engagements", "engagement_rate", "leads", "qualified", "won", "revenue"]
 
@@ -40,22 +38,20 @@ def _won_by_delivery(conn: Any, scope: Scope) -> dict[int, tuple[int, float]]:
 
 def advocacy_section(app: App, scope: Scope) -> Section:
     """Reach, engagements, leads and revenue of the brand's posts and of each rep's shares."""
+    rows = published(app, scope)
     with app.db.read() as conn:
-        rows = delivery_figures(conn, scope)
-        rep_of = dict(conn.execute(select(S.c.delivery_id, S.c.rep)).all())
-        modes = dict(conn.execute(select(S.c.delivery_id, S.c.mode)).all())
         won = _won_by_delivery(conn, scope)
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
-        groups[rep_of.get(r["delivery"], BRAND)].append(r)
+        groups[r["shared_by"] or BRAND].append(r)
     for rep in (r.name for r in app.workspace.team):  # every rep, shares or not: who has not started
         if any(a.owner == rep for a in app.workspace.accounts.values()):
             groups.setdefault(rep, [])
     by_source = [_source_row(name, groups[name], won) for name in [BRAND, *sorted(n for n in groups if n != BRAND)]]
-    shares = [row("advocacy", "share", r["delivery"], rep=rep_of[r["delivery"]], post=r["post"], account=r["channel"],
-                  mode=modes[r["delivery"]], published_at=r["published_at"], reach=r["reach"] if r["reach"] is not None else "n/a",
+    shares = [row("advocacy", "share", r["delivery"], rep=r["shared_by"], post=r["post"], account=r["channel"],
+                  mode=r["mode"], published_at=r["published_at"], reach=r["reach"] if r["reach"] is not None else "n/a",
                   engagements=r["engagements"], leads=r["leads"], revenue=won.get(r["delivery"], (0, 0.0))[1])
-              for r in rows if r["delivery"] in rep_of]
+              for r in rows if r["shared_by"] is not None]
     return Section("advocacy", "Advocacy: the brand's posts and the reps' shares", [
         Table("source", "Brand and reps side by side", ["source", *FIGURES], by_source, chart=("bar", "source", "reach")),
         Table("share", "Reps' shares", ["rep", "post", "account", "mode", "reach", "engagements", "leads", "revenue"],

@@ -10,7 +10,7 @@ from sqlalchemy import case, func, select
 
 from socialsell.db import schema as t
 from socialsell.reports.attribution import campaign_money, credit, won_deals
-from socialsell.reports.marketing import delivery_figures, totals
+from socialsell.reports.marketing import brand_posts, delivery_figures, totals
 from socialsell.reports.queries import C, D, E, T, qualified
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
 def campaign_figures(app: App, campaign: dict[str, Any], model: str = "linear") -> dict[str, Any]:
     """Marketing totals, revenue credited to the campaign's posts, and the money figures."""
     with app.db.read() as conn:
-        rows = delivery_figures(conn, None, campaign_id=campaign["id"])
+        rows = brand_posts(delivery_figures(conn, None, campaign_id=campaign["id"]))  # reps' shares: not the brand's reach
         deals = won_deals(conn, None)
         metrics_at = conn.execute(select(func.max(t.post_metrics.c.fetched_at)).join(D, D.c.id == t.post_metrics.c.delivery_id)
                                   .join(t.posts, t.posts.c.id == D.c.post_id)

@@ -23,7 +23,7 @@ from socialsell.reports.scope import Scope
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
 
-M, A, CA = t.post_metrics, t.accounts, t.campaigns
+M, A, CA, S = t.post_metrics, t.accounts, t.campaigns, t.shares
 M2 = M.alias("m_latest")
 FIGURES = ["posts", "reach", "impressions", "frequency", "engagements", "engagement_rate", "clicks", "leads", "qualified"]
 TOP_POSTS = 20  # the posts table lists this many (the other tables cover every post)
@@ -31,8 +31,9 @@ WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
 def delivery_figures(conn: Any, scope: Scope | None, *, campaign_id: int | None = None) -> list[dict[str, Any]]:
-    """One row per published delivery in the scope: its latest metrics, its engagements, and the
-    leads and qualified leads it opened. ``scope=None``: all time."""
+    """One row per published delivery in the scope: its latest metrics, its engagements, the
+    leads and qualified leads it opened, and whose share it is (``shared_by``, ``mode``: None for
+    the brand's own posts; docs/advocacy.md). ``scope=None``: all time."""
     # each delivery's latest metrics and its engagements, looked up per delivery through the
     # (delivery_id, fetched_at) and (delivery_id) indexes: only the deliveries in the scope are read
     latest = select(func.max(M2.c.fetched_at)).where(M2.c.delivery_id == D.c.id).scalar_subquery()
@@ -48,20 +49,22 @@ def delivery_figures(conn: Any, scope: Scope | None, *, campaign_id: int | None 
     if campaign_id is not None:
         conds.append(P.c.campaign_id == campaign_id)
     q = (select(D.c.id, D.c.post_id, A.c.name, CA.c.name, P.c.template, D.c.published_at, M.c.reach,
-                M.c.impressions, M.c.clicks, engaged, func.coalesce(leads.c.n, 0), func.coalesce(leads.c.q, 0))
+                M.c.impressions, M.c.clicks, engaged, func.coalesce(leads.c.n, 0), func.coalesce(leads.c.q, 0),
+                S.c.rep, S.c.mode)
          .select_from(D.join(P, P.c.id == D.c.post_id).join(A, A.c.id == D.c.account_id)
                       .outerjoin(CA, CA.c.id == P.c.campaign_id)
                       .outerjoin(M, metrics)
-                      .outerjoin(leads, leads.c.delivery_id == D.c.id))
+                      .outerjoin(leads, leads.c.delivery_id == D.c.id)
+                      .outerjoin(S, S.c.delivery_id == D.c.id))
          .where(*conds).order_by(D.c.published_at, D.c.id))
     keys = ("delivery", "post", "channel", "campaign", "template", "published_at", "reach", "impressions", "clicks",
-            "engagements", "leads", "qualified")
+            "engagements", "leads", "qualified", "shared_by", "mode")
     return [dict(zip(keys, r, strict=True)) for r in conn.execute(q).all()]
 
 
 def published(app: App, scope: Scope) -> list[dict[str, Any]]:
-    """:func:`delivery_figures` for the scope, read once per report (the SLA's cadence and
-    attribution's posts per campaign use the same rows)."""
+    """:func:`delivery_figures` for the scope, read once per report (the SLA's cadence,
+    attribution's posts per campaign and the advocacy section use the same rows)."""
     def read() -> list[dict[str, Any]]:
         with app.db.read() as conn:
             return delivery_figures(conn, scope)
@@ -134,16 +137,27 @@ def best_slots(rows: list[dict[str, Any]], scope: Scope, limit: int = 10) -> lis
     return sorted(out, key=lambda r: (-rate(r), -r["engagements"], -r["posts"], r["slot"]))[:limit]
 
 
+def brand_posts(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The brand's own deliveries: not a rep's share of a brand post from their own account, whose
+    reach is the rep's network's (docs/advocacy.md; the advocacy section counts those)."""
+    return [r for r in rows if r["shared_by"] is None]
+
+
 def marketing_section(app: App, scope: Scope) -> Section:
-    """Reach and frequency, engagement and leads, by campaign, channel, template and week."""
-    rows = published(app, scope)
+    """Reach and frequency, engagement and leads of the brand's posts, by campaign, channel,
+    template and week; the reps' shares of them in one row apart."""
+    every = published(app, scope)
+    rows = brand_posts(every)
 
     def week_of(r: dict[str, Any]) -> str:
         return scope.week_label(scope.week_index(r["published_at"]))
 
     overall = [row("marketing", "total", "all", scope="all posts", **totals(rows))]
+    shares = [r for r in every if r["shared_by"] is not None]
+    if shares:
+        overall.append(row("marketing", "total", "shared_by_reps", scope="shared by reps", **totals(shares)))
     return Section("marketing", "Marketing: reach, frequency, engagement, leads", [
-        Table("total", "All published posts in the period", ["scope", *FIGURES], overall),
+        Table("total", "All the brand's published posts in the period", ["scope", *FIGURES], overall),
         Table("campaign", "By campaign", ["campaign", *FIGURES],
               _group(rows, lambda r: r["campaign"] or "(none)", "campaign", "campaign"), chart=("bar", "campaign", "reach")),
         Table("channel", "By channel", ["channel", *FIGURES], _group(rows, lambda r: r["channel"], "channel", "channel")),
@@ -160,5 +174,6 @@ def marketing_section(app: App, scope: Scope) -> Section:
         "of each one's unique reach. Frequency is impressions over unique reach, known per post and channel only: "
         "n/a for a group of several (unique reach across posts is not known) and where a channel gives no unique "
         "reach (X). A post sent to several channels counts once in posts. Engagement rate is engagements over "
-        "impressions.",
+        "impressions. Reps' shares of the brand's posts from their own accounts are not the brand's reach: they "
+        "are one row apart (shared by reps), and rep by rep in the advocacy section.",
     ])

@@ -10,7 +10,6 @@ from sqlalchemy import String, and_, case, exists, func, literal, or_, select, u
 
 from socialsell.db import schema as t
 from socialsell.reports.scope import Scope
-from socialsell.sales.routing import due_time
 
 T, C, E, D, P, N = t.tasks, t.contacts, t.engagements, t.deliveries, t.posts, t.notes
 DL, DP = t.deals, t.deal_posts
@@ -133,4 +132,8 @@ def as_utc(value: Any) -> datetime | None:
 def legacy_deadline(app: Any, created: Any, intent: bool) -> Any:
     """The first-touch deadline of a follow-up that has none stored (moved to a next step before
     migration 0005): ``response_hours``, or ``high_intent_hours`` with intent, from its creation."""
+    # imported here: routing brings the sales modules (tasks, contacts, scoring: about 20 ms),
+    # which a report whose follow-ups all have their deadline stored never needs (docs/reports.md, "Speed")
+    from socialsell.sales.routing import due_time  # noqa: PLC0415 - measured import cost on the report's path (see above)
+
     return due_time(app, created, intent)

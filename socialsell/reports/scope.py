@@ -141,7 +141,10 @@ def build_scope(app: App, *, since: str | None = None, until: str | None = None,
     tz = app.workspace.timezone
     now = app.now()
     try:
-        end = parse_until(until, now, tz) if until else now
+        # no --until: through today, as `--until today`: the period is [since, end) with a date's
+        # end the next local midnight, so what happened at this very moment (a deal won just
+        # now) is inside it, as everything on the --until date is (docs/reports.md)
+        end = parse_until(until or "today", now, tz)
     except ValueError as e:
         raise UsageError(f"--until: {e}") from None
     try:

@@ -9,11 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
-from socialsell.db import schema as t
 from socialsell.reports.commitments import load_commitments
 from socialsell.reports.facts import COUNTS, Leads, leads
 from socialsell.reports.feedback import insight_groups
-from socialsell.reports.marketing import published
+from socialsell.reports.marketing import brand_posts, published
 from socialsell.reports.model import Section, Table, ratio, row
 from socialsell.reports.queries import (
     GAVE_UP,
@@ -152,12 +151,9 @@ def sla_section(app: App, scope: Scope) -> Section:
 def _cadence(app: App, scope: Scope) -> dict[str, dict[int, int]]:
     """Published posts per channel account and week (the marketing section's deliveries); a rep's
     share of a brand post is not marketing's cadence (docs/advocacy.md)."""
-    with app.db.read() as conn:
-        shares = set(conn.execute(select(t.shares.c.delivery_id)).scalars())
     out: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    for d in published(app, scope):
-        if d["delivery"] not in shares:
-            out[d["channel"]][scope.week_index(d["published_at"])] += 1
+    for d in brand_posts(published(app, scope)):
+        out[d["channel"]][scope.week_index(d["published_at"])] += 1
     return out
 
 

@@ -136,7 +136,8 @@ def list_tasks(app: App, *, owner: str | None = None, all_owners: bool = False, 
     q = (
         select(T.c.id, T.c.owner, T.c.status, T.c.priority, T.c.score, T.c.reason, T.c.intent, T.c.due_at,
                T.c.snoozed_until, T.c.created_at, T.c.contact_id, C.c.display_name, C.c.headline, C.c.company,
-               C.c.stage, T.c.first_response_at, T.c.first_response_kind, T.c.next_step, T.c.next_step_due)
+               C.c.stage, T.c.first_response_at, T.c.first_response_kind, T.c.next_step, T.c.next_step_due,
+               T.c.sla_due_at)
         .join(C, C.c.id == T.c.contact_id).where(*which)
         .order_by(band, T.c.priority, T.c.score.desc(), T.c.due_at, T.c.id)
     )
@@ -148,13 +149,13 @@ def list_tasks(app: App, *, owner: str | None = None, all_owners: bool = False, 
         handles = contacts.handles_of(conn, {r[10] for r in raw})
     rows = Page((), raw.total)
     for (id_, owner_, status, prio, score, reason, intent, due, snoozed, created, cid, name, headline, company,
-         stage, responded, responded_kind, next_step, next_due) in raw:
+         stage, responded, responded_kind, next_step, next_due, sla_due) in raw:
         rows.append({
             "id": id_, "owner": owner_, "status": status, "priority": prio, "score": score, "reason": reason,
             "intent": intent, "due_at": due, "snoozed_until": snoozed, "created_at": created,
             "overdue": status == "open" and due < now and (responded is None or next_due is not None),
             "first_response_at": responded, "first_response_kind": responded_kind,
-            "next_step": next_step, "next_step_due": next_due,
+            "next_step": next_step, "next_step_due": next_due, "sla_due_at": sla_due,
             "contact": {"id": cid, "name": name, "headline": headline, "company": company, "stage": stage,
                         "handles": handles.get(cid, [])},
         })
