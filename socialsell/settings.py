@@ -28,13 +28,13 @@ import math
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from socialsell.errors import MISSING, ConfigError
+from socialsell.records import field, record
 from socialsell.timeparse import (
     BusinessHours,
     duration_seconds,
@@ -73,7 +73,7 @@ MAX_SLA_HOURS = 2000  # about a year of working hours
 # --- the settings ----------------------------------------------------------------------------
 
 
-@dataclass
+@record
 class WorkspaceSettings:
     """``[workspace]``."""
 
@@ -83,7 +83,7 @@ class WorkspaceSettings:
     require_approval: bool = False
 
 
-@dataclass
+@record
 class AccountSettings:
     """One ``[[accounts]]`` entry: the core's keys typed, the rest kept for the plugin."""
 
@@ -97,7 +97,7 @@ class AccountSettings:
     raw: dict[str, Any] = field(default_factory=dict)  # every key as written, for the plugin
 
 
-@dataclass
+@record
 class Rep:
     """One ``[[team.reps]]`` entry."""
 
@@ -110,7 +110,7 @@ class Rep:
     timezone: str | None = None  # an IANA zone; None: the workspace's
 
 
-@dataclass
+@record
 class TeamSettings:
     """``[team]``."""
 
@@ -120,7 +120,7 @@ class TeamSettings:
     approvers: list[str] = field(default_factory=list)  # who may approve posts; empty: the lead
 
 
-@dataclass
+@record
 class RoutingRule:
     """One ``[[routing]]`` rule: every condition given must match."""
 
@@ -130,7 +130,7 @@ class RoutingRule:
     territory: str | None = None
 
 
-@dataclass
+@record
 class SlaSettings:
     """``[sla]``."""
 
@@ -150,7 +150,7 @@ class SlaSettings:
     insights_per_month: float | None = None
 
 
-@dataclass
+@record
 class LeadSettings:
     """``[leads]``: the shared lead definition (keywords and handles lower-cased)."""
 
@@ -174,7 +174,7 @@ class LeadSettings:
     own_handles: list[str] = field(default_factory=list)
 
 
-@dataclass
+@record
 class UtmSettings:
     """``[guardrails.utm]``."""
 
@@ -183,7 +183,7 @@ class UtmSettings:
     source: dict[str, str] = field(default_factory=dict)  # channel type -> utm_source
 
 
-@dataclass
+@record
 class GuardrailSettings:
     """``[guardrails]``."""
 
@@ -193,7 +193,7 @@ class GuardrailSettings:
     utm: UtmSettings = field(default_factory=UtmSettings)
 
 
-@dataclass
+@record
 class EmailSettings:
     """``[notify.email]``: the SMTP server the digests go through."""
 
@@ -207,14 +207,14 @@ class EmailSettings:
     timeout: float = 30.0
 
 
-@dataclass
+@record
 class NotifySettings:
     """``[notify]``."""
 
     email: EmailSettings | None = None
 
 
-@dataclass
+@record
 class MarketingSettings:
     """``[marketing]``."""
 
@@ -223,7 +223,7 @@ class MarketingSettings:
     evergreen_days: int = 7
 
 
-@dataclass
+@record
 class LoopSettings:
     """``[loop]``: how the publisher retries, leases and catches up (durations in seconds)."""
 
@@ -241,7 +241,7 @@ class LoopSettings:
         return max(float(self.lease), 2 * float(channel.total_timeout) + 10)
 
 
-@dataclass
+@record
 class ListenQuery:
     """``[listen.query]``: what a stream looks for (docs/listening.md). Terms as written, without
     their ``#`` or ``@``; ``languages`` lower case."""
@@ -254,7 +254,7 @@ class ListenQuery:
     languages: list[str] = field(default_factory=list)
 
 
-@dataclass
+@record
 class ListenStream:
     """One ``[[listen]]`` stream: a query run on some accounts at an interval, within a budget."""
 
@@ -266,7 +266,7 @@ class ListenStream:
     monthly_reads: int = 10_000  # the most posts read per calendar month (UTC), all accounts together
 
 
-@dataclass
+@record
 class Settings:
     """Everything ``socialsell.toml`` says, typed and checked."""
 
@@ -896,7 +896,7 @@ def database_url(settings: Settings, root: Path, override: str | None = None) ->
 SETTING_TYPES: tuple[Any, ...] = (str, int, float, bool, list, "duration", "url")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Setting:
     """One key a plugin declares for its section or for the accounts of its channel type.
 

@@ -8,7 +8,6 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +16,7 @@ import click
 from socialsell.app import App
 from socialsell.cli.inputs import check_id
 from socialsell.errors import SocialsellError, UsageError
+from socialsell.records import record
 from socialsell.redact import one_line
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from socialsell.cli import SocialsellCLI
 
 
-@dataclass
+@record
 class State:
     config: str | None
     db_url: str | None
