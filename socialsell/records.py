@@ -62,24 +62,24 @@ def record(cls: Any = None, /, *, frozen: bool = False) -> Any:
 
 
 def _make(cls: T, frozen: bool) -> T:
-    specs = [*getattr(cls, "__record_fields__", ())]  # a record's subclass adds to its fields
+    specs = {s.name: s for s in getattr(cls, "__record_fields__", ())}  # a record's subclass adds to its fields
     for name, annotation in cls.__dict__.get("__annotations__", {}).items():
         if str(annotation).startswith(("ClassVar", "typing.ClassVar", "InitVar", "dataclasses.InitVar")):
             raise TypeError(f"{cls.__name__}.{name}: ClassVar and InitVar need a real dataclass")
         value = cls.__dict__.get(name, MISSING)
         if isinstance(value, Field):
             _refuse_options(cls, name, value)
-            spec = _Spec(name, value.default, value.default_factory, value.repr)
+            specs[name] = _Spec(name, value.default, value.default_factory, value.repr)
             if value.default is MISSING:
                 delattr(cls, name)  # as a dataclass: no class attribute for a field without a default
             else:
                 setattr(cls, name, value.default)
         else:
-            spec = _Spec(name, value, MISSING, True)
-        specs = [s for s in specs if s.name != name] + [spec]
-    _check_order(cls, specs)
-    cls.__record_fields__ = tuple(specs)  # type: ignore[attr-defined]
-    cls.__match_args__ = tuple(s.name for s in specs)  # type: ignore[attr-defined]
+            specs[name] = _Spec(name, value, MISSING, True)
+    fields = tuple(specs.values())
+    _check_order(cls, fields)
+    cls.__record_fields__ = fields  # type: ignore[attr-defined]
+    cls.__match_args__ = tuple(specs)  # type: ignore[attr-defined]
     for name, method in (("__init__", _init), ("__repr__", _repr), ("__eq__", _eq)):
         if name not in cls.__dict__:
             setattr(cls, name, method)
@@ -100,7 +100,7 @@ def _refuse_options(cls: type, name: str, f: Field[Any]) -> None:
         raise TypeError(f"{cls.__name__}.{name}: a record's field() takes default, default_factory and repr only")
 
 
-def _check_order(cls: type, specs: list[_Spec]) -> None:
+def _check_order(cls: type, specs: tuple[_Spec, ...]) -> None:
     seen_default = False
     for s in specs:
         has_default = s.default is not MISSING or s.factory is not MISSING
