@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from socialsell.app import App
-from socialsell.cli import plain_table
 from socialsell.cli.inputs import check_id
 from socialsell.errors import SocialsellError, UsageError
 from socialsell.records import record
@@ -187,6 +186,8 @@ def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title:
         return
     cells = [["" if v is None else str(v) for v in r] for r in rows]
     if one_line:
+        from socialsell.cli import plain_table  # noqa: PLC0415 - 0.3 ms (-X importtime) that --json output never needs
+
         text = plain_table.render(columns, cells, title)
         if text is not None:
             sys.stdout.write(text)  # as rich does: click.echo would drop the header's bold when FORCE_COLOR is set
@@ -202,6 +203,8 @@ def rich_table(columns: Sequence[str], cells: Sequence[Sequence[str]], *, title:
     from rich.console import Console  # noqa: PLC0415 - rich costs ~35 ms (-X importtime); --json and CSV never need it
     from rich.table import Table  # noqa: PLC0415 - with the line above
     from rich.text import Text  # noqa: PLC0415 - with the line above
+
+    from socialsell.cli import plain_table  # noqa: PLC0415 - see print_table
 
     console = Console(soft_wrap=False)
     console.on_broken_pipe = quiet_broken_pipe  # type: ignore[method-assign] # rich's own exits 1
