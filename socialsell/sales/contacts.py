@@ -17,6 +17,7 @@ from socialsell.sales import (
 )
 from socialsell.sales.lists import (  # the lists live apart (see there); these names stay importable from here
     IDS_PER_QUERY,  # noqa: F401
+    handles_of,  # noqa: F401
     list_contacts,  # noqa: F401
 )
 from socialsell.sales.merges import survivor_id
