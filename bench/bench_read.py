@@ -26,6 +26,7 @@ from common import (  # noqa: E402
     BIN,
     NOW,
     PYTHON,
+    ROOT,
     add_workspace_options,
     bulk_insert,
     clean_env,
@@ -162,9 +163,11 @@ def heavy_imports(argv: list[str]) -> str:
     return proc.stdout.strip().splitlines()[-1]
 
 
-def import_self_us(argv: list[str], env: dict[str, str]) -> dict[str, int]:
-    """``-X importtime``: each imported module's own (self) microseconds, one run."""
-    proc = subprocess.run([PYTHON, "-X", "importtime", *argv], capture_output=True, text=True, env=env)
+def import_self_us(argv: list[str], env: dict[str, str], cwd: str | None = None) -> dict[str, int]:
+    """``-X importtime``: each imported module's own (self) microseconds, one run. ``cwd``: where
+    it runs; ``-m socialsell`` imports the socialsell of the current folder first, so a baseline
+    checkout is measured from its own folder (from this one, PYTHONPATH would lose to it)."""
+    proc = subprocess.run([PYTHON, "-X", "importtime", *argv], capture_output=True, text=True, env=env, cwd=cwd)
     times = {}
     for line in proc.stderr.splitlines():
         if line.startswith("import time:") and "cumulative" not in line:
@@ -173,12 +176,13 @@ def import_self_us(argv: list[str], env: dict[str, str]) -> dict[str, int]:
     return times
 
 
-def imports_over_floor(argv: list[str], runs: int, env: dict[str, str]) -> tuple[float, list[tuple[float, str]]]:
+def imports_over_floor(argv: list[str], runs: int, env: dict[str, str],
+                       cwd: str | None = None) -> tuple[float, list[tuple[float, str]]]:
     """The import time a command adds to the floor's (``import click, sqlalchemy``): the self
     times of the modules the floor does not import, each the minimum of ``runs`` runs (import
     times only grow with noise). Returns (ms, the slowest modules as (ms, name))."""
     floor = set(import_self_us(["-c", "import click, sqlalchemy"], env))
-    samples = [import_self_us(argv, env) for _ in range(runs)]
+    samples = [import_self_us(argv, env, cwd) for _ in range(runs)]
     best = {m: min(s.get(m, 10**9) for s in samples) for m in samples[0] if m not in floor}
     slowest = sorted(((us / 1000, m) for m, us in best.items()), reverse=True)[:8]
     return sum(best.values()) / 1000, slowest
@@ -263,11 +267,11 @@ def check_imports(folder: Path, runs: int, baseline: str | None) -> list[str]:
         if n:
             missed.append(f"{name} imports")
     env = clean_env()
-    ms, slowest = imports_over_floor(["-m", "socialsell", *argv], max(runs, 9), env)
+    ms, slowest = imports_over_floor(["-m", "socialsell", *argv], max(runs, 9), env, cwd=str(ROOT))
     base_ms = BASELINE_IMPORT_MS
     if baseline:
         base_env = clean_env(PYTHONPATH=os.pathsep.join([baseline, str(Path(baseline) / "plugins")]))
-        base_ms, _ = imports_over_floor(["-m", "socialsell", *argv], max(runs, 9), base_env)
+        base_ms, _ = imports_over_floor(["-m", "socialsell", *argv], max(runs, 9), base_env, cwd=baseline)
     ok = ms <= base_ms / 2
     figure("read", "tasks --json: imports over the floor", ms, "ms", floor=base_ms, ratio=ms / base_ms,
            target="<= 0.5 (the baseline's imports, halved)", ok=ok, runs=max(runs, 9),

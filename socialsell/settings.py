@@ -12,29 +12,29 @@ only under an installed plugin's name), then checked against what the plugin dec
 (:class:`Setting`, "what plugins declare" below) when plugins load. Every key is documented in
 docs/configuration.md (a test checks it; the plugins' keys by tests/test_declared_settings.py).
 
-Plain dataclasses and a small checker, not a validation library: loading runs on every
-command, including the read-only ones (``tasks``, ``post list``), whose budget for it is about
-10 ms. Measured with bytecode cached: importing this module and the workspace adds about 5 ms
-(most of it creating the dataclasses), checking the default config about 0.2 ms more than the
-unchecked read did (bench/bench_config.py measures it against the click + SQLAlchemy floor).
-pydantic 2, the usual choice, took about 100 ms on the same machine to import and define one
-model: ten times the whole budget.
+Plain classes declared like dataclasses (:func:`socialsell.records.record`) and a small
+checker, not a validation library: loading runs on every command, including the read-only ones
+(``tasks``, ``post list``), whose budget for it is about 10 ms. Real dataclasses compile their
+generated methods at import, ~0.5 ms a class on Python 3.11: 10 ms for the classes here, which
+records bring to ~1 ms (``-X importtime``, bytecode cached; bench/bench_read.py). Checking the
+default config costs about 0.2 ms more than the unchecked read did (bench/bench_config.py
+measures it against the click + SQLAlchemy floor). pydantic 2, the usual choice, took about
+100 ms on the same machine to import and define one model: ten times the whole budget.
 """
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from socialsell.errors import MISSING, ConfigError
+from socialsell.records import field, record
 from socialsell.timeparse import (
     BusinessHours,
     duration_seconds,
@@ -73,7 +73,7 @@ MAX_SLA_HOURS = 2000  # about a year of working hours
 # --- the settings ----------------------------------------------------------------------------
 
 
-@dataclass
+@record
 class WorkspaceSettings:
     """``[workspace]``."""
 
@@ -83,7 +83,7 @@ class WorkspaceSettings:
     require_approval: bool = False
 
 
-@dataclass
+@record
 class AccountSettings:
     """One ``[[accounts]]`` entry: the core's keys typed, the rest kept for the plugin."""
 
@@ -97,7 +97,7 @@ class AccountSettings:
     raw: dict[str, Any] = field(default_factory=dict)  # every key as written, for the plugin
 
 
-@dataclass
+@record
 class Rep:
     """One ``[[team.reps]]`` entry."""
 
@@ -110,7 +110,7 @@ class Rep:
     timezone: str | None = None  # an IANA zone; None: the workspace's
 
 
-@dataclass
+@record
 class TeamSettings:
     """``[team]``."""
 
@@ -120,7 +120,7 @@ class TeamSettings:
     approvers: list[str] = field(default_factory=list)  # who may approve posts; empty: the lead
 
 
-@dataclass
+@record
 class RoutingRule:
     """One ``[[routing]]`` rule: every condition given must match."""
 
@@ -130,7 +130,7 @@ class RoutingRule:
     territory: str | None = None
 
 
-@dataclass
+@record
 class SlaSettings:
     """``[sla]``."""
 
@@ -150,7 +150,7 @@ class SlaSettings:
     insights_per_month: float | None = None
 
 
-@dataclass
+@record
 class LeadSettings:
     """``[leads]``: the shared lead definition (keywords and handles lower-cased)."""
 
@@ -174,7 +174,7 @@ class LeadSettings:
     own_handles: list[str] = field(default_factory=list)
 
 
-@dataclass
+@record
 class UtmSettings:
     """``[guardrails.utm]``."""
 
@@ -183,7 +183,7 @@ class UtmSettings:
     source: dict[str, str] = field(default_factory=dict)  # channel type -> utm_source
 
 
-@dataclass
+@record
 class GuardrailSettings:
     """``[guardrails]``."""
 
@@ -193,7 +193,7 @@ class GuardrailSettings:
     utm: UtmSettings = field(default_factory=UtmSettings)
 
 
-@dataclass
+@record
 class EmailSettings:
     """``[notify.email]``: the SMTP server the digests go through."""
 
@@ -207,14 +207,14 @@ class EmailSettings:
     timeout: float = 30.0
 
 
-@dataclass
+@record
 class NotifySettings:
     """``[notify]``."""
 
     email: EmailSettings | None = None
 
 
-@dataclass
+@record
 class MarketingSettings:
     """``[marketing]``."""
 
@@ -223,7 +223,7 @@ class MarketingSettings:
     evergreen_days: int = 7
 
 
-@dataclass
+@record
 class LoopSettings:
     """``[loop]``: how the publisher retries, leases and catches up (durations in seconds)."""
 
@@ -241,7 +241,7 @@ class LoopSettings:
         return max(float(self.lease), 2 * float(channel.total_timeout) + 10)
 
 
-@dataclass
+@record
 class ListenQuery:
     """``[listen.query]``: what a stream looks for (docs/listening.md). Terms as written, without
     their ``#`` or ``@``; ``languages`` lower case."""
@@ -254,7 +254,7 @@ class ListenQuery:
     languages: list[str] = field(default_factory=list)
 
 
-@dataclass
+@record
 class ListenStream:
     """One ``[[listen]]`` stream: a query run on some accounts at an interval, within a budget."""
 
@@ -266,7 +266,7 @@ class ListenStream:
     monthly_reads: int = 10_000  # the most posts read per calendar month (UTC), all accounts together
 
 
-@dataclass
+@record
 class Settings:
     """Everything ``socialsell.toml`` says, typed and checked."""
 
@@ -413,10 +413,17 @@ def unknown_key(path: Path, label: str, key: str, allowed: Iterable[str]) -> Con
     """``[loop] max_atempts: unknown key (did you mean max_attempts?); expected one of: ...``;
     a section (``label`` empty) when at the top level."""
     allowed = list(allowed)
-    near = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
-    hint = f" (did you mean {near[0]}?)" if near else ""
+    hint = did_you_mean(str(key), allowed)
     where, what = (f"{label} {_name(key)}", "key") if label else (f"[{_name(key)}]", "section")
     return ConfigError(path, where, f"unknown {what}{hint}; expected one of: {', '.join(allowed)}")
+
+
+def did_you_mean(word: str, choices: list[str]) -> str:
+    """`` (did you mean max_attempts?)`` for the choice closest to a misspelled ``word``, or ""."""
+    import difflib  # noqa: PLC0415 - ~0.6 ms at import (-X importtime) that only a broken config needs, not every read command
+
+    near = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f" (did you mean {near[0]}?)" if near else ""
 
 
 def _error(path: Path, where: str, expected: str, got: Any = MISSING) -> ConfigError:
@@ -571,8 +578,7 @@ def _check_owners(path: Path, accounts: list[AccountSettings], team: TeamSetting
             continue
         found = reps.get(a.owner.strip().lower())
         if found is None:
-            near = difflib.get_close_matches(a.owner, list(reps.values()), n=1, cutoff=0.6)
-            hint = f" (did you mean {near[0]}?)" if near else ""
+            hint = did_you_mean(a.owner, list(reps.values()))
             names = ", ".join(sorted(reps.values())) or "none"
             raise _error(path, f"[[accounts]] {a.name} owner",
                          f"a rep of [[team.reps]]{hint}: one of {names}", a.owner)
@@ -820,8 +826,7 @@ def _listen(path: Path, value: Any, accounts: list[str]) -> list[ListenStream]:
             raise t.fail("accounts", 'a list of the accounts to search on, like ["sandbox"]')
         for account in names:
             if account not in accounts:
-                near = difflib.get_close_matches(account, accounts, n=1, cutoff=0.6)
-                hint = f" (did you mean {near[0]}?)" if near else ""
+                hint = did_you_mean(account, accounts)
                 raise t.fail("accounts", f"names of [[accounts]] ({', '.join(accounts) or 'none configured'}): "
                                          f"{account!r} is not one{hint}")
         if "query" not in raw:
@@ -896,7 +901,7 @@ def database_url(settings: Settings, root: Path, override: str | None = None) ->
 SETTING_TYPES: tuple[Any, ...] = (str, int, float, bool, list, "duration", "url")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Setting:
     """One key a plugin declares for its section or for the accounts of its channel type.
 

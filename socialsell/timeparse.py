@@ -12,9 +12,10 @@ from __future__ import annotations
 import functools
 import math
 import re
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from socialsell.records import record
 
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _DAY_ALIASES = {d: i for i, d in enumerate(DAYS)} | {
@@ -171,7 +172,7 @@ def parse_days(text: str) -> list[int]:
     return sorted(set(days))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class WeeklyTimes:
     """Weekly wall-clock times: ``mon-fri 09:00, 12:30``."""
 
@@ -217,7 +218,7 @@ def upcoming_slots(rules: list[WeeklyTimes], after: datetime, tz: ZoneInfo, limi
                     return
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class BusinessHours:
     """Weekly opening hours: ``mon-fri 09:00-17:00`` (several rules joined by ``;``)."""
 

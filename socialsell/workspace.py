@@ -14,7 +14,6 @@ import shutil
 import tomllib
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 from types import MappingProxyType
@@ -22,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from socialsell.errors import ConfigError, UsageError
+from socialsell.records import field, record
 from socialsell.redact import remember
 from socialsell.settings import (
     CONFIG_NAME,
@@ -38,7 +38,7 @@ from socialsell.settings import (
 )
 
 
-@dataclass
+@record
 class Account:
     """One channel account (``[[accounts]]`` in the config): the core's keys typed, and every
     key as written in ``settings`` for the channel plugin (read secrets with :meth:`setting`)."""
@@ -69,7 +69,7 @@ class Account:
         return key in self.settings
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PluginSettings:
     """A plugin's own section of ``socialsell.toml``, checked against what the plugin declared
     (``register_settings``): ``get(key)`` the checked value or its declared default,
@@ -92,7 +92,7 @@ class PluginSettings:
         return self.workspace.resolve_secret(self.values.get(key, default), f"{self.section}.{key}")
 
 
-@dataclass
+@record
 class Workspace:
     """A loaded workspace: the folder, its typed settings, its accounts and where its database is."""
 

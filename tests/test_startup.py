@@ -65,3 +65,26 @@ def test_the_read_lists_do_not_import_the_channel_module(workspace):
             "print('socialsell.plugins.channel' in sys.modules)")
     for argv in (["--as", "alice", "tasks", "--json"], ["contacts", "--json"], ["deal", "list", "--json"]):
         assert _run(code, "--config", str(workspace), *argv).strip() == "False", argv
+
+
+def test_a_one_line_table_does_not_import_rich(workspace, cli):
+    """rich costs ~25 ms to import and ~22 ms to lay out a page of 50 tasks; a one-line table
+    (`tasks`, `post list`) is written without it (socialsell/cli/plain_table.py; the output is
+    rich's, tests/test_plain_table.py)."""
+    assert cli("post", "new", "--channel", "sandbox", "--text", "Hello there", "--queue").exit_code == 0
+    code = ("import sys, io, contextlib\nfrom socialsell.cli import main\nout = io.StringIO()\n"
+            "with contextlib.redirect_stdout(out):\n"
+            "    try:\n        main(sys.argv[1:])\n    except SystemExit as e:\n        assert not e.code, e.code\n"
+            "print('Hello there' in out.getvalue(), sorted(m for m in sys.modules if m.split('.')[0] == 'rich'))")
+    assert _run(code, "--config", str(workspace), "post", "list").strip() == "True []"
+
+
+def test_the_rep_lists_import_none_of_the_rest_of_the_sales_domain(workspace):
+    """`tasks` and `contacts` run socialsell.sales.lists alone: scoring, deals, finding and
+    merging people cost ~5 ms at import (-X importtime) that the lists never use."""
+    code = ("import sys, io, contextlib\nfrom socialsell.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    try:\n        main(sys.argv[1:])\n    except SystemExit as e:\n        assert not e.code, e.code\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('socialsell.sales.', 'socialsell.marketing'))))")
+    for argv in (["--as", "alice", "tasks", "--json"], ["--as", "alice", "tasks"], ["contacts", "--json"]):
+        assert _run(code, "--config", str(workspace), *argv).strip() == "['socialsell.sales.lists']", argv

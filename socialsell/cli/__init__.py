@@ -31,7 +31,7 @@ BUILTIN_COMMANDS = {
     "init": "ops", "demo": "ops", "run": "ops", "status": "ops", "plugins": "ops", "channels": "ops",
     "post": "marketing", "queue": "marketing", "slots": "marketing", "templates": "marketing",
     "campaign": "campaigns", "import": "campaigns",
-    "tasks": "sales", "task": "sales", "contacts": "sales", "contact": "sales",
+    "tasks": "lists", "task": "sales", "contacts": "lists", "contact": "sales",
     "work": "work", "plugin": "scaffold", "deal": "deals", "log": "audit", "report": "reports",
     "share": "advocacy", "team": "advocacy",
     "signals": "listening", "signal": "listening", "listen": "listening",

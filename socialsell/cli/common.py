@@ -8,7 +8,6 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +16,7 @@ import click
 from socialsell.app import App
 from socialsell.cli.inputs import check_id
 from socialsell.errors import SocialsellError, UsageError
+from socialsell.records import record
 from socialsell.redact import one_line
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from socialsell.cli import SocialsellCLI
 
 
-@dataclass
+@record
 class State:
     config: str | None
     db_url: str | None
@@ -176,32 +176,43 @@ def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title:
 
     Cells and the title are plain text (``rich.text.Text``), never read as rich markup or emoji
     codes: a name or a post may hold "[/x]" (which markup would refuse with an error) or
-    ":smile:", and parsing them cost a fifth of the rendering of a page of 50 tasks."""
+    ":smile:", and parsing them cost a fifth of the rendering of a page of 50 tasks.
+
+    A one-line table is written without rich when it can be (socialsell/cli/plain_table.py:
+    the same characters, ~45 ms less for a page of 50 tasks)."""
     rows = list(rows)
     if not rows:
         click.echo(empty)
         return
+    cells = [["" if v is None else str(v) for v in r] for r in rows]
+    if one_line:
+        from socialsell.cli import plain_table  # noqa: PLC0415 - 0.3 ms (-X importtime) that --json output never needs
+
+        text = plain_table.render(columns, cells, title)
+        if text is not None:
+            sys.stdout.write(text)  # as rich does: click.echo would drop the header's bold when FORCE_COLOR is set
+            sys.stdout.flush()
+            return
+    rich_table(columns, cells, title=title, one_line=one_line)
+
+
+def rich_table(columns: Sequence[str], cells: Sequence[Sequence[str]], *, title: str | None = None,
+               one_line: bool = False) -> None:
+    """:func:`print_table`'s cells drawn by rich (tests/test_plain_table.py compares the two)."""
     # imported here: rich costs ~35 ms at import (-X importtime), which --json output must not pay
     from rich.console import Console  # noqa: PLC0415 - rich costs ~35 ms (-X importtime); --json and CSV never need it
     from rich.table import Table  # noqa: PLC0415 - with the line above
     from rich.text import Text  # noqa: PLC0415 - with the line above
 
-    cells = [["" if v is None else str(v) for v in r] for r in rows]
+    from socialsell.cli import plain_table  # noqa: PLC0415 - see print_table
+
     console = Console(soft_wrap=False)
     console.on_broken_pipe = quiet_broken_pipe  # type: ignore[method-assign] # rich's own exits 1
     table = Table(title=Text(title) if title else None, show_edge=False, header_style="bold", pad_edge=False)
-    widths: list[int | None] = [None] * len(columns)
     if one_line:
-        widest = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)]
-        flexible = [i for i, w in enumerate(widest) if w > 20]  # ids, times, statuses keep their width
-        room = console.width - sum(w for i, w in enumerate(widest) if i not in flexible) - 3 * (len(columns) - 1)
-        for i in sorted(flexible, key=lambda i: widest[i]):  # narrow ones first; the rest share what is left
-            share = max(8, room // len(flexible))
-            widths[i] = min(widest[i], share)
-            room -= widths[i]
-            flexible = [j for j in flexible if j != i]
-        for i, c in enumerate(columns):
-            table.add_column(c, no_wrap=True, overflow="ellipsis", width=widths[i] or widest[i])
+        widths = plain_table.one_line_widths(columns, cells, console.width)
+        for c, width in zip(columns, widths, strict=True):
+            table.add_column(c, no_wrap=True, overflow="ellipsis", width=width)
     else:
         for c in columns:
             table.add_column(c, overflow="fold")

@@ -1,4 +1,4 @@
-"""The rep's commands: tasks, task, contacts, contact."""
+"""The rep's commands: task, contact (the lists, tasks and contacts, are in socialsell/cli/lists.py)."""
 
 from __future__ import annotations
 
@@ -8,33 +8,27 @@ import click
 
 from socialsell.cli.common import (
     json_option,
-    limit_option,
-    note_cut,
     parse_id,
     pass_app,
     print_json,
-    print_table,
 )
 from socialsell.cli.inputs import AMOUNT, TEXT
+from socialsell.cli.lists import due_text, responded
 from socialsell.errors import UsageError
 from socialsell.sales.contacts import (
     contact_detail,
-    list_contacts,
     merge_contacts,
     merge_plan,
     resolve_contact,
-    suggest_merges,
     unmerge_contact,
 )
 from socialsell.sales.deals import parse_close
 from socialsell.sales.finder import find_task
-from socialsell.sales.scoring import STAGES
 from socialsell.sales.tasks import (
     add_note,
     assign_task,
     close_task,
     get_task,
-    list_tasks,
     log_touch,
     parse_snooze,
     reply_to_task,
@@ -42,7 +36,7 @@ from socialsell.sales.tasks import (
     snooze_task,
 )
 from socialsell.team import rep_tz
-from socialsell.timeparse import format_ago, format_due, format_local, parse_when
+from socialsell.timeparse import format_local, parse_when
 
 
 def force_option(func):
@@ -50,31 +44,8 @@ def force_option(func):
 
 
 def register(cli: click.Group) -> None:
-    for command in (tasks, task, contacts, contact):
+    for command in (task, contact):
         cli.add_command(command)
-
-
-RESPONDED = {"reply": "replied", "call": "called", "email": "emailed", "dm": "messaged", "meeting": "met",
-             "outcome": "closed"}
-
-
-def responded(task, now) -> str | None:
-    """``"replied 2h ago"``: the first response, for the lists (None before it)."""
-    if task.get("first_response_at") is None:
-        return None
-    kind = RESPONDED.get(task.get("first_response_kind") or "", "answered")
-    return f"{kind} {format_ago(task['first_response_at'], now)}"
-
-
-def _due(task, app, fmt: str | None = None) -> str:
-    """Before the first response the SLA time; after it the next step's time, or, with no next
-    step, the response itself ("replied 2h ago": waiting on them, no clock)."""
-    said = responded(task, app.now())
-    if said is not None and task.get("next_step_due") is None:
-        return said
-    tz = rep_tz(app)
-    when = format_due(task["due_at"], app.now(), tz) if fmt is None else format_local(task["due_at"], tz, fmt)
-    return ("OVERDUE " if task["overdue"] else "") + when
 
 
 def _first_touch_deadline(task, tz) -> str:
@@ -97,46 +68,11 @@ def _handle_line(h: dict) -> str:
     return line + (f"  ({shown})" if shown else "")
 
 
-def _why(task, app) -> str:
-    if not task.get("next_step"):
-        return task["reason"] or ""
-    said = responded(task, app.now())
-    return f"next: {task['next_step']}" + (f" ({said})" if said else "")
-
-
 def _parse_at(app, text: str, what: str = "--at"):
     try:
         return parse_when(text, app.now(), rep_tz(app))
     except ValueError as e:
         raise UsageError(f"{what}: {e}") from None
-
-
-@click.command()
-@click.option("--mine", "scope", flag_value="mine", default=True, help="My open tasks (default).")
-@click.option("--all", "scope", flag_value="all", help="Everyone's open tasks.")
-@click.option("--owner", metavar="NAME", help="Someone else's open tasks.")
-@click.option("--overdue", is_flag=True, help="Only tasks past their SLA.")
-@limit_option
-@json_option
-@pass_app
-def tasks(app, scope, owner, overdue, limit, as_json) -> None:
-    """My follow-up list, most urgent first."""
-    rows = list_tasks(app, owner=owner, all_owners=(scope == "all" and not owner), overdue=overdue, limit=limit)
-    if as_json:
-        print_json(rows)
-        note_cut(len(rows), rows.total)
-        return
-    who = "everyone" if scope == "all" and not owner else (owner or app.actor)
-    print_table(
-        ["id", "due", "p", "score", "who", "why"] + (["owner"] if who == "everyone" else []),
-        [(r["id"], _due(r, app), r["priority"], f"{r['score']:.0f}",
-          (r["contact"]["name"] or "") + (f" ({r['contact']['company']})" if r["contact"]["company"] else ""),
-          _why(r, app)[:70]) + ((r["owner"] or "-",) if who == "everyone" else ())
-         for r in rows],
-        title=f"follow-ups for {who} (times in {rep_tz(app).key})", one_line=True,
-        empty=f"no open follow-ups for {who}" + ("" if who == "everyone" else " (try --all, or --as NAME)"),
-    )
-    note_cut(len(rows), rows.total)
 
 
 @click.group()
@@ -157,7 +93,7 @@ def task_show(app, task_id, as_json) -> None:
     tz = rep_tz(app)
     c = tk["contact"]
     click.echo(f"task {tk['id']}  [{tk['status']}]  owner {tk['owner'] or '-'}  priority {tk['priority']}  "
-               f"due {_due(tk, app, '%a %d %b %H:%M')}")
+               f"due {due_text(tk, app, '%a %d %b %H:%M')}")
     if tk.get("sla_due_at"):
         click.echo(f"first-touch deadline: {_first_touch_deadline(tk, tz)}")
     if tk.get("first_response_at"):
@@ -304,41 +240,7 @@ def task_reply(app, task_id, text, again, force) -> None:
     click.echo(f"replied on task {task_id}" + (f": {r['url']}" if r["url"] else ""))
 
 
-@click.command()
-@click.option("--stage", help="Only this lifecycle stage.")
-@click.option("--owner", help="Only this owner's contacts.")
-@click.option("--suggest-merges", is_flag=True, help="Pairs that look like one person (same name and profile link).")
-@limit_option
-@json_option
-@pass_app
-def contacts(app, stage, owner, suggest_merges, limit, as_json) -> None:
-    """Everyone who engaged, best first."""
-    if stage and stage not in STAGES:
-        raise UsageError(f"unknown stage {stage!r} (one of {', '.join(STAGES)})")
-    if suggest_merges:
-        _merge_suggestions(app, limit, as_json)
-        return
-    rows = list_contacts(app, stage=stage, owner=owner, limit=limit)
-    if as_json:
-        print_json(rows)
-    else:
-        print_table(["id", "name", "stage", "score", "owner", "handles"],
-                    [(r["id"], r["display_name"], r["stage"], f"{r['score']:.0f}", r["owner"] or "-",
-                      ", ".join(h["handle"] for h in r["handles"])) for r in rows], empty="no contacts yet")
-    note_cut(len(rows), rows.total)
 
-
-def _merge_suggestions(app, limit: int | None, as_json: bool) -> None:
-    """``contacts --suggest-merges``: pairs found in Python over the same-name contacts, cut after."""
-    pairs = suggest_merges(app)
-    shown = pairs[:limit] if limit else pairs
-    if as_json:
-        print_json(shown)
-    else:
-        print_table(["id", "merge with", "name", "why", "to merge"],
-                    [(p["id"], p["merge_with"], p["name"], p["reason"], p["command"]) for p in shown],
-                    empty="no merge suggestions")
-    note_cut(len(shown), len(pairs))
 
 
 @click.group()

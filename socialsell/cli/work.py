@@ -10,7 +10,7 @@ import click
 
 from socialsell.cli.common import pass_app
 from socialsell.cli.inputs import AMOUNT
-from socialsell.cli.sales import responded
+from socialsell.cli.lists import responded
 from socialsell.errors import SocialsellError, UsageError
 from socialsell.plugins.channel import ChannelError, ReplyNotAllowed
 from socialsell.sales.tasks import (

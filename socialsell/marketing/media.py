@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from socialsell.errors import UsageError
-from socialsell.plugins.channel import MediaFile
 
 if TYPE_CHECKING:  # pragma: no cover
-    from socialsell.plugins.channel import Channel
+    from socialsell.plugins.channel import Channel, MediaFile
 
 #: no channel takes a bigger file (LinkedIn videos go up to 200 MB)
 MAX_MEDIA_BYTES = 200 * 1024 * 1024
@@ -33,12 +32,16 @@ def with_alts(paths: Sequence[str], alts: Sequence[str]) -> list[MediaFile]:
     for alt in alts:
         if len(alt) > MAX_ALT_LENGTH:
             raise UsageError(f"--alt: {len(alt)} characters is over {MAX_ALT_LENGTH}; describe the image in fewer words")
+    from socialsell.plugins.channel import MediaFile  # noqa: PLC0415 - the channel module costs ~10 ms (-X importtime); queue and post list import this module and never build a MediaFile
+
     return [MediaFile(path, alts[i].strip() if i < len(alts) else "") for i, path in enumerate(paths)]
 
 
 def media_files(value: Sequence[str | dict[str, str]] | None) -> list[MediaFile]:
     """The files of a post as stored (``posts.media``: a path, or ``{"path", "alt"}`` when it
     has alternative text) or as given, as the channels receive them."""
+    from socialsell.plugins.channel import MediaFile  # noqa: PLC0415 - see with_alts
+
     files = []
     for item in value or ():
         if isinstance(item, dict):

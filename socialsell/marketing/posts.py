@@ -23,12 +23,12 @@ from socialsell.marketing import guardrails
 from socialsell.marketing.media import check_media_for, media_files, stored_media
 from socialsell.marketing.slots import next_free_slot, slot_rules
 from socialsell.marketing.templates import find_template, render
-from socialsell.plugins.channel import MediaFile
 from socialsell.team import check_approver
 from socialsell.timeparse import format_local, parse_date_end, parse_interval
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
+    from socialsell.plugins.channel import MediaFile
 
 STATUSES = (
     "draft", "approved", "scheduled", "sending", "unknown", "published",

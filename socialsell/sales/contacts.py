@@ -10,11 +10,15 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, case, delete, func, insert, select, update
 
 from socialsell.db import schema as t
-from socialsell.db.pages import Page, fetch_page, page_of_dicts
 from socialsell.errors import NotFound, UsageError
 from socialsell.sales import (
     finder,  # the module: finder imports tasks, which imports this one
     tasks,  # the module: tasks imports this one (an import cycle)
+)
+from socialsell.sales.lists import (  # the lists live apart (see there); these names stay importable from here
+    IDS_PER_QUERY,  # noqa: F401
+    handles_of,  # noqa: F401
+    list_contacts,  # noqa: F401
 )
 from socialsell.sales.merges import survivor_id
 from socialsell.sales.scoring import KeptPoints, LeadRules, contact_score, stage_for
@@ -24,42 +28,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
 
 
-def list_contacts(app: App, *, stage: str | None = None, owner: str | None = None, limit: int | None = None) -> Page:
-    """Contacts best first (score, then id), at most ``limit`` (None: all), each with its handles;
-    ``total`` is how many match."""
-    C = t.contacts
-    columns = ("id", "display_name", "headline", "company", "stage", "owner", "score", "last_seen_at")
-    q = select(*(C.c[name] for name in columns)).where(C.c.merged_into.is_(None)).order_by(C.c.score.desc(), C.c.id)
-    if stage:
-        q = q.where(C.c.stage == stage)
-    if owner:
-        q = q.where(C.c.owner == owner)
-    with app.db.read() as conn:
-        rows = page_of_dicts(fetch_page(conn, q, limit), columns)
-        handles = handles_of(conn, [r["id"] for r in rows])
-    for r in rows:
-        r["handles"] = handles.get(r["id"], [])
-    return rows
-
-
-#: ids per ``IN (...)``: under SQLite's oldest limit of 999 bound parameters
-IDS_PER_QUERY = 900
-
-
-def handles_of(conn, contact_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
-    """Each contact's handles (channel, handle, profile link), in the order they were first seen.
-
-    Looked up by the ids of the page already read, never by re-running the list's query: one
-    query for a page (issue 14: the handles query re-ran the main join)."""
-    H = t.handles
-    ids = sorted(set(contact_ids))
-    handles: dict[int, list[dict[str, Any]]] = {}
-    for i in range(0, len(ids), IDS_PER_QUERY):
-        q = select(H.c.contact_id, H.c.channel, H.c.handle, H.c.profile_url)\
-            .where(H.c.contact_id.in_(ids[i:i + IDS_PER_QUERY])).order_by(H.c.id)
-        for cid, channel, handle, url in conn.execute(q):
-            handles.setdefault(cid, []).append({"channel": channel, "handle": handle, "profile_url": url})
-    return handles
 def contact_histories(conn, contact_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
     """Every counted engagement of these contacts, newest first, in one query per chunk."""
     E = t.engagements

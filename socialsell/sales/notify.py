@@ -53,7 +53,7 @@ def digest_for(app: App, rep: str, now: datetime) -> dict[str, list[dict[str, An
     """A rep's open tasks created in the last day, and their overdue ones."""
     T, C = t.tasks, t.contacts
     q = select(T.c.id, T.c.status, T.c.priority, T.c.score, T.c.reason, T.c.due_at, T.c.created_at,
-               T.c.first_response_at, T.c.next_step_due, C.c.display_name, C.c.company)\
+               T.c.first_response_at, T.c.next_step_due, T.c.sla_due_at, C.c.display_name, C.c.company)\
         .join(C, C.c.id == T.c.contact_id).where(and_(T.c.owner == rep, T.c.status == "open"))
     with app.db.read() as conn:
         rows = [dict(r) for r in conn.execute(q.order_by(T.c.priority, T.c.due_at, T.c.id)).mappings()]

@@ -5,43 +5,34 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from socialsell.db import schema as t
 from socialsell.plugins.views import TaskView
-from socialsell.sales.tasks import overdue_clause, wake_snoozed
+from socialsell.sales.lists import first_touch_deadline, overdue_clause
+from socialsell.sales.tasks import wake_snoozed
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
 
 
-def first_touch_deadline() -> Any:
-    """SQL: the first-touch deadline, ``sla_due_at`` (set when the follow-up opens, tightened by
-    intent, never moved by a next step: migration 0005); the due time where none is stored (a
-    follow-up given a next step before 0005). The report judges first touches by the same
-    column (docs/reports.md)."""
-    return func.coalesce(t.tasks.c.sla_due_at, t.tasks.c.due_at)
-
-
 def check_sla(app: App, now: datetime | None = None) -> dict[str, Any]:
     """Fire ``sla_breached`` once per task and level (``overdue``, then ``escalated``).
 
-    Overdue is :func:`~socialsell.sales.tasks.overdue_clause`, as in ``tasks --overdue``, and
-    also a task never responded to whose first-touch deadline (:func:`first_touch_deadline`) has
-    passed: a next step given before the first touch moves its due time, not the deadline. Only
-    a task never responded to escalates, ``escalate_after_hours`` past that deadline: a missed
-    next step is flagged ``overdue`` (again for each new next step), but the first-response SLA
-    it would escalate was met."""
+    Overdue is :func:`~socialsell.sales.lists.overdue_clause`, as in ``tasks --overdue``: a task
+    never responded to is late from its first-touch deadline (a next step given before the first
+    touch moves its due time, not the deadline). Only a task never responded to escalates,
+    ``escalate_after_hours`` past that deadline: a missed next step is flagged ``overdue`` (again
+    for each new next step), but the first-response SLA it would escalate was met."""
     now = now or app.now()
     woken = wake_snoozed(app, now)
     escalate_after = timedelta(hours=app.settings.sla.escalate_after_hours)
     T = t.tasks
-    untouched_late = and_(T.c.status == "open", T.c.first_response_at.is_(None), first_touch_deadline() < now)
     fired: list[tuple[int, str]] = []
     with app.db.read() as conn:
         overdue = [dict(r) for r in conn.execute(
-            select(T, first_touch_deadline().label("deadline")).where(or_(overdue_clause(now), untouched_late))
+            select(T, first_touch_deadline().label("deadline")).where(overdue_clause(now))
             .order_by(T.c.id)
         ).mappings()]
         alerted = set(conn.execute(select(t.sla_alerts.c.task_id, t.sla_alerts.c.level)).all())

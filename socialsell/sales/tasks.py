@@ -9,26 +9,31 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, case, delete, func, insert, or_, select, update
+from sqlalchemy import and_, case, delete, func, insert, select, update
 
 from socialsell.db import schema as t
-from socialsell.db.pages import Page, fetch_page
 from socialsell.errors import NotFound, UsageError
 from socialsell.marketing.guardrails import check_reply
 from socialsell.plugins.views import TaskView
 from socialsell.sales import contacts  # the module: contacts imports this one (an import cycle)
 from socialsell.sales.deals import open_deal_in, open_deals_of, win_deal_in
+from socialsell.sales.lists import (  # the lists live apart (see there); these names stay importable from here
+    DUE_SOON,  # noqa: F401
+    OPEN,
+    first_touch_deadline,  # noqa: F401
+    is_overdue,  # noqa: F401
+    list_tasks,  # noqa: F401
+    overdue_clause,  # noqa: F401
+)
 from socialsell.sales.scoring import LeadRules, has_intent
 from socialsell.timeparse import format_local, parse_when
 
 if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
 
-OPEN = ("open", "snoozed")
-DUE_SOON = timedelta(hours=4)
 OUTCOMES = ("replied", "connected", "meeting", "opportunity", "won", "lost", "not_interested", "dismissed")
 OUTCOME_ALIASES = {"meeting_booked": "meeting", "not-interested": "not_interested", "meeting-booked": "meeting"}
 #: what `task log` records: contact made off the channel (or on it, by hand)
@@ -100,66 +105,6 @@ def raise_task(task: dict[str, Any], new: list[Said], intent_said: Said | None, 
     if changed:
         changed["updated_at"] = now
     return changed
-
-
-def overdue_clause(now: datetime):
-    """SQL: the task is past due. Before the first response its due time is the SLA; after it,
-    only a next step can be missed (a task replied to with no next step is waiting, not late).
-    ``list_tasks``, the SLA job and the digest all use this one definition."""
-    T = t.tasks
-    return and_(T.c.status == "open", T.c.due_at < now,
-                or_(T.c.first_response_at.is_(None), T.c.next_step_due.is_not(None)))
-
-
-def is_overdue(task: dict[str, Any], now: datetime) -> bool:
-    """:func:`overdue_clause` for one task row already read."""
-    return (task["status"] == "open" and task["due_at"] < now
-            and (task.get("first_response_at") is None or task.get("next_step_due") is not None))
-
-
-def list_tasks(app: App, *, owner: str | None = None, all_owners: bool = False, overdue: bool = False,
-               include_snoozed: bool = False, now: datetime | None = None, limit: int | None = None) -> Page:
-    """Open tasks, most urgent first: overdue, then due soonest, then highest score; at most
-    ``limit`` (None: all), with ``total`` the number of matching tasks."""
-    now = now or app.now()
-    T, C = t.tasks, t.contacts
-    which = [T.c.status.in_(OPEN) if include_snoozed else T.c.status == "open"]
-    if not all_owners:
-        which.append(T.c.owner == (owner or app.actor))
-    if overdue:
-        which.append(overdue_clause(now))
-    # overdue first, then due within the next hours, then the rest, and last the tasks answered
-    # with no next step (waiting on the other side); inside each band the highest priority
-    # (intent) and the best score lead, and the earliest due time breaks ties
-    waiting = and_(T.c.first_response_at.is_not(None), T.c.next_step_due.is_(None))
-    band = case((overdue_clause(now), 0), (waiting, 3), (T.c.due_at < now + DUE_SOON, 1), else_=2)
-    q = (
-        select(T.c.id, T.c.owner, T.c.status, T.c.priority, T.c.score, T.c.reason, T.c.intent, T.c.due_at,
-               T.c.snoozed_until, T.c.created_at, T.c.contact_id, C.c.display_name, C.c.headline, C.c.company,
-               C.c.stage, T.c.first_response_at, T.c.first_response_kind, T.c.next_step, T.c.next_step_due,
-               T.c.sla_due_at)
-        .join(C, C.c.id == T.c.contact_id).where(*which)
-        .order_by(band, T.c.priority, T.c.score.desc(), T.c.due_at, T.c.id)
-    )
-    with app.db.read() as conn:
-        # plain tuples, not mappings: this is the hot read path (`tasks --json`, docs/architecture.md "Targets")
-        # counted on the tasks alone (every task has its contact): the owner/status index
-        # answers it in 0.2 ms where counting the join costs as much as the page (2,500 tasks)
-        raw = fetch_page(conn, q, limit, count=select(T.c.id).where(*which))
-        handles = contacts.handles_of(conn, {r[10] for r in raw})
-    rows = Page((), raw.total)
-    for (id_, owner_, status, prio, score, reason, intent, due, snoozed, created, cid, name, headline, company,
-         stage, responded, responded_kind, next_step, next_due, sla_due) in raw:
-        rows.append({
-            "id": id_, "owner": owner_, "status": status, "priority": prio, "score": score, "reason": reason,
-            "intent": intent, "due_at": due, "snoozed_until": snoozed, "created_at": created,
-            "overdue": status == "open" and due < now and (responded is None or next_due is not None),
-            "first_response_at": responded, "first_response_kind": responded_kind,
-            "next_step": next_step, "next_step_due": next_due, "sla_due_at": sla_due,
-            "contact": {"id": cid, "name": name, "headline": headline, "company": company, "stage": stage,
-                        "handles": handles.get(cid, [])},
-        })
-    return rows
 
 
 def _task(conn, task_id: int) -> dict[str, Any]:
