@@ -87,6 +87,11 @@ def test_a_next_step_before_the_first_touch_does_not_move_the_sla_deadline(cli, 
     assert (dana, "overdue") in fired and (dana, "escalated") in fired
     rows = {r["id"]: r for r in json.loads(cli("report", "--format", "json", "--since", "7d", actor="morgan").output)}
     assert f"sla.breach.first_touch.{dana}" in rows  # the report names the same breach
+    # and the rep's own list says it too: one definition of overdue (sales/lists.py)
+    late = json.loads(cli("tasks", "--overdue", "--all", "--json").output)
+    assert [t["id"] for t in late if t["id"] == dana] == [dana] and all(t["overdue"] for t in late)
+    assert get_task(app, dana)["overdue"]
+    assert dana in [t["id"] for t in digest_for(app, task["owner"], clock.now)["overdue"]]
 
 
 def test_task_show_and_tasks_json_give_the_first_touch_deadline(cli, app, clock, seeded):  # noqa: F811
