@@ -18,11 +18,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from socialsell.app import App
     from socialsell.loop.worker import Worker
 
-D, A = t.deliveries, t.accounts
-
-
 def paused_accounts(app: App) -> dict[str, str]:
     """Configured accounts that are paused, with the reason."""
+    A = t.accounts  # tables are built at first use, not at import (socialsell/db/schema.py)
     with app.db.read() as conn:
         rows = conn.execute(select(A.c.name, A.c.paused_reason).where(A.c.status == "paused")).all()
     return {name: reason or "no reason recorded" for name, reason in rows if name in app.workspace.accounts}
@@ -54,6 +52,7 @@ def pass_failures(app: App, worker: Worker, results: dict[str, Any], now: dateti
     publish = results.get("publish")
     ids = (publish.failed + publish.missed) if publish is not None else []
     paused = paused_accounts(app)
+    D, A = t.deliveries, t.accounts
     with app.db.read() as conn:
         if ids:
             for post_id, account, status, error in conn.execute(
