@@ -457,3 +457,18 @@ def test_tasks_most_urgent_first(make_app, clock):
     old = run(app, eng("@x", "comment", "Could we get a demo?", person=Person("@new", "New", location="Paris, France")))
     rows = list_tasks(app)
     assert rows[0]["overdue"] and rows[-1]["id"] == old.tasks_created[0]["id"]
+
+
+def test_ingest_lookups_are_planned_for_their_own_ids_on_postgresql(pg_url, make_app):
+    """psycopg prepares a statement after its fifth run and PostgreSQL may then keep one generic
+    plan for it, made while the tables were small: ingest's lookups kept scanning as the
+    tables grew (bench/bench_ingest.py: 8 s batches). They are planned for their ids each time."""
+    from sqlalchemy import text
+
+    app = make_app(pg_url)
+    for batch in range(14):  # prepared at the 5th run; PostgreSQL weighs a generic plan after 5 more
+        run(app, *[eng("@p", "comment", f"hello {i}", person=Person(f"@p{batch}_{i}", f"P {i}")) for i in range(30)])
+    with app.db.read() as conn:  # the pool's one connection: the session that ran the batches
+        plans = conn.execute(text("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements "
+                                  "WHERE statement LIKE 'SELECT external_id, kind FROM engagements%'")).all()
+    assert plans and all(generic == 0 for _, generic, _ in plans), plans

@@ -30,6 +30,7 @@ The event hooks are fired by :meth:`IngestResult.fire_hooks` after the commit, n
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -126,6 +127,23 @@ class Batch:
         transaction already holds the one write lock): a contact's kept score is read, added to
         and written by one worker at a time."""
         return "" if self.stored.sqlite else f" FOR UPDATE OF {table}"
+
+    @contextmanager
+    def planned_for_their_ids(self) -> Iterator[None]:
+        """On PostgreSQL, the lookups inside are planned for the ids they are given, each time.
+
+        psycopg prepares a statement on the server after its fifth run, and PostgreSQL may then
+        keep one generic plan for it: ingest's lookups (``external_id IN (...)``, 900 ids) were
+        planned as scans while the tables were small and kept that plan as they grew, until
+        autoanalyze invalidated it (batches of 8 s instead of 1 s in bench/bench_ingest.py).
+        The writes after it keep their prepared plans (planning each of thousands of inserts
+        again would double a batch's time). ``SET LOCAL`` ends with the transaction anyway."""
+        if self.stored.sqlite:
+            yield
+            return
+        self.conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
+        yield
+        self.conn.exec_driver_sql("SET LOCAL plan_cache_mode = auto")
 
     def values(self, changes: dict[str, Any]) -> dict[str, Any]:
         """``changes`` as the driver stores them (times converted)."""
@@ -231,13 +249,14 @@ def ingest(app: App, conn: Connection, account: str, engagements: Sequence[Engag
     """Store a batch of engagements from one account and turn people into follow-ups."""
     batch = Batch.of(app, conn, account, now or app.now())
     result = IngestResult(batch=batch)
-    incoming, result.duplicates = drop_seen(batch, engagements)
-    if not incoming:
-        return result
-    people = mark_ignored(batch, incoming)
-    find_or_create_people(batch, incoming, people)
-    link_deliveries(batch, incoming)
-    touched = load_contacts(batch, incoming)
+    with batch.planned_for_their_ids():
+        incoming, result.duplicates = drop_seen(batch, engagements)
+        if not incoming:
+            return result
+        people = mark_ignored(batch, incoming)
+        find_or_create_people(batch, incoming, people)
+        link_deliveries(batch, incoming)
+        touched = load_contacts(batch, incoming)
     score(batch, touched)
     open_or_raise_tasks(batch, touched, result)
     store_engagements(batch, incoming, touched, result)
@@ -382,20 +401,26 @@ def load_contacts(batch: Batch, incoming: list[Incoming]) -> dict[int, Touched]:
 
 
 def _contact_rows(batch: Batch, wanted: set[int]) -> dict[int, dict[str, Any]]:
-    """``{id: contact}`` for these contacts and the survivors of those merged away."""
-    names, read_time = (*CONTACT_COLUMNS, "followers", "verified"), batch.stored.read_time
-    sql = (f"SELECT {', '.join('c.' + c for c in CONTACT_COLUMNS)}, "
-           "(SELECT max(h.followers) FROM handles h WHERE h.contact_id = c.id), "
-           "EXISTS (SELECT 1 FROM handles h WHERE h.contact_id = c.id AND h.verified) "
-           f"FROM contacts c WHERE c.id IN ({{in}}) ORDER BY c.id{batch.lock('c')}")
+    """``{id: contact}`` for these contacts and the survivors of those merged away, each with
+    its largest audience and verified badge across its handles."""
+    read_time = batch.stored.read_time
+    sql = (f"SELECT {', '.join(CONTACT_COLUMNS)} FROM contacts WHERE id IN ({{in}}) "
+           f"ORDER BY id{batch.lock('contacts')}")
+    # one grouped read of the chunk's handles, not a subquery per contact: on a database whose
+    # statistics lag its growth (PostgreSQL before autoanalyze catches up with a first big
+    # import) a per-contact subquery was planned as a scan of every handle, per contact
+    profile = ("SELECT contact_id, max(followers), max(CASE WHEN verified THEN 1 ELSE 0 END) FROM handles "
+               "WHERE contact_id IN ({in}) GROUP BY contact_id")
     rows: dict[int, dict[str, Any]] = {}
     while wanted:  # more than one round only when a contact was merged away
         for ids in _chunks(sorted(wanted)):
             for r in select_in(batch.conn, sql, ids):
-                row = rows[r[0]] = dict(zip(names, r, strict=True))
+                row = rows[r[0]] = dict(zip(CONTACT_COLUMNS, r, strict=True))
                 for k in ("scored_at", "first_seen_at", "last_seen_at"):
                     row[k] = read_time(row[k])
-                row["verified"] = bool(row["verified"])
+                row["followers"], row["verified"] = None, False
+            for cid, followers, verified in select_in(batch.conn, profile, ids):
+                rows[cid]["followers"], rows[cid]["verified"] = followers, bool(verified)
         wanted = {r["merged_into"] for r in rows.values() if r["merged_into"] is not None} - rows.keys()
     return rows
 
