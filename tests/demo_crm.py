@@ -25,6 +25,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from socialsell.app import App
+from socialsell.clock import utcnow
 from socialsell.db import schema as t
 
 from .hubspot_fake import serve
@@ -60,11 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=3)
     parser.add_argument("--now", default=None, help="an ISO time with its zone: the run's fixed time")
     args = parser.parse_args(argv)
-    clock = None
+    clock = utcnow  # the real time, as `make demo` runs, unless --now pins it
     if args.now:
         ENV["SOCIALSELL_NOW"] = args.now
         fixed = datetime.fromisoformat(args.now.replace("Z", "+00:00")).astimezone(UTC)
-        clock = lambda: fixed  # noqa: E731 - the fake HubSpot's clock, the same fixed time
+        clock = lambda: fixed  # noqa: E731 - the app's and the fake HubSpot's clock, one fixed time
     folder = args.dir or Path(tempfile.mkdtemp(prefix="socialsell-demo-crm-"))
     _run(folder / "socialsell.toml", "demo", "--dir", str(folder), "--days", str(args.days))
     config = folder / "socialsell.toml"
@@ -74,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             f.write(f'\n[hubspot]\ntoken = {{env = "HUBSPOT_TOKEN"}}\nhost = "{url}"  # a local fake HubSpot\n')
         _run(config, "crm", "setup")
         _run(config, "crm", "sync")
-        app = App.load(str(config), actor="morgan", **({"clock": clock} if clock else {}))
+        app = App.load(str(config), actor="morgan", clock=clock)
         try:
             with app.db.read() as conn:
                 leads = conn.execute(select(t.tasks.c.contact_id).distinct()).scalars().all()
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
                     .order_by(E.c.contact_id).limit(1)).scalar()
             hs_contact = next(i for i, o in fake.objects["contacts"].items()
                               if o["properties"]["socialsell_contact_id"] == str(contact))
-            closed = ((clock or (lambda: datetime.now(UTC)))() - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+            closed = (clock() - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
             deal = fake.add("deals", {"dealname": "Demo: 20 seats", "amount": "9000", "dealstage": "closedwon",
                                       "hs_is_closed_won": "true", "closedate": closed})
             fake.associate("contacts", hs_contact, "deals", deal)

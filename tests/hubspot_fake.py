@@ -20,6 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from socialsell.clock import utcnow
+
 STAMP = "2026-11-23T08:00:00.000Z"
 #: properties HubSpot has without anyone creating them (those the sync uses), per object type
 BUILT_IN = {
@@ -64,7 +66,7 @@ class FakeHubSpot:
         # HubSpot's own clock (createdate, hs_lastmodifieddate): a server's time is not ours, so the
         # fake keeps its own unless a test or `demo_crm --now` pins it; socialsell never compares
         # it with its clock except through the search cursor, which starts 10 minutes early
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock or utcnow
         self.objects: dict[str, dict[str, dict[str, Any]]] = {"contacts": {}, "tasks": {}, "notes": {}, "deals": {}}
         self.associations: dict[tuple[str, str, str], list[str]] = {}  # (from type, id, to type) -> ids
         self.owners: list[dict[str, Any]] = []
